@@ -1,0 +1,249 @@
+//! OSV `affected[].ranges` evaluation, exactly as the OSV schema's `IsVulnerable` defines it.
+//!
+//! Traps:
+//! - Events are evaluated in version order, not file order; `introduced: "0"` sorts first and a
+//!   `limit` of `*` sorts last.
+//! - `last_affected` is inclusive, `fixed` exclusive; several ranges and the explicit
+//!   `versions` list are OR-ed.
+//! - `limit` events bound the whole range: with any limit present, a version must be below one.
+//! - `SEMVER` ranges use SemVer order whatever the ecosystem; `ECOSYSTEM` ranges the
+//!   ecosystem's scheme.
+//! - `GIT` ranges are about commits: they cannot be evaluated against a version string and
+//!   give [`Affected::Unknown`], never "not affected".
+
+use std::cmp::Ordering;
+
+use crate::{Error, Scheme};
+
+/// The type of an OSV range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RangeType {
+    /// `SEMVER`
+    Semver,
+    /// `ECOSYSTEM`
+    Ecosystem,
+    /// `GIT`
+    Git,
+}
+
+impl RangeType {
+    /// Parses the OSV `type` field.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "SEMVER" => Some(RangeType::Semver),
+            "ECOSYSTEM" => Some(RangeType::Ecosystem),
+            "GIT" => Some(RangeType::Git),
+            _ => None,
+        }
+    }
+}
+
+/// One OSV range event.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Event {
+    /// `introduced`
+    Introduced(String),
+    /// `fixed`
+    Fixed(String),
+    /// `last_affected`
+    LastAffected(String),
+    /// `limit`
+    Limit(String),
+}
+
+impl Event {
+    /// The version the event names.
+    pub fn version(&self) -> &str {
+        match self {
+            Event::Introduced(v) | Event::Fixed(v) | Event::LastAffected(v) | Event::Limit(v) => v,
+        }
+    }
+}
+
+/// One OSV range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OsvRange {
+    /// The range type.
+    pub kind: RangeType,
+    /// Its events, in file order.
+    pub events: Vec<Event>,
+}
+
+/// The outcome of evaluating ranges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Affected {
+    /// The version is inside a range or listed.
+    Yes,
+    /// The version is outside every evaluable range and no range was left unevaluated.
+    No,
+    /// Nothing matched, but some range could not be evaluated (the reason says which).
+    Unknown(String),
+}
+
+fn is_zero(e: &Event) -> bool {
+    matches!(e, Event::Introduced(v) if v == "0")
+}
+fn is_star_limit(e: &Event) -> bool {
+    matches!(e, Event::Limit(v) if v == "*")
+}
+
+fn cmp_event(scheme: Scheme, a: &Event, b: &Event) -> Result<Ordering, Error> {
+    Ok(
+        match (is_zero(a), is_zero(b), is_star_limit(a), is_star_limit(b)) {
+            (true, true, _, _) | (_, _, true, true) => Ordering::Equal,
+            (true, _, _, _) | (_, _, _, true) => Ordering::Less,
+            (_, true, _, _) | (_, _, true, _) => Ordering::Greater,
+            _ => scheme.compare(a.version(), b.version())?,
+        },
+    )
+}
+
+/// Whether `version` lies in `range` (a non-`GIT` range), with `scheme` for `ECOSYSTEM`.
+pub fn in_range(scheme: Scheme, version: &str, range: &OsvRange) -> Result<bool, Error> {
+    let scheme = match range.kind {
+        RangeType::Semver => Scheme::Npm,
+        RangeType::Ecosystem => scheme,
+        RangeType::Git => {
+            return Err(Error::range(
+                "GIT",
+                "a GIT range cannot be evaluated on a version",
+            ));
+        }
+    };
+    scheme.validate(version)?;
+    for e in &range.events {
+        if !is_zero(e) && !is_star_limit(e) {
+            scheme.validate(e.version())?;
+        }
+    }
+    // before limits
+    let limits: Vec<&Event> = range
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::Limit(_)))
+        .collect();
+    if !limits.is_empty() {
+        let mut below = false;
+        for l in limits {
+            if is_star_limit(l) || scheme.compare(version, l.version())? == Ordering::Less {
+                below = true;
+                break;
+            }
+        }
+        if !below {
+            return Ok(false);
+        }
+    }
+    let mut events: Vec<&Event> = range.events.iter().collect();
+    // All versions were validated above, so comparisons cannot fail here.
+    events.sort_by(|a, b| cmp_event(scheme, a, b).unwrap_or(Ordering::Equal));
+    let mut vulnerable = false;
+    for e in events {
+        match e {
+            Event::Introduced(v) => {
+                if v == "0" || scheme.compare(version, v)? != Ordering::Less {
+                    vulnerable = true;
+                }
+            }
+            Event::Fixed(v) => {
+                if scheme.compare(version, v)? != Ordering::Less {
+                    vulnerable = false;
+                }
+            }
+            Event::LastAffected(v) => {
+                if scheme.compare(version, v)? == Ordering::Greater {
+                    vulnerable = false;
+                }
+            }
+            Event::Limit(_) => {}
+        }
+    }
+    Ok(vulnerable)
+}
+
+/// OSV's `IsVulnerable` for one `affected[]` entry: explicit `versions` OR any range.
+pub fn is_affected(
+    scheme: Scheme,
+    version: &str,
+    ranges: &[OsvRange],
+    versions: &[String],
+) -> Result<Affected, Error> {
+    if versions.iter().any(|v| v == version)
+        || versions
+            .iter()
+            .any(|v| scheme.compare(v, version).ok() == Some(Ordering::Equal))
+    {
+        return Ok(Affected::Yes);
+    }
+    let mut unknown = None;
+    for r in ranges {
+        if r.kind == RangeType::Git {
+            unknown =
+                Some("a GIT range (commit-based) cannot be evaluated on a version".to_string());
+            continue;
+        }
+        if in_range(scheme, version, r)? {
+            return Ok(Affected::Yes);
+        }
+    }
+    Ok(match unknown {
+        Some(why) => Affected::Unknown(why),
+        None => Affected::No,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(events: Vec<Event>) -> OsvRange {
+        OsvRange {
+            kind: RangeType::Ecosystem,
+            events,
+        }
+    }
+    use Event::*;
+
+    #[test]
+    fn osv_worked_examples() {
+        let s = Scheme::SemVer;
+        let simple = r(vec![Introduced("1.0.0".into()), Fixed("2.0.0".into())]);
+        assert!(!in_range(s, "0.9.0", &simple).unwrap());
+        assert!(in_range(s, "1.0.0", &simple).unwrap());
+        assert!(in_range(s, "1.9.9", &simple).unwrap());
+        assert!(!in_range(s, "2.0.0", &simple).unwrap());
+        // out of order in the file, several intervals
+        let multi = r(vec![
+            Fixed("3.0.0".into()),
+            Introduced("0".into()),
+            Fixed("1.0.0".into()),
+            Introduced("2.0.0".into()),
+        ]);
+        assert!(in_range(s, "0.5.0", &multi).unwrap());
+        assert!(!in_range(s, "1.5.0", &multi).unwrap());
+        assert!(in_range(s, "2.5.0", &multi).unwrap());
+        assert!(!in_range(s, "3.0.0", &multi).unwrap());
+        let last = r(vec![Introduced("0".into()), LastAffected("1.2.0".into())]);
+        assert!(in_range(s, "1.2.0", &last).unwrap());
+        assert!(!in_range(s, "1.2.1", &last).unwrap());
+        let limited = r(vec![Introduced("1.0.0".into()), Limit("1.5.0".into())]);
+        assert!(in_range(s, "1.4.0", &limited).unwrap());
+        assert!(!in_range(s, "1.6.0", &limited).unwrap());
+    }
+
+    #[test]
+    fn git_is_unknown_not_safe() {
+        let g = OsvRange {
+            kind: RangeType::Git,
+            events: vec![Introduced("abc".into())],
+        };
+        let got = is_affected(Scheme::SemVer, "1.0.0", &[g], &[]).unwrap();
+        assert!(matches!(got, Affected::Unknown(_)));
+    }
+
+    #[test]
+    fn explicit_versions() {
+        let got = is_affected(Scheme::Pep440, "1.0", &[], &["1.0.0".into()]).unwrap();
+        assert_eq!(got, Affected::Yes);
+    }
+}
