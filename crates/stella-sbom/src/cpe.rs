@@ -1,0 +1,334 @@
+//! CPE 2.3 names: the formatted-string binding (`cpe:2.3:a:vendor:product:...`) and the legacy
+//! URI binding (`cpe:/a:vendor:product:version`), per NISTIR 7695.
+//!
+//! Traps:
+//! - Components are split on *unescaped* `:`; `\:` is part of a value (`cpe:2.3:a:x:y\:z:...`).
+//! - `*` is ANY and `-` is NA, but only when they are the whole, unescaped value; `\*` is a
+//!   literal asterisk. Values are compared case-insensitively (stored lower-case).
+//! - A formatted string has exactly 13 colon-separated fields; a URI may omit trailing ones
+//!   (they are ANY) and percent-encodes special characters, with `~` packing the 2.3
+//!   extended attributes into `edition`.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Why a CPE name was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid CPE `{cpe}`: {why}")]
+pub struct CpeError {
+    /// The rejected text.
+    pub cpe: String,
+    /// What is wrong.
+    pub why: String,
+}
+
+/// One attribute value.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Value {
+    /// `*`: any value.
+    Any,
+    /// `-`: not applicable.
+    Na,
+    /// A literal value (unescaped, lower-case); `*`/`?` wildcards stay escaped as written.
+    Text(String),
+}
+
+/// The eleven attributes of a CPE 2.3 name, in WFN order.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cpe {
+    /// `a`, `o` or `h`.
+    pub part: Value,
+    /// Vendor.
+    pub vendor: Value,
+    /// Product.
+    pub product: Value,
+    /// Version.
+    pub version: Value,
+    /// Update.
+    pub update: Value,
+    /// Edition.
+    pub edition: Value,
+    /// Language.
+    pub language: Value,
+    /// Software edition.
+    pub sw_edition: Value,
+    /// Target software.
+    pub target_sw: Value,
+    /// Target hardware.
+    pub target_hw: Value,
+    /// Other.
+    pub other: Value,
+}
+
+fn fs_value(cpe: &str, raw: &str) -> Result<Value, CpeError> {
+    match raw {
+        "*" => return Ok(Value::Any),
+        "-" => return Ok(Value::Na),
+        "" => {
+            return Err(CpeError {
+                cpe: cpe.into(),
+                why: "an empty attribute (use `*` or `-`)".into(),
+            });
+        }
+        _ => {}
+    }
+    let mut out = String::new();
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some(n) => out.push(n),
+                None => {
+                    return Err(CpeError {
+                        cpe: cpe.into(),
+                        why: "a trailing `\\`".into(),
+                    });
+                }
+            }
+        } else if c.is_whitespace() {
+            return Err(CpeError {
+                cpe: cpe.into(),
+                why: "white space inside an attribute".into(),
+            });
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(Value::Text(out.to_lowercase()))
+}
+
+fn split_unescaped(s: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let b = s.as_bytes();
+    let (mut start, mut i) = (0, 0);
+    while i < b.len() {
+        if b[i] == b'\\' {
+            i += 2;
+            continue;
+        }
+        if b[i] == b':' {
+            parts.push(&s[start..i]);
+            start = i + 1;
+        }
+        i += 1;
+    }
+    parts.push(&s[start.min(s.len())..]);
+    parts
+}
+
+fn uri_value(cpe: &str, raw: &str) -> Result<Value, CpeError> {
+    match raw {
+        "" | "*" => return Ok(Value::Any),
+        "-" => return Ok(Value::Na),
+        _ => {}
+    }
+    let b = raw.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = raw.get(i + 1..i + 3).ok_or_else(|| CpeError {
+                cpe: cpe.into(),
+                why: "truncated %-escape".into(),
+            })?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| CpeError {
+                cpe: cpe.into(),
+                why: format!("bad %-escape `%{hex}`"),
+            })?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    let s = String::from_utf8(out).map_err(|_| CpeError {
+        cpe: cpe.into(),
+        why: "invalid UTF-8".into(),
+    })?;
+    Ok(Value::Text(s.to_lowercase()))
+}
+
+impl Cpe {
+    /// Parses a CPE 2.3 formatted string or a CPE 2.2 URI.
+    pub fn parse(s: &str) -> Result<Self, CpeError> {
+        let t = s.trim();
+        let err = |why: &str| CpeError {
+            cpe: s.into(),
+            why: why.into(),
+        };
+        if let Some(rest) = t.strip_prefix("cpe:2.3:") {
+            let f = split_unescaped(rest);
+            if f.len() != 11 {
+                return Err(err(&format!(
+                    "a CPE 2.3 name has 11 attributes after `cpe:2.3:`, found {}",
+                    f.len()
+                )));
+            }
+            let v: Result<Vec<Value>, _> = f.iter().map(|x| fs_value(s, x)).collect();
+            return Cpe::from_values(s, v?);
+        }
+        if let Some(rest) = t.strip_prefix("cpe:/") {
+            let f: Vec<&str> = rest.split(':').collect();
+            if f.len() > 7 {
+                return Err(err("a CPE URI has at most 7 components"));
+            }
+            let mut v: Vec<Value> = Vec::with_capacity(11);
+            for (k, raw) in f.iter().enumerate() {
+                if k == 5 && raw.starts_with('~') {
+                    // packed: ~edition~sw_edition~target_sw~target_hw~other
+                    let packed: Vec<&str> = raw[1..].split('~').collect();
+                    if packed.len() != 5 {
+                        return Err(err("a packed edition needs five `~`-separated fields"));
+                    }
+                    v.push(uri_value(s, packed[0])?);
+                    let rest: Result<Vec<Value>, _> =
+                        packed[1..].iter().map(|x| uri_value(s, x)).collect();
+                    let rest = rest?;
+                    // language comes before the packed extras in WFN order
+                    let lang = match f.get(6) {
+                        Some(l) => uri_value(s, l)?,
+                        None => Value::Any,
+                    };
+                    v.push(lang);
+                    v.extend(rest);
+                    return Cpe::from_values(s, v);
+                }
+                v.push(uri_value(s, raw)?);
+            }
+            while v.len() < 11 {
+                v.push(Value::Any);
+            }
+            return Cpe::from_values(s, v);
+        }
+        Err(err("it must start with `cpe:2.3:` or `cpe:/`"))
+    }
+
+    fn from_values(s: &str, v: Vec<Value>) -> Result<Self, CpeError> {
+        let mut it = v.into_iter();
+        let mut next = || it.next().unwrap_or(Value::Any);
+        let part = next();
+        if !matches!(&part, Value::Text(p) if p == "a" || p == "o" || p == "h")
+            && part != Value::Any
+        {
+            return Err(CpeError {
+                cpe: s.into(),
+                why: "the part must be `a`, `o` or `h`".into(),
+            });
+        }
+        Ok(Cpe {
+            part,
+            vendor: next(),
+            product: next(),
+            version: next(),
+            update: next(),
+            edition: next(),
+            language: next(),
+            sw_edition: next(),
+            target_sw: next(),
+            target_hw: next(),
+            other: next(),
+        })
+    }
+}
+
+fn fs(v: &Value) -> String {
+    match v {
+        Value::Any => "*".into(),
+        Value::Na => "-".into(),
+        Value::Text(t) if t == "-" => "\\-".into(),
+        Value::Text(t) => {
+            let mut out = String::new();
+            for c in t.chars() {
+                if !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+            out
+        }
+    }
+}
+
+impl fmt::Display for Cpe {
+    /// The CPE 2.3 formatted-string binding.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let vals = [
+            &self.part,
+            &self.vendor,
+            &self.product,
+            &self.version,
+            &self.update,
+            &self.edition,
+            &self.language,
+            &self.sw_edition,
+            &self.target_sw,
+            &self.target_hw,
+            &self.other,
+        ];
+        let s: Vec<String> = vals.iter().map(|v| fs(v)).collect();
+        write!(f, "cpe:2.3:{}", s.join(":"))
+    }
+}
+
+impl FromStr for Cpe {
+    type Err = CpeError;
+    fn from_str(s: &str) -> Result<Self, CpeError> {
+        Cpe::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formatted_string() {
+        let c = Cpe::parse("cpe:2.3:a:openssl:openssl:1.1.1c:*:*:*:*:*:*:*").unwrap();
+        assert_eq!(c.vendor, Value::Text("openssl".into()));
+        assert_eq!(c.version, Value::Text("1.1.1c".into()));
+        assert_eq!(c.update, Value::Any);
+        assert_eq!(
+            c.to_string(),
+            "cpe:2.3:a:openssl:openssl:1.1.1c:*:*:*:*:*:*:*"
+        );
+        let c = Cpe::parse(r"cpe:2.3:a:foo\:bar:x\.y:1.0:-:*:*:*:*:*:*").unwrap();
+        assert_eq!(c.vendor, Value::Text("foo:bar".into()));
+        assert_eq!(c.update, Value::Na);
+        assert_eq!(c.to_string(), r"cpe:2.3:a:foo\:bar:x.y:1.0:-:*:*:*:*:*:*");
+        assert_eq!(Cpe::parse(&c.to_string()).unwrap(), c);
+    }
+
+    #[test]
+    fn uri_binding() {
+        let c = Cpe::parse("cpe:/a:apache:http_server:2.4.1").unwrap();
+        assert_eq!(c.product, Value::Text("http_server".into()));
+        assert_eq!(c.edition, Value::Any);
+        let c =
+            Cpe::parse("cpe:/a:hp:insight_diagnostics:7.4.0.1570::~~online~win2003~x64~").unwrap();
+        assert_eq!(c.sw_edition, Value::Text("online".into()));
+        assert_eq!(c.target_hw, Value::Text("x64".into()));
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        for bad in [
+            "",
+            "cpe:2.3:a:b",
+            "cpe:2.3:x:a:b:c:d:e:f:g:h:i:j",
+            "cpe:2.3:a:b:c:d:e:f:g:h:i:j:k:l",
+            r"cpe:2.3:a:b:c:d:e:f:g:h:i:j:k\",
+            "cpe:/a:b%zz",
+        ] {
+            assert!(Cpe::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(s in "\\PC{0,60}") {
+            let _ = Cpe::parse(&s);
+            let _ = Cpe::parse(&format!("cpe:2.3:{s}"));
+            let _ = Cpe::parse(&format!("cpe:/{s}"));
+        }
+    }
+}

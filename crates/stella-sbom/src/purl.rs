@@ -1,0 +1,372 @@
+//! Package URLs (`pkg:type/namespace/name@version?qualifiers#subpath`) per the purl spec.
+//!
+//! Traps:
+//! - Parsing goes right to left: `#` subpath, then `?` qualifiers, then `@` version (the
+//!   *last* `@`, so npm scopes `%40scope` must be encoded), then the name after the last `/`.
+//! - Every component is percent-decoded on parse and encoded on output; `:` is never encoded,
+//!   `/` only inside a segment. Bad escapes (`%zz`, `%` at the end, invalid UTF-8) are errors.
+//! - Type and qualifier keys are case-insensitive (lower-cased); qualifiers are sorted on
+//!   output, empty values dropped, duplicate keys rejected.
+//! - Some types normalise names: `pypi` lower-cases and turns `_` into `-`; `npm`, `deb`,
+//!   `apk`, `alpm`, `bitbucket`, `github`, `composer`, `hex`, `golang` namespaces… lower-case
+//!   where the spec says so. Versions are never normalised.
+//! - Distro packages carry `distro=` (`debian-12`, `alpine-3.19`), `arch=` and, for rpm,
+//!   `epoch=` qualifiers.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+/// Why a Package URL was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid package URL `{purl}`: {why}")]
+pub struct PurlError {
+    /// The rejected text.
+    pub purl: String,
+    /// What is wrong.
+    pub why: String,
+}
+
+/// A parsed, normalised Package URL.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Purl {
+    /// Package type (`deb`, `npm`, `maven`…), lower-case.
+    pub ty: String,
+    /// Namespace segments joined with `/` (decoded), if any.
+    pub namespace: Option<String>,
+    /// Name (decoded).
+    pub name: String,
+    /// Version (decoded), if any.
+    pub version: Option<String>,
+    /// Qualifiers, sorted by key.
+    pub qualifiers: BTreeMap<String, String>,
+    /// Subpath segments joined with `/` (decoded), if any.
+    pub subpath: Option<String>,
+}
+
+fn decode(purl: &str, s: &str) -> Result<String, PurlError> {
+    let err = |why: String| PurlError {
+        purl: purl.to_string(),
+        why,
+    };
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = s
+                .get(i + 1..i + 3)
+                .filter(|h| h.len() == 2)
+                .ok_or_else(|| err(format!("truncated percent-escape in `{s}`")))?;
+            let v = u8::from_str_radix(hex, 16)
+                .map_err(|_| err(format!("bad percent-escape `%{hex}` in `{s}`")))?;
+            out.push(v);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| err("a percent-escape decodes to invalid UTF-8".into()))
+}
+
+fn encode(s: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &c in s.as_bytes() {
+        let plain = c.is_ascii_alphanumeric()
+            || matches!(c, b'.' | b'-' | b'_' | b'~' | b':')
+            || (keep_slash && c == b'/');
+        if plain {
+            out.push(c as char);
+        } else {
+            out.push_str(&format!("%{c:02X}"));
+        }
+    }
+    out
+}
+
+fn valid_type(t: &str) -> bool {
+    !t.is_empty()
+        && !t.as_bytes()[0].is_ascii_digit()
+        && t.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'+' | b'-'))
+}
+
+fn valid_key(k: &str) -> bool {
+    !k.is_empty()
+        && !k.as_bytes()[0].is_ascii_digit()
+        && k.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_'))
+}
+
+impl Purl {
+    /// Parses and normalises a Package URL.
+    pub fn parse(s: &str) -> Result<Self, PurlError> {
+        let err = |why: &str| PurlError {
+            purl: s.to_string(),
+            why: why.to_string(),
+        };
+        let t = s.trim();
+        let (rest, subpath) = match t.rsplit_once('#') {
+            Some((r, sp)) => (r, Some(sp)),
+            None => (t, None),
+        };
+        let (rest, quals) = match rest.rsplit_once('?') {
+            Some((r, q)) => (r, Some(q)),
+            None => (rest, None),
+        };
+        let (scheme, rest) = rest
+            .split_once(':')
+            .ok_or_else(|| err("missing `pkg:` scheme"))?;
+        if !scheme.eq_ignore_ascii_case("pkg") {
+            return Err(err("the scheme must be `pkg`"));
+        }
+        let rest = rest.trim_start_matches('/');
+        let (ty, rest) = rest
+            .split_once('/')
+            .ok_or_else(|| err("missing `/` after the type"))?;
+        let ty = ty.to_ascii_lowercase();
+        if !valid_type(&ty) {
+            return Err(err(
+                "the type must be letters, digits, `.`, `+` or `-`, not starting with a digit",
+            ));
+        }
+        let rest = rest.trim_end_matches('/');
+        let (rest, version) = match rest.rsplit_once('@') {
+            Some((r, v)) => (r, Some(decode(s, v)?).filter(|v| !v.is_empty())),
+            None => (rest, None),
+        };
+        let (ns, name) = match rest.rsplit_once('/') {
+            Some((ns, n)) => (Some(ns), n),
+            None => (None, rest),
+        };
+        let mut name = decode(s, name)?;
+        if name.is_empty() {
+            return Err(err("the name is empty"));
+        }
+        let mut namespace = match ns {
+            Some(ns) => {
+                let segs: Result<Vec<String>, _> = ns
+                    .split('/')
+                    .filter(|x| !x.is_empty())
+                    .map(|x| decode(s, x))
+                    .collect();
+                let segs = segs?;
+                if segs.iter().any(|x| x.contains('/')) {
+                    return Err(err("a namespace segment contains an encoded `/`"));
+                }
+                Some(segs.join("/")).filter(|x| !x.is_empty())
+            }
+            None => None,
+        };
+        let mut qualifiers = BTreeMap::new();
+        if let Some(q) = quals {
+            for pair in q.split('&').filter(|p| !p.is_empty()) {
+                let (k, v) = pair
+                    .split_once('=')
+                    .ok_or_else(|| err("a qualifier lacks `=`"))?;
+                let k = k.to_ascii_lowercase();
+                if !valid_key(&k) {
+                    return Err(err(&format!("invalid qualifier key `{k}`")));
+                }
+                let v = decode(s, v)?;
+                if v.is_empty() {
+                    continue;
+                }
+                if qualifiers.insert(k.clone(), v).is_some() {
+                    return Err(err(&format!("duplicate qualifier `{k}`")));
+                }
+            }
+        }
+        let subpath = match subpath {
+            Some(sp) => {
+                let segs: Result<Vec<String>, _> = sp
+                    .split('/')
+                    .filter(|x| !x.is_empty() && *x != "." && *x != "..")
+                    .map(|x| decode(s, x))
+                    .collect();
+                Some(segs?.join("/")).filter(|x| !x.is_empty())
+            }
+            None => None,
+        };
+        // Type-specific normalisation from the purl type definitions.
+        match ty.as_str() {
+            "pypi" => name = name.to_ascii_lowercase().replace('_', "-"),
+            "npm" | "deb" | "apk" | "alpm" | "bitbucket" | "github" | "composer" | "hex"
+            | "cran-lower" | "luarocks" => {
+                name = name.to_ascii_lowercase();
+                namespace = namespace.map(|n| n.to_ascii_lowercase());
+            }
+            _ => {}
+        }
+        if ty == "maven" && namespace.is_none() {
+            return Err(err("a maven purl needs a namespace (the groupId)"));
+        }
+        Ok(Purl {
+            ty,
+            namespace,
+            name,
+            version,
+            qualifiers,
+            subpath,
+        })
+    }
+
+    /// Builds a Package URL from parts (normalised as parsing would).
+    pub fn new(
+        ty: &str,
+        namespace: Option<&str>,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<Self, PurlError> {
+        let p = Purl {
+            ty: ty.to_ascii_lowercase(),
+            namespace: namespace.map(str::to_string),
+            name: name.to_string(),
+            version: version.map(str::to_string),
+            qualifiers: BTreeMap::new(),
+            subpath: None,
+        };
+        Purl::parse(&p.to_string())
+    }
+
+    /// Adds a qualifier (ignored when the value is empty).
+    pub fn with_qualifier(mut self, key: &str, value: &str) -> Self {
+        if !value.is_empty() {
+            self.qualifiers
+                .insert(key.to_ascii_lowercase(), value.to_string());
+        }
+        self
+    }
+}
+
+impl fmt::Display for Purl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "pkg:{}/", self.ty)?;
+        if let Some(ns) = &self.namespace {
+            let segs: Vec<String> = ns.split('/').map(|x| encode(x, false)).collect();
+            write!(f, "{}/", segs.join("/"))?;
+        }
+        f.write_str(&encode(&self.name, false))?;
+        if let Some(v) = &self.version {
+            write!(f, "@{}", encode(v, false))?;
+        }
+        if !self.qualifiers.is_empty() {
+            let q: Vec<String> = self
+                .qualifiers
+                .iter()
+                .map(|(k, v)| format!("{k}={}", encode(v, true)))
+                .collect();
+            write!(f, "?{}", q.join("&"))?;
+        }
+        if let Some(sp) = &self.subpath {
+            let segs: Vec<String> = sp.split('/').map(|x| encode(x, false)).collect();
+            write!(f, "#{}", segs.join("/"))?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for Purl {
+    type Err = PurlError;
+    fn from_str(s: &str) -> Result<Self, PurlError> {
+        Purl::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canon(s: &str) -> String {
+        Purl::parse(s).unwrap().to_string()
+    }
+
+    #[test]
+    fn spec_examples_round_trip() {
+        for s in [
+            "pkg:deb/debian/curl@7.50.3-1?arch=i386&distro=jessie",
+            "pkg:rpm/fedora/curl@7.50.3-1.fc25?arch=i386&distro=fedora-25",
+            "pkg:apk/alpine/openssl@1.1.1c-r0?arch=x86_64&distro=alpine-3.10",
+            "pkg:maven/org.apache.commons/io@1.3.4",
+            "pkg:golang/google.golang.org/genproto#googleapis/api/annotations",
+            "pkg:npm/%40angular/animation@12.3.1",
+            "pkg:nuget/EnterpriseLibrary.Common@6.0.1304",
+            "pkg:cargo/rand@0.7.2",
+            "pkg:gem/ruby-advisory-db-check@0.12.4",
+            "pkg:docker/customer/dockerimage@sha256:244fd47e07d10?repository_url=gcr.io",
+        ] {
+            assert_eq!(canon(s), s);
+        }
+    }
+
+    #[test]
+    fn normalisation() {
+        assert_eq!(
+            canon("PKG:PyPI/Django_Rest@1.0"),
+            "pkg:pypi/django-rest@1.0"
+        );
+        assert_eq!(
+            canon("pkg:npm/%40Angular/Core@1"),
+            "pkg:npm/%40angular/core@1"
+        );
+        assert_eq!(
+            canon("pkg:deb/debian/curl@1?distro=jessie&Arch=i386&empty="),
+            "pkg:deb/debian/curl@1?arch=i386&distro=jessie"
+        );
+        assert_eq!(canon("pkg:golang/a/b#/./x/../y/"), "pkg:golang/a/b#x/y");
+        assert_eq!(canon("pkg:generic/a%20b@1%2B2"), "pkg:generic/a%20b@1%2B2");
+        let p = Purl::parse("pkg:rpm/redhat/openssl@1.0.2k-19.el7?epoch=1").unwrap();
+        assert_eq!(p.qualifiers["epoch"], "1");
+        assert_eq!(p.version.as_deref(), Some("1.0.2k-19.el7"));
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        for bad in [
+            "",
+            "curl",
+            "http://x/y",
+            "pkg:/curl",
+            "pkg:1x/curl",
+            "pkg:deb/",
+            "pkg:generic/a%zz",
+            "pkg:generic/a%4",
+            "pkg:generic/a%ff",
+            "pkg:maven/io@1",
+            "pkg:deb/debian/x?a=1&a=2",
+            "pkg:deb/debian/x?1a=1",
+        ] {
+            let e = Purl::parse(bad);
+            assert!(e.is_err(), "{bad} parsed as {e:?}");
+        }
+        let e = Purl::parse("pkg:generic/a%zz").unwrap_err();
+        assert!(
+            e.to_string().contains("bad percent-escape `%zz` in `a%zz`"),
+            "{e}"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn display_parse_is_stable(name in "[a-zA-Z0-9 ._~@%/+-]{1,12}", ver in "[a-zA-Z0-9 .:+~-]{0,8}",
+                                   q in "[a-z0-9 &=/:%]{0,8}") {
+            let p = Purl {
+                ty: "generic".into(), namespace: Some("ns".into()), name: name.replace('/', "_"),
+                version: Some(ver).filter(|v| !v.is_empty()),
+                qualifiers: [("k".to_string(), q)].into_iter().filter(|(_, v)| !v.is_empty()).collect(),
+                subpath: None,
+            };
+            let s = p.to_string();
+            let back = Purl::parse(&s).unwrap();
+            proptest::prop_assert_eq!(back.to_string(), s);
+            proptest::prop_assert_eq!(back, p);
+        }
+
+        #[test]
+        fn never_panics(s in "\\PC{0,40}") {
+            let _ = Purl::parse(&s);
+            let _ = Purl::parse(&format!("pkg:{s}"));
+        }
+    }
+}
