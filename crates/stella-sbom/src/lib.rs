@@ -2,6 +2,8 @@
 //! with its CycloneDX and SPDX readers and writers.
 
 pub mod cpe;
+pub mod cyclonedx;
+pub mod model;
 pub mod purl;
 
 pub use cpe::Cpe;
