@@ -122,28 +122,9 @@ fn uri_value(cpe: &str, raw: &str) -> Result<Value, CpeError> {
         "-" => return Ok(Value::Na),
         _ => {}
     }
-    let b = raw.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = raw.get(i + 1..i + 3).ok_or_else(|| CpeError {
-                cpe: cpe.into(),
-                why: "truncated %-escape".into(),
-            })?;
-            out.push(u8::from_str_radix(hex, 16).map_err(|_| CpeError {
-                cpe: cpe.into(),
-                why: format!("bad %-escape `%{hex}`"),
-            })?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    let s = String::from_utf8(out).map_err(|_| CpeError {
+    let s = crate::purl::percent_decode(raw).map_err(|why| CpeError {
         cpe: cpe.into(),
-        why: "invalid UTF-8".into(),
+        why,
     })?;
     Ok(Value::Text(s.to_lowercase()))
 }

@@ -45,10 +45,15 @@ pub struct Purl {
 }
 
 fn decode(purl: &str, s: &str) -> Result<String, PurlError> {
-    let err = |why: String| PurlError {
+    percent_decode(s).map_err(|why| PurlError {
         purl: purl.to_string(),
         why,
-    };
+    })
+}
+
+/// Decodes `%XX` escapes; the error says which escape in `s` is wrong.
+pub(crate) fn percent_decode(s: &str) -> Result<String, String> {
+    let err = |why: String| why;
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
