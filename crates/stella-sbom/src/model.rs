@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::{Cpe, Purl};
+use crate::{Cpe, Purl, Read};
 
 /// What kind of thing a component is (CycloneDX `type`, SPDX `primaryPackagePurpose`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -116,6 +116,8 @@ pub struct Metadata {
     pub serial: Option<String>,
     /// The described subject (image reference, directory…).
     pub target: Option<String>,
+    /// The document-local reference of the described subject, if it has one.
+    pub target_ref: Option<String>,
     /// Detected OS (`debian 12`, `alpine 3.19.1`).
     pub os: Option<String>,
 }
@@ -129,6 +131,93 @@ pub struct Sbom {
     pub components: Vec<Component>,
     /// `from` depends on each of `to` (by component id).
     pub dependencies: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Sbom {
+    /// A stable 128-bit fingerprint of the content (FNV-1a over ids, names, versions, purls),
+    /// used to derive serial numbers so the same content always gets the same serial.
+    pub fn fingerprint(&self) -> u128 {
+        let mut h1: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut h2: u64 = 0x6c62_272e_07bb_0142;
+        let mut eat = |s: &str| {
+            for b in s.bytes().chain(std::iter::once(0xff)) {
+                h1 = (h1 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+                h2 = (h2 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3 ^ 0x5bd1_e995);
+            }
+        };
+        for c in &self.components {
+            eat(&c.id);
+            eat(&c.name);
+            eat(c.version.as_deref().unwrap_or(""));
+            eat(&c.purl.as_ref().map(ToString::to_string).unwrap_or_default());
+        }
+        for (k, v) in &self.dependencies {
+            eat(k);
+            for t in v {
+                eat(t);
+            }
+        }
+        (u128::from(h1) << 64) | u128::from(h2)
+    }
+
+    /// A UUID (version-4 layout) derived from [`Sbom::fingerprint`].
+    pub fn derived_uuid(&self) -> String {
+        let f = self.fingerprint().to_be_bytes();
+        let hex: String = f.iter().map(|b| format!("{b:02x}")).collect();
+        let variant = ['8', '9', 'a', 'b'][usize::from(f[8] & 3)];
+        format!(
+            "{}-{}-4{}-{variant}{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[13..16],
+            &hex[17..20],
+            &hex[20..32]
+        )
+    }
+
+    /// Component by id.
+    pub fn component(&self, id: &str) -> Option<&Component> {
+        self.components.iter().find(|c| c.id == id)
+    }
+}
+
+/// Post-processing shared by every reader: unique ids, dangling references, sorted warnings.
+pub(crate) fn finish(r: &mut Read) {
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for (i, c) in r.sbom.components.iter_mut().enumerate() {
+        if c.id.is_empty() {
+            c.id = format!("component-{i}");
+        }
+        if !seen.insert(c.id.clone()) {
+            let new = format!("{}#{i}", c.id);
+            r.warnings.push(Warning {
+                at: format!("component `{}`", c.name),
+                message: format!("duplicate reference `{}`; renamed to `{new}`", c.id),
+            });
+            seen.insert(new.clone());
+            c.id = new;
+        }
+    }
+    let mut known = seen;
+    if let Some(t) = &r.sbom.metadata.target_ref {
+        known.insert(t.clone());
+    }
+    let mut dangling = BTreeSet::new();
+    for (from, tos) in &r.sbom.dependencies {
+        for t in std::iter::once(from).chain(tos) {
+            if !known.contains(t) {
+                dangling.insert(t.clone());
+            }
+        }
+    }
+    for d in dangling {
+        r.warnings.push(Warning {
+            at: "dependencies".into(),
+            message: format!("dangling reference `{d}` (no such component)"),
+        });
+    }
+    r.warnings.sort();
+    r.warnings.dedup();
 }
 
 /// A problem found while reading that did not stop the read.
