@@ -159,22 +159,31 @@ fn essence(s: &Sbom) -> (BTreeSet<String>, BTreeSet<(String, String)>) {
                 .flat_map(|l| match classify(l) {
                     // A free-text name is written as a LicenseRef where expressions need one.
                     License::Name(n) => vec![stella_sbom::license::license_ref(n)],
+                    // SPDX 2 carries deprecated `-with-` ids as a LicenseRef of the same name.
                     _ => l
                         .split(|ch: char| ch.is_whitespace() || ch == '(' || ch == ')')
                         .filter(|t| !t.is_empty() && !["AND", "OR", "WITH"].contains(t))
-                        .map(str::to_string)
+                        .map(|t| {
+                            t.strip_prefix("LicenseRef-")
+                                .filter(|x| stella_sbom::license::is_spdx_id(x))
+                                .unwrap_or(t)
+                                .to_string()
+                        })
                         .collect::<Vec<_>>(),
                 })
                 .collect();
             lic.sort();
             lic.dedup();
+            // SPDX 2 cannot carry BLAKE3 digests shorter than 256 hex digits.
+            let hashes: std::collections::BTreeMap<_, _> =
+                c.hashes.iter().filter(|(a, _)| *a != "BLAKE3").collect();
             format!(
                 "{}|{}|{}|{:?}|{:?}",
                 c.name,
                 c.version.as_deref().unwrap_or(""),
                 c.purl.as_ref().map(ToString::to_string).unwrap_or_default(),
                 lic,
-                c.hashes
+                hashes
             )
         })
         .collect();

@@ -416,7 +416,13 @@ pub fn write(sbom: &Sbom, minor: u8, opts: &WriteOptions) -> Vec<u8> {
     if let Some(t) = &sbom.metadata.target {
         let mut c = Map::new();
         c.insert("type".into(), json!("application"));
-        if let Some(r) = &sbom.metadata.target_ref {
+        // A subject that is also a component (SPDX's described package) keeps its ref there.
+        if let Some(r) = sbom
+            .metadata
+            .target_ref
+            .as_ref()
+            .filter(|r| sbom.component(r).is_none())
+        {
             c.insert("bom-ref".into(), json!(r));
         }
         c.insert("name".into(), json!(t));

@@ -21,6 +21,7 @@ pub(crate) struct Props {
     source_version: Option<String>,
     rpm_source: Option<String>,
     locations: BTreeMap<usize, (Option<String>, Option<String>)>,
+    raw_purl: Option<String>,
     layer_all: Option<String>,
     paths: Vec<String>,
 }
@@ -49,6 +50,7 @@ impl Props {
                 }
             }
             "syft:metadata:sourceRpm" => self.rpm_source = v(),
+            "stella:rawPurl" => self.raw_purl = v(),
             "aquasecurity:trivy:LayerDiffID" => self.layer_all = v(),
             "aquasecurity:trivy:FilePath" => self.paths.push(value.to_string()),
             _ => {
@@ -85,6 +87,9 @@ impl Props {
         }
         if c.source_version.is_none() {
             c.source_version = self.source_version;
+        }
+        if c.purl.is_none() && c.raw_purl.is_none() {
+            c.raw_purl = self.raw_purl;
         }
         for (_, (path, layer)) in self.locations {
             let path = path.unwrap_or_default();

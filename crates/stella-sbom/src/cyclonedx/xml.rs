@@ -328,10 +328,12 @@ pub fn write(sbom: &Sbom, minor: u8, opts: &WriteOptions) -> Vec<u8> {
         );
     }
     if let Some(t) = &sbom.metadata.target {
+        // A subject that is also a component (SPDX's described package) keeps its ref there.
         let r = sbom
             .metadata
             .target_ref
             .as_ref()
+            .filter(|r| sbom.component(r).is_none())
             .map(|r| format!(" bom-ref=\"{}\"", esc(r)))
             .unwrap_or_default();
         let _ = writeln!(
@@ -444,15 +446,14 @@ fn component_xml(x: &mut String, c: &Component, minor: u8) {
     if let Some(cpe) = c.cpes.first() {
         let _ = writeln!(x, "      <cpe>{}</cpe>", esc(&cpe.to_string()));
     }
-    if let Some(p) = c
-        .purl
-        .as_ref()
-        .map(ToString::to_string)
-        .or_else(|| c.raw_purl.clone())
-    {
-        let _ = writeln!(x, "      <purl>{}</purl>", esc(&p));
+    if let Some(p) = &c.purl {
+        let _ = writeln!(x, "      <purl>{}</purl>", esc(&p.to_string()));
     }
     let mut props = stella_properties(c);
+    if let (None, Some(raw)) = (&c.purl, &c.raw_purl) {
+        // XML types purl as anyURI, which an unparsable purl may not be.
+        props.push(("stella:rawPurl".into(), raw.clone()));
+    }
     for extra in c.cpes.iter().skip(1) {
         props.push(("stella:cpe".into(), extra.to_string()));
     }

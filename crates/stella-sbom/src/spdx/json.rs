@@ -278,6 +278,7 @@ pub fn write(sbom: &Sbom, opts: &WriteOptions) -> Vec<u8> {
             let cs: Vec<Value> = c
                 .hashes
                 .iter()
+                .filter(|(a, d)| super::spdx_hash_ok(a, d))
                 .map(|(a, d)| json!({ "algorithm": spdx_alg(a), "checksumValue": d }))
                 .collect();
             p.insert("checksums".into(), Value::Array(cs));

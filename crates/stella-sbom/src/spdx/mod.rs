@@ -131,18 +131,26 @@ pub(crate) fn license_expression(
     let mut parts = Vec::new();
     for l in &c.licenses {
         match classify(l) {
-            License::Id(i) => parts.push(i.to_string()),
+            License::Id(i) => parts.push(spdx_token(i, refs)),
             License::Expression(e) => {
-                for tok in e.split(|ch: char| ch.is_whitespace() || ch == '(' || ch == ')') {
+                let spaced = e.replace('(', " ( ").replace(')', " ) ");
+                let mut toks = Vec::new();
+                for tok in spaced.split_whitespace() {
                     if tok.starts_with("LicenseRef-") {
                         refs.entry(tok.to_string())
                             .or_insert_with(|| tok.trim_start_matches("LicenseRef-").to_string());
+                        toks.push(tok.to_string());
+                    } else if matches!(classify(tok.trim_end_matches('+')), License::Id(_)) {
+                        toks.push(spdx_token(tok, refs));
+                    } else {
+                        toks.push(tok.to_string());
                     }
                 }
+                let e = toks.join(" ").replace("( ", "(").replace(" )", ")");
                 parts.push(if c.licenses.len() > 1 {
                     format!("({e})")
                 } else {
-                    e.to_string()
+                    e
                 });
             }
             License::Name(n) => {
@@ -153,6 +161,18 @@ pub(crate) fn license_expression(
         }
     }
     Some(parts.join(" AND "))
+}
+
+/// A license id as SPDX 2 tools accept it: the deprecated `X-with-Y-exception` ids are
+/// parsed as exceptions by spdx-tools, so they travel as a `LicenseRef-` of the same name.
+fn spdx_token(id: &str, refs: &mut BTreeMap<String, String>) -> String {
+    if id.to_ascii_lowercase().contains("-with-") {
+        let r = crate::license::license_ref(id);
+        refs.insert(r.clone(), id.to_string());
+        r
+    } else {
+        id.to_string()
+    }
 }
 
 /// Packages no other package depends on: what the document describes when there is no target.
@@ -230,4 +250,10 @@ pub(crate) fn named_license(l: String, names: &BTreeMap<String, String>) -> Stri
         Some(n) if crate::license::license_ref(n) == l.trim() && !n.is_empty() => n.clone(),
         _ => l,
     }
+}
+
+/// SPDX 2.3 wants BLAKE3 digests of at least 256 hex digits (spdx-tools enforces it); a
+/// shorter one cannot be written there.
+pub(crate) fn spdx_hash_ok(alg: &str, digest: &str) -> bool {
+    alg != "BLAKE3" || digest.len() >= 256
 }

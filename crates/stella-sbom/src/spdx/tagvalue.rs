@@ -278,7 +278,7 @@ pub fn write(sbom: &Sbom, opts: &WriteOptions) -> Vec<u8> {
             x,
             "PackageDownloadLocation: NOASSERTION\nFilesAnalyzed: false"
         );
-        for (a, d) in &c.hashes {
+        for (a, d) in c.hashes.iter().filter(|(a, d)| super::spdx_hash_ok(a, d)) {
             let _ = writeln!(x, "PackageChecksum: {}: {d}", spdx_alg(a));
         }
         if let Some(s) = source_info(c) {
