@@ -19,6 +19,43 @@ pub enum Command {
     /// Compare versions with an ecosystem's own rules.
     #[command(subcommand)]
     Version(VersionCommand),
+    /// Work with SBOM documents.
+    #[command(subcommand)]
+    Sbom(SbomCommand),
+}
+
+/// `stella sbom …`
+#[derive(Debug, Subcommand)]
+pub enum SbomCommand {
+    /// Convert an SBOM between CycloneDX, SPDX, syft and trivy formats.
+    Convert(ConvertArgs),
+}
+
+/// `stella sbom convert`
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The SBOM to read (`-` for standard input). Its format is detected.
+    pub input: PathBuf,
+    /// Output format: `cyclonedx-json` (1.6), `cyclonedx-json@1.5`, `cyclonedx-json@1.4`,
+    /// `cyclonedx-xml` (also `@1.5`, `@1.4`), `spdx-json` (2.3), `spdx-tag-value` (2.3).
+    #[arg(long, short = 'f', default_value = "cyclonedx-json")]
+    pub format: String,
+    /// Write here instead of standard output (replaced atomically).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Read the input as this format instead of detecting it: cyclonedx-json, cyclonedx-xml,
+    /// spdx-json, spdx-tag-value, spdx3-json, syft-json, trivy-json-v2.
+    #[arg(long, value_name = "FORMAT")]
+    pub input_format: Option<String>,
+    /// Creation time to write (RFC 3339). Default: the input's, else `SOURCE_DATE_EPOCH`, else now.
+    #[arg(long, value_name = "TIME")]
+    pub timestamp: Option<String>,
+    /// Serial number (`urn:uuid:…`) to write. Default: the input's, else derived from the content.
+    #[arg(long, value_name = "URN")]
+    pub serial: Option<String>,
+    /// Refuse inputs larger than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 512 * 1024 * 1024, env = "STELLA_MAX_SBOM_BYTES")]
+    pub max_size: u64,
 }
 
 /// `stella version …`

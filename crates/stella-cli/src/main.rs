@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod cli;
+mod sbom_cmd;
 mod version_cmd;
 
 use std::process::ExitCode;
@@ -34,5 +35,6 @@ fn main() -> ExitCode {
 fn run(args: cli::Cli) -> anyhow::Result<u8> {
     match args.command {
         cli::Command::Version(v) => version_cmd::run(v),
+        cli::Command::Sbom(s) => sbom_cmd::run(s),
     }
 }

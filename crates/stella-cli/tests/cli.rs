@@ -133,3 +133,134 @@ fn check_shared_vectors_when_present() {
         assert!(out.trim_end().ends_with(" 0 failed"), "{out}");
     }
 }
+
+fn fixture(rel: &str) -> String {
+    format!(
+        "{}/../stella-sbom/testdata/{rel}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn sbom_convert_every_format_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    for (fmt, head) in [
+        ("cyclonedx-json", "{"),
+        ("cyclonedx-json@1.4", "{"),
+        ("cyclonedx-xml", "<?xml"),
+        ("cyclonedx-xml@1.5", "<?xml"),
+        ("spdx-json", "{"),
+        ("spdx-tag-value", "SPDXVersion: SPDX-2.3"),
+    ] {
+        let out = dir.path().join(format!("out-{fmt}"));
+        let (code, stdout, err) = stella(&[
+            "sbom",
+            "convert",
+            &fixture("producers/alpine-3.10.syft.json"),
+            "--format",
+            fmt,
+            "--output",
+            out.to_str().unwrap(),
+            "--timestamp",
+            "2026-11-29T00:00:00Z",
+        ]);
+        assert_eq!(code, 0, "{fmt}: {err}");
+        assert!(stdout.is_empty(), "data goes to the file, not stdout");
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert!(text.starts_with(head), "{fmt}: {}", &text[..40]);
+        // and it converts back
+        let (code, back, err) = stella(&[
+            "sbom",
+            "convert",
+            out.to_str().unwrap(),
+            "-f",
+            "cyclonedx-json",
+        ]);
+        assert_eq!(code, 0, "{fmt} back: {err}");
+        assert_eq!(back.matches("\"bom-ref\"").count(), 14, "{fmt}");
+    }
+    // no temporary files left beside the output
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 6, "{left:?}");
+}
+
+#[test]
+fn sbom_convert_is_deterministic_and_honours_source_date_epoch() {
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_stella"))
+            .args([
+                "sbom",
+                "convert",
+                &fixture("producers/alpine-3.10.syft.json"),
+                "-f",
+                "spdx-json",
+            ])
+            .env("SOURCE_DATE_EPOCH", "1795910400")
+            .output()
+            .unwrap()
+    };
+    let (a, b) = (run(), run());
+    assert!(a.status.success());
+    assert_eq!(a.stdout, b.stdout);
+    assert!(String::from_utf8_lossy(&a.stdout).contains("\"created\": \"2026-11-29T00:00:00Z\""));
+}
+
+#[test]
+fn sbom_convert_bad_input_says_what_and_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        "{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.6\",\"components\":[{\"name\":7}]}",
+    )
+    .unwrap();
+    let (code, out, err) = stella(&["sbom", "convert", bad.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(
+        err.contains("bad.json") && err.contains("/components/0/name"),
+        "{err}"
+    );
+    std::fs::write(&bad, "{\"bomFormat\":\"CycloneDX\",\"specVer").unwrap();
+    let (code, _, err) = stella(&["sbom", "convert", bad.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("line 1, column"), "{err}");
+    let (code, _, err) = stella(&["sbom", "convert", bad.to_str().unwrap(), "--max-size", "10"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("over the 10-byte limit") && err.contains("hint:"),
+        "{err}"
+    );
+    let (code, _, err) = stella(&["sbom", "convert", bad.to_str().unwrap(), "-f", "pdf"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown output format `pdf`"), "{err}");
+    let (code, _, err) = stella(&["sbom", "convert", "/nonexistent/x.json"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("/nonexistent/x.json"), "{err}");
+    // a failed conversion never leaves or truncates the output file
+    let out = dir.path().join("keep.json");
+    std::fs::write(&out, "precious").unwrap();
+    let (code, _, _) = stella(&[
+        "sbom",
+        "convert",
+        bad.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "precious");
+}
+
+#[test]
+fn sbom_convert_prints_warnings_on_stderr() {
+    let (code, out, err) = stella(&["sbom", "convert", &fixture("small-cyclonedx-1.6.json")]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with('{'));
+    assert!(
+        err.contains("warning:") && err.contains("dangling reference `ghost`"),
+        "{err}"
+    );
+}

@@ -21,6 +21,7 @@ pub use cpe::Cpe;
 pub use detect::{Format, detect};
 pub use model::{Component, ComponentKind, Location, Metadata, Sbom, Warning};
 pub use purl::Purl;
+pub use time::rfc3339;
 
 /// Why a document could not be read at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

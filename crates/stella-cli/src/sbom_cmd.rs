@@ -1,0 +1,122 @@
+//! `stella sbom convert`: read any SBOM we understand, write the requested format.
+
+use std::io::{Read as _, Write as _};
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use stella_sbom::{Format, OutputFormat, WriteOptions};
+
+use crate::cli::{ConvertArgs, SbomCommand};
+use crate::exit;
+
+/// Runs a `stella sbom` subcommand.
+pub fn run(cmd: SbomCommand) -> anyhow::Result<u8> {
+    match cmd {
+        SbomCommand::Convert(args) => convert(args),
+    }
+}
+
+/// Reads a file or standard input, refusing more than `max` bytes without reading them all.
+pub fn read_input(path: &Path, max: u64) -> anyhow::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin()
+            .take(max + 1)
+            .read_to_end(&mut buf)
+            .context("cannot read standard input")?;
+    } else {
+        let f = fs_err::File::open(path)?;
+        let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+        if size > max {
+            bail!(
+                "{} is {size} bytes, over the {max}-byte limit\nhint: raise it with `--max-size` or `STELLA_MAX_SBOM_BYTES`",
+                path.display()
+            );
+        }
+        f.take(max + 1)
+            .read_to_end(&mut buf)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+    }
+    if buf.len() as u64 > max {
+        bail!(
+            "the input is over the {max}-byte limit\nhint: raise it with `--max-size` or `STELLA_MAX_SBOM_BYTES`"
+        );
+    }
+    Ok(buf)
+}
+
+fn source_date_epoch() -> Option<String> {
+    let secs: i64 = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(stella_sbom::rfc3339(secs))
+}
+
+fn convert(args: ConvertArgs) -> anyhow::Result<u8> {
+    let Some(out_format) = OutputFormat::parse(&args.format) else {
+        bail!(
+            "unknown output format `{}`\nhint: use cyclonedx-json, cyclonedx-json@1.5, cyclonedx-json@1.4, \
+             cyclonedx-xml, spdx-json or spdx-tag-value",
+            args.format
+        );
+    };
+    let hint = match &args.input_format {
+        Some(h) => Some(Format::from_hint(h).with_context(|| {
+            format!(
+                "unknown input format `{h}`\nhint: use cyclonedx-json, cyclonedx-xml, spdx-json, spdx-tag-value, \
+                 spdx3-json, syft-json or trivy-json-v2"
+            )
+        })?),
+        None => None,
+    };
+    let bytes = read_input(&args.input, args.max_size)?;
+    let r = stella_sbom::read(&bytes, hint)
+        .with_context(|| format!("cannot read {}", args.input.display()))?;
+    for w in &r.warnings {
+        eprintln!("warning: {}: {}: {}", args.input.display(), w.at, w.message);
+    }
+    let mut opts = WriteOptions {
+        timestamp: args.timestamp,
+        serial: args.serial,
+        tool_version: None,
+    };
+    if opts.timestamp.is_none() && r.sbom.metadata.timestamp.is_none() {
+        opts.timestamp = source_date_epoch();
+    }
+    let out = stella_sbom::write(&r.sbom, out_format, &opts);
+    match &args.output {
+        None => {
+            let mut so = std::io::stdout().lock();
+            so.write_all(&out)
+                .context("cannot write to standard output")?;
+            so.flush().ok();
+        }
+        Some(path) => write_atomically(path, &out)?,
+    }
+    Ok(exit::OK)
+}
+
+/// Writes to a temporary file beside `path`, then renames it over `path`: readers never see
+/// a half-written file.
+pub fn write_atomically(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    fs_err::write(&tmp, data)?;
+    if let Err(e) = fs_err::rename(&tmp, path) {
+        let _ = fs_err::remove_file(&tmp);
+        return Err(e.into());
+    }
+    Ok(())
+}
