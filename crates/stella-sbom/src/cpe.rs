@@ -23,9 +23,10 @@ pub struct CpeError {
 }
 
 /// One attribute value.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Value {
     /// `*`: any value.
+    #[default]
     Any,
     /// `-`: not applicable.
     Na,
@@ -33,32 +34,28 @@ pub enum Value {
     Text(String),
 }
 
-/// The eleven attributes of a CPE 2.3 name, in WFN order.
+/// A CPE 2.3 name, stored as its canonical formatted-string binding (lower-case, escaped),
+/// which is compact and orders and compares like the name itself. Attributes are read back
+/// with [`Cpe::attributes`] and the named accessors.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Cpe {
-    /// `a`, `o` or `h`.
-    pub part: Value,
-    /// Vendor.
-    pub vendor: Value,
-    /// Product.
-    pub product: Value,
-    /// Version.
-    pub version: Value,
-    /// Update.
-    pub update: Value,
-    /// Edition.
-    pub edition: Value,
-    /// Language.
-    pub language: Value,
-    /// Software edition.
-    pub sw_edition: Value,
-    /// Target software.
-    pub target_sw: Value,
-    /// Target hardware.
-    pub target_hw: Value,
-    /// Other.
-    pub other: Value,
+    fs: Box<str>,
 }
+
+/// Attribute positions in WFN order.
+const NAMES: [&str; 11] = [
+    "part",
+    "vendor",
+    "product",
+    "version",
+    "update",
+    "edition",
+    "language",
+    "sw_edition",
+    "target_sw",
+    "target_hw",
+    "other",
+];
 
 fn fs_value(cpe: &str, raw: &str) -> Result<Value, CpeError> {
     match raw {
@@ -95,6 +92,51 @@ fn fs_value(cpe: &str, raw: &str) -> Result<Value, CpeError> {
         }
     }
     Ok(Value::Text(out.to_lowercase()))
+}
+
+/// One pass from a formatted string to its canonical form (lower-case, our escaping), for
+/// the common well-formed case; `None` sends the input to the full parser for an error.
+fn canonical_fs(rest: &str) -> Option<String> {
+    let mut out = String::with_capacity(rest.len() + 8);
+    out.push_str("cpe:2.3:");
+    let mut fields = 0;
+    for raw in split_unescaped(rest) {
+        fields += 1;
+        if fields > 1 {
+            out.push(':');
+        }
+        match raw {
+            "" => return None,
+            "*" | "-" => {
+                out.push_str(raw);
+                continue;
+            }
+            _ => {}
+        }
+        if fields == 1 && !matches!(raw, "a" | "o" | "h") {
+            return None;
+        }
+        let mut chars = raw.chars();
+        let mut literal = String::new();
+        while let Some(c) = chars.next() {
+            let c = if c == '\\' { chars.next()? } else { c };
+            if c.is_whitespace() {
+                return None;
+            }
+            literal.extend(c.to_lowercase());
+        }
+        if literal == "-" {
+            out.push_str("\\-");
+            continue;
+        }
+        for c in literal.chars() {
+            if !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    (fields == 11).then_some(out)
 }
 
 fn split_unescaped(s: &str) -> Vec<&str> {
@@ -138,6 +180,9 @@ impl Cpe {
             why: why.into(),
         };
         if let Some(rest) = t.strip_prefix("cpe:2.3:") {
+            if let Some(fast) = canonical_fs(rest) {
+                return Ok(Cpe { fs: fast.into() });
+            }
             let f = split_unescaped(rest);
             if f.len() != 11 {
                 return Err(err(&format!(
@@ -185,30 +230,63 @@ impl Cpe {
     }
 
     fn from_values(s: &str, v: Vec<Value>) -> Result<Self, CpeError> {
-        let mut it = v.into_iter();
-        let mut next = || it.next().unwrap_or(Value::Any);
-        let part = next();
-        if !matches!(&part, Value::Text(p) if p == "a" || p == "o" || p == "h")
-            && part != Value::Any
+        let mut attrs: [Value; 11] = Default::default();
+        for (slot, val) in attrs.iter_mut().zip(v) {
+            *slot = val;
+        }
+        let part = &attrs[0];
+        if !matches!(part, Value::Text(p) if p == "a" || p == "o" || p == "h")
+            && *part != Value::Any
         {
             return Err(CpeError {
                 cpe: s.into(),
                 why: "the part must be `a`, `o` or `h`".into(),
             });
         }
+        let fields: Vec<String> = attrs.iter().map(fs).collect();
         Ok(Cpe {
-            part,
-            vendor: next(),
-            product: next(),
-            version: next(),
-            update: next(),
-            edition: next(),
-            language: next(),
-            sw_edition: next(),
-            target_sw: next(),
-            target_hw: next(),
-            other: next(),
+            fs: format!("cpe:2.3:{}", fields.join(":")).into(),
         })
+    }
+
+    /// All eleven attributes, in WFN order (part, vendor, product, version, update, edition,
+    /// language, sw_edition, target_sw, target_hw, other).
+    pub fn attributes(&self) -> [Value; 11] {
+        let mut out: [Value; 11] = Default::default();
+        let rest = &self.fs["cpe:2.3:".len()..];
+        for (slot, raw) in out.iter_mut().zip(split_unescaped(rest)) {
+            // The stored string was produced by us from valid values, so this cannot fail.
+            *slot = fs_value("", raw).unwrap_or(Value::Any);
+        }
+        out
+    }
+
+    /// One attribute by its WFN name (`vendor`, `product`, `version`…).
+    pub fn get(&self, name: &str) -> Option<Value> {
+        let i = NAMES.iter().position(|n| *n == name)?;
+        Some(self.attributes()[i].clone())
+    }
+
+    /// The part (`a`, `o`, `h`).
+    pub fn part(&self) -> Value {
+        self.attributes()[0].clone()
+    }
+    /// The vendor.
+    pub fn vendor(&self) -> Value {
+        self.attributes()[1].clone()
+    }
+    /// The product.
+    pub fn product(&self) -> Value {
+        self.attributes()[2].clone()
+    }
+    /// The version.
+    pub fn version(&self) -> Value {
+        self.attributes()[3].clone()
+    }
+
+    /// The formatted-string binding.
+    pub fn as_str(&self) -> &str {
+        &self.fs
     }
 }
 
@@ -233,21 +311,7 @@ fn fs(v: &Value) -> String {
 impl fmt::Display for Cpe {
     /// The CPE 2.3 formatted-string binding.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let vals = [
-            &self.part,
-            &self.vendor,
-            &self.product,
-            &self.version,
-            &self.update,
-            &self.edition,
-            &self.language,
-            &self.sw_edition,
-            &self.target_sw,
-            &self.target_hw,
-            &self.other,
-        ];
-        let s: Vec<String> = vals.iter().map(|v| fs(v)).collect();
-        write!(f, "cpe:2.3:{}", s.join(":"))
+        f.write_str(&self.fs)
     }
 }
 
@@ -265,16 +329,16 @@ mod tests {
     #[test]
     fn formatted_string() {
         let c = Cpe::parse("cpe:2.3:a:openssl:openssl:1.1.1c:*:*:*:*:*:*:*").unwrap();
-        assert_eq!(c.vendor, Value::Text("openssl".into()));
-        assert_eq!(c.version, Value::Text("1.1.1c".into()));
-        assert_eq!(c.update, Value::Any);
+        assert_eq!(c.vendor(), Value::Text("openssl".into()));
+        assert_eq!(c.version(), Value::Text("1.1.1c".into()));
+        assert_eq!(c.get("update"), Some(Value::Any));
         assert_eq!(
             c.to_string(),
             "cpe:2.3:a:openssl:openssl:1.1.1c:*:*:*:*:*:*:*"
         );
         let c = Cpe::parse(r"cpe:2.3:a:foo\:bar:x\.y:1.0:-:*:*:*:*:*:*").unwrap();
-        assert_eq!(c.vendor, Value::Text("foo:bar".into()));
-        assert_eq!(c.update, Value::Na);
+        assert_eq!(c.vendor(), Value::Text("foo:bar".into()));
+        assert_eq!(c.get("update"), Some(Value::Na));
         assert_eq!(c.to_string(), r"cpe:2.3:a:foo\:bar:x.y:1.0:-:*:*:*:*:*:*");
         assert_eq!(Cpe::parse(&c.to_string()).unwrap(), c);
     }
@@ -282,12 +346,12 @@ mod tests {
     #[test]
     fn uri_binding() {
         let c = Cpe::parse("cpe:/a:apache:http_server:2.4.1").unwrap();
-        assert_eq!(c.product, Value::Text("http_server".into()));
-        assert_eq!(c.edition, Value::Any);
+        assert_eq!(c.product(), Value::Text("http_server".into()));
+        assert_eq!(c.get("edition"), Some(Value::Any));
         let c =
             Cpe::parse("cpe:/a:hp:insight_diagnostics:7.4.0.1570::~~online~win2003~x64~").unwrap();
-        assert_eq!(c.sw_edition, Value::Text("online".into()));
-        assert_eq!(c.target_hw, Value::Text("x64".into()));
+        assert_eq!(c.get("sw_edition"), Some(Value::Text("online".into())));
+        assert_eq!(c.get("target_hw"), Some(Value::Text("x64".into())));
     }
 
     #[test]

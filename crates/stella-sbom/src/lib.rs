@@ -12,6 +12,7 @@ pub mod hash;
 pub mod license;
 pub mod model;
 pub mod purl;
+pub mod small_map;
 pub mod spdx;
 pub mod syft;
 mod time;
@@ -21,6 +22,7 @@ pub use cpe::Cpe;
 pub use detect::{Format, detect};
 pub use model::{Component, ComponentKind, Location, Metadata, Sbom, Warning};
 pub use purl::Purl;
+pub use small_map::SmallMap;
 pub use time::rfc3339;
 
 /// Why a document could not be read at all.

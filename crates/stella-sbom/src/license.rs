@@ -5,6 +5,11 @@ use std::sync::OnceLock;
 
 static IDS: &str = include_str!("../data/spdx-license-ids.txt");
 
+fn exact() -> &'static std::collections::HashSet<&'static str> {
+    static T: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
+    T.get_or_init(|| IDS.lines().filter(|l| !l.is_empty()).collect())
+}
+
 fn table() -> &'static HashMap<String, &'static str> {
     static T: OnceLock<HashMap<String, &'static str>> = OnceLock::new();
     T.get_or_init(|| {
@@ -29,6 +34,9 @@ pub enum License<'a> {
 /// Classifies one license string.
 pub fn classify(s: &str) -> License<'_> {
     let t = s.trim();
+    if let Some(id) = exact().get(t) {
+        return License::Id(id);
+    }
     if let Some(id) = table().get(&t.to_ascii_lowercase()) {
         return License::Id(id);
     }

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::{Cpe, Purl, Read};
+use crate::{Cpe, Purl, Read, SmallMap};
 
 /// What kind of thing a component is (CycloneDX `type`, SPDX `primaryPackagePurpose`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -94,7 +94,7 @@ pub struct Component {
     /// License expressions or ids, in document order.
     pub licenses: Vec<String>,
     /// Hashes: algorithm (upper-case, e.g. `SHA-256`) → hex digest.
-    pub hashes: BTreeMap<String, String>,
+    pub hashes: SmallMap,
     /// Supplier or publisher.
     pub supplier: Option<String>,
     /// Source package name (distro packages).
@@ -149,7 +149,16 @@ impl Sbom {
             eat(&c.id);
             eat(&c.name);
             eat(c.version.as_deref().unwrap_or(""));
-            eat(&c.purl.as_ref().map(ToString::to_string).unwrap_or_default());
+            if let Some(p) = &c.purl {
+                eat(&p.ty);
+                eat(p.namespace.as_deref().unwrap_or(""));
+                eat(&p.name);
+                eat(p.version.as_deref().unwrap_or(""));
+                for (k, v) in &p.qualifiers {
+                    eat(k);
+                    eat(v);
+                }
+            }
         }
         for (k, v) in &self.dependencies {
             eat(k);

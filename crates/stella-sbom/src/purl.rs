@@ -13,7 +13,7 @@
 //! - Distro packages carry `distro=` (`debian-12`, `alpine-3.19`), `arch=` and, for rpm,
 //!   `epoch=` qualifiers.
 
-use std::collections::BTreeMap;
+use crate::SmallMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -39,7 +39,7 @@ pub struct Purl {
     /// Version (decoded), if any.
     pub version: Option<String>,
     /// Qualifiers, sorted by key.
-    pub qualifiers: BTreeMap<String, String>,
+    pub qualifiers: SmallMap,
     /// Subpath segments joined with `/` (decoded), if any.
     pub subpath: Option<String>,
 }
@@ -75,19 +75,22 @@ pub(crate) fn percent_decode(s: &str) -> Result<String, String> {
     String::from_utf8(out).map_err(|_| err("a percent-escape decodes to invalid UTF-8".into()))
 }
 
-fn encode(s: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &c in s.as_bytes() {
+/// Writes `s` percent-encoded: everything but unreserved characters and `:` (and `/` when
+/// `keep_slash`), in runs so that plain text is copied without per-character work.
+fn encode_into(f: &mut impl fmt::Write, s: &str, keep_slash: bool) -> fmt::Result {
+    let b = s.as_bytes();
+    let mut start = 0;
+    for (i, &c) in b.iter().enumerate() {
         let plain = c.is_ascii_alphanumeric()
             || matches!(c, b'.' | b'-' | b'_' | b'~' | b':')
             || (keep_slash && c == b'/');
-        if plain {
-            out.push(c as char);
-        } else {
-            out.push_str(&format!("%{c:02X}"));
+        if !plain {
+            f.write_str(&s[start..i])?;
+            write!(f, "%{c:02X}")?;
+            start = i + 1;
         }
     }
-    out
+    f.write_str(&s[start..])
 }
 
 fn valid_type(t: &str) -> bool {
@@ -164,7 +167,7 @@ impl Purl {
             }
             None => None,
         };
-        let mut qualifiers = BTreeMap::new();
+        let mut qualifiers = SmallMap::new();
         if let Some(q) = quals {
             for pair in q.split('&').filter(|p| !p.is_empty()) {
                 let (k, v) = pair
@@ -229,7 +232,7 @@ impl Purl {
             namespace: namespace.map(str::to_string),
             name: name.to_string(),
             version: version.map(str::to_string),
-            qualifiers: BTreeMap::new(),
+            qualifiers: SmallMap::new(),
             subpath: None,
         };
         Purl::parse(&p.to_string())
@@ -249,24 +252,30 @@ impl fmt::Display for Purl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "pkg:{}/", self.ty)?;
         if let Some(ns) = &self.namespace {
-            let segs: Vec<String> = ns.split('/').map(|x| encode(x, false)).collect();
-            write!(f, "{}/", segs.join("/"))?;
+            for seg in ns.split('/') {
+                encode_into(f, seg, false)?;
+                f.write_str("/")?;
+            }
         }
-        f.write_str(&encode(&self.name, false))?;
+        encode_into(f, &self.name, false)?;
         if let Some(v) = &self.version {
-            write!(f, "@{}", encode(v, false))?;
+            f.write_str("@")?;
+            encode_into(f, v, false)?;
         }
-        if !self.qualifiers.is_empty() {
-            let q: Vec<String> = self
-                .qualifiers
-                .iter()
-                .map(|(k, v)| format!("{k}={}", encode(v, true)))
-                .collect();
-            write!(f, "?{}", q.join("&"))?;
+        for (i, (k, v)) in self.qualifiers.iter().enumerate() {
+            f.write_str(if i == 0 { "?" } else { "&" })?;
+            f.write_str(k)?;
+            f.write_str("=")?;
+            encode_into(f, v, true)?;
         }
         if let Some(sp) = &self.subpath {
-            let segs: Vec<String> = sp.split('/').map(|x| encode(x, false)).collect();
-            write!(f, "#{}", segs.join("/"))?;
+            f.write_str("#")?;
+            for (i, seg) in sp.split('/').enumerate() {
+                if i > 0 {
+                    f.write_str("/")?;
+                }
+                encode_into(f, seg, false)?;
+            }
         }
         Ok(())
     }

@@ -2,16 +2,16 @@
 //! specification versions 1.4, 1.5 and 1.6.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::{Props, add_cpe, add_hash, serial, set_purl, stella_properties};
+use super::{Props, add_cpe_at, add_hash_at, serial, set_purl_at, stella_properties};
 use crate::detect::Format;
 use crate::license::{License, classify};
 use crate::model::{Component, ComponentKind, Metadata, Sbom, Warning};
-use crate::{Read, ReadError, WriteOptions};
+use crate::{Cpe, Read, ReadError, WriteOptions};
 
 type S<'a> = Cow<'a, str>;
 
@@ -25,10 +25,84 @@ struct Bom<'a> {
     serial_number: Option<S<'a>>,
     #[serde(borrow)]
     metadata: Option<Meta<'a>>,
-    #[serde(borrow)]
-    components: Option<Vec<Comp<'a>>>,
-    #[serde(borrow)]
-    dependencies: Option<Vec<Dep<'a>>>,
+    #[serde(default)]
+    components: CompList,
+    #[serde(default)]
+    dependencies: DepMap,
+    #[serde(skip)]
+    _p: std::marker::PhantomData<&'a ()>,
+}
+
+/// Components converted to the model one at a time while parsing, so the parsed form of the
+/// whole array never exists at once (memory stays near the model's own size).
+#[derive(Default)]
+struct CompList {
+    comps: Vec<Component>,
+    warnings: Vec<Warning>,
+}
+
+impl<'de> Deserialize<'de> for CompList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CompList;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of components")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<CompList, A::Error> {
+                let mut list = CompList::default();
+                let mut i = 0usize;
+                while let Some(c) = seq.next_element::<Comp<'de>>()? {
+                    walk(
+                        c,
+                        &At {
+                            parent: None,
+                            index: i,
+                        },
+                        &mut list.comps,
+                        &mut list.warnings,
+                    );
+                    i += 1;
+                }
+                list.comps.shrink_to_fit();
+                Ok(list)
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// `dependencies[]` folded straight into the model's map.
+#[derive(Default)]
+struct DepMap(BTreeMap<String, BTreeSet<String>>);
+
+impl<'de> Deserialize<'de> for DepMap {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DepMap;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of dependencies")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<DepMap, A::Error> {
+                let mut m: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+                while let Some(d) = seq.next_element::<Dep<'de>>()? {
+                    let e = m.entry(d.r.into_owned()).or_default();
+                    for t in d.depends_on.unwrap_or_default() {
+                        e.insert(t.into_owned());
+                    }
+                }
+                Ok(DepMap(m))
+            }
+        }
+        d.deserialize_seq(V)
+    }
 }
 
 #[derive(Deserialize)]
@@ -165,8 +239,15 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
         .spec_version
         .map(Cow::into_owned)
         .ok_or_else(|| ReadError::invalid("/specVersion", "missing"))?;
-    let mut warnings = Vec::new();
-    let mut sbom = Sbom::default();
+    let CompList {
+        comps,
+        mut warnings,
+    } = bom.components;
+    let mut sbom = Sbom {
+        components: comps,
+        dependencies: bom.dependencies.0,
+        ..Sbom::default()
+    };
     let mut md = Metadata {
         serial: bom.serial_number.map(Cow::into_owned),
         ..Metadata::default()
@@ -197,17 +278,7 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
         }
     }
     sbom.metadata = md;
-    let mut out = Vec::new();
-    for (i, c) in bom.components.unwrap_or_default().into_iter().enumerate() {
-        walk(c, &format!("/components/{i}"), &mut out, &mut warnings);
-    }
-    sbom.components = out;
-    for d in bom.dependencies.unwrap_or_default() {
-        let e = sbom.dependencies.entry(d.r.into_owned()).or_default();
-        for t in d.depends_on.unwrap_or_default() {
-            e.insert(t.into_owned());
-        }
-    }
+    warnings.shrink_to_fit();
     Ok(Read {
         sbom,
         format: Format::CycloneDxJson,
@@ -216,7 +287,22 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
     })
 }
 
-fn walk(c: Comp<'_>, at: &str, out: &mut Vec<Component>, warnings: &mut Vec<Warning>) {
+/// Where a component is, as a JSON pointer built only when a warning needs it.
+struct At<'p> {
+    parent: Option<&'p At<'p>>,
+    index: usize,
+}
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.parent {
+            Some(p) => write!(f, "{p}/components/{}", self.index),
+            None => write!(f, "/components/{}", self.index),
+        }
+    }
+}
+
+fn walk(c: Comp<'_>, at: &At<'_>, out: &mut Vec<Component>, warnings: &mut Vec<Warning>) {
     let mut comp = Component {
         id: c.bom_ref.map(Cow::into_owned).unwrap_or_default(),
         kind: c
@@ -241,10 +327,10 @@ fn walk(c: Comp<'_>, at: &str, out: &mut Vec<Component>, warnings: &mut Vec<Warn
         });
     }
     if let Some(p) = c.purl {
-        set_purl(&mut comp, &format!("{at}/purl"), &p, warnings);
+        set_purl_at(&mut comp, || format!("{at}/purl"), &p, warnings);
     }
     if let Some(x) = c.cpe {
-        add_cpe(&mut comp, &format!("{at}/cpe"), &x, warnings);
+        add_cpe_at(&mut comp, || format!("{at}/cpe"), &x, warnings);
     }
     for l in c.licenses.unwrap_or_default() {
         if let Some(e) = l.expression {
@@ -254,9 +340,9 @@ fn walk(c: Comp<'_>, at: &str, out: &mut Vec<Component>, warnings: &mut Vec<Warn
         }
     }
     for (j, h) in c.hashes.unwrap_or_default().into_iter().enumerate() {
-        add_hash(
+        add_hash_at(
             &mut comp,
-            &format!("{at}/hashes/{j}"),
+            || format!("{at}/hashes/{j}"),
             &h.alg,
             &h.content,
             warnings,
@@ -281,7 +367,15 @@ fn walk(c: Comp<'_>, at: &str, out: &mut Vec<Component>, warnings: &mut Vec<Warn
     }
     out.push(comp);
     for (i, child) in c.components.unwrap_or_default().into_iter().enumerate() {
-        walk(child, &format!("{at}/components/{i}"), out, warnings);
+        walk(
+            child,
+            &At {
+                parent: Some(at),
+                index: i,
+            },
+            out,
+            warnings,
+        );
     }
 }
 
@@ -320,100 +414,207 @@ pub(crate) fn licenses_json(ls: &[String]) -> Option<Value> {
 
 pub(crate) use crate::license::license_ref;
 
-fn component_json(c: &Component, minor: u8) -> Value {
-    let mut o = Map::new();
-    o.insert("type".into(), json!(c.kind.as_cyclonedx()));
-    o.insert("bom-ref".into(), json!(c.id));
-    if let Some(s) = &c.supplier {
-        o.insert("supplier".into(), json!({ "name": s }));
-    }
-    if let Some(g) = &c.group {
-        o.insert("group".into(), json!(g));
-    }
-    o.insert("name".into(), json!(c.name));
-    if let Some(v) = &c.version {
-        o.insert("version".into(), json!(v));
-    }
-    if !c.hashes.is_empty() {
-        let h: Vec<Value> = c
-            .hashes
+#[derive(Serialize)]
+struct OutBom<'a> {
+    #[serde(rename = "$schema")]
+    schema: String,
+    #[serde(rename = "bomFormat")]
+    bom_format: &'static str,
+    #[serde(rename = "specVersion")]
+    spec_version: String,
+    #[serde(rename = "serialNumber")]
+    serial_number: String,
+    version: u32,
+    metadata: OutMeta<'a>,
+    components: Vec<OutComp<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    dependencies: Vec<OutDep<'a>>,
+}
+
+#[derive(Serialize)]
+struct OutMeta<'a> {
+    timestamp: String,
+    tools: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    component: Option<Value>,
+    #[serde(skip)]
+    _p: std::marker::PhantomData<&'a ()>,
+}
+
+#[derive(Serialize)]
+struct OutComp<'a> {
+    #[serde(rename = "type")]
+    ty: &'static str,
+    #[serde(rename = "bom-ref")]
+    bom_ref: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    supplier: Option<OutName<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<&'a str>,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hashes: Vec<OutHash<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    licenses: Vec<OutLicense<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpe: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    purl: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    properties: Vec<OutProp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    evidence: Option<OutEvidence<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum OutLicense<'a> {
+    License { license: OutLicenseObj<'a> },
+    Expression { expression: String },
+}
+
+#[derive(Serialize)]
+enum OutLicenseObj<'a> {
+    #[serde(rename = "id")]
+    Id(&'a str),
+    #[serde(rename = "name")]
+    Name(&'a str),
+}
+
+/// The `licenses` array: license objects, or exactly one expression (the schema's oneOf).
+fn out_licenses(ls: &[String]) -> Vec<OutLicense<'_>> {
+    let classified: Vec<License<'_>> = ls.iter().map(|l| classify(l)).collect();
+    if classified
+        .iter()
+        .any(|l| matches!(l, License::Expression(_)))
+    {
+        let parts: Vec<String> = classified
             .iter()
-            .map(|(a, d)| json!({ "alg": a, "content": d }))
+            .map(|l| match l {
+                License::Id(i) => (*i).to_string(),
+                License::Expression(e) if classified.len() > 1 => format!("({e})"),
+                License::Expression(e) => (*e).to_string(),
+                License::Name(n) => license_ref(n),
+            })
             .collect();
-        o.insert("hashes".into(), Value::Array(h));
+        return vec![OutLicense::Expression {
+            expression: parts.join(" AND "),
+        }];
     }
-    if let Some(l) = licenses_json(&c.licenses) {
-        o.insert("licenses".into(), l);
-    }
-    if let Some(cpe) = c.cpes.first() {
-        o.insert("cpe".into(), json!(cpe.to_string()));
-    }
-    if let Some(p) = &c.purl {
-        o.insert("purl".into(), json!(p.to_string()));
-    } else if let Some(p) = &c.raw_purl {
-        o.insert("purl".into(), json!(p));
-    }
-    let mut props: Vec<Value> = stella_properties(c)
+    classified
         .into_iter()
-        .map(|(n, v)| json!({ "name": n, "value": v }))
+        .map(|l| match l {
+            License::Id(i) => OutLicense::License {
+                license: OutLicenseObj::Id(i),
+            },
+            License::Name(n) | License::Expression(n) => OutLicense::License {
+                license: OutLicenseObj::Name(n),
+            },
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct OutName<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct OutHash<'a> {
+    alg: &'a str,
+    content: &'a str,
+}
+
+#[derive(Serialize)]
+struct OutProp {
+    name: String,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct OutEvidence<'a> {
+    occurrences: Vec<OutOccurrence<'a>>,
+}
+
+#[derive(Serialize)]
+struct OutOccurrence<'a> {
+    location: &'a str,
+}
+
+#[derive(Serialize)]
+struct OutDep<'a> {
+    #[serde(rename = "ref")]
+    r: &'a str,
+    #[serde(rename = "dependsOn")]
+    depends_on: Vec<&'a str>,
+}
+
+fn out_component(c: &Component, minor: u8) -> OutComp<'_> {
+    let mut properties: Vec<OutProp> = stella_properties(c)
+        .into_iter()
+        .map(|(name, value)| OutProp { name, value })
         .collect();
     for extra in c.cpes.iter().skip(1) {
-        props.push(json!({ "name": "stella:cpe", "value": extra.to_string() }));
+        properties.push(OutProp {
+            name: "stella:cpe".into(),
+            value: extra.to_string(),
+        });
     }
-    if !props.is_empty() {
-        o.insert("properties".into(), Value::Array(props));
-    }
-    if minor >= 5 {
-        let occ: Vec<Value> = c
+    let evidence = if minor >= 5 {
+        let occurrences: Vec<OutOccurrence<'_>> = c
             .locations
             .iter()
             .filter(|l| !l.path.is_empty())
-            .map(|l| json!({ "location": l.path }))
+            .map(|l| OutOccurrence { location: &l.path })
             .collect();
-        if !occ.is_empty() {
-            o.insert("evidence".into(), json!({ "occurrences": occ }));
-        }
+        (!occurrences.is_empty()).then_some(OutEvidence { occurrences })
+    } else {
+        None
+    };
+    OutComp {
+        ty: c.kind.as_cyclonedx(),
+        bom_ref: &c.id,
+        supplier: c.supplier.as_deref().map(|name| OutName { name }),
+        group: c.group.as_deref(),
+        name: &c.name,
+        version: c.version.as_deref(),
+        hashes: c
+            .hashes
+            .iter()
+            .map(|(alg, content)| OutHash { alg, content })
+            .collect(),
+        licenses: out_licenses(&c.licenses),
+        cpe: c.cpes.first().map(Cpe::as_str),
+        purl: c
+            .purl
+            .as_ref()
+            .map(|p| Cow::Owned(p.to_string()))
+            .or_else(|| c.raw_purl.as_deref().map(Cow::Borrowed)),
+        properties,
+        evidence,
     }
-    Value::Object(o)
 }
 
 /// Writes CycloneDX JSON 1.`minor` (4, 5 or 6).
 pub fn write(sbom: &Sbom, minor: u8, opts: &WriteOptions) -> Vec<u8> {
     let minor = minor.clamp(4, 6);
-    let mut root = Map::new();
-    root.insert(
-        "$schema".into(),
-        json!(format!(
-            "http://cyclonedx.org/schema/bom-1.{minor}.schema.json"
-        )),
-    );
-    root.insert("bomFormat".into(), json!("CycloneDX"));
-    root.insert("specVersion".into(), json!(format!("1.{minor}")));
-    root.insert("serialNumber".into(), json!(serial(sbom, opts)));
-    root.insert("version".into(), json!(1));
-    let mut md = Map::new();
     let ts = opts
         .timestamp
         .clone()
         .or_else(|| sbom.metadata.timestamp.clone())
         .unwrap_or_else(crate::time::now);
-    md.insert("timestamp".into(), json!(ts));
     let version = opts
         .tool_version
         .clone()
         .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string());
-    if minor >= 5 {
-        md.insert(
-            "tools".into(),
-            json!({ "components": [ { "type": "application", "author": "Stella Ops", "name": "stella", "version": version } ] }),
-        );
+    let tools = if minor >= 5 {
+        json!({ "components": [ { "type": "application", "author": "Stella Ops", "name": "stella", "version": version } ] })
     } else {
-        md.insert(
-            "tools".into(),
-            json!([ { "vendor": "Stella Ops", "name": "stella", "version": version } ]),
-        );
-    }
-    if let Some(t) = &sbom.metadata.target {
+        json!([ { "vendor": "Stella Ops", "name": "stella", "version": version } ])
+    };
+    let component = sbom.metadata.target.as_ref().map(|t| {
         let mut c = Map::new();
         c.insert("type".into(), json!("application"));
         // A subject that is also a component (SPDX's described package) keeps its ref there.
@@ -426,34 +627,49 @@ pub fn write(sbom: &Sbom, minor: u8, opts: &WriteOptions) -> Vec<u8> {
             c.insert("bom-ref".into(), json!(r));
         }
         c.insert("name".into(), json!(t));
-        md.insert("component".into(), Value::Object(c));
-    }
-    root.insert("metadata".into(), Value::Object(md));
-    let comps: Vec<Value> = sbom
-        .components
-        .iter()
-        .map(|c| component_json(c, minor))
-        .collect();
-    root.insert("components".into(), Value::Array(comps));
+        Value::Object(c)
+    });
     let known: BTreeSet<&str> = sbom
         .components
         .iter()
         .map(|c| c.id.as_str())
         .chain(sbom.metadata.target_ref.as_deref())
         .collect();
-    let deps: Vec<Value> = sbom
+    let dependencies: Vec<OutDep<'_>> = sbom
         .dependencies
         .iter()
         .filter(|(from, _)| known.contains(from.as_str()))
-        .map(|(from, tos)| {
-            let tos: Vec<&String> = tos.iter().filter(|t| known.contains(t.as_str())).collect();
-            json!({ "ref": from, "dependsOn": tos })
+        .map(|(from, tos)| OutDep {
+            r: from,
+            depends_on: tos
+                .iter()
+                .map(String::as_str)
+                .filter(|t| known.contains(t))
+                .collect(),
         })
         .collect();
-    if !deps.is_empty() {
-        root.insert("dependencies".into(), Value::Array(deps));
-    }
-    let mut out = serde_json::to_vec_pretty(&Value::Object(root)).unwrap_or_default();
+    let bom = OutBom {
+        schema: format!("http://cyclonedx.org/schema/bom-1.{minor}.schema.json"),
+        bom_format: "CycloneDX",
+        spec_version: format!("1.{minor}"),
+        serial_number: serial(sbom, opts),
+        version: 1,
+        metadata: OutMeta {
+            timestamp: ts,
+            tools,
+            component,
+            _p: std::marker::PhantomData,
+        },
+        components: sbom
+            .components
+            .iter()
+            .map(|c| out_component(c, minor))
+            .collect(),
+        dependencies,
+    };
+    let mut out = Vec::with_capacity(256 + sbom.components.len() * 400);
+    // Serialising plain structs into a Vec cannot fail.
+    let _ = serde_json::to_writer_pretty(&mut out, &bom);
     out.push(b'\n');
     out
 }

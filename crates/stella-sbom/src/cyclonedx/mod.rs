@@ -122,12 +122,23 @@ pub(crate) fn add_hash(
     content: &str,
     warnings: &mut Vec<Warning>,
 ) {
+    add_hash_at(c, || at.to_string(), alg, content, warnings);
+}
+
+/// [`add_hash`] with the location computed only when there is something to report.
+pub(crate) fn add_hash_at(
+    c: &mut Component,
+    at: impl FnOnce() -> String,
+    alg: &str,
+    content: &str,
+    warnings: &mut Vec<Warning>,
+) {
     match hash::normalize(alg, content) {
         Ok((a, d)) => {
             c.hashes.insert(a.to_string(), d);
         }
         Err(e) => warnings.push(Warning {
-            at: at.to_string(),
+            at: at(),
             message: e,
         }),
     }
@@ -135,11 +146,21 @@ pub(crate) fn add_hash(
 
 /// Sets the purl, or keeps the raw text with a warning.
 pub(crate) fn set_purl(c: &mut Component, at: &str, p: &str, warnings: &mut Vec<Warning>) {
+    set_purl_at(c, || at.to_string(), p, warnings);
+}
+
+/// [`set_purl`] with a lazily computed location.
+pub(crate) fn set_purl_at(
+    c: &mut Component,
+    at: impl FnOnce() -> String,
+    p: &str,
+    warnings: &mut Vec<Warning>,
+) {
     match Purl::parse(p) {
         Ok(p) => c.purl = Some(p),
         Err(e) => {
             warnings.push(Warning {
-                at: at.to_string(),
+                at: at(),
                 message: e.to_string(),
             });
             c.raw_purl = Some(p.to_string());
@@ -149,6 +170,16 @@ pub(crate) fn set_purl(c: &mut Component, at: &str, p: &str, warnings: &mut Vec<
 
 /// Adds a CPE, or warns.
 pub(crate) fn add_cpe(c: &mut Component, at: &str, s: &str, warnings: &mut Vec<Warning>) {
+    add_cpe_at(c, || at.to_string(), s, warnings);
+}
+
+/// [`add_cpe`] with a lazily computed location.
+pub(crate) fn add_cpe_at(
+    c: &mut Component,
+    at: impl FnOnce() -> String,
+    s: &str,
+    warnings: &mut Vec<Warning>,
+) {
     match Cpe::parse(s) {
         Ok(x) => {
             if !c.cpes.contains(&x) {
@@ -156,7 +187,7 @@ pub(crate) fn add_cpe(c: &mut Component, at: &str, s: &str, warnings: &mut Vec<W
             }
         }
         Err(e) => warnings.push(Warning {
-            at: at.to_string(),
+            at: at(),
             message: e.to_string(),
         }),
     }
