@@ -1,6 +1,7 @@
 //! `stella sbom convert`: read any SBOM we understand, write the requested format.
 
 use std::io::{Read as _, Write as _};
+
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -33,6 +34,8 @@ pub fn read_input(path: &Path, max: u64) -> anyhow::Result<Vec<u8>> {
                 path.display()
             );
         }
+        // Sized up front: growing by doubling would briefly hold twice the document.
+        buf.reserve_exact(usize::try_from(size).unwrap_or(0).saturating_add(1));
         f.take(max + 1)
             .read_to_end(&mut buf)
             .with_context(|| format!("cannot read {}", path.display()))?;

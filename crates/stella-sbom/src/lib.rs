@@ -22,7 +22,7 @@ pub use cpe::Cpe;
 pub use detect::{Format, detect};
 pub use model::{Component, ComponentKind, Location, Metadata, Sbom, Warning};
 pub use purl::Purl;
-pub use small_map::SmallMap;
+pub use small_map::{SmallMap, SmallSet};
 pub use time::rfc3339;
 
 /// Why a document could not be read at all.
@@ -190,6 +190,20 @@ pub struct WriteOptions {
     pub serial: Option<String>,
     /// The writing tool's version.
     pub tool_version: Option<String>,
+}
+
+/// Writes `sbom` in `format` to `w` (JSON formats stream; XML and tag-value are built first).
+pub fn write_to(
+    sbom: &Sbom,
+    format: OutputFormat,
+    opts: &WriteOptions,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        OutputFormat::CycloneDxJson(m) => cyclonedx::json::write_to(sbom, m, opts, w),
+        OutputFormat::SpdxJson => spdx::json::write_to(sbom, opts, w),
+        other => w.write_all(&write(sbom, other, opts)),
+    }
 }
 
 /// Writes `sbom` in `format`.

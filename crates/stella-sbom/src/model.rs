@@ -105,6 +105,19 @@ pub struct Component {
     pub locations: BTreeSet<Location>,
 }
 
+impl Component {
+    /// Releases spare capacity of the small collections; readers call it once a component is
+    /// complete, since a model holds many components with one or two entries each.
+    pub fn shrink_to_fit(&mut self) {
+        self.cpes.shrink_to_fit();
+        self.licenses.shrink_to_fit();
+        self.hashes.shrink_to_fit();
+        if let Some(p) = &mut self.purl {
+            p.qualifiers.shrink_to_fit();
+        }
+    }
+}
+
 /// Document metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Metadata {
@@ -130,7 +143,7 @@ pub struct Sbom {
     /// Components in document order.
     pub components: Vec<Component>,
     /// `from` depends on each of `to` (by component id).
-    pub dependencies: BTreeMap<String, BTreeSet<String>>,
+    pub dependencies: BTreeMap<String, crate::SmallSet>,
 }
 
 impl Sbom {

@@ -37,6 +37,10 @@ impl SmallMap {
     pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
         self.0.iter().map(|(k, v)| (k, v))
     }
+    /// Releases spare capacity (small maps are many; their slack adds up).
+    pub fn shrink_to_fit(&mut self) {
+        self.0.shrink_to_fit();
+    }
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.0.len()
@@ -97,5 +101,74 @@ mod tests {
             ]
         );
         assert_eq!(m["b"], "3");
+    }
+}
+
+/// A small sorted set of strings: one component's dependencies, usually a handful.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SmallSet(Vec<String>);
+
+impl SmallSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        SmallSet(Vec::new())
+    }
+    /// Inserts; returns whether it was new.
+    pub fn insert(&mut self, v: String) -> bool {
+        match self.0.binary_search(&v) {
+            Ok(_) => false,
+            Err(i) => {
+                self.0.insert(i, v);
+                true
+            }
+        }
+    }
+    /// Whether `v` is present.
+    pub fn contains(&self, v: &str) -> bool {
+        self.0.binary_search_by(|x| x.as_str().cmp(v)).is_ok()
+    }
+    /// Keeps the entries for which `f` is true.
+    pub fn retain(&mut self, f: impl FnMut(&String) -> bool) {
+        self.0.retain(f);
+    }
+    /// Entries in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, String> {
+        self.0.iter()
+    }
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// Releases spare capacity.
+    pub fn shrink_to_fit(&mut self) {
+        self.0.shrink_to_fit();
+    }
+}
+
+impl Extend<String> for SmallSet {
+    fn extend<I: IntoIterator<Item = String>>(&mut self, iter: I) {
+        for v in iter {
+            self.insert(v);
+        }
+    }
+}
+
+impl FromIterator<String> for SmallSet {
+    fn from_iter<I: IntoIterator<Item = String>>(iter: I) -> Self {
+        let mut s = SmallSet::new();
+        s.extend(iter);
+        s
+    }
+}
+
+impl<'a> IntoIterator for &'a SmallSet {
+    type Item = &'a String;
+    type IntoIter = std::slice::Iter<'a, String>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
     }
 }

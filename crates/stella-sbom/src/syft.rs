@@ -132,7 +132,7 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
         comps.push(c);
     }
     let ids: BTreeSet<String> = comps.iter().map(|c| c.id.clone()).collect();
-    let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut deps: BTreeMap<String, crate::SmallSet> = BTreeMap::new();
     for r in v
         .get("artifactRelationships")
         .and_then(Value::as_array)

@@ -133,7 +133,7 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
         }
     }
     let ids: BTreeSet<String> = comps.iter().map(|c| c.id.clone()).collect();
-    let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut deps: BTreeMap<String, crate::SmallSet> = BTreeMap::new();
     for (from, tos) in raw_deps {
         let e = deps.entry(from).or_default();
         e.extend(tos.into_iter().filter(|t| ids.contains(t)));

@@ -77,7 +77,7 @@ impl<'de> Deserialize<'de> for CompList {
 
 /// `dependencies[]` folded straight into the model's map.
 #[derive(Default)]
-struct DepMap(BTreeMap<String, BTreeSet<String>>);
+struct DepMap(BTreeMap<String, crate::SmallSet>);
 
 impl<'de> Deserialize<'de> for DepMap {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -91,12 +91,15 @@ impl<'de> Deserialize<'de> for DepMap {
                 self,
                 mut seq: A,
             ) -> Result<DepMap, A::Error> {
-                let mut m: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+                let mut m: BTreeMap<String, crate::SmallSet> = BTreeMap::new();
                 while let Some(d) = seq.next_element::<Dep<'de>>()? {
                     let e = m.entry(d.r.into_owned()).or_default();
                     for t in d.depends_on.unwrap_or_default() {
                         e.insert(t.into_owned());
                     }
+                }
+                for v in m.values_mut() {
+                    v.shrink_to_fit();
                 }
                 Ok(DepMap(m))
             }
@@ -365,6 +368,7 @@ fn walk(c: Comp<'_>, at: &At<'_>, out: &mut Vec<Component>, warnings: &mut Vec<W
             }
         }
     }
+    comp.shrink_to_fit();
     out.push(comp);
     for (i, child) in c.components.unwrap_or_default().into_iter().enumerate() {
         walk(
@@ -426,9 +430,21 @@ struct OutBom<'a> {
     serial_number: String,
     version: u32,
     metadata: OutMeta<'a>,
-    components: Vec<OutComp<'a>>,
+    components: Lazy<'a>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     dependencies: Vec<OutDep<'a>>,
+}
+
+/// Components serialised one at a time from the model, never all at once.
+struct Lazy<'a> {
+    comps: &'a [Component],
+    minor: u8,
+}
+
+impl Serialize for Lazy<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.comps.iter().map(|c| out_component(c, self.minor)))
+    }
 }
 
 #[derive(Serialize)]
@@ -599,6 +615,19 @@ fn out_component(c: &Component, minor: u8) -> OutComp<'_> {
 
 /// Writes CycloneDX JSON 1.`minor` (4, 5 or 6).
 pub fn write(sbom: &Sbom, minor: u8, opts: &WriteOptions) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256 + sbom.components.len() * 400);
+    // Writing into a Vec cannot fail.
+    let _ = write_to(sbom, minor, opts, &mut out);
+    out
+}
+
+/// Writes CycloneDX JSON 1.`minor` to `w`, streaming.
+pub fn write_to(
+    sbom: &Sbom,
+    minor: u8,
+    opts: &WriteOptions,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let minor = minor.clamp(4, 6);
     let ts = opts
         .timestamp
@@ -660,16 +689,12 @@ pub fn write(sbom: &Sbom, minor: u8, opts: &WriteOptions) -> Vec<u8> {
             component,
             _p: std::marker::PhantomData,
         },
-        components: sbom
-            .components
-            .iter()
-            .map(|c| out_component(c, minor))
-            .collect(),
+        components: Lazy {
+            comps: &sbom.components,
+            minor,
+        },
         dependencies,
     };
-    let mut out = Vec::with_capacity(256 + sbom.components.len() * 400);
-    // Serialising plain structs into a Vec cannot fail.
-    let _ = serde_json::to_writer_pretty(&mut out, &bom);
-    out.push(b'\n');
-    out
+    serde_json::to_writer_pretty(&mut *w, &bom).map_err(std::io::Error::other)?;
+    w.write_all(b"\n")
 }

@@ -44,7 +44,7 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
     let mut out: Vec<Option<Component>> = Vec::new();
     let mut stack: Vec<Building> = Vec::new();
     let mut warnings: Vec<Warning> = Vec::new();
-    let mut deps: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    let mut deps: std::collections::BTreeMap<String, crate::SmallSet> = Default::default();
     let mut dep_stack: Vec<String> = Vec::new();
     let mut tool = (String::new(), String::new());
     let mut text_buf = String::new();

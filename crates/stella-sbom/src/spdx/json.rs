@@ -2,8 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::{
     created, dependency_direction, kind_from_purpose, license_expression, namespace,
@@ -207,7 +206,7 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
     }
     let ids: BTreeSet<String> = comps.iter().map(|c| c.id.clone()).collect();
     let doc_id = doc.spdx_id.unwrap_or_else(|| "SPDXRef-DOCUMENT".into());
-    let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut deps: BTreeMap<String, crate::SmallSet> = BTreeMap::new();
     let mut described: Vec<String> = doc.document_describes;
     for r in doc.relationships {
         let (Some(a), Some(t), Some(b)) = (
@@ -248,64 +247,192 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
     })
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OutDoc<'a> {
+    spdx_version: &'static str,
+    data_license: &'static str,
+    #[serde(rename = "SPDXID")]
+    spdx_id: &'static str,
+    name: &'a str,
+    document_namespace: String,
+    creation_info: OutCreation,
+    packages: LazyPackages<'a>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    relationships: Vec<OutRel<'a>>,
+    #[serde(skip_serializing_if = "LazyExtracted::is_empty")]
+    has_extracted_licensing_infos: LazyExtracted<'a>,
+}
+
+/// Packages serialised one at a time; the licence references they need are collected as
+/// they go and written after them.
+struct LazyPackages<'a> {
+    sbom: &'a Sbom,
+    ids: &'a BTreeMap<String, String>,
+    refs: &'a std::cell::RefCell<BTreeMap<String, String>>,
+}
+
+impl Serialize for LazyPackages<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            self.sbom
+                .components
+                .iter()
+                .map(|c| out_package(c, self.ids, &mut self.refs.borrow_mut())),
+        )
+    }
+}
+
+/// `hasExtractedLicensingInfos`, from what the packages used.
+struct LazyExtracted<'a>(&'a std::cell::RefCell<BTreeMap<String, String>>);
+
+impl LazyExtracted<'_> {
+    /// Checked after the packages were written, so it knows whether any needed a reference.
+    fn is_empty(&self) -> bool {
+        self.0.borrow().is_empty()
+    }
+}
+
+impl Serialize for LazyExtracted<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let refs = self.0.borrow();
+        s.collect_seq(refs.iter().map(|(id, text)| OutExtracted {
+            license_id: id,
+            extracted_text: text,
+            name: text,
+        }))
+    }
+}
+
+#[derive(Serialize)]
+struct OutCreation {
+    created: String,
+    creators: [String; 2],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OutPackage<'a> {
+    #[serde(rename = "SPDXID")]
+    spdx_id: &'a str,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version_info: Option<&'a str>,
+    supplier: String,
+    download_location: &'static str,
+    files_analyzed: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    checksums: Vec<OutChecksum<'a>>,
+    license_concluded: &'static str,
+    license_declared: String,
+    copyright_text: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    external_refs: Vec<OutRef>,
+    primary_package_purpose: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_info: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OutChecksum<'a> {
+    algorithm: &'static str,
+    checksum_value: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OutRef {
+    reference_category: &'static str,
+    reference_type: &'static str,
+    reference_locator: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OutRel<'a> {
+    spdx_element_id: &'a str,
+    relationship_type: &'static str,
+    related_spdx_element: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OutExtracted<'a> {
+    license_id: &'a str,
+    extracted_text: &'a str,
+    name: &'a str,
+}
+
+fn out_package<'a>(
+    c: &'a Component,
+    ids: &'a BTreeMap<String, String>,
+    refs: &mut BTreeMap<String, String>,
+) -> OutPackage<'a> {
+    let mut external_refs = Vec::new();
+    if let Some(purl) = &c.purl {
+        external_refs.push(OutRef {
+            reference_category: "PACKAGE-MANAGER",
+            reference_type: "purl",
+            reference_locator: purl.to_string(),
+        });
+    }
+    for cpe in &c.cpes {
+        external_refs.push(OutRef {
+            reference_category: "SECURITY",
+            reference_type: "cpe23Type",
+            reference_locator: cpe.to_string(),
+        });
+    }
+    OutPackage {
+        spdx_id: &ids[&c.id],
+        name: &c.name,
+        version_info: c.version.as_deref(),
+        supplier: c
+            .supplier
+            .as_ref()
+            .map_or("NOASSERTION".to_string(), |s| format!("Organization: {s}")),
+        download_location: "NOASSERTION",
+        files_analyzed: false,
+        checksums: c
+            .hashes
+            .iter()
+            .filter(|(a, d)| super::spdx_hash_ok(a, d))
+            .map(|(a, d)| OutChecksum {
+                algorithm: spdx_alg(a),
+                checksum_value: d,
+            })
+            .collect(),
+        license_concluded: "NOASSERTION",
+        license_declared: license_expression(c, refs).unwrap_or_else(|| "NOASSERTION".into()),
+        copyright_text: "NOASSERTION",
+        external_refs,
+        primary_package_purpose: purpose(c.kind),
+        source_info: source_info(c),
+    }
+}
+
 /// Writes SPDX 2.3 JSON.
 pub fn write(sbom: &Sbom, opts: &WriteOptions) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256 + sbom.components.len() * 600);
+    // Writing into a Vec cannot fail.
+    let _ = write_to(sbom, opts, &mut out);
+    out
+}
+
+/// Writes SPDX 2.3 JSON to `w`, streaming.
+pub fn write_to(
+    sbom: &Sbom,
+    opts: &WriteOptions,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let ids = spdx_ids(sbom);
     let version = opts
         .tool_version
         .clone()
         .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string());
-    let mut refs = BTreeMap::new();
-    let mut packages = Vec::with_capacity(sbom.components.len());
-    for c in &sbom.components {
-        let mut p = Map::new();
-        p.insert("SPDXID".into(), json!(ids[&c.id]));
-        p.insert("name".into(), json!(c.name));
-        if let Some(v) = &c.version {
-            p.insert("versionInfo".into(), json!(v));
-        }
-        p.insert(
-            "supplier".into(),
-            json!(
-                c.supplier
-                    .as_ref()
-                    .map_or("NOASSERTION".to_string(), |s| format!("Organization: {s}"))
-            ),
-        );
-        p.insert("downloadLocation".into(), json!("NOASSERTION"));
-        p.insert("filesAnalyzed".into(), json!(false));
-        if !c.hashes.is_empty() {
-            let cs: Vec<Value> = c
-                .hashes
-                .iter()
-                .filter(|(a, d)| super::spdx_hash_ok(a, d))
-                .map(|(a, d)| json!({ "algorithm": spdx_alg(a), "checksumValue": d }))
-                .collect();
-            p.insert("checksums".into(), Value::Array(cs));
-        }
-        p.insert("licenseConcluded".into(), json!("NOASSERTION"));
-        p.insert(
-            "licenseDeclared".into(),
-            json!(license_expression(c, &mut refs).unwrap_or_else(|| "NOASSERTION".into())),
-        );
-        p.insert("copyrightText".into(), json!("NOASSERTION"));
-        let mut ext = Vec::new();
-        if let Some(purl) = c.purl.as_ref().map(ToString::to_string) {
-            ext.push(json!({ "referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": purl }));
-        }
-        for cpe in &c.cpes {
-            ext.push(json!({ "referenceCategory": "SECURITY", "referenceType": "cpe23Type", "referenceLocator": cpe.to_string() }));
-        }
-        if !ext.is_empty() {
-            p.insert("externalRefs".into(), Value::Array(ext));
-        }
-        p.insert("primaryPackagePurpose".into(), json!(purpose(c.kind)));
-        if let Some(s) = source_info(c) {
-            p.insert("sourceInfo".into(), json!(s));
-        }
-        packages.push(Value::Object(p));
-    }
-    let mut rels = Vec::new();
+    let refs = std::cell::RefCell::new(BTreeMap::new());
+    let mut relationships = Vec::new();
     let described: Vec<&str> = match sbom
         .metadata
         .target_ref
@@ -315,49 +442,48 @@ pub fn write(sbom: &Sbom, opts: &WriteOptions) -> Vec<u8> {
         Some(r) => vec![ids[r].as_str()],
         None => roots(sbom).iter().map(|c| ids[&c.id].as_str()).collect(),
     };
-    for d in &described {
-        rels.push(json!({ "spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": d }));
+    for d in described {
+        relationships.push(OutRel {
+            spdx_element_id: "SPDXRef-DOCUMENT",
+            relationship_type: "DESCRIBES",
+            related_spdx_element: d,
+        });
     }
     for (from, tos) in &sbom.dependencies {
         let Some(f) = ids.get(from) else { continue };
         for t in tos {
             if let Some(t) = ids.get(t) {
-                rels.push(json!({ "spdxElementId": f, "relationshipType": "DEPENDS_ON", "relatedSpdxElement": t }));
+                relationships.push(OutRel {
+                    spdx_element_id: f,
+                    relationship_type: "DEPENDS_ON",
+                    related_spdx_element: t,
+                });
             }
         }
     }
-    let mut doc = Map::new();
-    doc.insert("spdxVersion".into(), json!("SPDX-2.3"));
-    doc.insert("dataLicense".into(), json!("CC0-1.0"));
-    doc.insert("SPDXID".into(), json!("SPDXRef-DOCUMENT"));
-    doc.insert(
-        "name".into(),
-        json!(
-            sbom.metadata
-                .target
-                .clone()
-                .unwrap_or_else(|| "sbom".into())
-        ),
-    );
-    doc.insert("documentNamespace".into(), json!(namespace(sbom, opts)));
-    doc.insert(
-        "creationInfo".into(),
-        json!({ "created": created(sbom, opts), "creators": [format!("Tool: stella-{version}"), "Organization: Stella Ops"] }),
-    );
-    doc.insert("packages".into(), Value::Array(packages));
-    if !rels.is_empty() {
-        doc.insert("relationships".into(), Value::Array(rels));
-    }
-    if !refs.is_empty() {
-        let ex: Vec<Value> = refs
-            .iter()
-            .map(|(id, text)| json!({ "licenseId": id, "extractedText": text, "name": text }))
-            .collect();
-        doc.insert("hasExtractedLicensingInfos".into(), Value::Array(ex));
-    }
-    let mut out = serde_json::to_vec_pretty(&Value::Object(doc)).unwrap_or_default();
-    out.push(b'\n');
-    out
+    let doc = OutDoc {
+        spdx_version: "SPDX-2.3",
+        data_license: "CC0-1.0",
+        spdx_id: "SPDXRef-DOCUMENT",
+        name: sbom.metadata.target.as_deref().unwrap_or("sbom"),
+        document_namespace: namespace(sbom, opts),
+        creation_info: OutCreation {
+            created: created(sbom, opts),
+            creators: [
+                format!("Tool: stella-{version}"),
+                "Organization: Stella Ops".to_string(),
+            ],
+        },
+        packages: LazyPackages {
+            sbom,
+            ids: &ids,
+            refs: &refs,
+        },
+        relationships,
+        has_extracted_licensing_infos: LazyExtracted(&refs),
+    };
+    serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::other)?;
+    w.write_all(b"\n")
 }
 
 /// Source package and locations, as free text (SPDX 2.3 has no fields for them).

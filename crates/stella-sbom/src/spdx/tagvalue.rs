@@ -189,7 +189,7 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
         return Err(ReadError::invalid("line 1", "no `SPDXVersion:` tag"));
     }
     let ids: BTreeSet<String> = comps.iter().map(|c| c.id.clone()).collect();
-    let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut deps: BTreeMap<String, crate::SmallSet> = BTreeMap::new();
     let mut described = Vec::new();
     for (a, t, b, _) in rels {
         if t == "DESCRIBES" && a == doc_id {

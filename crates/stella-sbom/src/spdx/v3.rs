@@ -72,7 +72,7 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
     let mut warnings = Vec::new();
     let mut comps = Vec::new();
     let mut licenses: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut deps: BTreeMap<String, crate::SmallSet> = BTreeMap::new();
     for (i, el) in graph.iter().enumerate() {
         let at = format!("/@graph/{i}");
         let t = ty(el);
