@@ -264,3 +264,17 @@ fn sbom_convert_prints_warnings_on_stderr() {
         "{err}"
     );
 }
+
+#[test]
+fn sbom_convert_refuses_a_1_gb_document_without_reading_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.json");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(1 << 30).unwrap(); // sparse: costs no disk
+    let (code, _, err) = stella(&["sbom", "convert", big.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("1073741824 bytes, over the 536870912-byte limit"),
+        "{err}"
+    );
+}

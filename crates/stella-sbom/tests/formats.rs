@@ -144,6 +144,57 @@ fn bad_input_is_an_error_not_a_panic() {
         .is_err()
     );
     assert!(read(b"hello", None).is_err());
+    // invalid UTF-8 inside a string: says where
+    let mut bad =
+        b"{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.6\",\"components\":[{\"name\":\""
+            .to_vec();
+    bad.extend_from_slice(&[0xff, 0xfe]);
+    bad.extend_from_slice(b"\"}]}");
+    let e = read(&bad, None).unwrap_err().to_string();
+    assert!(e.contains("line 1, column"), "{e}");
+    let e = read(b"<?xml version=\"1.0\"?><bom xmlns=\"http://cyclonedx.org/schema/bom/1.6\"><components><component><name>\xff</name></component></components></bom>", None).unwrap_err().to_string();
+    assert!(e.contains("invalid UTF-8") && e.contains("byte"), "{e}");
+    let e = read(b"SPDXVersion: SPDX-2.3\nPackageName: \xff\n", None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("line 2") && e.contains("UTF-8"), "{e}");
+    // 10,000-deep XML nesting
+    let deep = format!(
+        "<bom xmlns=\"http://cyclonedx.org/schema/bom/1.6\">{}{}</bom>",
+        "<x>".repeat(10_000),
+        "</x>".repeat(10_000)
+    );
+    let e = read(deep.as_bytes(), None).unwrap_err().to_string();
+    assert!(e.contains("nested deeper than 256"), "{e}");
+}
+
+#[test]
+fn duplicate_refs_and_bad_purls_are_warnings_with_places() {
+    let doc = br#"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[
+        {"bom-ref":"a","name":"one","purl":"pkg:npm/%4"},
+        {"bom-ref":"a","name":"two"}],
+        "dependencies":[{"ref":"a","dependsOn":["b"]}]}"#;
+    let r = read(doc, None).unwrap();
+    let msgs: Vec<String> = r
+        .warnings
+        .iter()
+        .map(|w| format!("{}: {}", w.at, w.message))
+        .collect();
+    assert!(
+        msgs.iter().any(|m| m.contains("duplicate reference `a`")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.starts_with("/components/0/purl:") && m.contains("percent-escape")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter().any(|m| m.contains("dangling reference `b`")),
+        "{msgs:?}"
+    );
+    let ids: BTreeSet<&str> = r.sbom.components.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids.len(), 2, "ids stay unique: {ids:?}");
 }
 
 /// What must survive a round trip, independent of ids and of how each format spells things.
