@@ -4,7 +4,9 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(s) = std::str::from_utf8(data) else { return };
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(p) = stella_sbom::Purl::parse(s) {
         let canon = p.to_string();
         let again = stella_sbom::Purl::parse(&canon).expect("canonical purl re-parses");

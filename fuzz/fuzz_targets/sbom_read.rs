@@ -17,11 +17,23 @@ fuzz_target!(|data: &[u8]| {
     ];
     for h in hints {
         if let Ok(r) = stella_sbom::read(data, h) {
-            let opts = WriteOptions { timestamp: Some("2026-11-29T00:00:00Z".into()), ..WriteOptions::default() };
-            for f in [OutputFormat::CycloneDxJson(6), OutputFormat::CycloneDxXml(6), OutputFormat::SpdxJson, OutputFormat::SpdxTagValue] {
+            let opts = WriteOptions {
+                timestamp: Some("2026-11-29T00:00:00Z".into()),
+                ..WriteOptions::default()
+            };
+            for f in [
+                OutputFormat::CycloneDxJson(6),
+                OutputFormat::CycloneDxXml(6),
+                OutputFormat::SpdxJson,
+                OutputFormat::SpdxTagValue,
+            ] {
                 let out = stella_sbom::write(&r.sbom, f, &opts);
                 let back = stella_sbom::read(&out, None);
-                assert!(back.is_ok(), "{f:?} output does not read back: {:?}", back.err());
+                assert!(
+                    back.is_ok(),
+                    "{f:?} output does not read back: {:?}",
+                    back.err()
+                );
             }
         }
     }

@@ -5,7 +5,9 @@ use libfuzzer_sys::fuzz_target;
 use stella_version::Scheme;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(s) = std::str::from_utf8(data) else { return };
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
     let (a, b) = s.split_once('\n').unwrap_or((s, ""));
     for sch in Scheme::ALL {
         if let (Ok(x), Ok(y)) = (sch.compare(a, b), sch.compare(b, a)) {

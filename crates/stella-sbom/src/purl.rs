@@ -85,12 +85,19 @@ fn encode_into(f: &mut impl fmt::Write, s: &str, keep_slash: bool) -> fmt::Resul
             || matches!(c, b'.' | b'-' | b'_' | b'~' | b':')
             || (keep_slash && c == b'/');
         if !plain {
-            f.write_str(&s[start..i])?;
+            // A non-empty plain run is ASCII, so both ends are char boundaries; an empty one
+            // may sit inside a multi-byte character and must not be sliced.
+            if start < i {
+                f.write_str(&s[start..i])?;
+            }
             write!(f, "%{c:02X}")?;
             start = i + 1;
         }
     }
-    f.write_str(&s[start..])
+    if start < b.len() {
+        f.write_str(&s[start..])?;
+    }
+    Ok(())
 }
 
 fn valid_type(t: &str) -> bool {
