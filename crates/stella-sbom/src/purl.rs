@@ -321,6 +321,149 @@ mod tests {
         }
     }
 
+    /// Cases from the purl-spec test suite (`test-suite-data.json` and
+    /// `tests/spec/specification-test.json`): input, canonical form (`None` = must fail).
+    #[test]
+    fn purl_spec_test_suite() {
+        let cases: &[(&str, Option<&str>)] = &[
+            (
+                "pkg:maven/org.apache.commons/io@1.3.4",
+                Some("pkg:maven/org.apache.commons/io@1.3.4"),
+            ),
+            (
+                "pkg:maven/org.apache.commons/io",
+                Some("pkg:maven/org.apache.commons/io"),
+            ),
+            (
+                "pkg:GOLANG/google.golang.org/genproto#/googleapis/api/annotations/",
+                Some("pkg:golang/google.golang.org/genproto#googleapis/api/annotations"),
+            ),
+            (
+                "pkg:GOLANG/google.golang.org/genproto@abcdedf#/googleapis/api/annotations/",
+                Some("pkg:golang/google.golang.org/genproto@abcdedf#googleapis/api/annotations"),
+            ),
+            (
+                "pkg:bitbucket/birKenfeld/pyGments-main@244fd47e07d1014f0aed9c",
+                Some("pkg:bitbucket/birkenfeld/pygments-main@244fd47e07d1014f0aed9c"),
+            ),
+            (
+                "pkg:github/Package-url/purl-Spec@244fd47e07d1004f0aed9c",
+                Some("pkg:github/package-url/purl-spec@244fd47e07d1004f0aed9c"),
+            ),
+            (
+                "pkg:deb/debian/curl@7.50.3-1?arch=i386&distro=jessie",
+                Some("pkg:deb/debian/curl@7.50.3-1?arch=i386&distro=jessie"),
+            ),
+            (
+                "pkg:docker/customer/dockerimage@sha256:244fd47e07d1004f0aed9c?repository_url=gcr.io",
+                Some(
+                    "pkg:docker/customer/dockerimage@sha256:244fd47e07d1004f0aed9c?repository_url=gcr.io",
+                ),
+            ),
+            (
+                "pkg:gem/jruby-launcher@1.1.2?Platform=java",
+                Some("pkg:gem/jruby-launcher@1.1.2?platform=java"),
+            ),
+            (
+                "pkg:Maven/org.apache.xmlgraphics/batik-anim@1.9.1?classifier=sources&repositorY_url=repo.spring.io/release",
+                Some(
+                    "pkg:maven/org.apache.xmlgraphics/batik-anim@1.9.1?classifier=sources&repository_url=repo.spring.io/release",
+                ),
+            ),
+            (
+                "pkg:Maven/net.sf.jacob-project/jacob@1.14.3?classifier=x86&type=dll",
+                Some("pkg:maven/net.sf.jacob-project/jacob@1.14.3?classifier=x86&type=dll"),
+            ),
+            (
+                "pkg:npm/%40angular/animation@12.3.1",
+                Some("pkg:npm/%40angular/animation@12.3.1"),
+            ),
+            (
+                "pkg:Nuget/EnterpriseLibrary.Common@6.0.1304",
+                Some("pkg:nuget/EnterpriseLibrary.Common@6.0.1304"),
+            ),
+            (
+                "pkg:PYPI/Django_package@1.11.1.dev1",
+                Some("pkg:pypi/django-package@1.11.1.dev1"),
+            ),
+            (
+                "pkg:Rpm/fedora/curl@7.50.3-1.fc25?Arch=i386&Distro=fedora-25",
+                Some("pkg:rpm/fedora/curl@7.50.3-1.fc25?arch=i386&distro=fedora-25"),
+            ),
+            (
+                "pkg:/maven/org.apache.commons/io",
+                Some("pkg:maven/org.apache.commons/io"),
+            ),
+            (
+                "pkg://maven/org.apache.commons/io",
+                Some("pkg:maven/org.apache.commons/io"),
+            ),
+            (
+                "pkg:///maven/org.apache.commons/io",
+                Some("pkg:maven/org.apache.commons/io"),
+            ),
+            (
+                "pkg:maven/HTTPClient/HTTPClient@0.3-3",
+                Some("pkg:maven/HTTPClient/HTTPClient@0.3-3"),
+            ),
+            (
+                "pkg:maven/mygroup/myartifact@1.0.0%20Final?mykey=my%20value",
+                Some("pkg:maven/mygroup/myartifact@1.0.0%20Final?mykey=my%20value"),
+            ),
+            (
+                "pkg:conan/bincrafters/cctz@2.3?channel=stable",
+                Some("pkg:conan/bincrafters/cctz@2.3?channel=stable"),
+            ),
+            (
+                "pkg:conda/absl-py@0.4.1?build=py36h06a4308_0&channel=main&subdir=linux-64&type=tar.bz2",
+                Some(
+                    "pkg:conda/absl-py@0.4.1?build=py36h06a4308_0&channel=main&subdir=linux-64&type=tar.bz2",
+                ),
+            ),
+            (
+                "pkg:swift/github.com/Alamofire/Alamofire@5.4.3",
+                Some("pkg:swift/github.com/Alamofire/Alamofire@5.4.3"),
+            ),
+            (
+                "pkg:hackage/AC-HalfInteger@1.2.1",
+                Some("pkg:hackage/AC-HalfInteger@1.2.1"),
+            ),
+            (
+                "pkg:generic/bitwarderl?checksum=sha1:ad9503c3e994a4f%2Csha256:41bf9088b3a1e6c1ef1d",
+                Some(
+                    "pkg:generic/bitwarderl?checksum=sha1:ad9503c3e994a4f%2Csha256:41bf9088b3a1e6c1ef1d",
+                ),
+            ),
+            ("EnterpriseLibrary.Common@6.0.1304", None),
+            ("pkg:EnterpriseLibrary.Common@6.0.1304", None),
+            ("pkg:n&g?inx/nginx@0.8.9", None),
+            ("pkg:3nginx/nginx@0.8.9", None),
+            ("pkg:nginx:a/nginx@0.8.9", None),
+            ("pkg:npm/myartifact@1.0.0?in%20production=true", None),
+            ("pkg:maven/@1.3.4", None),
+            ("pkg%3Amaven/org.apache.commons/io", None),
+            ("pkg:hackage", None),
+        ];
+        for (input, want) in cases {
+            match (Purl::parse(input), want) {
+                (Ok(p), Some(w)) => assert_eq!(p.to_string(), *w, "{input}"),
+                (Err(_), None) => {}
+                (got, want) => panic!("{input}: got {got:?}, want {want:?}"),
+            }
+        }
+        // building from components encodes a qualifier value's `,` but not its `:`
+        let p = Purl::new("generic", None, "openssl", Some("1.1.10g"))
+            .unwrap()
+            .with_qualifier(
+                "checksum",
+                "sha1:ad9503c3e994a4f,sha256:41bf9088b3a1e6c1ef1d",
+            );
+        assert_eq!(
+            p.to_string(),
+            "pkg:generic/openssl@1.1.10g?checksum=sha1:ad9503c3e994a4f%2Csha256:41bf9088b3a1e6c1ef1d"
+        );
+    }
+
     #[test]
     fn normalisation() {
         assert_eq!(
