@@ -22,6 +22,66 @@ pub enum Command {
     /// Work with SBOM documents.
     #[command(subcommand)]
     Sbom(SbomCommand),
+    /// Build and inspect the vulnerability DB.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+/// `stella db …`
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Import feed files into a DB (created, or updated in place atomically).
+    Import(DbImportArgs),
+    /// Show a DB's manifest: build time, feeds, counts per namespace.
+    Info(DbInfoArgs),
+    /// Show what the DB says about one package.
+    Query(DbQueryArgs),
+}
+
+/// `stella db import`
+#[derive(Debug, Args)]
+pub struct DbImportArgs {
+    /// The DB file.
+    #[arg(long, env = "STELLA_DB")]
+    pub db: PathBuf,
+    /// Feed format of every PATH: osv, alpine-secdb, debian-tracker, kev, epss.
+    /// Without it, each file's format is recognised from its name.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Start from scratch instead of adding to an existing DB.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Feed files or directories.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+/// `stella db info`
+#[derive(Debug, Args)]
+pub struct DbInfoArgs {
+    /// The DB file.
+    #[arg(long, env = "STELLA_DB")]
+    pub db: PathBuf,
+    /// Print the manifest as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Also check the content digest.
+    #[arg(long)]
+    pub verify: bool,
+}
+
+/// `stella db query`
+#[derive(Debug, Args)]
+pub struct DbQueryArgs {
+    /// The DB file.
+    #[arg(long, env = "STELLA_DB")]
+    pub db: PathBuf,
+    /// Namespace (`alpine:3.10`, `debian:11`, `almalinux:9`, `pypi`, `go`, `crates.io`…).
+    #[arg(long)]
+    pub namespace: String,
+    /// Package name (distro packages: the source package).
+    #[arg(long)]
+    pub package: String,
 }
 
 /// `stella sbom …`

@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod cli;
+mod db_cmd;
 mod sbom_cmd;
 mod version_cmd;
 
@@ -36,5 +37,6 @@ fn run(args: cli::Cli) -> anyhow::Result<u8> {
     match args.command {
         cli::Command::Version(v) => version_cmd::run(v),
         cli::Command::Sbom(s) => sbom_cmd::run(s),
+        cli::Command::Db(d) => db_cmd::run(d),
     }
 }

@@ -278,3 +278,131 @@ fn sbom_convert_refuses_a_1_gb_document_without_reading_it() {
         "{err}"
     );
 }
+
+fn advisory_fixture(rel: &str) -> String {
+    format!(
+        "{}/../stella-advisory/testdata/{rel}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn db_import_info_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v.db");
+    let db_s = db.to_str().unwrap();
+    let (code, _, err) = stella(&[
+        "db",
+        "import",
+        "--db",
+        db_s,
+        &advisory_fixture("alpine"),
+        &advisory_fixture("debian"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("wrote") && err.contains("vulnerabilities"),
+        "{err}"
+    );
+    let (code, out, _) = stella(&["db", "info", "--db", db_s, "--json", "--verify"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["namespaces"]["alpine:3.10"].as_u64().unwrap() >= 2,
+        "{out}"
+    );
+    assert!(v["digest"].as_str().unwrap().starts_with("sha256:"));
+    let (code, out, _) = stella(&["db", "info", "--db", db_s]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("alpine:3.10") && out.contains("debian:11"),
+        "{out}"
+    );
+    let (code, out, _) = stella(&[
+        "db",
+        "query",
+        "--db",
+        db_s,
+        "--namespace",
+        "alpine:3.10",
+        "--package",
+        "openssl",
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("CVE-2019-1547") && out.contains("1.1.1d-r0"),
+        "{out}"
+    );
+    let (code, _, err) = stella(&[
+        "db",
+        "query",
+        "--db",
+        db_s,
+        "--namespace",
+        "alpine:3.10",
+        "--package",
+        "nope",
+    ]);
+    assert_eq!(code, 4, "{err}");
+    // adding to an existing DB keeps what it had
+    let (code, _, err) = stella(&[
+        "db",
+        "import",
+        "--db",
+        db_s,
+        "--format",
+        "osv",
+        &advisory_fixture("osv"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("unknown range type `WEIRD`") && err.contains("(skipped)"),
+        "{err}"
+    );
+    let (_, out, _) = stella(&[
+        "db",
+        "query",
+        "--db",
+        db_s,
+        "--namespace",
+        "alpine:3.10",
+        "--package",
+        "openssl",
+    ]);
+    assert!(out.contains("CVE-2019-1547"), "{out}");
+    let (_, out, _) = stella(&[
+        "db",
+        "query",
+        "--db",
+        db_s,
+        "--namespace",
+        "pypi",
+        "--package",
+        "example-pkg",
+    ]);
+    assert!(out.contains("CVE-2024-0001"), "{out}");
+}
+
+#[test]
+fn db_errors_are_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v.db");
+    std::fs::write(&db, b"garbage").unwrap();
+    let (code, _, err) = stella(&["db", "info", "--db", db.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("damaged") && err.contains("hint:"), "{err}");
+    let (code, _, err) = stella(&[
+        "db",
+        "import",
+        "--db",
+        dir.path().join("n.db").to_str().unwrap(),
+        "--format",
+        "nvd2",
+        "x",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown feed format `nvd2`"), "{err}");
+    let (code, _, err) = stella(&["db", "info", "--db", "/nonexistent/v.db"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("/nonexistent/v.db"), "{err}");
+}

@@ -1,0 +1,159 @@
+//! The compiled vulnerability DB: one immutable file, memory-mapped on open.
+//!
+//! Layout (little-endian):
+//! ```text
+//! 0   "STELLADB"            magic
+//! 8   u32 schema version
+//! 12  u32 section count
+//! 16  [u8; 32] SHA-256 of every byte after the header (the content digest)
+//! 48  16 reserved bytes
+//! 64  sections: (u32 kind, u32 0, u64 offset, u64 length) each
+//!     then the sections' bytes
+//! ```
+//! Sections: the manifest (JSON), the package index and its keys and records, the
+//! vulnerability index and its keys and records. An index is a sorted array of fixed-size
+//! entries `(u32 key offset, u32 key length, u64 record offset, u32 record length, u32 0)`
+//! searched in place, so a lookup touches a handful of pages and opening costs nothing.
+//! Records are `postcard`-encoded.
+//!
+//! Opening checks the structure (magic, version, every section inside the file), which
+//! catches truncation; [`Db::verify`] checks the digest of the whole content.
+
+mod build;
+mod read;
+
+pub use build::DbBuilder;
+pub use read::Db;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::kev::{Epss, Kev};
+use crate::model::{Range, Source, Status};
+
+/// The schema this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+const MAGIC: &[u8; 8] = b"STELLADB";
+const HEADER: usize = 64;
+const SECTION: usize = 24;
+const ENTRY: usize = 24;
+
+/// Section kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+enum Kind {
+    Manifest = 1,
+    PkgIndex = 2,
+    PkgKeys = 3,
+    PkgRecords = 4,
+    VulnIndex = 5,
+    VulnKeys = 6,
+    VulnRecords = 7,
+    ListIndex = 8,
+    Lists = 9,
+}
+
+/// What one advisory says about one (namespace, package): a record of the package index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageEntry {
+    /// The vulnerability records this statement is about (a DSA or ALSA covers several CVEs),
+    /// as an index into the DB's shared lists (see [`Db::vulnerability_list`]): one advisory's
+    /// list is stored once however many packages it names.
+    pub vulnerabilities: u32,
+    /// The advisory that said it (`DSA-5380-1`, `GHSA-…`, or the CVE itself).
+    pub advisory: String,
+    /// The feed, as an index into [`Manifest::feed_names`] (see [`Db::feed_name`]).
+    pub feed: u16,
+    /// Precedence class.
+    pub source: Source,
+    /// Affected or not.
+    pub status: Status,
+    /// Affected ranges.
+    pub ranges: Vec<Range>,
+    /// Explicitly affected versions.
+    pub versions: Vec<String>,
+}
+
+/// A vulnerability record of the vulnerability index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Vulnerability {
+    /// Its id.
+    pub id: String,
+    /// Other ids.
+    pub aliases: Vec<String>,
+    /// A one-line summary from the highest-precedence source that has one.
+    pub summary: Option<String>,
+    /// Earliest publication.
+    pub published: Option<String>,
+    /// Latest modification.
+    pub modified: Option<String>,
+    /// Set when every contributing advisory was withdrawn.
+    pub withdrawn: Option<String>,
+    /// Every severity statement; its feed is an index into [`Manifest::feed_names`].
+    pub severities: Vec<StoredSeverity>,
+    /// CISA KEV entry.
+    pub kev: Option<Kev>,
+    /// EPSS score.
+    pub epss: Option<Epss>,
+    /// Feeds that contributed, as indices into [`Manifest::feed_names`].
+    pub feeds: Vec<u16>,
+}
+
+/// A severity statement as stored.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct StoredSeverity {
+    /// `CVSS_V2`, `CVSS_V3`, `CVSS_V4`, or a named scale.
+    pub kind: String,
+    /// The vector or level.
+    pub value: String,
+    /// The feed that said it.
+    pub feed: u16,
+}
+
+/// Per-feed statistics in the manifest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedInfo {
+    /// Advisories read.
+    pub records: u64,
+    /// Records skipped as malformed.
+    pub skipped: u64,
+    /// Newest `modified` (or publication) time seen, as written.
+    pub newest: Option<String>,
+    /// When the feed was imported (RFC 3339).
+    pub imported: String,
+}
+
+/// The DB's manifest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Schema version.
+    pub schema_version: u32,
+    /// Build time (RFC 3339).
+    pub built: String,
+    /// Per feed.
+    pub feeds: BTreeMap<String, FeedInfo>,
+    /// Feed names in the order package entries refer to them.
+    pub feed_names: Vec<String>,
+    /// Packages per namespace.
+    pub namespaces: BTreeMap<String, u64>,
+    /// Vulnerability records.
+    pub vulnerabilities: u64,
+    /// (namespace, package) keys.
+    pub packages: u64,
+    /// KEV entries attached.
+    pub kev: u64,
+    /// EPSS scores attached.
+    pub epss: u64,
+    /// EPSS score date, when known.
+    pub epss_date: Option<String>,
+}
+
+/// The index key of a (namespace, package).
+fn key(namespace: &str, package: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(namespace.len() + package.len() + 1);
+    k.extend_from_slice(namespace.as_bytes());
+    k.push(0);
+    k.extend_from_slice(package.as_bytes());
+    k
+}

@@ -1,0 +1,145 @@
+//! Debian security tracker list files (`data/DSA/list`, `DLA/list`, `DTSA/list`):
+//! `[date] DSA-N-M srcpkg - …`, `{CVE…}`, then `[release] - srcpkg version` lines.
+//! Packages are *source* packages; `<not-affected>` is recorded as such, and `<unfixed>`,
+//! `<end-of-life>` and friends state no fixed version (they are skipped).
+
+use std::path::Path;
+
+use crate::Error;
+use crate::model::{Advisory, Affected, Problem, Range, Source, Status};
+
+/// Debian release number of a codename.
+pub fn release_of(codename: &str) -> Option<&'static str> {
+    Some(match codename {
+        "buzz" => "1.1",
+        "rex" => "1.2",
+        "bo" => "1.3",
+        "hamm" => "2.0",
+        "slink" => "2.1",
+        "potato" => "2.2",
+        "woody" => "3.0",
+        "sarge" => "3.1",
+        "etch" => "4",
+        "lenny" => "5",
+        "squeeze" => "6",
+        "wheezy" => "7",
+        "jessie" => "8",
+        "stretch" => "9",
+        "buster" => "10",
+        "bullseye" => "11",
+        "bookworm" => "12",
+        "trixie" => "13",
+        "forky" => "14",
+        "sid" => "unstable",
+        _ => return None,
+    })
+}
+
+/// Reads one list file.
+pub fn read_list(
+    path: &Path,
+    out: &mut Vec<Advisory>,
+    problems: &mut Vec<Problem>,
+) -> Result<(), Error> {
+    let text = fs_err::read_to_string(path)?;
+    let feed = format!(
+        "debian-{}",
+        path.parent()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_default()
+    );
+    let mut current: Option<Advisory> = None;
+    for (i, line) in text.lines().enumerate() {
+        let at = || format!("{}:{}", path.display(), i + 1);
+        if let Some(rest) = line.strip_prefix('[') {
+            // `[29 Mar 2023] DSA-5380-1 xorg-server - security update`
+            if let Some(a) = current.take() {
+                out.push(a);
+            }
+            let Some((date, head)) = rest.split_once(']') else {
+                problems.push(Problem {
+                    file: at(),
+                    message: "unterminated date".into(),
+                });
+                continue;
+            };
+            let mut words = head.split_whitespace();
+            let Some(id) = words.next() else {
+                problems.push(Problem {
+                    file: at(),
+                    message: "no advisory id".into(),
+                });
+                continue;
+            };
+            let summary = head.split_once(" - ").map(|(_, s)| s.trim().to_string());
+            current = Some(Advisory {
+                id: id.to_string(),
+                feed: feed.clone(),
+                source: Source::Distro,
+                published: Some(date.trim().to_string()),
+                summary,
+                ..Advisory::default()
+            });
+            continue;
+        }
+        let t = line.trim();
+        let Some(adv) = current.as_mut() else {
+            continue;
+        };
+        if let Some(cves) = t.strip_prefix('{').and_then(|x| x.strip_suffix('}')) {
+            adv.aliases
+                .extend(cves.split_whitespace().map(str::to_string));
+        } else if let Some(rest) = t.strip_prefix('[') {
+            // `[bullseye] - xorg-server 2:1.20.11-1+deb11u6`
+            let Some((codename, rest)) = rest.split_once(']') else {
+                problems.push(Problem {
+                    file: at(),
+                    message: format!("malformed release line `{t}`"),
+                });
+                continue;
+            };
+            let mut parts = rest.trim().trim_start_matches('-').split_whitespace();
+            let (Some(pkg), Some(version)) = (parts.next(), parts.next()) else {
+                problems.push(Problem {
+                    file: at(),
+                    message: format!("malformed release line `{t}`"),
+                });
+                continue;
+            };
+            let Some(release) = release_of(codename.trim()) else {
+                problems.push(Problem {
+                    file: at(),
+                    message: format!("unknown Debian release `{}`", codename.trim()),
+                });
+                continue;
+            };
+            let namespace = format!("debian:{release}");
+            let (status, ranges) = match version {
+                "<not-affected>" => (Status::NotAffected, Vec::new()),
+                v if v.starts_with('<') => continue,
+                v => {
+                    if stella_version::dpkg::DpkgVersion::parse(v).is_err() {
+                        problems.push(Problem {
+                            file: at(),
+                            message: format!("invalid Debian version `{v}`"),
+                        });
+                        continue;
+                    }
+                    (Status::Affected, vec![Range::fixed_in(v)])
+                }
+            };
+            adv.affected.push(Affected {
+                namespace,
+                package: pkg.to_string(),
+                ranges,
+                versions: Vec::new(),
+                status,
+            });
+        }
+    }
+    if let Some(a) = current.take() {
+        out.push(a);
+    }
+    Ok(())
+}

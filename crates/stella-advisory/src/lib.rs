@@ -1,0 +1,55 @@
+//! Vulnerability feeds for Stella Ops: parsers for OSV, Alpine secdb, the Debian security
+//! tracker, CISA KEV and FIRST EPSS; a merge that joins aliases and keeps every source's
+//! statement with its provenance; and the compiled DB, one immutable file that is
+//! memory-mapped on open and indexed by (namespace, package).
+
+pub mod alpine;
+pub mod db;
+pub mod debian;
+pub mod import;
+pub mod kev;
+pub mod merge;
+pub mod model;
+pub mod namespace;
+pub mod osv;
+
+pub use db::{Db, DbBuilder, Manifest, PackageEntry, StoredSeverity, Vulnerability};
+pub use model::{Advisory, Affected, Problem, Range, RangeEvent, Severity, Source, Status};
+
+/// Why a feed or a DB could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading or writing a file failed (the message names the path).
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// A whole file is not in the expected format.
+    #[error("{path}: {why}")]
+    Format {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// The compiled DB is damaged.
+    #[error(
+        "{path}: the vulnerability DB is damaged: {why}\nhint: rebuild it with `stella db import` or fetch it again with `stella db update`"
+    )]
+    Corrupt {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// The compiled DB was written by a newer Stella.
+    #[error(
+        "{path}: the vulnerability DB has schema version {found}; this stella reads version {supported}\nhint: upgrade stella, or rebuild the DB with this version"
+    )]
+    NewerSchema {
+        /// The file.
+        path: String,
+        /// Its schema version.
+        found: u32,
+        /// What we read.
+        supported: u32,
+    },
+}

@@ -1,0 +1,107 @@
+//! Namespaces (distro releases and ecosystems) and package-name normalisation per ecosystem.
+//!
+//! Traps: PyPI names compare after PEP 503 normalisation (`Foo.Bar_baz` is `foo-bar-baz`);
+//! npm names are lower-case (scopes included); Maven is `group:artifact`; Go module paths and
+//! crates.io names are kept as written; distro packages are *source* packages.
+
+/// The namespace of an OSV ecosystem string (`AlmaLinux:9` → `almalinux:9`,
+/// `Alpine:v3.18` → `alpine:3.18`, `PyPI` → `pypi`). `None` when the ecosystem is empty.
+pub fn from_osv_ecosystem(eco: &str) -> Option<String> {
+    let eco = eco.trim();
+    if eco.is_empty() {
+        return None;
+    }
+    let (base, release) = match eco.split_once(':') {
+        Some((b, r)) => (b, Some(r)),
+        None => (eco, None),
+    };
+    let base = match base.to_ascii_lowercase().as_str() {
+        "rocky linux" => "rocky".to_string(),
+        "red hat" => "redhat".to_string(),
+        "photon os" => "photon".to_string(),
+        other => other.replace(' ', "-"),
+    };
+    Some(match release.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) => {
+            let r = r
+                .strip_prefix('v')
+                .filter(|x| x.starts_with(|c: char| c.is_ascii_digit()))
+                .unwrap_or(r);
+            format!("{base}:{}", r.to_ascii_lowercase())
+        }
+        None => base,
+    })
+}
+
+/// The ecosystem part of a namespace (`debian:12` → `debian`).
+pub fn ecosystem(namespace: &str) -> &str {
+    namespace.split(':').next().unwrap_or(namespace)
+}
+
+/// The version scheme for a namespace.
+pub fn scheme(namespace: &str) -> Option<stella_version::Scheme> {
+    stella_version::Scheme::for_ecosystem(ecosystem(namespace))
+}
+
+/// A package name normalised for its namespace.
+pub fn normalize_package(namespace: &str, name: &str) -> String {
+    let name = name.trim();
+    match ecosystem(namespace) {
+        "pypi" => {
+            // PEP 503: lower-case, runs of `-`, `_`, `.` become one `-`.
+            let mut out = String::with_capacity(name.len());
+            let mut sep = false;
+            for c in name.chars() {
+                if matches!(c, '-' | '_' | '.') {
+                    sep = true;
+                } else {
+                    if sep && !out.is_empty() {
+                        out.push('-');
+                    }
+                    sep = false;
+                    out.extend(c.to_lowercase());
+                }
+            }
+            out
+        }
+        "npm" | "nuget" | "packagist" | "composer" | "hex" | "pub" => name.to_lowercase(),
+        _ => name.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces() {
+        assert_eq!(
+            from_osv_ecosystem("AlmaLinux:9").as_deref(),
+            Some("almalinux:9")
+        );
+        assert_eq!(
+            from_osv_ecosystem("Alpine:v3.18").as_deref(),
+            Some("alpine:3.18")
+        );
+        assert_eq!(
+            from_osv_ecosystem("Debian:12").as_deref(),
+            Some("debian:12")
+        );
+        assert_eq!(from_osv_ecosystem("PyPI").as_deref(), Some("pypi"));
+        assert_eq!(
+            from_osv_ecosystem("crates.io").as_deref(),
+            Some("crates.io")
+        );
+        assert_eq!(
+            from_osv_ecosystem("Rocky Linux:8").as_deref(),
+            Some("rocky:8")
+        );
+        assert_eq!(normalize_package("pypi", "Foo.Bar__baz"), "foo-bar-baz");
+        assert_eq!(normalize_package("npm", "@Scope/Pkg"), "@scope/pkg");
+        assert_eq!(
+            normalize_package("go", "github.com/Foo/bar"),
+            "github.com/Foo/bar"
+        );
+        assert!(scheme("almalinux:9") == Some(stella_version::Scheme::Rpm));
+    }
+}

@@ -1,0 +1,260 @@
+//! Feeds → compiled DB → lookups, on the crate's fixtures and on the shared advisories.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+use std::path::{Path, PathBuf};
+
+use stella_advisory::import::{FeedFormat, import};
+use stella_advisory::{Db, DbBuilder, Error, Status};
+
+fn td(p: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(p)
+}
+
+fn build(paths: &[PathBuf], format: Option<FeedFormat>) -> (Db, DbBuilder) {
+    let mut b = DbBuilder::new();
+    import(&mut b, format, paths, "2026-11-29T00:00:00Z").unwrap();
+    let problems = std::mem::take(&mut b.problems);
+    let (bytes, _) = b.build("2026-11-29T00:00:00Z").unwrap();
+    let mut rest = DbBuilder::new();
+    rest.problems = problems;
+    (Db::from_bytes(bytes).unwrap(), rest)
+}
+
+/// Entries with their indices resolved, for comparing across DBs.
+fn resolved(db: &Db, ns: &str, pkg: &str) -> Vec<(Vec<String>, String, String, String)> {
+    db.package(ns, pkg)
+        .unwrap()
+        .into_iter()
+        .map(|e| {
+            (
+                db.vulnerability_list(e.vulnerabilities).unwrap(),
+                e.advisory.clone(),
+                db.feed_name(e.feed).to_string(),
+                format!("{:?}{:?}{:?}", e.status, e.ranges, e.versions),
+            )
+        })
+        .collect()
+}
+
+fn fixed(db: &Db, ns: &str, pkg: &str, vuln: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in db.package(ns, pkg).unwrap() {
+        if db
+            .vulnerability_list(e.vulnerabilities)
+            .unwrap()
+            .iter()
+            .any(|v| v == vuln)
+        {
+            out.extend(
+                e.ranges
+                    .iter()
+                    .flat_map(|r| r.fixed_versions().map(str::to_string)),
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn osv_records_normalise_and_bad_ones_are_reported() {
+    let (db, rest) = build(&[td("osv")], Some(FeedFormat::Osv));
+    let e = db.package("pypi", "example-pkg").unwrap();
+    assert_eq!(e.len(), 1);
+    assert_eq!(
+        db.vulnerability_list(e[0].vulnerabilities).unwrap(),
+        ["CVE-2024-0001"]
+    );
+    // versions already inside the range are not stored again; the others are kept
+    assert_eq!(e[0].versions, ["0.9.9-legacy"]);
+    assert!(!db.package("npm", "@scope/example").unwrap().is_empty());
+    let v = db.vulnerability("CVE-2024-0001").unwrap().unwrap();
+    assert_eq!(v.aliases, ["GHSA-xxxx-yyyy-zzzz", "PYSEC-2024-1"]);
+    assert_eq!(v.summary.as_deref(), Some("Example flaw in example-pkg"));
+    assert!(v.severities[0].value.starts_with("CVSS:3.1/"));
+    assert_eq!(rest.problems.len(), 1);
+    assert!(
+        rest.problems[0].file.ends_with("bad-range.json")
+            && rest.problems[0]
+                .message
+                .contains("unknown range type `WEIRD`"),
+        "{:?}",
+        rest.problems
+    );
+}
+
+#[test]
+fn alpine_secdb_fixes_openssl_on_3_10() {
+    let (db, _) = build(&[td("alpine")], None);
+    for cve in ["CVE-2019-1547", "CVE-2019-1549", "CVE-2019-1563"] {
+        assert_eq!(
+            fixed(&db, "alpine:3.10", "openssl", cve),
+            ["1.1.1d-r0"],
+            "{cve}"
+        );
+    }
+    assert!(
+        db.package("alpine:3.10", "libssl1.1").unwrap().is_empty(),
+        "distro data is keyed by source package"
+    );
+}
+
+#[test]
+fn debian_lists_keep_releases_and_not_affected() {
+    let (db, _) = build(&[td("debian")], None);
+    assert_eq!(
+        fixed(&db, "debian:11", "examplepkg", "CVE-2023-9999"),
+        ["1.2-3+deb11u1"]
+    );
+    assert_eq!(
+        fixed(&db, "debian:11", "examplepkg", "CVE-2023-9998"),
+        ["1.2-3+deb11u1"]
+    );
+    let buster = db.package("debian:10", "examplepkg").unwrap();
+    assert_eq!(buster.len(), 1);
+    assert_eq!(buster[0].status, Status::NotAffected);
+    assert!(
+        db.package("debian:12", "examplepkg").unwrap().is_empty(),
+        "<unfixed> states no fixed version"
+    );
+    assert_eq!(
+        fixed(&db, "debian:11", "xorg-server", "CVE-2023-1393"),
+        ["2:1.20.11-1+deb11u6"]
+    );
+    let v = db.vulnerability("CVE-2023-9999").unwrap().unwrap();
+    assert!(v.aliases.contains(&"DSA-9999-1".to_string()));
+    assert!(
+        db.vulnerability("DSA-9999-1").unwrap().is_none(),
+        "a DSA is not a vulnerability of its own"
+    );
+}
+
+#[test]
+fn damaged_dbs_are_refused_with_a_reason() {
+    let mut b = DbBuilder::new();
+    import(&mut b, None, &[td("alpine")], "t").unwrap();
+    let (bytes, _) = b.build("t").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // truncated
+    let p = dir.path().join("t.db");
+    std::fs::write(&p, &bytes[..bytes.len() - 10]).unwrap();
+    let e = Db::open(&p).unwrap_err().to_string();
+    assert!(e.contains("truncated") && e.contains("hint:"), "{e}");
+    // flipped content byte: structure fine, digest wrong
+    let mut flipped = bytes.clone();
+    let n = flipped.len();
+    flipped[n - 3] ^= 0xff;
+    std::fs::write(&p, &flipped).unwrap();
+    let db = Db::open(&p).unwrap();
+    assert!(matches!(db.verify(), Err(Error::Corrupt { .. })));
+    // newer schema
+    let mut newer = bytes.clone();
+    newer[8..12].copy_from_slice(&99u32.to_le_bytes());
+    std::fs::write(&p, &newer).unwrap();
+    let e = Db::open(&p).unwrap_err().to_string();
+    assert!(
+        e.contains("schema version 99") && e.contains("reads version 1"),
+        "{e}"
+    );
+    // not a DB
+    std::fs::write(&p, b"hello").unwrap();
+    assert!(Db::open(&p).unwrap_err().to_string().contains("bad magic"));
+    // intact
+    std::fs::write(&p, &bytes).unwrap();
+    let db = Db::open(&p).unwrap();
+    db.verify().unwrap();
+}
+
+#[test]
+fn incremental_import_adds_and_replaces_feeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("x.db");
+    let mut b = DbBuilder::new();
+    import(&mut b, None, &[td("alpine")], "t1").unwrap();
+    b.write(&p, "t1").unwrap();
+    let first = Db::open(&p).unwrap();
+    let mut b = DbBuilder::from_db(&first).unwrap();
+    import(&mut b, None, &[td("debian")], "t2").unwrap();
+    b.write(&p, "t2").unwrap();
+    let db = Db::open(&p).unwrap();
+    assert!(!db.package("alpine:3.10", "openssl").unwrap().is_empty());
+    assert!(!db.package("debian:11", "examplepkg").unwrap().is_empty());
+    // re-importing a feed replaces it rather than duplicating it
+    let mut b = DbBuilder::from_db(&db).unwrap();
+    import(&mut b, None, &[td("alpine")], "t3").unwrap();
+    let (bytes, m) = b.build("t3").unwrap();
+    let again = Db::from_bytes(bytes).unwrap();
+    assert_eq!(
+        resolved(&again, "alpine:3.10", "openssl"),
+        resolved(&db, "alpine:3.10", "openssl")
+    );
+    assert_eq!(m.vulnerabilities, db.manifest().vulnerabilities);
+}
+
+fn shared() -> Option<PathBuf> {
+    let dir = std::env::var("STELLA_SHARED_DATA").unwrap_or_else(|_| "../../../shared/data".into());
+    let p = Path::new(&dir).join("advisories");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!(
+            "SKIP: {} is absent; set STELLA_SHARED_DATA to import the real feeds",
+            p.display()
+        );
+        None
+    }
+}
+
+#[test]
+fn imports_all_shared_advisories() {
+    let Some(root) = shared() else { return };
+    let (db, rest) = build(&[root], None);
+    let m = db.manifest();
+    assert!(m.vulnerabilities > 30_000, "{}", m.vulnerabilities);
+    for ns in [
+        "alpine:3.10",
+        "debian:11",
+        "almalinux:9",
+        "almalinux:8",
+        "pypi",
+        "go",
+        "crates.io",
+    ] {
+        assert!(
+            m.namespaces.get(ns).copied().unwrap_or(0) > 0,
+            "no packages in {ns}: {:?}",
+            m.namespaces
+        );
+    }
+    // the OSV linter's broken fixtures and the sad-path test records are reported, not fatal
+    assert!(
+        rest.problems
+            .iter()
+            .all(|p| p.file.contains("sad") || p.file.contains("testdata")),
+        "{:?}",
+        rest.problems
+    );
+    assert_eq!(
+        fixed(&db, "alpine:3.10", "openssl", "CVE-2019-1547"),
+        ["1.1.1d-r0"]
+    );
+    assert!(m.kev > 100 && m.epss > 0, "kev {} epss {}", m.kev, m.epss);
+    let log4j = db.vulnerability("CVE-2021-44228").unwrap().unwrap();
+    assert!(log4j.kev.is_some(), "KEV attached by CVE");
+    // AlmaLinux: the source-free binary package names of ALSA advisories
+    assert!(!db.package("almalinux:9", "thunderbird").unwrap().is_empty());
+    // the DB is smaller than the zipped sources it came from
+    let zipped: u64 = std::fs::read_dir(shared().unwrap().join("osv"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    // (the other sources zip to about 0.5 MB)
+    assert!(
+        (db.len() as u64) < zipped + 500_000,
+        "db {} vs osv zips {}",
+        db.len(),
+        zipped
+    );
+}
