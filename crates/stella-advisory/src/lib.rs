@@ -4,6 +4,7 @@
 //! memory-mapped on open and indexed by (namespace, package).
 
 pub mod alpine;
+pub mod cvss;
 pub mod db;
 pub mod debian;
 pub mod import;

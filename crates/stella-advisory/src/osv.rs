@@ -158,6 +158,19 @@ pub fn parse_record(bytes: &[u8], feed: &str) -> Result<Advisory, String> {
     }
     if any_distro {
         adv.source = Source::Distro;
+        // Red Hat-style summaries state the distribution's rating: "Moderate: thunderbird …".
+        if let Some(level) = adv
+            .summary
+            .as_deref()
+            .and_then(|s| s.split_once(':'))
+            .and_then(|(l, _)| crate::cvss::Level::parse(l))
+        {
+            adv.severities.push(Severity {
+                kind: "distro".into(),
+                value: level.as_str().into(),
+                source: source_label.clone(),
+            });
+        }
         adv.aliases
             .extend(r.related.into_iter().filter(|a| a.starts_with("CVE-")));
     }

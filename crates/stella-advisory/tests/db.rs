@@ -258,3 +258,15 @@ fn imports_all_shared_advisories() {
         zipped
     );
 }
+
+#[test]
+fn one_severity_is_chosen_with_its_source() {
+    let (db, _) = build(&[td("osv")], Some(FeedFormat::Osv));
+    let v = db.vulnerability("CVE-2024-0001").unwrap().unwrap();
+    assert_eq!(v.severity, stella_advisory::cvss::Level::Critical);
+    assert_eq!(v.score, Some(9.8));
+    assert_eq!(
+        v.severities[v.severity_from.unwrap() as usize].kind,
+        "CVSS_V3"
+    );
+}

@@ -240,6 +240,9 @@ impl DbBuilder {
                     None
                 },
                 severities: Vec::new(),
+                severity: crate::cvss::Level::Unknown,
+                score: None,
+                severity_from: None,
                 kev: None,
                 epss: None,
                 feeds: Vec::new(),
@@ -270,6 +273,13 @@ impl DbBuilder {
             }
             v.severities.sort();
             v.feeds.sort();
+            let distro_feeds: std::collections::BTreeSet<u16> = members
+                .iter()
+                .filter(|a| a.source == crate::model::Source::Distro)
+                .filter_map(|a| feed_idx.get(a.feed.as_str()).copied())
+                .collect();
+            (v.severity, v.score, v.severity_from) =
+                super::choose_severity(&v.severities, |f| distro_feeds.contains(&f));
             vulns.push(v);
         }
         let mut namespaces: BTreeMap<String, u64> = BTreeMap::new();

@@ -92,6 +92,12 @@ pub struct Vulnerability {
     pub withdrawn: Option<String>,
     /// Every severity statement; its feed is an index into [`Manifest::feed_names`].
     pub severities: Vec<StoredSeverity>,
+    /// The one severity chosen from them (see [`choose_severity`]).
+    pub severity: crate::cvss::Level,
+    /// The base score behind it, when it came from a CVSS vector.
+    pub score: Option<f32>,
+    /// The statement it came from (an index into `severities`).
+    pub severity_from: Option<u16>,
     /// CISA KEV entry.
     pub kev: Option<Kev>,
     /// EPSS score.
@@ -156,4 +162,43 @@ fn key(namespace: &str, package: &str) -> Vec<u8> {
     k.push(0);
     k.extend_from_slice(package.as_bytes());
     k
+}
+
+/// Chooses one severity: the highest CVSS version that can be scored (v3.1, v3.0, then v2),
+/// preferring statements from non-distro feeds for the score (they rate the flaw itself);
+/// a named level (`Important`, `HIGH`) when no vector can be scored.
+pub fn choose_severity(
+    sevs: &[StoredSeverity],
+    distro_feed: impl Fn(u16) -> bool,
+) -> (crate::cvss::Level, Option<f32>, Option<u16>) {
+    use crate::cvss::{Level, score};
+    let rank = |s: &StoredSeverity| -> Option<(u8, u8)> {
+        let v = s.value.trim();
+        let version = if v.starts_with("CVSS:3.1") {
+            4
+        } else if v.starts_with("CVSS:3.0") {
+            3
+        } else if s.kind == "CVSS_V2" || v.starts_with("AV:") || v.starts_with("(AV:") {
+            2
+        } else {
+            return None;
+        };
+        Some((version, u8::from(!distro_feed(s.feed))))
+    };
+    let best = sevs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| rank(s).map(|r| (r, i)))
+        .max_by_key(|(r, i)| (*r, std::cmp::Reverse(*i)));
+    if let Some((_, i)) = best {
+        if let Some((sc, level)) = score(&sevs[i].value) {
+            return (level, Some(sc as f32), Some(i as u16));
+        }
+    }
+    for (i, s) in sevs.iter().enumerate() {
+        if let Some(l) = Level::parse(&s.value) {
+            return (l, None, Some(i as u16));
+        }
+    }
+    (Level::Unknown, None, None)
 }
