@@ -74,7 +74,13 @@ fn fs_value(cpe: &str, raw: &str) -> Result<Value, CpeError> {
     while let Some(c) = chars.next() {
         if c == '\\' {
             match chars.next() {
-                Some(n) => out.push(n),
+                Some(n) if n.is_ascii_graphic() => out.push(n),
+                Some(_) => {
+                    return Err(CpeError {
+                        cpe: cpe.into(),
+                        why: "an attribute may only hold printable ASCII (no spaces or control characters)".into(),
+                    });
+                }
                 None => {
                     return Err(CpeError {
                         cpe: cpe.into(),
@@ -82,10 +88,11 @@ fn fs_value(cpe: &str, raw: &str) -> Result<Value, CpeError> {
                     });
                 }
             }
-        } else if c.is_whitespace() {
+        } else if !c.is_ascii_graphic() {
             return Err(CpeError {
                 cpe: cpe.into(),
-                why: "white space inside an attribute".into(),
+                why: "an attribute may only hold printable ASCII (no spaces or control characters)"
+                    .into(),
             });
         } else {
             out.push(c);
@@ -120,7 +127,7 @@ fn canonical_fs(rest: &str) -> Option<String> {
         let mut literal = String::new();
         while let Some(c) = chars.next() {
             let c = if c == '\\' { chars.next()? } else { c };
-            if c.is_whitespace() {
+            if !c.is_ascii_graphic() {
                 return None;
             }
             literal.extend(c.to_lowercase());
@@ -168,6 +175,13 @@ fn uri_value(cpe: &str, raw: &str) -> Result<Value, CpeError> {
         cpe: cpe.into(),
         why,
     })?;
+    if !s.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(CpeError {
+            cpe: cpe.into(),
+            why: "an attribute may only hold printable ASCII (no spaces or control characters)"
+                .into(),
+        });
+    }
     Ok(Value::Text(s.to_lowercase()))
 }
 
