@@ -1,12 +1,12 @@
 //! SPDX 2.2 / 2.3 JSON: reader and 2.3 writer.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::{
-    created, dependency_direction, kind_from_purpose, license_expression, namespace,
-    parse_license_field, parse_supplier, purpose, roots, spdx_ids,
+    created, kind_from_purpose, license_expression, namespace, parse_license_field, parse_supplier,
+    purpose, roots, spdx_ids,
 };
 use crate::cyclonedx::{add_cpe, add_hash, set_purl};
 use crate::detect::Format;
@@ -204,41 +204,20 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
         }
         comps.push(c);
     }
-    let ids: BTreeSet<String> = comps.iter().map(|c| c.id.clone()).collect();
     let doc_id = doc.spdx_id.unwrap_or_else(|| "SPDXRef-DOCUMENT".into());
-    let mut deps: BTreeMap<String, crate::SmallSet> = BTreeMap::new();
-    let mut described: Vec<String> = doc.document_describes;
-    for r in doc.relationships {
-        let (Some(a), Some(t), Some(b)) = (
-            r.spdx_element_id,
-            r.relationship_type,
-            r.related_spdx_element,
-        ) else {
-            continue;
-        };
-        if t == "DESCRIBES" && a == doc_id {
-            described.push(b);
-            continue;
-        }
-        if t == "DESCRIBED_BY" && b == doc_id {
-            described.push(a);
-            continue;
-        }
-        if let Some(forward) = dependency_direction(&t) {
-            let (from, to) = if forward { (a, b) } else { (b, a) };
-            if ids.contains(&from) && ids.contains(&to) {
-                deps.entry(from).or_default().insert(to);
-            }
-        }
-    }
-    if described.len() == 1 && ids.contains(&described[0]) {
-        md.target_ref = Some(described[0].clone());
-    }
-    let sbom = Sbom {
+    let mut sbom = Sbom {
         metadata: md,
         components: comps,
-        dependencies: deps,
+        dependencies: BTreeMap::new(),
     };
+    let rels = doc.relationships.into_iter().filter_map(|r| {
+        Some((
+            r.spdx_element_id?,
+            r.relationship_type?,
+            r.related_spdx_element?,
+        ))
+    });
+    super::apply_relationships(&doc_id, doc.document_describes, rels, &mut sbom);
     Ok(Read {
         sbom,
         format: Format::SpdxJson,

@@ -257,3 +257,29 @@ pub(crate) fn named_license(l: String, names: &BTreeMap<String, String>) -> Stri
 pub(crate) fn spdx_hash_ok(alg: &str, digest: &str) -> bool {
     alg != "BLAKE3" || digest.len() >= 256
 }
+
+/// Turns relationships `(a, type, b)` into the dependency graph (between packages only) and
+/// the document's subject (when it describes exactly one package).
+pub(crate) fn apply_relationships(
+    doc_id: &str,
+    mut described: Vec<String>,
+    rels: impl IntoIterator<Item = (String, String, String)>,
+    sbom: &mut Sbom,
+) {
+    let ids: BTreeSet<String> = sbom.components.iter().map(|c| c.id.clone()).collect();
+    for (a, t, b) in rels {
+        if t == "DESCRIBES" && a == doc_id {
+            described.push(b);
+        } else if t == "DESCRIBED_BY" && b == doc_id {
+            described.push(a);
+        } else if let Some(forward) = dependency_direction(&t) {
+            let (from, to) = if forward { (a, b) } else { (b, a) };
+            if ids.contains(&from) && ids.contains(&to) {
+                sbom.dependencies.entry(from).or_default().insert(to);
+            }
+        }
+    }
+    if described.len() == 1 && ids.contains(&described[0]) {
+        sbom.metadata.target_ref = Some(described[0].clone());
+    }
+}

@@ -1,12 +1,12 @@
 //! SPDX 2.x tag-value: reader and 2.3 writer.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::json::{apply_ref, parse_source_info, source_info};
 use super::{
-    created, dependency_direction, kind_from_purpose, license_expression, namespace,
-    parse_license_field, parse_supplier, purpose, roots, spdx_ids,
+    created, kind_from_purpose, license_expression, namespace, parse_license_field, parse_supplier,
+    purpose, roots, spdx_ids,
 };
 use crate::cyclonedx::add_hash;
 use crate::detect::Format;
@@ -188,27 +188,17 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
     if spec_version.is_empty() {
         return Err(ReadError::invalid("line 1", "no `SPDXVersion:` tag"));
     }
-    let ids: BTreeSet<String> = comps.iter().map(|c| c.id.clone()).collect();
-    let mut deps: BTreeMap<String, crate::SmallSet> = BTreeMap::new();
-    let mut described = Vec::new();
-    for (a, t, b, _) in rels {
-        if t == "DESCRIBES" && a == doc_id {
-            described.push(b);
-        } else if let Some(forward) = dependency_direction(&t) {
-            let (from, to) = if forward { (a, b) } else { (b, a) };
-            if ids.contains(&from) && ids.contains(&to) {
-                deps.entry(from).or_default().insert(to);
-            }
-        }
-    }
-    if described.len() == 1 && ids.contains(&described[0]) {
-        md.target_ref = Some(described[0].clone());
-    }
-    let sbom = Sbom {
+    let mut sbom = Sbom {
         metadata: md,
         components: comps,
-        dependencies: deps,
+        dependencies: BTreeMap::new(),
     };
+    super::apply_relationships(
+        &doc_id,
+        Vec::new(),
+        rels.into_iter().map(|(a, t, b, _)| (a, t, b)),
+        &mut sbom,
+    );
     Ok(Read {
         sbom,
         format: Format::SpdxTagValue,
