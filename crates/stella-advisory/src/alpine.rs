@@ -38,17 +38,24 @@ fn ids(s: &str) -> impl Iterator<Item = &str> {
         })
 }
 
-/// Reads one secdb JSON file into per-CVE advisories.
+/// Reads one secdb file (JSON, or YAML when the name ends in `.yaml`/`.yml`) into per-CVE
+/// advisories. YAML keys are read as written, so `1.20` stays `1.20`.
 pub fn read_json(
     path: &Path,
     out: &mut Vec<Advisory>,
     problems: &mut Vec<Problem>,
 ) -> Result<(), Error> {
     let bytes = fs_err::read(path)?;
-    let db: Db = serde_json::from_slice(&bytes).map_err(|e| Error::Format {
+    let bad = |why: String| Error::Format {
         path: path.display().to_string(),
-        why: e.to_string(),
-    })?;
+        why,
+    };
+    let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+    let db: Db = if yaml {
+        serde_yaml::from_slice(&bytes).map_err(|e| bad(e.to_string()))?
+    } else {
+        serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?
+    };
     let release = db.distroversion.trim().trim_start_matches('v');
     if release.is_empty() {
         return Err(Error::Format {

@@ -54,7 +54,9 @@ pub fn guess(path: &Path) -> Option<FeedFormat> {
     if name.ends_with(".zip") || p.contains("/osv/") && name.ends_with(".json") {
         return Some(FeedFormat::Osv);
     }
-    if p.contains("alpine-secdb") && name.ends_with(".json") {
+    if p.contains("alpine-secdb")
+        && (name.ends_with(".json") || name.ends_with(".yaml") || name.ends_with(".yml"))
+    {
         return Some(FeedFormat::AlpineSecdb);
     }
     if name == "list" && ["/DSA/", "/DLA/", "/DTSA/"].iter().any(|d| p.contains(d)) {
@@ -136,6 +138,7 @@ pub fn import(
     let mut epss_all = BTreeMap::new();
     let (mut any_kev, mut any_epss, mut epss_date) = (false, false, None);
     for (f, fmt) in files {
+        let forced = fmt.is_some();
         let Some(fmt) = fmt.or_else(|| guess(&f)) else {
             let name = f
                 .file_name()
@@ -152,6 +155,14 @@ pub fn import(
             }
             continue;
         };
+        // secdb publishes each release as JSON and YAML with the same content: read one.
+        if !forced
+            && fmt == FeedFormat::AlpineSecdb
+            && f.extension().is_some_and(|e| e == "yaml" || e == "yml")
+            && f.with_extension("json").exists()
+        {
+            continue;
+        }
         let mut advs = Vec::new();
         let mut problems: Vec<Problem> = Vec::new();
         // A file that cannot be read at all is reported and skipped: one bad feed never

@@ -270,3 +270,25 @@ fn one_severity_is_chosen_with_its_source() {
         "CVSS_V3"
     );
 }
+
+#[test]
+fn alpine_secdb_yaml_equals_json() {
+    let Some(root) = shared() else { return };
+    let dir = root.join("alpine-secdb/v3.10");
+    let (json, _) = build(&[dir.join("main.json")], Some(FeedFormat::AlpineSecdb));
+    let (yaml, _) = build(&[dir.join("main.yaml")], Some(FeedFormat::AlpineSecdb));
+    assert_eq!(json.manifest().packages, yaml.manifest().packages);
+    assert_eq!(
+        resolved(&json, "alpine:3.10", "openssl"),
+        resolved(&yaml, "alpine:3.10", "openssl")
+    );
+    let all_json: Vec<_> = json
+        .all_packages()
+        .unwrap()
+        .into_iter()
+        .map(|(n, p, _)| (n, p))
+        .collect();
+    for (n, p) in all_json {
+        assert_eq!(resolved(&json, &n, &p), resolved(&yaml, &n, &p), "{n}/{p}");
+    }
+}
