@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::model::Problem;
-use crate::{DbBuilder, Error, alpine, debian, kev, osv};
+use crate::{DbBuilder, Error, alpine, debian, kev, nvd, osv};
 
 /// Feed formats `stella db import` understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +19,8 @@ pub enum FeedFormat {
     Kev,
     /// FIRST EPSS CSV.
     Epss,
+    /// NVD CVE API 2.0 JSON (items, API pages, yearly files).
+    Nvd,
 }
 
 impl FeedFormat {
@@ -30,6 +32,7 @@ impl FeedFormat {
             "debian-tracker" | "debian" => FeedFormat::DebianTracker,
             "kev" => FeedFormat::Kev,
             "epss" => FeedFormat::Epss,
+            "nvd" => FeedFormat::Nvd,
             _ => return None,
         })
     }
@@ -78,6 +81,11 @@ pub fn guess(path: &Path) -> Option<FeedFormat> {
         let head = String::from_utf8_lossy(&head[..n]);
         if head.contains("\"distroversion\"") && head.contains("\"packages\"") {
             return Some(FeedFormat::AlpineSecdb);
+        }
+        if head.contains("\"NVD_CVE\"")
+            || (head.contains("\"descriptions\"") && head.contains("\"sourceIdentifier\""))
+        {
+            return Some(FeedFormat::Nvd);
         }
         if head.contains("\"cveID\"") && head.contains("\"vulnerabilities\"") {
             return Some(FeedFormat::Kev);
@@ -134,6 +142,7 @@ pub fn import(
         walk(p, &mut found)?;
         files.extend(found.into_iter().map(|f| (f, format)));
     }
+    let mut per_feed: BTreeMap<String, (Vec<crate::model::Advisory>, u64)> = BTreeMap::new();
     let mut kev_all = BTreeMap::new();
     let mut epss_all = BTreeMap::new();
     let (mut any_kev, mut any_epss, mut epss_date) = (false, false, None);
@@ -201,6 +210,10 @@ pub fn import(
                         .unwrap_or_default()
                 )
             }
+            FeedFormat::Nvd => {
+                whole(nvd::read_path(&f, &mut advs, &mut problems), &mut problems)?;
+                "nvd".to_string()
+            }
             FeedFormat::DebianTracker => {
                 debian::read_list(&f, &mut advs, &mut problems)?;
                 advs.first()
@@ -227,8 +240,13 @@ pub fn import(
             a.feed = feed.clone();
         }
         *report.feeds.entry(feed.clone()).or_default() += advs.len() as u64;
-        let skipped = problems.len() as u64;
+        let slot = per_feed.entry(feed).or_default();
+        slot.1 += problems.len() as u64;
+        slot.0.extend(advs);
         b.problems.extend(problems);
+    }
+    // A feed spread over many files (NVD's one file per CVE) is added once, whole.
+    for (feed, (advs, skipped)) in per_feed {
         b.add_feed(&feed, advs, skipped, now);
     }
     if any_kev {

@@ -12,6 +12,7 @@ pub mod kev;
 pub mod merge;
 pub mod model;
 pub mod namespace;
+pub mod nvd;
 pub mod osv;
 
 pub use db::{Db, DbBuilder, Manifest, PackageEntry, StoredSeverity, Vulnerability};

@@ -292,3 +292,41 @@ fn alpine_secdb_yaml_equals_json() {
         assert_eq!(resolved(&json, &n, &p), resolved(&yaml, &n, &p), "{n}/{p}");
     }
 }
+
+#[test]
+fn nvd_items_give_cpe_ranges_and_scored_severity() {
+    let Some(root) = shared() else { return };
+    let nvd = root.join("vuln-list-fixtures/nvd/testdata");
+    let (db, rest) = build(&[nvd], Some(FeedFormat::Nvd));
+    assert!(
+        db.manifest().feeds.contains_key("nvd"),
+        "{:?}",
+        db.manifest().feeds.keys().collect::<Vec<_>>()
+    );
+    let e = db
+        .package("cpe", "paloaltonetworks:cortex_xdr_agent")
+        .unwrap();
+    assert_eq!(e.len(), 1);
+    assert_eq!(
+        e[0].ranges[0].events,
+        [
+            stella_advisory::RangeEvent::Introduced("7.5".into()),
+            stella_advisory::RangeEvent::Fixed("7.5.101".into())
+        ]
+    );
+    let v = db.vulnerability("CVE-2023-0001").unwrap().unwrap();
+    assert_eq!(v.score, Some(6.7));
+    assert_eq!(v.severity, stella_advisory::cvss::Level::Medium);
+    let clash = db.package("cpe", "clashforwindows:clash").unwrap();
+    assert!(
+        clash[0].ranges[0]
+            .events
+            .contains(&stella_advisory::RangeEvent::LastAffected("0.20.1".into()))
+    );
+    // the sad fixture is reported, not fatal
+    assert!(
+        rest.problems.iter().any(|p| p.file.contains("sad")),
+        "{:?}",
+        rest.problems
+    );
+}
