@@ -259,3 +259,53 @@ pub fn import(
     }
     Ok(report)
 }
+
+/// Imports one file of a known format under a feed name chosen by the caller (`stella db
+/// update` names feeds after its sources). Returns the records read.
+pub fn import_file_as(
+    b: &mut DbBuilder,
+    format: FeedFormat,
+    file: &Path,
+    feed: &str,
+    now: &str,
+) -> Result<u64, Error> {
+    let mut advs = Vec::new();
+    let mut problems: Vec<Problem> = Vec::new();
+    let r = match format {
+        FeedFormat::Osv => osv::read_path(file, &mut advs, &mut problems),
+        FeedFormat::AlpineSecdb => alpine::read_json(file, &mut advs, &mut problems),
+        FeedFormat::DebianTracker => debian::read_list(file, &mut advs, &mut problems),
+        FeedFormat::Nvd => nvd::read_path(file, &mut advs, &mut problems),
+        FeedFormat::Kev => {
+            let mut kev = BTreeMap::new();
+            kev::read_kev(file, &mut kev, &mut problems)?;
+            let n = kev.len() as u64;
+            b.problems.extend(problems);
+            b.set_kev(kev, now);
+            return Ok(n);
+        }
+        FeedFormat::Epss => {
+            let mut epss = BTreeMap::new();
+            let date = kev::read_epss(file, &mut epss, &mut problems)?;
+            let n = epss.len() as u64;
+            b.problems.extend(problems);
+            b.set_epss(epss, date, now);
+            return Ok(n);
+        }
+    };
+    match r {
+        Err(Error::Format { path, why }) => problems.push(Problem {
+            file: path,
+            message: why,
+        }),
+        other => other?,
+    }
+    for a in &mut advs {
+        a.feed = feed.to_string();
+    }
+    let n = advs.len() as u64;
+    let skipped = problems.len() as u64;
+    b.problems.extend(problems);
+    b.add_feed(feed, advs, skipped, now);
+    Ok(n)
+}

@@ -32,6 +32,8 @@ pub enum Command {
 pub enum DbCommand {
     /// Import feed files into a DB (created, or updated in place atomically).
     Import(DbImportArgs),
+    /// Fetch every configured feed and rebuild the DB from them (atomically).
+    Update(DbUpdateArgs),
     /// Show a DB's manifest: build time, feeds, counts per namespace.
     Info(DbInfoArgs),
     /// Show what the DB says about one package.
@@ -54,6 +56,27 @@ pub struct DbImportArgs {
     /// Feed files or directories.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+}
+
+/// `stella db update`
+#[derive(Debug, Args)]
+pub struct DbUpdateArgs {
+    /// The DB file.
+    #[arg(long, env = "STELLA_DB")]
+    pub db: PathBuf,
+    /// Feeds configuration (`{"sources":[{"name","url","format","sha256"?}]}`); without it,
+    /// the public upstream feeds (see docs/vulnerability-db.md).
+    #[arg(long, env = "STELLA_FEEDS")]
+    pub config: Option<PathBuf>,
+    /// Where downloaded feed files are kept between updates (default: `<db>.feeds/` beside it).
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+    /// Attempts per feed before giving up on it.
+    #[arg(long, default_value_t = 4)]
+    pub attempts: u32,
+    /// First retry delay in milliseconds (doubles each time).
+    #[arg(long, default_value_t = 500)]
+    pub backoff_ms: u64,
 }
 
 /// `stella db info`

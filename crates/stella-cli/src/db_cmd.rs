@@ -4,13 +4,14 @@ use anyhow::{Context, bail};
 use stella_advisory::import::{FeedFormat, import};
 use stella_advisory::{Db, DbBuilder};
 
-use crate::cli::{DbCommand, DbImportArgs, DbInfoArgs, DbQueryArgs};
+use crate::cli::{DbCommand, DbImportArgs, DbInfoArgs, DbQueryArgs, DbUpdateArgs};
 use crate::exit;
 
 /// Runs a `stella db` subcommand.
 pub fn run(cmd: DbCommand) -> anyhow::Result<u8> {
     match cmd {
         DbCommand::Import(a) => import_cmd(a),
+        DbCommand::Update(a) => update(a),
         DbCommand::Info(a) => info(a),
         DbCommand::Query(a) => query(a),
     }
@@ -142,4 +143,129 @@ fn query(a: DbQueryArgs) -> anyhow::Result<u8> {
     }
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(exit::OK)
+}
+
+/// The public feeds `stella db update` uses without `--config`.
+fn default_sources() -> stella_fetch::Config {
+    let src = |name: &str, url: &str, format: &str| stella_fetch::Source {
+        name: name.into(),
+        url: url.into(),
+        format: format.into(),
+        sha256: None,
+    };
+    let osv = "https://osv-vulnerabilities.storage.googleapis.com";
+    stella_fetch::Config {
+        sources: vec![
+            src("osv-pypi", &format!("{osv}/PyPI/all.zip"), "osv"),
+            src("osv-npm", &format!("{osv}/npm/all.zip"), "osv"),
+            src("osv-go", &format!("{osv}/Go/all.zip"), "osv"),
+            src("osv-crates.io", &format!("{osv}/crates.io/all.zip"), "osv"),
+            src("osv-maven", &format!("{osv}/Maven/all.zip"), "osv"),
+            src("osv-rubygems", &format!("{osv}/RubyGems/all.zip"), "osv"),
+            src("osv-nuget", &format!("{osv}/NuGet/all.zip"), "osv"),
+            src("osv-packagist", &format!("{osv}/Packagist/all.zip"), "osv"),
+            src("osv-almalinux", &format!("{osv}/AlmaLinux/all.zip"), "osv"),
+            src("osv-rocky", &format!("{osv}/Rocky%20Linux/all.zip"), "osv"),
+            src(
+                "alpine-v3.20-main",
+                "https://secdb.alpinelinux.org/v3.20/main.json",
+                "alpine-secdb",
+            ),
+            src(
+                "alpine-v3.20-community",
+                "https://secdb.alpinelinux.org/v3.20/community.json",
+                "alpine-secdb",
+            ),
+            src(
+                "debian-dsa",
+                "https://salsa.debian.org/security-tracker-team/security-tracker/-/raw/master/data/DSA/list",
+                "debian-tracker",
+            ),
+            src(
+                "debian-dla",
+                "https://salsa.debian.org/security-tracker-team/security-tracker/-/raw/master/data/DLA/list",
+                "debian-tracker",
+            ),
+            src(
+                "kev",
+                "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
+                "kev",
+            ),
+        ],
+    }
+}
+
+fn update(a: DbUpdateArgs) -> anyhow::Result<u8> {
+    let config = match &a.config {
+        Some(p) => stella_fetch::Config::load(p)?,
+        None => default_sources(),
+    };
+    let mut formats = Vec::new();
+    for s in &config.sources {
+        let f = FeedFormat::parse(&s.format)
+            .with_context(|| format!("feed `{}`: unknown format `{}`\nhint: use osv, alpine-secdb, debian-tracker, kev, epss or nvd", s.name, s.format))?;
+        formats.push(f);
+    }
+    let cache = a.cache.clone().unwrap_or_else(|| {
+        let mut p = a.db.clone().into_os_string();
+        p.push(".feeds");
+        std::path::PathBuf::from(p)
+    });
+    let opts = stella_fetch::Options {
+        attempts: a.attempts,
+        backoff: std::time::Duration::from_millis(a.backoff_ms),
+        ..stella_fetch::Options::default()
+    };
+    let results = stella_fetch::fetch_all(&config, &cache, &opts)?;
+    let stamp = now();
+    let mut b = DbBuilder::new();
+    let mut failed = 0;
+    let mut usable = 0;
+    for ((s, outcome, file), fmt) in results.iter().zip(formats) {
+        match outcome {
+            stella_fetch::Outcome::Fetched(n) => eprintln!("{}: fetched {n} bytes", s.name),
+            stella_fetch::Outcome::NotModified => eprintln!("{}: not modified", s.name),
+            stella_fetch::Outcome::Failed { error, stale } => {
+                failed += 1;
+                if *stale {
+                    eprintln!(
+                        "warning: {}: {error}; using the copy fetched earlier",
+                        s.name
+                    );
+                } else {
+                    eprintln!(
+                        "warning: {}: {error}; this feed is missing from the DB",
+                        s.name
+                    );
+                }
+            }
+        }
+        if let Some(f) = file {
+            usable += 1;
+            stella_advisory::import::import_file_as(&mut b, fmt, f, &s.name, &stamp)?;
+        }
+    }
+    if usable == 0 {
+        bail!(
+            "no feed could be fetched and none was fetched before; the DB at {} is unchanged\nhint: check the network or the feed URLs",
+            a.db.display()
+        );
+    }
+    for p in &b.problems {
+        eprintln!("warning: {}: {} (skipped)", p.file, p.message);
+    }
+    let m = b.write(&a.db, &stamp)?;
+    eprintln!(
+        "wrote {}: {} vulnerabilities, {} packages in {} namespaces",
+        a.db.display(),
+        m.vulnerabilities,
+        m.packages,
+        m.namespaces.len()
+    );
+    // Some feeds failed: the DB is usable, and a retry later may complete it.
+    Ok(if failed > 0 {
+        exit::RETRYABLE
+    } else {
+        exit::OK
+    })
 }

@@ -20,6 +20,8 @@ pub mod exit {
     pub const FAIL: u8 = 1;
     /// Bad usage or input.
     pub const USAGE: u8 = 2;
+    /// Worth retrying later (a server or feed was down).
+    pub const RETRYABLE: u8 = 10;
 }
 
 fn main() -> ExitCode {
