@@ -77,7 +77,7 @@ pub fn read_list(
                 id: id.to_string(),
                 feed: feed.clone(),
                 source: Source::Distro,
-                published: Some(date.trim().to_string()),
+                published: Some(iso_date(date.trim())),
                 summary,
                 ..Advisory::default()
             });
@@ -142,4 +142,62 @@ pub fn read_list(
         out.push(a);
     }
     Ok(())
+}
+
+/// `29 Jun 2003` → `2003-06-29`, so dates from every feed order as strings; anything else is
+/// kept as written.
+fn iso_date(d: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    let words: Vec<&str> = d
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    // `29 Jun 2003` (DSA, DLA) or `August 28th, 2005` (DTSA)
+    let (day, mon, year) = match words.as_slice() {
+        [a, b, y] if a.starts_with(|c: char| c.is_ascii_digit()) => (*a, *b, *y),
+        [b, a, y] => (*a, *b, *y),
+        _ => return d.to_string(),
+    };
+    let mon = mon.to_ascii_lowercase();
+    // a month is its full name or its first three letters
+    let m = MONTHS
+        .iter()
+        .position(|m| mon.len() >= 3 && (*m == mon || (mon.len() == 3 && m.starts_with(&mon))));
+    let day = day.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    if let (Some(m), Ok(dn @ 1..=31), Ok(yn @ 1000..=9999)) =
+        (m, day.parse::<u8>(), year.parse::<u16>())
+    {
+        return format!("{yn:04}-{:02}-{dn:02}", m + 1);
+    }
+    d.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::iso_date;
+
+    #[test]
+    fn tracker_dates_become_iso() {
+        assert_eq!(iso_date("29 Jun 2003"), "2003-06-29");
+        assert_eq!(iso_date("06 Jan 2004"), "2004-01-06");
+        assert_eq!(iso_date("6 jan 2004"), "2004-01-06");
+        assert_eq!(iso_date("32 Jan 2004"), "32 Jan 2004");
+        assert_eq!(iso_date("soon"), "soon");
+        assert_eq!(iso_date("August 28th, 2005"), "2005-08-28");
+        assert_eq!(iso_date("Sept 1st, 2005"), "Sept 1st, 2005");
+        assert_eq!(iso_date("May 2nd, 2006"), "2006-05-02");
+    }
 }

@@ -236,13 +236,15 @@ pub fn import(
                 continue;
             }
         };
-        for a in &mut advs {
-            a.feed = feed.clone();
+        let skipped = problems.len() as u64;
+        per_feed.entry(feed.clone()).or_default().1 += skipped;
+        for mut a in advs {
+            if !a.feed_fixed {
+                a.feed = feed.clone();
+            }
+            *report.feeds.entry(a.feed.clone()).or_default() += 1;
+            per_feed.entry(a.feed.clone()).or_default().0.push(a);
         }
-        *report.feeds.entry(feed.clone()).or_default() += advs.len() as u64;
-        let slot = per_feed.entry(feed).or_default();
-        slot.1 += problems.len() as u64;
-        slot.0.extend(advs);
         b.problems.extend(problems);
     }
     // A feed spread over many files (NVD's one file per CVE) is added once, whole.

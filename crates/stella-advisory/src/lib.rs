@@ -7,6 +7,7 @@ pub mod alpine;
 pub mod cvss;
 pub mod db;
 pub mod debian;
+pub mod export;
 pub mod import;
 pub mod kev;
 pub mod merge;

@@ -170,6 +170,10 @@ pub struct Advisory {
     pub severities: Vec<Severity>,
     /// Affected packages.
     pub affected: Vec<Affected>,
+    /// Set when the record names its own feed (a Stella export), which then wins over the
+    /// name of the file it was read from.
+    #[serde(skip)]
+    pub feed_fixed: bool,
 }
 
 /// A warning about one record that was skipped or partly read.

@@ -27,6 +27,7 @@ struct Record {
     severity: Vec<OsvSeverity>,
     #[serde(default)]
     affected: Vec<OsvAffected>,
+    database_specific: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -45,6 +46,7 @@ struct OsvAffected {
     versions: Vec<String>,
     #[serde(default)]
     severity: Vec<OsvSeverity>,
+    database_specific: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -148,12 +150,23 @@ pub fn parse_record(bytes: &[u8], feed: &str) -> Result<Advisory, String> {
             };
             ranges.push(Range { kind, events });
         }
+        // A Stella export marks a distribution's "not affected" statement this way.
+        let not_affected = a
+            .database_specific
+            .as_ref()
+            .and_then(|d| d.pointer("/stella/status"))
+            .and_then(|v| v.as_str())
+            == Some("not_affected");
         adv.affected.push(Affected {
             package: normalize_package(&ns, &pkg.name),
             namespace: ns,
             ranges,
             versions: a.versions,
-            status: Status::Affected,
+            status: if not_affected {
+                Status::NotAffected
+            } else {
+                Status::Affected
+            },
         });
     }
     if any_distro {
@@ -173,6 +186,23 @@ pub fn parse_record(bytes: &[u8], feed: &str) -> Result<Advisory, String> {
         }
         adv.aliases
             .extend(r.related.into_iter().filter(|a| a.starts_with("CVE-")));
+    }
+    // A Stella export says which feed and precedence class the record came from.
+    if let Some(st) = r.database_specific.as_ref().and_then(|d| d.get("stella")) {
+        if let Some(f) = st.get("feed").and_then(|x| x.as_str()) {
+            adv.feed = f.to_string();
+            adv.feed_fixed = true;
+        }
+        adv.source = match st.get("source").and_then(|x| x.as_str()) {
+            Some("Distro") => Source::Distro,
+            Some("Ghsa") => Source::Ghsa,
+            Some("Nvd") => Source::Nvd,
+            Some("Osv") => Source::Osv,
+            _ => adv.source,
+        };
+        for s in &mut adv.severities {
+            s.source = adv.feed.clone();
+        }
     }
     Ok(adv)
 }

@@ -330,3 +330,94 @@ fn nvd_items_give_cpe_ranges_and_scored_severity() {
         rest.problems
     );
 }
+
+/// Exports `db`, imports the export into a fresh DB, and checks both say the same thing
+/// about every package and every vulnerability.
+fn assert_export_round_trips(db: &Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let n = stella_advisory::export::export_osv(db, dir.path()).unwrap();
+    assert!(n > 0);
+    let (again, rest) = build(&[dir.path().to_path_buf()], None);
+    assert!(rest.problems.is_empty(), "{:?}", rest.problems);
+    let before = db.all_packages().unwrap();
+    let after = again.all_packages().unwrap();
+    assert_eq!(before.len(), after.len(), "package count");
+    for (ns, pkg, _) in &before {
+        assert_eq!(
+            resolved(db, ns, pkg),
+            resolved(&again, ns, pkg),
+            "{ns}/{pkg}"
+        );
+    }
+    let (va, vb) = (
+        db.all_vulnerabilities().unwrap(),
+        again.all_vulnerabilities().unwrap(),
+    );
+    let ids = |v: &[stella_advisory::Vulnerability]| {
+        v.iter()
+            .map(|x| x.id.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let (ia, ib) = (ids(&va), ids(&vb));
+    assert_eq!(
+        ia.difference(&ib).take(20).collect::<Vec<_>>(),
+        ib.difference(&ia).take(20).collect::<Vec<_>>(),
+        "vulnerabilities only before / only after the round trip"
+    );
+    for (a, b) in va.iter().zip(&vb) {
+        assert_eq!(a.id, b.id);
+        assert_eq!(a.aliases, b.aliases, "{}", a.id);
+        assert_eq!(a.summary, b.summary, "{}", a.id);
+        assert_eq!(
+            (&a.published, &a.modified, &a.withdrawn),
+            (&b.published, &b.modified, &b.withdrawn),
+            "{}",
+            a.id
+        );
+        let sev = |d: &Db, v: &stella_advisory::Vulnerability| {
+            let mut s: Vec<(String, String, String)> = v
+                .severities
+                .iter()
+                .map(|s| {
+                    (
+                        s.kind.clone(),
+                        s.value.clone(),
+                        d.feed_name(s.feed).to_string(),
+                    )
+                })
+                .collect();
+            s.sort();
+            s
+        };
+        assert_eq!(sev(db, a), sev(&again, b), "{}", a.id);
+        assert_eq!((a.severity, a.score), (b.severity, b.score), "{}", a.id);
+        assert_eq!(a.kev, b.kev, "{}", a.id);
+        assert_eq!(a.epss, b.epss, "{}", a.id);
+    }
+    assert_eq!(db.manifest().namespaces, again.manifest().namespaces);
+}
+
+#[test]
+fn export_round_trips_fixtures() {
+    let (db, _) = build(&[td("alpine"), td("debian"), td("osv")], None);
+    // Debian's "not affected" statements must survive the trip
+    assert!(
+        db.package("debian:11", "examplepkg")
+            .unwrap()
+            .iter()
+            .any(|e| e.status == Status::NotAffected)
+            || db
+                .all_packages()
+                .unwrap()
+                .iter()
+                .any(|(_, _, es)| es.iter().any(|e| e.status == Status::NotAffected))
+    );
+    assert_export_round_trips(&db);
+}
+
+#[test]
+fn export_round_trips_shared_advisories() {
+    let Some(root) = shared() else { return };
+    let (db, _) = build(&[root], None);
+    assert_export_round_trips(&db);
+}

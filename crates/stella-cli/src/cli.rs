@@ -38,6 +38,22 @@ pub enum DbCommand {
     Info(DbInfoArgs),
     /// Show what the DB says about one package.
     Query(DbQueryArgs),
+    /// Write the DB out as OSV records (+ KEV, EPSS) that `stella db import` reads back.
+    Export(DbExportArgs),
+}
+
+/// `stella db export`
+#[derive(Debug, Args)]
+pub struct DbExportArgs {
+    /// The DB file.
+    #[arg(long, env = "STELLA_DB")]
+    pub db: PathBuf,
+    /// Export format; only `osv` for now.
+    #[arg(long, default_value = "osv")]
+    pub format: String,
+    /// Directory to write into; must not exist or be empty.
+    #[arg(long, short = 'o')]
+    pub output: PathBuf,
 }
 
 /// `stella db import`

@@ -1,10 +1,10 @@
-//! `stella db import | info | query`.
+//! `stella db import | update | info | query | export`.
 
 use anyhow::{Context, bail};
 use stella_advisory::import::{FeedFormat, import};
 use stella_advisory::{Db, DbBuilder};
 
-use crate::cli::{DbCommand, DbImportArgs, DbInfoArgs, DbQueryArgs, DbUpdateArgs};
+use crate::cli::{DbCommand, DbExportArgs, DbImportArgs, DbInfoArgs, DbQueryArgs, DbUpdateArgs};
 use crate::exit;
 
 /// Runs a `stella db` subcommand.
@@ -14,7 +14,31 @@ pub fn run(cmd: DbCommand) -> anyhow::Result<u8> {
         DbCommand::Update(a) => update(a),
         DbCommand::Info(a) => info(a),
         DbCommand::Query(a) => query(a),
+        DbCommand::Export(a) => export(a),
     }
+}
+
+fn export(a: DbExportArgs) -> anyhow::Result<u8> {
+    if a.format != "osv" {
+        bail!(
+            "unknown export format `{}`; the only format is `osv`",
+            a.format
+        );
+    }
+    // Writing into a directory holding older files would mix two DBs on re-import.
+    if let Ok(mut entries) = std::fs::read_dir(&a.output) {
+        if entries.next().is_some() {
+            bail!(
+                "{} is not empty; export into a new or empty directory",
+                a.output.display()
+            );
+        }
+    }
+    let db = Db::open(&a.db)?;
+    let n = stella_advisory::export::export_osv(&db, &a.output)
+        .with_context(|| format!("exporting into {}", a.output.display()))?;
+    eprintln!("exported {n} advisories to {}", a.output.display());
+    Ok(exit::OK)
 }
 
 fn now() -> String {
@@ -91,33 +115,33 @@ fn info(a: DbInfoArgs) -> anyhow::Result<u8> {
         let mut v = serde_json::to_value(m)?;
         v["digest"] = serde_json::Value::String(format!("sha256:{}", db.digest()));
         v["bytes"] = serde_json::Value::from(db.len());
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(exit::OK);
     }
-    println!("database:        {}", a.db.display());
-    println!("schema version:  {}", m.schema_version);
-    println!("built:           {}", m.built);
-    println!("size:            {} bytes", db.len());
-    println!(
+    outln!("database:        {}", a.db.display());
+    outln!("schema version:  {}", m.schema_version);
+    outln!("built:           {}", m.built);
+    outln!("size:            {} bytes", db.len());
+    outln!(
         "digest:          sha256:{}{}",
         db.digest(),
         if a.verify { " (verified)" } else { "" }
     );
-    println!("vulnerabilities: {}", m.vulnerabilities);
-    println!("packages:        {}", m.packages);
-    println!("kev / epss:      {} / {}", m.kev, m.epss);
-    println!("\nfeeds:");
+    outln!("vulnerabilities: {}", m.vulnerabilities);
+    outln!("packages:        {}", m.packages);
+    outln!("kev / epss:      {} / {}", m.kev, m.epss);
+    outln!("\nfeeds:");
     for (name, f) in &m.feeds {
-        println!(
+        outln!(
             "  {name:<40} {:>7} records  {:>4} skipped  newest {}",
             f.records,
             f.skipped,
             f.newest.as_deref().unwrap_or("-")
         );
     }
-    println!("\nnamespaces:");
+    outln!("\nnamespaces:");
     for (ns, n) in &m.namespaces {
-        println!("  {ns:<24} {n:>7} packages");
+        outln!("  {ns:<24} {n:>7} packages");
     }
     Ok(exit::OK)
 }
@@ -141,7 +165,7 @@ fn query(a: DbQueryArgs) -> anyhow::Result<u8> {
             }),
         );
     }
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    outln!("{}", serde_json::to_string_pretty(&out)?);
     Ok(exit::OK)
 }
 

@@ -3,6 +3,18 @@
 // The binary is where output reaches people.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+/// `println!` that returns an error instead of panicking when stdout is gone
+/// (`stella db info | head`).
+macro_rules! outln {
+    () => {
+        outln!("")
+    };
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($t)*)?;
+    }};
+}
+
 mod cli;
 mod db_cmd;
 mod sbom_cmd;
@@ -28,6 +40,15 @@ fn main() -> ExitCode {
     let args = cli::Cli::parse();
     match run(args) {
         Ok(code) => ExitCode::from(code),
+        // The reader went away (`| head`): nothing left to say to anyone.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::from(exit::OK)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(exit::USAGE)

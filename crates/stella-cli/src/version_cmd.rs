@@ -51,7 +51,7 @@ fn compare(args: CompareArgs) -> anyhow::Result<u8> {
                         Ok(o) => symbol(o).to_string(),
                         Err(e) => format!("error: {e}"),
                     };
-                    println!(
+                    outln!(
                         "FAIL {}:{}: {} {} {} (got {got})",
                         path.display(),
                         c.line,
@@ -62,7 +62,7 @@ fn compare(args: CompareArgs) -> anyhow::Result<u8> {
                 }
             }
         }
-        println!("{passed} passed, {failed} failed");
+        outln!("{passed} passed, {failed} failed");
         return Ok(if failed == 0 { exit::OK } else { exit::FAIL });
     }
     let (Some(a), Some(b)) = (args.a, args.b) else {
@@ -71,6 +71,6 @@ fn compare(args: CompareArgs) -> anyhow::Result<u8> {
     let o = scheme
         .compare(&a, &b)
         .with_context(|| format!("cannot compare `{a}` with `{b}`"))?;
-    println!("{}", symbol(o));
+    outln!("{}", symbol(o));
     Ok(exit::OK)
 }

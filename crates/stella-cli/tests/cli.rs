@@ -406,3 +406,101 @@ fn db_errors_are_clear() {
     assert_eq!(code, 2);
     assert!(err.contains("/nonexistent/v.db"), "{err}");
 }
+
+#[test]
+fn db_export_reimports_to_the_same_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    let out = dir.path().join("export");
+    let (a_s, b_s, out_s) = (
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        out.to_str().unwrap(),
+    );
+    let (code, _, err) = stella(&[
+        "db",
+        "import",
+        "--db",
+        a_s,
+        &advisory_fixture("alpine"),
+        &advisory_fixture("debian"),
+        &advisory_fixture("osv/GHSA-example.json"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = stella(&["db", "export", "--db", a_s, "-o", out_s]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("exported"), "{err}");
+    // a second export into the same place would mix two DBs
+    let (code, _, err) = stella(&["db", "export", "--db", a_s, "-o", out_s]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not empty"), "{err}");
+    let (code, _, err) = stella(&["db", "import", "--db", b_s, out_s]);
+    assert_eq!(code, 0, "{err}");
+    for (ns, pkg) in [
+        ("alpine:3.10", "openssl"),
+        ("debian:11", "examplepkg"),
+        ("pypi", "example-pkg"),
+    ] {
+        let q = |db: &str| {
+            stella(&[
+                "db",
+                "query",
+                "--db",
+                db,
+                "--namespace",
+                ns,
+                "--package",
+                pkg,
+            ])
+        };
+        let (qa, qb) = (q(a_s), q(b_s));
+        assert_eq!(qa.0, 0, "{}", qa.2);
+        assert!(!qa.1.trim().is_empty());
+        assert_eq!(qa.1, qb.1, "{ns}/{pkg}");
+    }
+}
+
+#[test]
+fn closed_stdout_is_not_a_crash() {
+    use std::io::Read as _;
+    // far more output than a pipe buffers, so the writer must meet the closed end
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.cdx.json");
+    let comps: Vec<serde_json::Value> = (0..5000)
+        .map(|i| {
+            serde_json::json!({"type": "library", "name": format!("pkg{i}"), "version": "1.0",
+                               "purl": format!("pkg:npm/pkg{i}@1.0")})
+        })
+        .collect();
+    let doc = serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+                                 "components": comps});
+    std::fs::write(&big, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stella"))
+        .args([
+            "sbom",
+            "convert",
+            big.to_str().unwrap(),
+            "-f",
+            "spdx-tag-value",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // read one byte, then hang up
+    let mut stdout = child.stdout.take().unwrap();
+    let mut one = [0u8; 1];
+    let _ = stdout.read(&mut one);
+    drop(stdout);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    // no panic, no "error: Broken pipe": the reader left, there is no one to tell
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(status.code(), Some(0));
+}

@@ -64,30 +64,234 @@ impl DbBuilder {
                 });
             }
         }
-        for v in db.all_vulnerabilities()? {
-            if let Some(k) = v.kev {
+        // Which advisories speak about which record: by their id and the ids they list.
+        let mut about: std::collections::HashMap<String, Vec<(String, String)>> =
+            std::collections::HashMap::new();
+        for (k, a) in &by_key {
+            for id in std::iter::once(&a.id).chain(a.aliases.iter()) {
+                about.entry(id.clone()).or_default().push(k.clone());
+            }
+        }
+        let vulns = db.all_vulnerabilities()?;
+        // Ids of distro advisories that were split over the CVEs they list: each CVE names
+        // them among its aliases without being joined to them. Adopting such an id as an
+        // alias would join those CVEs on re-import. They are the distro advisories seen in
+        // package entries, and any alias shared by two records (a true alias would have
+        // made them one record).
+        let mut split_distro: std::collections::HashSet<String> = by_key
+            .values()
+            .filter(|a| {
+                a.source == crate::model::Source::Distro
+                    && !a.id.starts_with("CVE-")
+                    && a.aliases.iter().any(|x| x.starts_with("CVE-"))
+            })
+            .map(|a| a.id.clone())
+            .collect();
+        let mut listed_by: BTreeMap<&str, Vec<&Vulnerability>> = BTreeMap::new();
+        for v in &vulns {
+            for al in &v.aliases {
+                listed_by.entry(al.as_str()).or_default().push(v);
+            }
+        }
+        for (al, vs) in &listed_by {
+            if vs.len() > 1 {
+                split_distro.insert((*al).to_string());
+            }
+        }
+        // Split distro advisories without package statements (a DSA whose fixes are all in
+        // releases long gone) are not in any entry: bring them back from the records that
+        // name them.
+        for (al, vs) in &listed_by {
+            if vs.len() < 2 || about.contains_key(*al) {
+                continue;
+            }
+            let feed = vs
+                .iter()
+                .find_map(|v| v.feeds.first())
+                .map(|f| db.feed_name(*f).to_string())
+                .unwrap_or_default();
+            let a = Advisory {
+                id: (*al).to_string(),
+                feed: feed.clone(),
+                source: crate::model::Source::Distro,
+                aliases: vs.iter().map(|v| v.id.clone()).collect(),
+                // the same date rule as for advisories seen in entries (below)
+                published: vs.iter().filter_map(|v| v.published.clone()).max(),
+                modified: vs.iter().filter_map(|v| v.modified.clone()).min(),
+                feed_fixed: true,
+                ..Advisory::default()
+            };
+            by_key.insert(((*al).to_string(), feed), a);
+        }
+        let mut summaries: Vec<(Option<String>, Vec<Key>)> = Vec::new();
+        let mut undated: std::collections::HashSet<Key> = std::collections::HashSet::new();
+        let mut severity_seen: std::collections::HashSet<Key> = std::collections::HashSet::new();
+        let mut unmodified: std::collections::HashSet<Key> = std::collections::HashSet::new();
+        for v in vulns {
+            if let Some(k) = v.kev.clone() {
                 b.kev.insert(v.id.clone(), k);
             }
             if let Some(e) = v.epss {
                 b.epss.insert(v.id.clone(), e);
             }
-            for a in by_key
-                .values_mut()
-                .filter(|a| a.id == v.id || a.aliases.contains(&v.id))
-            {
-                a.summary = a.summary.take().or_else(|| v.summary.clone());
-                a.severities
-                    .extend(v.severities.iter().map(|s| crate::model::Severity {
+            let keys = about.get(&v.id).cloned().unwrap_or_default();
+            if keys.is_empty() {
+                // A record with no package statements (withdrawn, or metadata only): keep it.
+                let feed = v
+                    .feeds
+                    .first()
+                    .map(|f| db.feed_name(*f).to_string())
+                    .unwrap_or_default();
+                let mut a = Advisory {
+                    id: v.id.clone(),
+                    feed: feed.clone(),
+                    withdrawn: v.withdrawn.clone(),
+                    summary: v.summary.clone(),
+                    published: v.published.clone(),
+                    modified: v.modified.clone(),
+                    ..Advisory::default()
+                };
+                a.severities = v
+                    .severities
+                    .iter()
+                    .map(|s| crate::model::Severity {
                         kind: s.kind.clone(),
                         value: s.value.clone(),
-                        source: db.feed_name(s.feed).to_string(),
-                    }));
-                a.published = a.published.take().or_else(|| v.published.clone());
-                a.modified = a.modified.take().or_else(|| v.modified.clone());
+                        source: feed.clone(),
+                    })
+                    .collect();
+                a.aliases.extend(
+                    v.aliases
+                        .iter()
+                        .filter(|x| !split_distro.contains(x.as_str()))
+                        .cloned(),
+                );
+                by_key.insert((v.id.clone(), feed), a);
             }
+            // Ids only package-less advisories had (a DSA for a release long gone), on a
+            // record no OSV/GHSA/NVD advisory carries back: bring those advisories back too.
+            let adopted = keys.iter().any(|k| {
+                by_key
+                    .get(k)
+                    .is_some_and(|a| a.source != crate::model::Source::Distro)
+            });
+            if !keys.is_empty() && !adopted {
+                for al in &v.aliases {
+                    if about.contains_key(al) || split_distro.contains(al.as_str()) {
+                        continue;
+                    }
+                    let feed = v
+                        .feeds
+                        .first()
+                        .map(|f| db.feed_name(*f).to_string())
+                        .unwrap_or_default();
+                    let a = Advisory {
+                        id: al.clone(),
+                        feed: feed.clone(),
+                        source: crate::model::Source::Distro,
+                        aliases: std::iter::once(v.id.clone()).collect(),
+                        published: v.published.clone(),
+                        modified: v.modified.clone(),
+                        feed_fixed: true,
+                        ..Advisory::default()
+                    };
+                    by_key.insert((al.clone(), feed), a);
+                }
+            }
+            if !keys.is_empty() {
+                let mut ks: Vec<(String, String)> = keys
+                    .iter()
+                    .filter(|k| by_key.contains_key(*k))
+                    .cloned()
+                    .collect();
+                ks.sort_by(|x, y| summary_order(&by_key[x]).cmp(&summary_order(&by_key[y])));
+                summaries.push((v.summary.clone(), ks));
+            }
+            for k in &keys {
+                let Some(a) = by_key.get_mut(k) else { continue };
+                // Package entries name only the merged id; the record's other ids (its GHSA,
+                // PYSEC… aliases) live on the vulnerability. Distro advisories never join ids,
+                // so they keep just the CVEs they listed.
+                if a.source != crate::model::Source::Distro {
+                    for al in v.aliases.iter().chain(std::iter::once(&v.id)) {
+                        // A distro advisory listing CVEs is named among each CVE's aliases
+                        // without being joined to it; adopting its id would join it.
+                        if *al != a.id && !split_distro.contains(al.as_str()) {
+                            a.aliases.insert(al.clone());
+                        }
+                    }
+                }
+                // A record holds the severities of all its advisories, by feed. An advisory
+                // said at most what every one of its records holds from its feed; taking
+                // exactly that intersection gives each record back the same union.
+                let here: Vec<crate::model::Severity> = v
+                    .severities
+                    .iter()
+                    .filter(|s| db.feed_name(s.feed) == a.feed)
+                    .map(|s| crate::model::Severity {
+                        kind: s.kind.clone(),
+                        value: s.value.clone(),
+                        source: a.feed.clone(),
+                    })
+                    .collect();
+                if severity_seen.insert(k.clone()) {
+                    a.severities = here;
+                } else {
+                    a.severities.retain(|s| here.contains(s));
+                }
+                // A record's dates are the earliest `published` and latest `modified` of its
+                // advisories; giving each advisory the latest / earliest of its records' dates
+                // gives every record its dates back on re-import. A record without a date
+                // means none of its advisories had one.
+                if v.published.is_none() {
+                    undated.insert(k.clone());
+                }
+                if v.modified.is_none() {
+                    unmodified.insert(k.clone());
+                }
+                a.published = a.published.take().max(v.published.clone());
+                a.modified = match (a.modified.take(), v.modified.clone()) {
+                    (Some(x), Some(y)) => Some(x.min(y)),
+                    (x, y) => x.or(y),
+                };
+            }
+        }
+        for k in &undated {
+            if let Some(a) = by_key.get_mut(k) {
+                a.published = None;
+            }
+        }
+        for k in &unmodified {
+            if let Some(a) = by_key.get_mut(k) {
+                a.modified = None;
+            }
+        }
+        for (k, text) in summary_owners(&summaries) {
+            if let Some(a) = by_key.get_mut(&k) {
+                a.summary = Some(text);
+            }
+        }
+        for a in by_key.values_mut().filter(|a| a.withdrawn.is_none()) {
+            a.feed_fixed = true;
         }
         b.advisories = by_key.into_values().collect();
         Ok(b)
+    }
+
+    /// The advisories collected so far (for exports).
+    pub fn advisories(&self) -> &[Advisory] {
+        &self.advisories
+    }
+
+    /// The KEV entries and EPSS scores collected so far (for exports).
+    pub fn kev_epss(
+        &self,
+    ) -> (
+        &BTreeMap<String, Kev>,
+        &BTreeMap<String, Epss>,
+        Option<&str>,
+    ) {
+        (&self.kev, &self.epss, self.epss_date.as_deref())
     }
 
     /// Adds advisories read from `feed`, replacing what an earlier import of the same feed gave.
@@ -225,7 +429,7 @@ impl DbBuilder {
             let members: Vec<&Advisory> = g.members.iter().map(|&k| &advs[k]).collect();
             // Summaries: a CVE's own wording (OSV, NVD) before a distro's "pkg - security update".
             let mut by_pref = members.clone();
-            by_pref.sort_by_key(|a| (a.source == crate::model::Source::Distro, a.source));
+            by_pref.sort_by(|a, b| summary_order(a).cmp(&summary_order(b)));
             let mut v = Vulnerability {
                 id: g.id.clone(),
                 aliases: g.aliases.iter().cloned().collect(),
@@ -423,4 +627,55 @@ fn push_entry(index: &mut Vec<u8>, key_off: usize, key_len: usize, rec_off: usiz
     index.extend_from_slice(&(rec_off as u64).to_le_bytes());
     index.extend_from_slice(&(rec_len as u32).to_le_bytes());
     index.extend_from_slice(&0u32.to_le_bytes());
+}
+
+/// Which advisory's summary a record shows: a CVE's own wording (OSV, GHSA, NVD) before a
+/// distribution's "pkg - security update"; then by id and feed, so the choice does not
+/// depend on import order.
+fn summary_order(a: &Advisory) -> (bool, crate::model::Source, &str, &str) {
+    (
+        a.source == crate::model::Source::Distro,
+        a.source,
+        a.id.as_str(),
+        a.feed.as_str(),
+    )
+}
+
+type Key = (String, String);
+
+/// Works out which advisory each record's summary came from. The build shows the summary of
+/// the first advisory (in `summary_order`) that has one; an advisory that comes first for two
+/// records showing different summaries therefore had none, and the next one in line had it.
+fn summary_owners(records: &[(Option<String>, Vec<Key>)]) -> BTreeMap<Key, String> {
+    let mut empty: std::collections::HashSet<&Key> = std::collections::HashSet::new();
+    for (text, members) in records {
+        if text.is_none() {
+            empty.extend(members.iter());
+        }
+    }
+    loop {
+        let mut owner: BTreeMap<&Key, &str> = BTreeMap::new();
+        let mut changed = false;
+        for (text, members) in records {
+            let Some(text) = text else { continue };
+            let Some(first) = members.iter().find(|k| !empty.contains(k)) else {
+                continue;
+            };
+            match owner.get(first) {
+                Some(t) if *t != text.as_str() => {
+                    empty.insert(first);
+                    changed = true;
+                }
+                _ => {
+                    owner.insert(first, text);
+                }
+            }
+        }
+        if !changed {
+            return owner
+                .into_iter()
+                .map(|(k, t)| (k.clone(), t.to_string()))
+                .collect();
+        }
+    }
 }
