@@ -21,6 +21,10 @@ pub enum FeedFormat {
     Epss,
     /// NVD CVE API 2.0 JSON (items, API pages, yearly files).
     Nvd,
+    /// Amazon Linux ALAS advisories (vuln-list JSON).
+    Amazon,
+    /// Ubuntu CVE tracker entries (vuln-list JSON).
+    Ubuntu,
 }
 
 impl FeedFormat {
@@ -33,6 +37,8 @@ impl FeedFormat {
             "kev" => FeedFormat::Kev,
             "epss" => FeedFormat::Epss,
             "nvd" => FeedFormat::Nvd,
+            "amazon" | "alas" => FeedFormat::Amazon,
+            "ubuntu" => FeedFormat::Ubuntu,
             _ => return None,
         })
     }
@@ -65,6 +71,12 @@ pub fn guess(path: &Path) -> Option<FeedFormat> {
     if name == "list" && ["/DSA/", "/DLA/", "/DTSA/"].iter().any(|d| p.contains(d)) {
         return Some(FeedFormat::DebianTracker);
     }
+    if p.contains("vuln-list/amazon/") && name.ends_with(".json") {
+        return Some(FeedFormat::Amazon);
+    }
+    if p.contains("vuln-list/ubuntu/") && name.ends_with(".json") {
+        return Some(FeedFormat::Ubuntu);
+    }
     if name.starts_with("known_exploited_vulnerabilities") && name.ends_with(".json") {
         return Some(FeedFormat::Kev);
     }
@@ -79,6 +91,12 @@ pub fn guess(path: &Path) -> Option<FeedFormat> {
             .and_then(|mut f| f.read(&mut head))
             .unwrap_or(0);
         let head = String::from_utf8_lossy(&head[..n]);
+        if head.contains("\"Candidate\"") && head.contains("\"Patches\"") {
+            return Some(FeedFormat::Ubuntu);
+        }
+        if head.contains("\"id\": \"ALAS") {
+            return Some(FeedFormat::Amazon);
+        }
         if head.contains("\"distroversion\"") && head.contains("\"packages\"") {
             return Some(FeedFormat::AlpineSecdb);
         }
@@ -214,6 +232,20 @@ pub fn import(
                 whole(nvd::read_path(&f, &mut advs, &mut problems), &mut problems)?;
                 "nvd".to_string()
             }
+            FeedFormat::Amazon => {
+                whole(
+                    crate::vulnlist::read_amazon(&f, &mut advs, &mut problems),
+                    &mut problems,
+                )?;
+                "amazon".to_string()
+            }
+            FeedFormat::Ubuntu => {
+                whole(
+                    crate::vulnlist::read_ubuntu(&f, &mut advs, &mut problems),
+                    &mut problems,
+                )?;
+                "ubuntu".to_string()
+            }
             FeedFormat::DebianTracker => {
                 debian::read_list(&f, &mut advs, &mut problems)?;
                 advs.first()
@@ -278,6 +310,8 @@ pub fn import_file_as(
         FeedFormat::AlpineSecdb => alpine::read_json(file, &mut advs, &mut problems),
         FeedFormat::DebianTracker => debian::read_list(file, &mut advs, &mut problems),
         FeedFormat::Nvd => nvd::read_path(file, &mut advs, &mut problems),
+        FeedFormat::Amazon => crate::vulnlist::read_amazon(file, &mut advs, &mut problems),
+        FeedFormat::Ubuntu => crate::vulnlist::read_ubuntu(file, &mut advs, &mut problems),
         FeedFormat::Kev => {
             let mut kev = BTreeMap::new();
             kev::read_kev(file, &mut kev, &mut problems)?;

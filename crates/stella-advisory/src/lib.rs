@@ -15,6 +15,7 @@ pub mod model;
 pub mod namespace;
 pub mod nvd;
 pub mod osv;
+pub mod vulnlist;
 
 pub use db::{Db, DbBuilder, Manifest, PackageEntry, StoredSeverity, Vulnerability};
 pub use model::{Advisory, Affected, Problem, Range, RangeEvent, Severity, Source, Status};

@@ -421,3 +421,79 @@ fn export_round_trips_shared_advisories() {
     let (db, _) = build(&[root], None);
     assert_export_round_trips(&db);
 }
+
+#[test]
+fn amazon_alas_and_ubuntu_tracker() {
+    let (db, rest) = build(&[td("vuln-list")], None);
+    assert!(rest.problems.is_empty(), "{:?}", rest.problems);
+    // the arch builds collapse to one statement per binary package, epoch 0 left out
+    assert_eq!(
+        fixed(&db, "amazon:2", "kernel", "CVE-2021-22543"),
+        ["4.14.243-185.433.amzn2"]
+    );
+    assert_eq!(
+        fixed(&db, "amazon:2", "kernel-headers", "CVE-2021-22543"),
+        ["4.14.243-185.433.amzn2"]
+    );
+    assert_eq!(
+        fixed(&db, "amazon:2022", "log4j", "CVE-2021-44228"),
+        ["2.15.0-1.amzn2022.0.1"]
+    );
+    let log4j = db.vulnerability("CVE-2021-44228").unwrap().unwrap();
+    assert_eq!(log4j.severity, stella_advisory::cvss::Level::Critical);
+    assert_eq!(log4j.published.as_deref(), Some("2021-12-10T21:56:00Z"));
+    assert!(log4j.aliases.contains(&"ALAS2022-2021-003".to_string()));
+    // Ubuntu: released → fixed; pending / needs-triage → affected without a fix
+    assert_eq!(
+        fixed(&db, "ubuntu:18.04", "xen", "CVE-2020-1234"),
+        ["1.2.3"]
+    );
+    for rel in ["20.04", "22.04"] {
+        let e = db.package(&format!("ubuntu:{rel}"), "xen").unwrap();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].status, Status::Affected);
+        assert!(
+            e[0].ranges
+                .iter()
+                .all(|r| r.fixed_versions().next().is_none()),
+            "{rel}: {:?}",
+            e[0].ranges
+        );
+    }
+    let v = db.vulnerability("CVE-2020-1234").unwrap().unwrap();
+    assert_eq!(v.severity, stella_advisory::cvss::Level::Medium);
+    assert_export_round_trips(&db);
+}
+
+#[test]
+fn broken_vuln_list_files_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("vuln-list/amazon/2");
+    let u = dir.path().join("vuln-list/ubuntu");
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&u).unwrap();
+    std::fs::write(a.join("ALAS2-1.json"), "{foo}").unwrap();
+    std::fs::write(
+        u.join("CVE-1.json"),
+        r#"{"Candidate":"CVE-2020-1","Patches":{"x":{"focal":{"Status":"released","Note":""},"jammy":{"Status":"weird","Note":""}}}}"#,
+    )
+    .unwrap();
+    let (db, rest) = build(&[dir.path().join("vuln-list")], None);
+    let msgs: Vec<String> = rest
+        .problems
+        .iter()
+        .map(|p| format!("{}: {}", p.file, p.message))
+        .collect();
+    assert_eq!(msgs.len(), 3, "{msgs:?}");
+    assert!(msgs.iter().any(|m| m.contains("ALAS2-1.json")), "{msgs:?}");
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("x/20.04") && m.contains("without a version")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter().any(|m| m.contains("unknown status `weird`")),
+        "{msgs:?}"
+    );
+    assert!(db.package("ubuntu:20.04", "x").unwrap().is_empty());
+}

@@ -1,0 +1,385 @@
+//! Distribution feeds in the JSON layout of aquasecurity's `vuln-list` mirror: Amazon Linux
+//! ALAS advisories and Ubuntu CVE tracker entries.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::Error;
+use crate::model::{
+    Advisory, Affected, Problem, Range, RangeEvent, RangeKind, Severity, Source, Status,
+};
+
+fn bad(path: &Path, why: impl Into<String>) -> Error {
+    Error::Format {
+        path: path.display().to_string(),
+        why: why.into(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Amazon Linux
+
+#[derive(Deserialize)]
+struct Alas {
+    id: String,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    issued: Option<AlasDate>,
+    #[serde(default)]
+    updated: Option<AlasDate>,
+    #[serde(default)]
+    severity: Option<String>,
+    #[serde(default)]
+    packages: Vec<AlasPackage>,
+    #[serde(default)]
+    cveids: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct AlasDate {
+    date: String,
+}
+
+#[derive(Deserialize)]
+struct AlasPackage {
+    name: String,
+    #[serde(default)]
+    epoch: Option<String>,
+    version: String,
+    release: String,
+}
+
+/// The Amazon Linux release of an ALAS id (`ALAS2-…` → `2`, `ALAS2023-…` → `2023`,
+/// `ALAS-…` → `1`); kernel livepatch / extras ids (`ALAS2KERNEL-5.10-…`) are Amazon Linux 2.
+fn amazon_release(id: &str, dir: Option<&str>) -> Option<String> {
+    let rest = id.strip_prefix("ALAS")?;
+    // vuln-list files sit in a directory named after the release; trust it when it is one
+    if let Some(d) = dir.filter(|d| matches!(*d, "1" | "2" | "2022" | "2023")) {
+        return Some(d.to_string());
+    }
+    if rest.starts_with('-') {
+        return Some("1".into());
+    }
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    match digits.as_str() {
+        "2" | "2022" | "2023" => Some(digits),
+        _ => None,
+    }
+}
+
+/// `2021-08-13 17:31` → `2021-08-13T17:31:00Z`; other forms are kept as written.
+fn alas_date(d: &str) -> String {
+    let d = d.trim();
+    match d.split_once(' ') {
+        Some((day, time)) if day.len() == 10 && time.len() == 5 => format!("{day}T{time}:00Z"),
+        _ => d.to_string(),
+    }
+}
+
+/// Reads one ALAS advisory (vuln-list `amazon/<release>/ALAS….json`). Packages are binary
+/// RPM names; the fixed version is `epoch:version-release`, the epoch left out when 0.
+pub fn read_amazon(
+    path: &Path,
+    out: &mut Vec<Advisory>,
+    _problems: &mut Vec<Problem>,
+) -> Result<(), Error> {
+    let bytes = fs_err::read(path)?;
+    let a: Alas = serde_json::from_slice(&bytes).map_err(|e| bad(path, e.to_string()))?;
+    let dir = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str());
+    let Some(release) = amazon_release(a.id.trim(), dir) else {
+        return Err(bad(
+            path,
+            format!(
+                "`{}` is not an ALAS id of a known Amazon Linux release",
+                a.id
+            ),
+        ));
+    };
+    let namespace = format!("amazon:{release}");
+    // one statement per package name: the arch builds share a version
+    let mut fixed: BTreeMap<String, String> = BTreeMap::new();
+    for p in &a.packages {
+        let epoch = p.epoch.as_deref().map(str::trim).unwrap_or("");
+        let v = if epoch.is_empty() || epoch == "0" {
+            format!("{}-{}", p.version.trim(), p.release.trim())
+        } else {
+            format!("{epoch}:{}-{}", p.version.trim(), p.release.trim())
+        };
+        fixed.entry(p.name.trim().to_string()).or_insert(v);
+    }
+    let mut adv = Advisory {
+        id: a.id.trim().to_string(),
+        source: Source::Distro,
+        summary: a.title.map(|t| t.trim().to_string()),
+        published: a.issued.map(|d| alas_date(&d.date)),
+        modified: a.updated.map(|d| alas_date(&d.date)),
+        ..Advisory::default()
+    };
+    adv.aliases.extend(
+        a.cveids
+            .iter()
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty()),
+    );
+    if let Some(level) = a.severity.as_deref().and_then(crate::cvss::Level::parse) {
+        adv.severities.push(Severity {
+            kind: "distro".into(),
+            value: level.as_str().into(),
+            source: "distro".into(),
+        });
+    }
+    for (name, v) in fixed {
+        adv.affected.push(Affected {
+            namespace: namespace.clone(),
+            package: name,
+            ranges: vec![Range {
+                kind: RangeKind::Ecosystem,
+                events: vec![RangeEvent::Introduced("0".into()), RangeEvent::Fixed(v)],
+            }],
+            versions: Vec::new(),
+            status: Status::Affected,
+        });
+    }
+    out.push(adv);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Ubuntu
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UbuntuCve {
+    candidate: String,
+    #[serde(default)]
+    public_date: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    priority: Option<String>,
+    #[serde(default)]
+    patches: BTreeMap<String, BTreeMap<String, UbuntuPatch>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UbuntuPatch {
+    status: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Ubuntu release codenames and their version numbers.
+const UBUNTU: &[(&str, &str)] = &[
+    ("warty", "4.10"),
+    ("hoary", "5.04"),
+    ("breezy", "5.10"),
+    ("dapper", "6.06"),
+    ("edgy", "6.10"),
+    ("feisty", "7.04"),
+    ("gutsy", "7.10"),
+    ("hardy", "8.04"),
+    ("intrepid", "8.10"),
+    ("jaunty", "9.04"),
+    ("karmic", "9.10"),
+    ("lucid", "10.04"),
+    ("maverick", "10.10"),
+    ("natty", "11.04"),
+    ("oneiric", "11.10"),
+    ("precise", "12.04"),
+    ("quantal", "12.10"),
+    ("raring", "13.04"),
+    ("saucy", "13.10"),
+    ("trusty", "14.04"),
+    ("utopic", "14.10"),
+    ("vivid", "15.04"),
+    ("wily", "15.10"),
+    ("xenial", "16.04"),
+    ("yakkety", "16.10"),
+    ("zesty", "17.04"),
+    ("artful", "17.10"),
+    ("bionic", "18.04"),
+    ("cosmic", "18.10"),
+    ("disco", "19.04"),
+    ("eoan", "19.10"),
+    ("focal", "20.04"),
+    ("groovy", "20.10"),
+    ("hirsute", "21.04"),
+    ("impish", "21.10"),
+    ("jammy", "22.04"),
+    ("kinetic", "22.10"),
+    ("lunar", "23.04"),
+    ("mantic", "23.10"),
+    ("noble", "24.04"),
+    ("oracular", "24.10"),
+    ("plucky", "25.04"),
+    ("questing", "25.10"),
+];
+
+/// The release a tracker column speaks about: `focal`, and the ESM columns `focal/esm`,
+/// `esm-infra/focal`, `esm-apps/focal` (ESM fixes ship to the same release). `upstream`,
+/// `devel`, `snap`, `fips…` columns are not releases.
+fn ubuntu_release(column: &str) -> Option<&'static str> {
+    let name = column
+        .split('/')
+        .find(|part| UBUNTU.iter().any(|(c, _)| c == part))?;
+    if column.starts_with("fips") || column.starts_with("ros-esm") {
+        return None;
+    }
+    UBUNTU.iter().find(|(c, _)| *c == name).map(|(_, v)| *v)
+}
+
+/// How sure a status is; when a release has several columns (main and ESM), the most
+/// informative one speaks for it.
+fn ubuntu_rank(status: &str) -> u8 {
+    match status {
+        "released" => 3,
+        "needed" | "pending" | "deferred" | "active" | "ignored" | "needs-triage" => 2,
+        "not-affected" => 1,
+        _ => 0,
+    }
+}
+
+/// Reads one Ubuntu CVE tracker entry (vuln-list `ubuntu/CVE-….json`): per source package and
+/// release, `released` (fixed in the noted version), `not-affected`, or still affected
+/// (`needed`, `needs-triage`, `pending`, `deferred`, `ignored`); `DNE` rows say nothing.
+pub fn read_ubuntu(
+    path: &Path,
+    out: &mut Vec<Advisory>,
+    problems: &mut Vec<Problem>,
+) -> Result<(), Error> {
+    let bytes = fs_err::read(path)?;
+    let c: UbuntuCve = serde_json::from_slice(&bytes).map_err(|e| bad(path, e.to_string()))?;
+    let id = c.candidate.trim().to_string();
+    if id.is_empty() {
+        return Err(bad(path, "no `Candidate` id"));
+    }
+    let mut adv = Advisory {
+        id,
+        source: Source::Distro,
+        summary: c
+            .description
+            .map(|d| d.trim().to_string())
+            .filter(|d| !d.is_empty()),
+        published: c
+            .public_date
+            .filter(|d| !d.starts_with("0001-"))
+            .map(|d| d.trim().to_string()),
+        ..Advisory::default()
+    };
+    if let Some(level) = c.priority.as_deref().and_then(crate::cvss::Level::parse) {
+        adv.severities.push(Severity {
+            kind: "distro".into(),
+            value: level.as_str().into(),
+            source: "distro".into(),
+        });
+    }
+    for (pkg, columns) in &c.patches {
+        // (release → (rank, status, note)) keeping the most informative column
+        let mut best: BTreeMap<&str, (u8, &str, &str)> = BTreeMap::new();
+        for (column, p) in columns {
+            let Some(rel) = ubuntu_release(column) else {
+                continue;
+            };
+            let status = p.status.trim();
+            let rank = ubuntu_rank(status);
+            if rank == 0 {
+                if status != "DNE" {
+                    problems.push(Problem {
+                        file: path.display().to_string(),
+                        message: format!("{pkg}/{column}: unknown status `{status}` (skipped)"),
+                    });
+                }
+                continue;
+            }
+            let e = best.entry(rel).or_insert((0, "", ""));
+            if rank > e.0 {
+                *e = (rank, status, p.note.trim());
+            }
+        }
+        for (rel, (_, status, note)) in best {
+            let (status, ranges) = match status {
+                "released" => {
+                    // the fixed version, sometimes written in parentheses
+                    let v = note.trim_matches(|c| c == '(' || c == ')').trim();
+                    if v.is_empty() || v.contains(char::is_whitespace) {
+                        problems.push(Problem {
+                            file: path.display().to_string(),
+                            message: format!(
+                                "{pkg}/{rel}: released without a version (`{note}`); skipped"
+                            ),
+                        });
+                        continue;
+                    }
+                    (
+                        Status::Affected,
+                        vec![
+                            RangeEvent::Introduced("0".into()),
+                            RangeEvent::Fixed(v.into()),
+                        ],
+                    )
+                }
+                "not-affected" => (Status::NotAffected, Vec::new()),
+                _ => (Status::Affected, vec![RangeEvent::Introduced("0".into())]),
+            };
+            adv.affected.push(Affected {
+                namespace: format!("ubuntu:{rel}"),
+                package: pkg.trim().to_string(),
+                ranges: if ranges.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![Range {
+                        kind: RangeKind::Ecosystem,
+                        events: ranges,
+                    }]
+                },
+                versions: Vec::new(),
+                status,
+            });
+        }
+    }
+    out.push(adv);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amazon_releases() {
+        assert_eq!(amazon_release("ALAS-2018-1093", None).as_deref(), Some("1"));
+        assert_eq!(
+            amazon_release("ALAS2-2021-1699", None).as_deref(),
+            Some("2")
+        );
+        assert_eq!(
+            amazon_release("ALAS2023-2024-1", None).as_deref(),
+            Some("2023")
+        );
+        assert_eq!(
+            amazon_release("ALAS2KERNEL-5.10-2022-001", Some("2")).as_deref(),
+            Some("2")
+        );
+        assert_eq!(amazon_release("ELSA-2020-1", None), None);
+        // a Rocky advisory in a `2022` directory is not Amazon Linux 2022
+        assert_eq!(amazon_release("RLSA-2022-2200", Some("2022")), None);
+        assert_eq!(alas_date("2021-08-13 17:31"), "2021-08-13T17:31:00Z");
+    }
+
+    #[test]
+    fn ubuntu_columns() {
+        assert_eq!(ubuntu_release("focal"), Some("20.04"));
+        assert_eq!(ubuntu_release("esm-infra/xenial"), Some("16.04"));
+        assert_eq!(ubuntu_release("trusty/esm"), Some("14.04"));
+        assert_eq!(ubuntu_release("upstream"), None);
+        assert_eq!(ubuntu_release("devel"), None);
+        assert_eq!(ubuntu_release("fips/bionic"), None);
+    }
+}
