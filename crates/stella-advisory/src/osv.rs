@@ -8,7 +8,9 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::Error;
-use crate::model::{Advisory, Affected, Problem, Range, RangeEvent, Severity, Source, Status};
+use crate::model::{
+    Advisory, Affected, Problem, Range, RangeEvent, RangeKind, Severity, Source, Status,
+};
 use crate::namespace::{from_osv_ecosystem, normalize_package};
 
 #[derive(Deserialize)]
@@ -150,6 +152,28 @@ pub fn parse_record(bytes: &[u8], feed: &str) -> Result<Advisory, String> {
             };
             ranges.push(Range { kind, events });
         }
+        // GitHub's records for advisories without a patched version say `introduced: 0` and
+        // keep the advisory's own bound aside (`"< 3.5.3.1"`); GitHub, and the peers reading
+        // its feed, treat versions past that bound as not known to be affected.
+        if let Some(bound) = a
+            .database_specific
+            .as_ref()
+            .and_then(|d| d.get("last_known_affected_version_range"))
+            .and_then(|v| v.as_str())
+            .and_then(upper_bound)
+        {
+            for r in ranges.iter_mut().filter(|r| r.kind != RangeKind::Git) {
+                let open = !r.events.iter().any(|e| {
+                    matches!(
+                        e,
+                        RangeEvent::Fixed(_) | RangeEvent::LastAffected(_) | RangeEvent::Limit(_)
+                    )
+                });
+                if open {
+                    r.events.push(bound.clone());
+                }
+            }
+        }
         // A Stella export marks a distribution's "not affected" statement this way.
         let not_affected = a
             .database_specific
@@ -205,6 +229,23 @@ pub fn parse_record(bytes: &[u8], feed: &str) -> Result<Advisory, String> {
         }
     }
     Ok(adv)
+}
+
+/// The upper end of a GitHub version range (`">= 1.0, < 2.0"` → limit 2.0, `"<= 1.4"` →
+/// last affected 1.4).
+fn upper_bound(range: &str) -> Option<RangeEvent> {
+    range.split(',').map(str::trim).find_map(|part| {
+        if let Some(v) = part.strip_prefix("<=") {
+            Some(RangeEvent::LastAffected(v.trim().to_string()))
+        } else {
+            part.strip_prefix('<')
+                .map(|v| RangeEvent::Limit(v.trim().to_string()))
+        }
+        .filter(|e| match e {
+            RangeEvent::LastAffected(v) | RangeEvent::Limit(v) => !v.is_empty(),
+            _ => false,
+        })
+    })
 }
 
 /// Reads OSV records from a `.zip`, a directory (recursively, `*.json`), or one `.json` file.
@@ -292,4 +333,25 @@ fn collect_json(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<(), Err
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod bound_tests {
+    use super::upper_bound;
+    use crate::model::RangeEvent;
+
+    #[test]
+    fn github_range_bounds() {
+        assert_eq!(
+            upper_bound("< 3.5.3.1"),
+            Some(RangeEvent::Limit("3.5.3.1".into()))
+        );
+        assert_eq!(
+            upper_bound(">= 1.0, <= 1.4"),
+            Some(RangeEvent::LastAffected("1.4".into()))
+        );
+        assert_eq!(upper_bound(">= 1.0"), None);
+        assert_eq!(upper_bound("= 1.0"), None);
+        assert_eq!(upper_bound("<"), None);
+    }
 }

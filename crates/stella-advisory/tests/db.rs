@@ -497,3 +497,37 @@ fn broken_vuln_list_files_are_reported() {
     );
     assert!(db.package("ubuntu:20.04", "x").unwrap().is_empty());
 }
+
+#[test]
+fn github_bound_without_a_patch_limits_the_range() {
+    let Some(root) = shared() else { return };
+    let f = root.join(
+        "vuln-list-fixtures/ghsa/testdata/happy/ghsa/advisories/github-reviewed/2023/04/GHSA-32qq-m9fh-f74w/GHSA-32qq-m9fh-f74w.json",
+    );
+    let (db, _) = build(&[f], Some(FeedFormat::Osv));
+    let e = db.package("maven", "com.baomidou:mybatis-plus").unwrap();
+    assert_eq!(e.len(), 1);
+    let r = &e[0].ranges[0];
+    assert_eq!(
+        r.events,
+        [
+            stella_advisory::RangeEvent::Introduced("0".into()),
+            stella_advisory::RangeEvent::Limit("3.5.3.1".into())
+        ]
+    );
+    // 3.5.3.1 itself and later are not known to be affected; no fix is claimed
+    let s = stella_version::Scheme::Maven;
+    let osv = [r.to_osv().unwrap()];
+    use stella_version::range::{Affected, is_affected};
+    assert_eq!(is_affected(s, "3.5.3", &osv, &[]).unwrap(), Affected::Yes);
+    assert_eq!(is_affected(s, "3.5.3.1", &osv, &[]).unwrap(), Affected::No);
+    assert!(r.fixed_versions().next().is_none());
+    // a range with its own fix keeps it
+    let copy = db
+        .package("maven", "com.baomidou:mybatis-plus-copy")
+        .unwrap();
+    assert_eq!(
+        copy[0].ranges[0].fixed_versions().collect::<Vec<_>>(),
+        ["3.5.0"]
+    );
+}
