@@ -15,6 +15,7 @@ pub mod model;
 pub mod namespace;
 pub mod nvd;
 pub mod osv;
+pub mod sign;
 pub mod vulnlist;
 
 pub use db::{Db, DbBuilder, Manifest, PackageEntry, StoredSeverity, Vulnerability};
@@ -55,5 +56,13 @@ pub enum Error {
         found: u32,
         /// What we read.
         supported: u32,
+    },
+    /// A DB signature is missing, malformed, made with another key, or does not match.
+    #[error("{path}: {why}")]
+    Signature {
+        /// The signature or key file.
+        path: String,
+        /// What is wrong.
+        why: String,
     },
 }

@@ -531,3 +531,37 @@ fn github_bound_without_a_patch_limits_the_range() {
         ["3.5.0"]
     );
 }
+
+#[test]
+fn signatures_verify_and_catch_tampering() {
+    use stella_advisory::sign;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("s.db");
+    let mut b = DbBuilder::new();
+    import(&mut b, None, &[td("alpine")], "t").unwrap();
+    b.write(&p, "t").unwrap();
+    let db = Db::open(&p).unwrap();
+    let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+    let other = ed25519_dalek::SigningKey::from_bytes(&[8u8; 32]);
+    let sig = sign::sign(&db, &key).unwrap();
+    let sp = sign::sig_path(&p);
+    assert!(sp.to_string_lossy().ends_with("s.db.sig"));
+    sign::verify(&db, &sig, &sp, &key.verifying_key()).unwrap();
+    // another trusted key
+    let e = sign::verify(&db, &sig, &sp, &other.verifying_key()).unwrap_err();
+    assert!(e.to_string().contains("trusted key"), "{e}");
+    // a forged signature under the right key id
+    let mut forged = sig.clone();
+    forged.signature = format!("{}00", &sig.signature[..126]);
+    let e = sign::verify(&db, &forged, &sp, &key.verifying_key()).unwrap_err();
+    assert!(e.to_string().contains("does not verify"), "{e}");
+    // a DB changed after signing: its content no longer matches the signed digest
+    let mut bytes = std::fs::read(&p).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    let tampered = Db::from_bytes(bytes).unwrap();
+    let e = sign::verify(&tampered, &sig, &sp, &key.verifying_key()).unwrap_err();
+    assert!(e.to_string().contains("damaged"), "{e}");
+    // and a damaged DB is never signed
+    assert!(sign::sign(&tampered, &key).is_err());
+}

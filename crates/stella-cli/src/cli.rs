@@ -40,6 +40,22 @@ pub enum DbCommand {
     Query(DbQueryArgs),
     /// Write the DB out as OSV records (+ KEV, EPSS) that `stella db import` reads back.
     Export(DbExportArgs),
+    /// Sign the DB with an Ed25519 key (writes `<db>.sig`).
+    Sign(DbSignArgs),
+}
+
+/// `stella db sign`
+#[derive(Debug, Args)]
+pub struct DbSignArgs {
+    /// The DB file.
+    #[arg(long, env = "STELLA_DB")]
+    pub db: PathBuf,
+    /// Ed25519 private key, PKCS#8 PEM (`openssl genpkey -algorithm ed25519`).
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Where to write the signature (default: `<db>.sig`).
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
 }
 
 /// `stella db export`
@@ -108,6 +124,12 @@ pub struct DbInfoArgs {
     /// Also check the content digest.
     #[arg(long)]
     pub verify: bool,
+    /// Require a valid signature by this Ed25519 public key (PEM); implies `--verify`.
+    #[arg(long, env = "STELLA_DB_PUBKEY")]
+    pub pubkey: Option<PathBuf>,
+    /// The signature file (default: `<db>.sig`).
+    #[arg(long)]
+    pub signature: Option<PathBuf>,
 }
 
 /// `stella db query`

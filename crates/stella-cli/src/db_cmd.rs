@@ -4,7 +4,9 @@ use anyhow::{Context, bail};
 use stella_advisory::import::{FeedFormat, import};
 use stella_advisory::{Db, DbBuilder};
 
-use crate::cli::{DbCommand, DbExportArgs, DbImportArgs, DbInfoArgs, DbQueryArgs, DbUpdateArgs};
+use crate::cli::{
+    DbCommand, DbExportArgs, DbImportArgs, DbInfoArgs, DbQueryArgs, DbSignArgs, DbUpdateArgs,
+};
 use crate::exit;
 
 /// Runs a `stella db` subcommand.
@@ -15,7 +17,27 @@ pub fn run(cmd: DbCommand) -> anyhow::Result<u8> {
         DbCommand::Info(a) => info(a),
         DbCommand::Query(a) => query(a),
         DbCommand::Export(a) => export(a),
+        DbCommand::Sign(a) => sign(a),
     }
+}
+
+fn sign(a: DbSignArgs) -> anyhow::Result<u8> {
+    use stella_advisory::sign;
+    let db = Db::open(&a.db)?;
+    let key = sign::read_private_key(&a.key)?;
+    let sig = sign::sign(&db, &key)?;
+    let out = a.output.unwrap_or_else(|| sign::sig_path(&a.db));
+    let mut body = serde_json::to_vec_pretty(&sig)?;
+    body.push(b'\n');
+    fs_err::write(&out, body)?;
+    eprintln!(
+        "signed {} ({}) with key {} → {}",
+        a.db.display(),
+        sig.digest,
+        sig.key_id,
+        out.display()
+    );
+    Ok(exit::OK)
 }
 
 fn export(a: DbExportArgs) -> anyhow::Result<u8> {
@@ -107,14 +129,32 @@ fn import_cmd(a: DbImportArgs) -> anyhow::Result<u8> {
 
 fn info(a: DbInfoArgs) -> anyhow::Result<u8> {
     let db = Db::open(&a.db)?;
-    if a.verify {
+    let mut signed_by = None;
+    if let Some(pubkey) = &a.pubkey {
+        use stella_advisory::sign;
+        let key = sign::read_public_key(pubkey)?;
+        let sig_path = a.signature.clone().unwrap_or_else(|| sign::sig_path(&a.db));
+        if !sig_path.exists() {
+            bail!(
+                "{}: no signature beside the DB, and --pubkey asks for one\nhint: sign it with `stella db sign --key KEY.pem`, or pass --signature FILE",
+                sig_path.display()
+            );
+        }
+        let sig = sign::read_signature(&sig_path)?;
+        sign::verify(&db, &sig, &sig_path, &key)?;
+        signed_by = Some(sig.key_id);
+    } else if a.verify {
         db.verify()?;
     }
+    let verified = a.verify || signed_by.is_some();
     let m = db.manifest();
     if a.json {
         let mut v = serde_json::to_value(m)?;
         v["digest"] = serde_json::Value::String(format!("sha256:{}", db.digest()));
         v["bytes"] = serde_json::Value::from(db.len());
+        if let Some(k) = &signed_by {
+            v["signed_by"] = serde_json::Value::String(k.clone());
+        }
         outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(exit::OK);
     }
@@ -125,8 +165,11 @@ fn info(a: DbInfoArgs) -> anyhow::Result<u8> {
     outln!(
         "digest:          sha256:{}{}",
         db.digest(),
-        if a.verify { " (verified)" } else { "" }
+        if verified { " (verified)" } else { "" }
     );
+    if let Some(k) = &signed_by {
+        outln!("signature:       valid, key {k}");
+    }
     outln!("vulnerabilities: {}", m.vulnerabilities);
     outln!("packages:        {}", m.packages);
     outln!("kev / epss:      {} / {}", m.kev, m.epss);

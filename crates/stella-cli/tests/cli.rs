@@ -504,3 +504,75 @@ fn closed_stdout_is_not_a_crash() {
     assert!(err.is_empty(), "{err}");
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn db_sign_with_openssl_keys_and_verify_both_ways() {
+    let openssl = |args: &[&str]| Command::new("openssl").args(args).output();
+    if openssl(&["version"]).is_err() {
+        eprintln!("SKIP: openssl is not installed; the interop check needs it");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    for (k, p) in [("key.pem", "key.pub"), ("other.pem", "other.pub")] {
+        assert!(
+            openssl(&["genpkey", "-algorithm", "ed25519", "-out", &d(k)])
+                .unwrap()
+                .status
+                .success()
+        );
+        assert!(
+            openssl(&["pkey", "-in", &d(k), "-pubout", "-out", &d(p)])
+                .unwrap()
+                .status
+                .success()
+        );
+    }
+    let db = d("v.db");
+    let (code, _, err) = stella(&["db", "import", "--db", &db, &advisory_fixture("alpine")]);
+    assert_eq!(code, 0, "{err}");
+    // asking for a signature that is not there
+    let (code, _, err) = stella(&["db", "info", "--db", &db, "--pubkey", &d("key.pub")]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no signature"), "{err}");
+    // a public key is not a signing key
+    let (code, _, err) = stella(&["db", "sign", "--db", &db, "--key", &d("key.pub")]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not an Ed25519 private key"), "{err}");
+    let (code, _, err) = stella(&["db", "sign", "--db", &db, "--key", &d("key.pem")]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = stella(&["db", "info", "--db", &db, "--pubkey", &d("key.pub")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("signature:       valid"), "{out}");
+    let (code, _, err) = stella(&["db", "info", "--db", &db, "--pubkey", &d("other.pub")]);
+    assert_eq!(code, 2);
+    assert!(err.contains("trusted key"), "{err}");
+    // openssl agrees the signature is over `stella-db-v1 sha256:<digest>`
+    let sig: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(format!("{db}.sig")).unwrap()).unwrap();
+    let hex = sig["signature"].as_str().unwrap();
+    let raw: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    std::fs::write(d("sig.bin"), raw).unwrap();
+    std::fs::write(
+        d("msg"),
+        format!("stella-db-v1 {}", sig["digest"].as_str().unwrap()),
+    )
+    .unwrap();
+    let v = openssl(&[
+        "pkeyutl",
+        "-verify",
+        "-pubin",
+        "-inkey",
+        &d("key.pub"),
+        "-rawin",
+        "-in",
+        &d("msg"),
+        "-sigfile",
+        &d("sig.bin"),
+    ])
+    .unwrap();
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
+}
