@@ -1,12 +1,11 @@
-//! CVSS base scores from vectors (v2, v3.0, v3.1) and the qualitative severity scale.
+//! CVSS base scores from vectors (v2, v3.0, v3.1; v4.0 in `cvss4`) and the qualitative severity scale.
 //!
 //! Traps:
 //! - v3.1 rounds up with an integer trick (`Roundup`) that avoids floating-point error;
 //!   v3.0 used a plain ceiling to one decimal, which differs on some vectors.
 //! - Privileges Required weighs more when Scope is Changed (L 0.68, H 0.50).
 //! - v2 has no Scope and a different scale: Low < 4.0 ≤ Medium < 7.0 ≤ High.
-//! - v4.0 scores come from a MacroVector lookup, not a formula; they are not computed here,
-//!   and a v4 vector counts only through the severity a source states with it.
+//! - v4.0 scores come from a MacroVector lookup, not a formula: see `cvss4`.
 
 use std::collections::BTreeMap;
 
@@ -227,14 +226,16 @@ pub fn v2_base(vector: &str) -> Result<f64, VectorError> {
     Ok((base * 10.0).round() / 10.0)
 }
 
-/// Score and level of a vector of any supported version; `None` for v4 and unknown forms.
+/// Score and level of a vector of any supported version; `None` for unknown or broken forms.
 pub fn score(vector: &str) -> Option<(f64, Level)> {
     let t = vector.trim();
     if t.starts_with("CVSS:3.") {
         return v3_base(t).ok().map(|s| (s, Level::from_score(s)));
     }
     if t.starts_with("CVSS:4") {
-        return None;
+        return crate::cvss4::v4_score(t)
+            .ok()
+            .map(|s| (s, Level::from_score(s)));
     }
     v2_base(t).ok().map(|s| (s, Level::from_v2_score(s)))
 }

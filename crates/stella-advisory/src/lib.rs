@@ -5,6 +5,7 @@
 
 pub mod alpine;
 pub mod cvss;
+pub mod cvss4;
 pub mod db;
 pub mod debian;
 pub mod export;

@@ -44,6 +44,7 @@ fn scores_match_nvd() {
                         stella_advisory::cvss::v3_base(vector).unwrap()
                     }
                     "cvssMetricV2" => stella_advisory::cvss::v2_base(vector).unwrap(),
+                    "cvssMetricV40" => stella_advisory::cvss4::v4_score(vector).unwrap(),
                     _ => continue,
                 };
                 assert_eq!(got, base, "{}: {vector}", f.display());

@@ -164,9 +164,10 @@ fn key(namespace: &str, package: &str) -> Vec<u8> {
     k
 }
 
-/// Chooses one severity: the highest CVSS version that can be scored (v3.1, v3.0, then v2),
-/// preferring statements from non-distro feeds for the score (they rate the flaw itself);
-/// a named level (`Important`, `HIGH`) when no vector can be scored.
+/// Chooses one severity: v3.1, then v3.0, then v4.0, then v2 (v3.x first because policies and
+/// peers are calibrated on it; a v4-only record is still scored), preferring statements from
+/// non-distro feeds for the score (they rate the flaw itself); a named level (`Important`,
+/// `HIGH`) when no vector can be scored.
 pub fn choose_severity(
     sevs: &[StoredSeverity],
     distro_feed: impl Fn(u16) -> bool,
@@ -175,8 +176,10 @@ pub fn choose_severity(
     let rank = |s: &StoredSeverity| -> Option<(u8, u8)> {
         let v = s.value.trim();
         let version = if v.starts_with("CVSS:3.1") {
-            4
+            5
         } else if v.starts_with("CVSS:3.0") {
+            4
+        } else if v.starts_with("CVSS:4.0") {
             3
         } else if s.kind == "CVSS_V2" || v.starts_with("AV:") || v.starts_with("(AV:") {
             2
@@ -185,12 +188,14 @@ pub fn choose_severity(
         };
         Some((version, u8::from(!distro_feed(s.feed))))
     };
-    let best = sevs
+    // best first; a vector that does not parse gives way to the next one
+    let mut ranked: Vec<((u8, u8), usize)> = sevs
         .iter()
         .enumerate()
         .filter_map(|(i, s)| rank(s).map(|r| (r, i)))
-        .max_by_key(|(r, i)| (*r, std::cmp::Reverse(*i)));
-    if let Some((_, i)) = best {
+        .collect();
+    ranked.sort_by_key(|(r, i)| (std::cmp::Reverse(*r), *i));
+    for (_, i) in ranked {
         if let Some((sc, level)) = score(&sevs[i].value) {
             return (level, Some(sc as f32), Some(i as u16));
         }
