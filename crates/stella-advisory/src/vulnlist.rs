@@ -87,11 +87,18 @@ pub fn read_amazon(
     _problems: &mut Vec<Problem>,
 ) -> Result<(), Error> {
     let bytes = fs_err::read(path)?;
-    let a: Alas = serde_json::from_slice(&bytes).map_err(|e| bad(path, e.to_string()))?;
     let dir = path
         .parent()
         .and_then(|p| p.file_name())
         .and_then(|n| n.to_str());
+    out.push(parse_amazon(&bytes, dir, path)?);
+    Ok(())
+}
+
+/// Parses one ALAS advisory; `dir` is the name of the directory it sat in (its release in
+/// the vuln-list layout), `path` names it in errors.
+pub fn parse_amazon(bytes: &[u8], dir: Option<&str>, path: &Path) -> Result<Advisory, Error> {
+    let a: Alas = serde_json::from_slice(bytes).map_err(|e| bad(path, e.to_string()))?;
     let Some(release) = amazon_release(a.id.trim(), dir) else {
         return Err(bad(
             path,
@@ -146,8 +153,7 @@ pub fn read_amazon(
             status: Status::Affected,
         });
     }
-    out.push(adv);
-    Ok(())
+    Ok(adv)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -255,7 +261,17 @@ pub fn read_ubuntu(
     problems: &mut Vec<Problem>,
 ) -> Result<(), Error> {
     let bytes = fs_err::read(path)?;
-    let c: UbuntuCve = serde_json::from_slice(&bytes).map_err(|e| bad(path, e.to_string()))?;
+    out.push(parse_ubuntu(&bytes, path, problems)?);
+    Ok(())
+}
+
+/// Parses one Ubuntu CVE tracker entry; rows it cannot use are added to `problems`.
+pub fn parse_ubuntu(
+    bytes: &[u8],
+    path: &Path,
+    problems: &mut Vec<Problem>,
+) -> Result<Advisory, Error> {
+    let c: UbuntuCve = serde_json::from_slice(bytes).map_err(|e| bad(path, e.to_string()))?;
     let id = c.candidate.trim().to_string();
     if id.is_empty() {
         return Err(bad(path, "no `Candidate` id"));
@@ -344,8 +360,7 @@ pub fn read_ubuntu(
             });
         }
     }
-    out.push(adv);
-    Ok(())
+    Ok(adv)
 }
 
 #[cfg(test)]
