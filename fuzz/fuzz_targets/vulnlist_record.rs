@@ -1,4 +1,4 @@
-//! vuln-list distro records (Amazon ALAS, Ubuntu CVE tracker): parsing never panics.
+//! vuln-list distro records (Amazon ALAS, Rocky errata, Ubuntu CVE tracker): parsing never panics.
 #![no_main]
 
 use std::path::Path;
@@ -12,6 +12,7 @@ fuzz_target!(|data: &[u8]| {
         stella_advisory::vulnlist::parse_amazon(data, Some("2"), p).ok(),
         stella_advisory::vulnlist::parse_amazon(data, None, p).ok(),
         stella_advisory::vulnlist::parse_ubuntu(data, p, &mut problems).ok(),
+        stella_advisory::vulnlist::parse_rocky(data, "8", p).ok(),
     ]
     .into_iter()
     .flatten()

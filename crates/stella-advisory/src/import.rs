@@ -25,6 +25,8 @@ pub enum FeedFormat {
     Amazon,
     /// Ubuntu CVE tracker entries (vuln-list JSON).
     Ubuntu,
+    /// Rocky Linux errata (vuln-list JSON).
+    Rocky,
 }
 
 impl FeedFormat {
@@ -39,6 +41,7 @@ impl FeedFormat {
             "nvd" => FeedFormat::Nvd,
             "amazon" | "alas" => FeedFormat::Amazon,
             "ubuntu" => FeedFormat::Ubuntu,
+            "rocky" => FeedFormat::Rocky,
             _ => return None,
         })
     }
@@ -76,6 +79,9 @@ pub fn guess(path: &Path) -> Option<FeedFormat> {
     }
     if p.contains("vuln-list/ubuntu/") && name.ends_with(".json") {
         return Some(FeedFormat::Ubuntu);
+    }
+    if p.contains("vuln-list/rocky/") && name.ends_with(".json") {
+        return Some(FeedFormat::Rocky);
     }
     if name.starts_with("known_exploited_vulnerabilities") && name.ends_with(".json") {
         return Some(FeedFormat::Kev);
@@ -246,6 +252,13 @@ pub fn import(
                 )?;
                 "ubuntu".to_string()
             }
+            FeedFormat::Rocky => {
+                whole(
+                    crate::vulnlist::read_rocky(&f, &mut advs, &mut problems),
+                    &mut problems,
+                )?;
+                "rocky".to_string()
+            }
             FeedFormat::DebianTracker => {
                 debian::read_list(&f, &mut advs, &mut problems)?;
                 advs.first()
@@ -312,6 +325,7 @@ pub fn import_file_as(
         FeedFormat::Nvd => nvd::read_path(file, &mut advs, &mut problems),
         FeedFormat::Amazon => crate::vulnlist::read_amazon(file, &mut advs, &mut problems),
         FeedFormat::Ubuntu => crate::vulnlist::read_ubuntu(file, &mut advs, &mut problems),
+        FeedFormat::Rocky => crate::vulnlist::read_rocky(file, &mut advs, &mut problems),
         FeedFormat::Kev => {
             let mut kev = BTreeMap::new();
             kev::read_kev(file, &mut kev, &mut problems)?;

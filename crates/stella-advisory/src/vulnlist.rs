@@ -1,5 +1,5 @@
 //! Distribution feeds in the JSON layout of aquasecurity's `vuln-list` mirror: Amazon Linux
-//! ALAS advisories and Ubuntu CVE tracker entries.
+//! ALAS advisories, Rocky Linux errata and Ubuntu CVE tracker entries.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -75,6 +75,7 @@ fn alas_date(d: &str) -> String {
     let d = d.trim();
     match d.split_once(' ') {
         Some((day, time)) if day.len() == 10 && time.len() == 5 => format!("{day}T{time}:00Z"),
+        Some((day, time)) if day.len() == 10 && time.len() == 8 => format!("{day}T{time}Z"),
         _ => d.to_string(),
     }
 }
@@ -135,6 +136,129 @@ pub fn parse_amazon(bytes: &[u8], dir: Option<&str>, path: &Path) -> Result<Advi
             .filter(|c| !c.is_empty()),
     );
     if let Some(level) = a.severity.as_deref().and_then(crate::cvss::Level::parse) {
+        adv.severities.push(Severity {
+            kind: "distro".into(),
+            value: level.as_str().into(),
+            source: "distro".into(),
+        });
+    }
+    for (name, v) in fixed {
+        adv.affected.push(Affected {
+            namespace: namespace.clone(),
+            package: name,
+            ranges: vec![Range {
+                kind: RangeKind::Ecosystem,
+                events: vec![RangeEvent::Introduced("0".into()), RangeEvent::Fixed(v)],
+            }],
+            versions: Vec::new(),
+            status: Status::Affected,
+        });
+    }
+    Ok(adv)
+}
+
+// ---------------------------------------------------------------------------------------
+// Rocky Linux
+
+#[derive(Deserialize)]
+struct Rlsa {
+    id: String,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    issued: Option<AlasDate>,
+    #[serde(default)]
+    updated: Option<AlasDate>,
+    #[serde(default)]
+    severity: Option<String>,
+    #[serde(default)]
+    collections: Vec<RlsaCollection>,
+    #[serde(default)]
+    cveids: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RlsaCollection {
+    #[serde(default)]
+    packages: Vec<RlsaPackage>,
+}
+
+#[derive(Deserialize)]
+struct RlsaPackage {
+    name: String,
+    #[serde(default)]
+    epoch: Option<String>,
+    version: String,
+    release: String,
+    #[serde(default)]
+    arch: Option<String>,
+}
+
+/// The Rocky major release of a vuln-list path (`rocky/8.6/BaseOS/x86_64/2022/RLSA-….json`
+/// → `8`).
+fn rocky_release(path: &Path) -> Option<String> {
+    let parts: Vec<&str> = path.iter().filter_map(|p| p.to_str()).collect();
+    parts.windows(2).rev().find_map(|w| {
+        let major: String = w[1].chars().take_while(char::is_ascii_digit).collect();
+        (w[0] == "rocky" && !major.is_empty()).then_some(major)
+    })
+}
+
+/// Reads one Rocky Linux erratum (vuln-list `rocky/<release>/<repo>/<arch>/<year>/RLSA-….json`):
+/// binary RPM names with their fixed `epoch:version-release` (epoch 0 left out), namespace
+/// `rocky:<major>`. Module streams are not told apart, as in the AlmaLinux OSV feed.
+pub fn read_rocky(
+    path: &Path,
+    out: &mut Vec<Advisory>,
+    _problems: &mut Vec<Problem>,
+) -> Result<(), Error> {
+    let bytes = fs_err::read(path)?;
+    let Some(release) = rocky_release(path) else {
+        return Err(bad(
+            path,
+            "not under `rocky/<release>/`, so its Rocky release is unknown",
+        ));
+    };
+    out.push(parse_rocky(&bytes, &release, path)?);
+    Ok(())
+}
+
+/// Parses one Rocky erratum for `release` (`8`, `9`).
+pub fn parse_rocky(bytes: &[u8], release: &str, path: &Path) -> Result<Advisory, Error> {
+    let r: Rlsa = serde_json::from_slice(bytes).map_err(|e| bad(path, e.to_string()))?;
+    let id = r.id.trim().to_string();
+    if !id.starts_with("RLSA-") && !id.starts_with("RLBA-") && !id.starts_with("RLEA-") {
+        return Err(bad(path, format!("`{id}` is not a Rocky erratum id")));
+    }
+    let namespace = format!("rocky:{release}");
+    let mut fixed: BTreeMap<String, String> = BTreeMap::new();
+    for p in r.collections.iter().flat_map(|c| &c.packages) {
+        if p.arch.as_deref() == Some("src") {
+            continue;
+        }
+        let epoch = p.epoch.as_deref().map(str::trim).unwrap_or("");
+        let v = if epoch.is_empty() || epoch == "0" {
+            format!("{}-{}", p.version.trim(), p.release.trim())
+        } else {
+            format!("{epoch}:{}-{}", p.version.trim(), p.release.trim())
+        };
+        fixed.entry(p.name.trim().to_string()).or_insert(v);
+    }
+    let mut adv = Advisory {
+        id,
+        source: Source::Distro,
+        summary: r.title.map(|t| t.trim().to_string()),
+        published: r.issued.map(|d| alas_date(&d.date)),
+        modified: r.updated.map(|d| alas_date(&d.date)),
+        ..Advisory::default()
+    };
+    adv.aliases.extend(
+        r.cveids
+            .iter()
+            .map(|c| c.trim().to_string())
+            .filter(|c| c.starts_with("CVE-")),
+    );
+    if let Some(level) = r.severity.as_deref().and_then(crate::cvss::Level::parse) {
         adv.severities.push(Severity {
             kind: "distro".into(),
             value: level.as_str().into(),
@@ -386,6 +510,16 @@ mod tests {
         // a Rocky advisory in a `2022` directory is not Amazon Linux 2022
         assert_eq!(amazon_release("RLSA-2022-2200", Some("2022")), None);
         assert_eq!(alas_date("2021-08-13 17:31"), "2021-08-13T17:31:00Z");
+        assert_eq!(alas_date("2022-05-18 19:34:03"), "2022-05-18T19:34:03Z");
+        assert_eq!(
+            rocky_release(Path::new("x/vuln-list/rocky/8.6/BaseOS/x86_64/2022/R.json")).as_deref(),
+            Some("8")
+        );
+        assert_eq!(rocky_release(Path::new("x/8.6/R.json")), None);
+        assert_eq!(
+            rocky_release(Path::new("f/rocky/testdata/vuln-list/rocky/9.1/B/R.json")).as_deref(),
+            Some("9")
+        );
     }
 
     #[test]

@@ -565,3 +565,25 @@ fn signatures_verify_and_catch_tampering() {
     // and a damaged DB is never signed
     assert!(sign::sign(&tampered, &key).is_err());
 }
+
+#[test]
+fn rocky_errata_collapse_across_release_dirs_and_arches() {
+    let Some(root) = shared() else { return };
+    let dir = root.join("vuln-list-fixtures/rocky/testdata/duplicates");
+    let (db, rest) = build(&[dir], None);
+    assert!(rest.problems.is_empty(), "{:?}", rest.problems);
+    let e = db.package("rocky:8", "aspnetcore-runtime-6.0").unwrap();
+    // RLSA-2022:2200 sits in rocky/8 and rocky/8.6, for two arches: one statement
+    let rlsa: Vec<_> = e
+        .iter()
+        .filter(|x| x.advisory == "RLSA-2022:2200")
+        .collect();
+    assert_eq!(rlsa.len(), 1, "{e:?}");
+    assert_eq!(
+        fixed(&db, "rocky:8", "aspnetcore-runtime-6.0", "CVE-2022-29117"),
+        ["6.0.5-1.el8_6", "6.0.5-1.el8_6"]
+    );
+    let v = db.vulnerability("CVE-2022-29117").unwrap().unwrap();
+    assert_eq!(v.severity, stella_advisory::cvss::Level::High);
+    assert_export_round_trips(&db);
+}

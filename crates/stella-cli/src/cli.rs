@@ -78,8 +78,8 @@ pub struct DbImportArgs {
     /// The DB file.
     #[arg(long, env = "STELLA_DB")]
     pub db: PathBuf,
-    /// Feed format of every PATH: osv, alpine-secdb, debian-tracker, nvd, amazon, ubuntu,
-    /// kev, epss.
+    /// Feed format of every PATH: osv, alpine-secdb, debian-tracker, nvd, amazon, rocky,
+    /// ubuntu, kev, epss.
     /// Without it, each file's format is recognised from its name.
     #[arg(long)]
     pub format: Option<String>,

@@ -303,6 +303,7 @@ impl DbBuilder {
         imported: &str,
     ) {
         self.advisories.retain(|a| a.feed != feed);
+        let advisories = same_id_once(advisories);
         let newest = advisories
             .iter()
             .filter_map(|a| a.modified.clone().or_else(|| a.published.clone()))
@@ -678,4 +679,45 @@ fn summary_owners(records: &[(Option<String>, Vec<Key>)]) -> BTreeMap<Key, Strin
                 .collect();
         }
     }
+}
+
+/// One advisory per id within a feed: mirrors carry the same erratum once per release
+/// directory and architecture (vuln-list's Rocky tree), and an OSV directory may hold a record
+/// twice. Their statements are joined; identical ones kept once.
+fn same_id_once(advisories: Vec<Advisory>) -> Vec<Advisory> {
+    let mut by_id: BTreeMap<String, Advisory> = BTreeMap::new();
+    for a in advisories {
+        match by_id.entry(a.id.clone()) {
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(a);
+            }
+            std::collections::btree_map::Entry::Occupied(mut e) => {
+                let m = e.get_mut();
+                m.aliases.extend(a.aliases);
+                for af in a.affected {
+                    if !m.affected.contains(&af) {
+                        m.affected.push(af);
+                    }
+                }
+                for sv in a.severities {
+                    if !m.severities.contains(&sv) {
+                        m.severities.push(sv);
+                    }
+                }
+                m.summary = m.summary.take().or(a.summary);
+                m.published = match (m.published.take(), a.published) {
+                    (Some(x), Some(y)) => Some(x.min(y)),
+                    (x, y) => x.or(y),
+                };
+                m.modified = m.modified.take().max(a.modified);
+                // withdrawn only when every copy says so
+                m.withdrawn = match (m.withdrawn.take(), a.withdrawn) {
+                    (Some(x), Some(y)) => Some(x.max(y)),
+                    _ => None,
+                };
+                m.feed_fixed |= a.feed_fixed;
+            }
+        }
+    }
+    by_id.into_values().collect()
 }
