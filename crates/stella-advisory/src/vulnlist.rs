@@ -21,35 +21,97 @@ fn bad(path: &Path, why: impl Into<String>) -> Error {
 // ---------------------------------------------------------------------------------------
 // Amazon Linux
 
+/// An erratum as vuln-list writes Amazon's and Rocky's: Amazon lists `packages`, Rocky
+/// groups them in `collections` (one per module stream, or one without).
 #[derive(Deserialize)]
-struct Alas {
+struct Erratum {
     id: String,
     #[serde(default)]
     title: Option<String>,
     #[serde(default)]
-    issued: Option<AlasDate>,
+    issued: Option<ErratumDate>,
     #[serde(default)]
-    updated: Option<AlasDate>,
+    updated: Option<ErratumDate>,
     #[serde(default)]
     severity: Option<String>,
     #[serde(default)]
-    packages: Vec<AlasPackage>,
+    packages: Vec<ErratumPackage>,
+    #[serde(default)]
+    collections: Vec<ErratumCollection>,
     #[serde(default)]
     cveids: Vec<String>,
 }
 
 #[derive(Deserialize)]
-struct AlasDate {
+struct ErratumDate {
     date: String,
 }
 
 #[derive(Deserialize)]
-struct AlasPackage {
+struct ErratumCollection {
+    #[serde(default)]
+    packages: Vec<ErratumPackage>,
+}
+
+#[derive(Deserialize)]
+struct ErratumPackage {
     name: String,
     #[serde(default)]
     epoch: Option<String>,
     version: String,
     release: String,
+    #[serde(default)]
+    arch: Option<String>,
+}
+
+/// The distribution's own rating, as a severity statement.
+fn distro_level(level: Option<&str>) -> Option<Severity> {
+    let level = level.and_then(crate::cvss::Level::parse)?;
+    Some(Severity {
+        kind: "distro".into(),
+        value: level.as_str().into(),
+        source: "distro".into(),
+    })
+}
+
+/// An erratum as an advisory: one `fixed` statement per binary package name in `namespace`
+/// (the arch builds share a version), `epoch:version-release` with epoch 0 left out.
+fn erratum_advisory<'a>(
+    e: &Erratum,
+    packages: impl Iterator<Item = &'a ErratumPackage>,
+    aliases: impl Iterator<Item = String>,
+    namespace: &str,
+) -> Advisory {
+    let mut fixed: BTreeMap<String, String> = BTreeMap::new();
+    for p in packages {
+        let epoch = p.epoch.as_deref().map(str::trim).unwrap_or("");
+        let v = if epoch.is_empty() || epoch == "0" {
+            format!("{}-{}", p.version.trim(), p.release.trim())
+        } else {
+            format!("{epoch}:{}-{}", p.version.trim(), p.release.trim())
+        };
+        fixed.entry(p.name.trim().to_string()).or_insert(v);
+    }
+    let mut adv = Advisory {
+        id: e.id.trim().to_string(),
+        source: Source::Distro,
+        summary: e.title.as_ref().map(|t| t.trim().to_string()),
+        published: e.issued.as_ref().map(|d| erratum_date(&d.date)),
+        modified: e.updated.as_ref().map(|d| erratum_date(&d.date)),
+        ..Advisory::default()
+    };
+    adv.aliases.extend(aliases);
+    adv.severities.extend(distro_level(e.severity.as_deref()));
+    for (name, v) in fixed {
+        adv.affected.push(Affected {
+            namespace: namespace.to_string(),
+            package: name,
+            ranges: vec![Range::fixed_in(&v)],
+            versions: Vec::new(),
+            status: Status::Affected,
+        });
+    }
+    adv
 }
 
 /// The Amazon Linux release of an ALAS id (`ALAS2-…` → `2`, `ALAS2023-…` → `2023`,
@@ -71,7 +133,7 @@ fn amazon_release(id: &str, dir: Option<&str>) -> Option<String> {
 }
 
 /// `2021-08-13 17:31` → `2021-08-13T17:31:00Z`; other forms are kept as written.
-fn alas_date(d: &str) -> String {
+fn erratum_date(d: &str) -> String {
     let d = d.trim();
     match d.split_once(' ') {
         Some((day, time)) if day.len() == 10 && time.len() == 5 => format!("{day}T{time}:00Z"),
@@ -99,7 +161,7 @@ pub fn read_amazon(
 /// Parses one ALAS advisory; `dir` is the name of the directory it sat in (its release in
 /// the vuln-list layout), `path` names it in errors.
 pub fn parse_amazon(bytes: &[u8], dir: Option<&str>, path: &Path) -> Result<Advisory, Error> {
-    let a: Alas = serde_json::from_slice(bytes).map_err(|e| bad(path, e.to_string()))?;
+    let a: Erratum = serde_json::from_slice(bytes).map_err(|e| bad(path, e.to_string()))?;
     let Some(release) = amazon_release(a.id.trim(), dir) else {
         return Err(bad(
             path,
@@ -109,90 +171,21 @@ pub fn parse_amazon(bytes: &[u8], dir: Option<&str>, path: &Path) -> Result<Advi
             ),
         ));
     };
-    let namespace = format!("amazon:{release}");
-    // one statement per package name: the arch builds share a version
-    let mut fixed: BTreeMap<String, String> = BTreeMap::new();
-    for p in &a.packages {
-        let epoch = p.epoch.as_deref().map(str::trim).unwrap_or("");
-        let v = if epoch.is_empty() || epoch == "0" {
-            format!("{}-{}", p.version.trim(), p.release.trim())
-        } else {
-            format!("{epoch}:{}-{}", p.version.trim(), p.release.trim())
-        };
-        fixed.entry(p.name.trim().to_string()).or_insert(v);
-    }
-    let mut adv = Advisory {
-        id: a.id.trim().to_string(),
-        source: Source::Distro,
-        summary: a.title.map(|t| t.trim().to_string()),
-        published: a.issued.map(|d| alas_date(&d.date)),
-        modified: a.updated.map(|d| alas_date(&d.date)),
-        ..Advisory::default()
-    };
-    adv.aliases.extend(
-        a.cveids
-            .iter()
-            .map(|c| c.trim().to_string())
-            .filter(|c| !c.is_empty()),
-    );
-    if let Some(level) = a.severity.as_deref().and_then(crate::cvss::Level::parse) {
-        adv.severities.push(Severity {
-            kind: "distro".into(),
-            value: level.as_str().into(),
-            source: "distro".into(),
-        });
-    }
-    for (name, v) in fixed {
-        adv.affected.push(Affected {
-            namespace: namespace.clone(),
-            package: name,
-            ranges: vec![Range {
-                kind: RangeKind::Ecosystem,
-                events: vec![RangeEvent::Introduced("0".into()), RangeEvent::Fixed(v)],
-            }],
-            versions: Vec::new(),
-            status: Status::Affected,
-        });
-    }
-    Ok(adv)
+    let aliases = a
+        .cveids
+        .iter()
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty());
+    Ok(erratum_advisory(
+        &a,
+        a.packages.iter(),
+        aliases,
+        &format!("amazon:{release}"),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
 // Rocky Linux
-
-#[derive(Deserialize)]
-struct Rlsa {
-    id: String,
-    #[serde(default)]
-    title: Option<String>,
-    #[serde(default)]
-    issued: Option<AlasDate>,
-    #[serde(default)]
-    updated: Option<AlasDate>,
-    #[serde(default)]
-    severity: Option<String>,
-    #[serde(default)]
-    collections: Vec<RlsaCollection>,
-    #[serde(default)]
-    cveids: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct RlsaCollection {
-    #[serde(default)]
-    packages: Vec<RlsaPackage>,
-}
-
-#[derive(Deserialize)]
-struct RlsaPackage {
-    name: String,
-    #[serde(default)]
-    epoch: Option<String>,
-    version: String,
-    release: String,
-    #[serde(default)]
-    arch: Option<String>,
-}
 
 /// The Rocky major release of a vuln-list path (`rocky/8.6/BaseOS/x86_64/2022/RLSA-….json`
 /// → `8`).
@@ -225,59 +218,27 @@ pub fn read_rocky(
 
 /// Parses one Rocky erratum for `release` (`8`, `9`).
 pub fn parse_rocky(bytes: &[u8], release: &str, path: &Path) -> Result<Advisory, Error> {
-    let r: Rlsa = serde_json::from_slice(bytes).map_err(|e| bad(path, e.to_string()))?;
-    let id = r.id.trim().to_string();
+    let r: Erratum = serde_json::from_slice(bytes).map_err(|e| bad(path, e.to_string()))?;
+    let id = r.id.trim();
     if !id.starts_with("RLSA-") && !id.starts_with("RLBA-") && !id.starts_with("RLEA-") {
         return Err(bad(path, format!("`{id}` is not a Rocky erratum id")));
     }
-    let namespace = format!("rocky:{release}");
-    let mut fixed: BTreeMap<String, String> = BTreeMap::new();
-    for p in r.collections.iter().flat_map(|c| &c.packages) {
-        if p.arch.as_deref() == Some("src") {
-            continue;
-        }
-        let epoch = p.epoch.as_deref().map(str::trim).unwrap_or("");
-        let v = if epoch.is_empty() || epoch == "0" {
-            format!("{}-{}", p.version.trim(), p.release.trim())
-        } else {
-            format!("{epoch}:{}-{}", p.version.trim(), p.release.trim())
-        };
-        fixed.entry(p.name.trim().to_string()).or_insert(v);
-    }
-    let mut adv = Advisory {
-        id,
-        source: Source::Distro,
-        summary: r.title.map(|t| t.trim().to_string()),
-        published: r.issued.map(|d| alas_date(&d.date)),
-        modified: r.updated.map(|d| alas_date(&d.date)),
-        ..Advisory::default()
-    };
-    adv.aliases.extend(
-        r.cveids
-            .iter()
-            .map(|c| c.trim().to_string())
-            .filter(|c| c.starts_with("CVE-")),
-    );
-    if let Some(level) = r.severity.as_deref().and_then(crate::cvss::Level::parse) {
-        adv.severities.push(Severity {
-            kind: "distro".into(),
-            value: level.as_str().into(),
-            source: "distro".into(),
-        });
-    }
-    for (name, v) in fixed {
-        adv.affected.push(Affected {
-            namespace: namespace.clone(),
-            package: name,
-            ranges: vec![Range {
-                kind: RangeKind::Ecosystem,
-                events: vec![RangeEvent::Introduced("0".into()), RangeEvent::Fixed(v)],
-            }],
-            versions: Vec::new(),
-            status: Status::Affected,
-        });
-    }
-    Ok(adv)
+    let packages = r
+        .collections
+        .iter()
+        .flat_map(|c| &c.packages)
+        .filter(|p| p.arch.as_deref() != Some("src"));
+    let aliases = r
+        .cveids
+        .iter()
+        .map(|c| c.trim().to_string())
+        .filter(|c| c.starts_with("CVE-"));
+    Ok(erratum_advisory(
+        &r,
+        packages,
+        aliases,
+        &format!("rocky:{release}"),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -413,13 +374,7 @@ pub fn parse_ubuntu(
             .map(|d| d.trim().to_string()),
         ..Advisory::default()
     };
-    if let Some(level) = c.priority.as_deref().and_then(crate::cvss::Level::parse) {
-        adv.severities.push(Severity {
-            kind: "distro".into(),
-            value: level.as_str().into(),
-            source: "distro".into(),
-        });
-    }
+    adv.severities.extend(distro_level(c.priority.as_deref()));
     for (pkg, columns) in &c.patches {
         // (release → (rank, status, note)) keeping the most informative column
         let mut best: BTreeMap<&str, (u8, &str, &str)> = BTreeMap::new();
@@ -509,8 +464,8 @@ mod tests {
         assert_eq!(amazon_release("ELSA-2020-1", None), None);
         // a Rocky advisory in a `2022` directory is not Amazon Linux 2022
         assert_eq!(amazon_release("RLSA-2022-2200", Some("2022")), None);
-        assert_eq!(alas_date("2021-08-13 17:31"), "2021-08-13T17:31:00Z");
-        assert_eq!(alas_date("2022-05-18 19:34:03"), "2022-05-18T19:34:03Z");
+        assert_eq!(erratum_date("2021-08-13 17:31"), "2021-08-13T17:31:00Z");
+        assert_eq!(erratum_date("2022-05-18 19:34:03"), "2022-05-18T19:34:03Z");
         assert_eq!(
             rocky_release(Path::new("x/vuln-list/rocky/8.6/BaseOS/x86_64/2022/R.json")).as_deref(),
             Some("8")

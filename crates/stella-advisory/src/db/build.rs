@@ -107,8 +107,8 @@ impl DbBuilder {
             }
             let feed = vs
                 .iter()
-                .find_map(|v| v.feeds.first())
-                .map(|f| db.feed_name(*f).to_string())
+                .find(|v| !v.feeds.is_empty())
+                .map(|v| first_feed(db, v))
                 .unwrap_or_default();
             let a = Advisory {
                 id: (*al).to_string(),
@@ -137,11 +137,7 @@ impl DbBuilder {
             let keys = about.get(&v.id).cloned().unwrap_or_default();
             if keys.is_empty() {
                 // A record with no package statements (withdrawn, or metadata only): keep it.
-                let feed = v
-                    .feeds
-                    .first()
-                    .map(|f| db.feed_name(*f).to_string())
-                    .unwrap_or_default();
+                let feed = first_feed(db, &v);
                 let mut a = Advisory {
                     id: v.id.clone(),
                     feed: feed.clone(),
@@ -180,11 +176,7 @@ impl DbBuilder {
                     if about.contains_key(al) || split_distro.contains(al.as_str()) {
                         continue;
                     }
-                    let feed = v
-                        .feeds
-                        .first()
-                        .map(|f| db.feed_name(*f).to_string())
-                        .unwrap_or_default();
+                    let feed = first_feed(db, &v);
                     let a = Advisory {
                         id: al.clone(),
                         feed: feed.clone(),
@@ -720,4 +712,13 @@ fn same_id_once(advisories: Vec<Advisory>) -> Vec<Advisory> {
         }
     }
     by_id.into_values().collect()
+}
+
+/// The feed a rebuilt advisory is filed under when no package entry names one: the
+/// record's first feed.
+fn first_feed(db: &Db, v: &Vulnerability) -> String {
+    v.feeds
+        .first()
+        .map(|f| db.feed_name(*f).to_string())
+        .unwrap_or_default()
 }
