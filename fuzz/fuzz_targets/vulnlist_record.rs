@@ -1,4 +1,5 @@
-//! vuln-list distro records (Amazon ALAS, Rocky errata, Ubuntu CVE tracker): parsing never panics.
+//! Distro records (Amazon ALAS, Rocky/Alma errata, Bottlerocket, Ubuntu, Oracle OVAL, SUSE CVRF,
+//! Red Hat CSAF VEX, the Debian tracker document): parsing never panics.
 #![no_main]
 
 use std::path::Path;
@@ -13,10 +14,22 @@ fuzz_target!(|data: &[u8]| {
         stella_advisory::vulnlist::parse_amazon(data, None, p).ok(),
         stella_advisory::vulnlist::parse_ubuntu(data, p, &mut problems).ok(),
         stella_advisory::vulnlist::parse_rocky(data, "8", p).ok(),
+        stella_advisory::vulnlist::parse_alma(data, "8", p)
+            .ok()
+            .flatten(),
+        stella_advisory::vulnlist::parse_bottlerocket(data, p).ok(),
+        stella_advisory::oracle::parse_oracle(data, p, &mut problems).ok(),
+        stella_advisory::suse::parse_suse(data, p, &mut problems).ok(),
     ]
     .into_iter()
     .flatten()
-    {
+    .chain(stella_advisory::redhat::parse_redhat_csaf(data, p, &mut problems).unwrap_or_default())
+    .chain({
+        let mut out = Vec::new();
+        let _ =
+            stella_advisory::debian_json::parse_tracker_document(data, p, &mut out, &mut problems);
+        out
+    }) {
         for af in &a.affected {
             for r in &af.ranges {
                 let _ = r.to_osv();

@@ -41,10 +41,7 @@ fn main() {
         b.write(&out, "2026-11-29T00:00:00Z").unwrap();
         import_ms.push(t.elapsed().as_secs_f64() * 1e3);
     }
-    let zipped: u64 = std::fs::read_dir(src.join("osv"))
-        .unwrap()
-        .map(|e| e.unwrap().metadata().unwrap().len())
-        .sum();
+    let zipped = zipped_size(&src);
     let mut open_us = Vec::new();
     for _ in 0..101 {
         let t = Instant::now();
@@ -78,7 +75,7 @@ fn main() {
     db.verify().unwrap();
     let verify_ms = t.elapsed().as_secs_f64() * 1e3;
     println!(
-        "{{\"bench\":\"db\",\"import_all_shared_ms_median\":{:.0},\"db_bytes\":{},\"osv_zips_bytes\":{zipped},\"open_us_median\":{:.1},\"lookup_raw_ns_mean\":{:.0},\"lookup_decoded_ns_mean\":{:.0},\"keys\":{},\"verify_digest_ms\":{verify_ms:.1},\"targets\":\"import<=10s open<=5ms lookup<=2us db<=zipped sources\"}}",
+        "{{\"bench\":\"db\",\"import_all_shared_ms_median\":{:.0},\"db_bytes\":{},\"sources_zipped_bytes\":{zipped},\"open_us_median\":{:.1},\"lookup_raw_ns_mean\":{:.0},\"lookup_decoded_ns_mean\":{:.0},\"keys\":{},\"verify_digest_ms\":{verify_ms:.1},\"targets\":\"import<=10s open<=5ms lookup<=2us db<=zipped sources\"}}",
         median(import_ms),
         db.len(),
         median(open_us),
@@ -87,4 +84,32 @@ fn main() {
         keys.len()
     );
     let _ = std::fs::remove_file(&out);
+}
+
+/// The size of one zip archive (deflate) of every source file under `dir`: what "no larger
+/// than the zipped sources" is measured against.
+fn zipped_size(dir: &Path) -> u64 {
+    use std::io::Write as _;
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for f in files {
+        let name = f.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+        w.start_file(name, opts).unwrap();
+        w.write_all(&std::fs::read(&f).unwrap()).unwrap();
+    }
+    w.finish().unwrap().into_inner().len() as u64
 }

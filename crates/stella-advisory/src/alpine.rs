@@ -64,14 +64,33 @@ pub fn read_json(
         });
     }
     let ns = format!("alpine:{release}");
+    let pkgs = db.packages.unwrap_or_default().into_iter().map(|e| e.pkg);
+    out.extend(secfixes_advisories(
+        pkgs,
+        &ns,
+        "alpine-secdb",
+        path,
+        problems,
+    ));
+    Ok(())
+}
+
+/// Per-CVE advisories from packages' `secfixes` maps (version → ids fixed there).
+fn secfixes_advisories(
+    pkgs: impl Iterator<Item = Pkg>,
+    ns: &str,
+    feed: &str,
+    path: &Path,
+    problems: &mut Vec<Problem>,
+) -> Vec<Advisory> {
     let mut by_id: BTreeMap<String, Advisory> = BTreeMap::new();
-    for e in db.packages.unwrap_or_default() {
-        for (version, fixes) in e.pkg.secfixes {
+    for pkg in pkgs {
+        for (version, fixes) in pkg.secfixes {
             let version = version.trim().to_string();
             if stella_version::apk::ApkVersion::parse(&version).is_err() {
                 problems.push(Problem {
                     file: path.display().to_string(),
-                    message: format!("{}: unusable fixed version `{version}`", e.pkg.name),
+                    message: format!("{}: unusable fixed version `{version}`", pkg.name),
                 });
                 continue;
             }
@@ -79,7 +98,7 @@ pub fn read_json(
                 for id in ids(&line) {
                     let adv = by_id.entry(id.to_string()).or_insert_with(|| Advisory {
                         id: id.to_string(),
-                        feed: "alpine-secdb".into(),
+                        feed: feed.into(),
                         source: Source::Distro,
                         ..Advisory::default()
                     });
@@ -89,16 +108,49 @@ pub fn read_json(
                         (Status::Affected, vec![Range::fixed_in(&version)])
                     };
                     adv.affected.push(Affected {
-                        namespace: ns.clone(),
-                        package: e.pkg.name.clone(),
+                        namespace: ns.to_string(),
+                        package: pkg.name.trim().to_string(),
                         ranges,
                         versions: Vec::new(),
                         status,
+                        arches: Vec::new(),
                     });
                 }
             }
         }
     }
-    out.extend(by_id.into_values());
+    by_id.into_values().collect()
+}
+
+/// The apk-based distributions that publish one secfixes document per package (vuln-list
+/// `wolfi/<pkg>.json`, `chainguard/<pkg>.json`, `minimos/os/<pkg>.json`); rolling releases,
+/// so the namespace is the distribution alone.
+pub const SECFIXES_DISTROS: &[&str] = &["wolfi", "chainguard", "minimos"];
+
+/// Reads one per-package secfixes document of `distro` (one of [`SECFIXES_DISTROS`]).
+pub fn read_package_secfixes(
+    path: &Path,
+    distro: &str,
+    out: &mut Vec<Advisory>,
+    problems: &mut Vec<Problem>,
+) -> Result<(), Error> {
+    let bytes = fs_err::read(path)?;
+    let pkg: Pkg = serde_json::from_slice(&bytes).map_err(|e| Error::Format {
+        path: path.display().to_string(),
+        why: e.to_string(),
+    })?;
+    if pkg.name.trim().is_empty() {
+        return Err(Error::Format {
+            path: path.display().to_string(),
+            why: "empty package `name`".into(),
+        });
+    }
+    out.extend(secfixes_advisories(
+        std::iter::once(pkg),
+        distro,
+        distro,
+        path,
+        problems,
+    ));
     Ok(())
 }

@@ -135,6 +135,7 @@ pub fn read_list(
                 ranges,
                 versions: Vec::new(),
                 status,
+                arches: Vec::new(),
             });
         }
     }
@@ -146,7 +147,7 @@ pub fn read_list(
 
 /// `29 Jun 2003` → `2003-06-29`, so dates from every feed order as strings; anything else is
 /// kept as written.
-fn iso_date(d: &str) -> String {
+pub(crate) fn iso_date(d: &str) -> String {
     const MONTHS: [&str; 12] = [
         "january",
         "february",

@@ -98,6 +98,9 @@ pub fn export_osv(db: &Db, dir: &Path) -> Result<usize, Error> {
                 o["ranges"] = json!([]);
                 o["database_specific"] = json!({ "stella": { "status": "not_affected" } });
             }
+            if !af.arches.is_empty() {
+                o["database_specific"]["stella"]["arches"] = json!(af.arches);
+            }
             affected.push(o);
         }
         let severities: Vec<Value> = a

@@ -11,10 +11,14 @@ use crate::{DbBuilder, Error, alpine, debian, kev, nvd, osv};
 pub enum FeedFormat {
     /// OSV JSON: a file, a directory, or an `all.zip`.
     Osv,
-    /// Alpine secdb JSON.
+    /// Alpine secdb JSON (or YAML).
     AlpineSecdb,
     /// Debian security tracker `DSA`/`DLA`/`DTSA` list files.
     DebianTracker,
+    /// The Debian security tracker's JSON document (`tracker/data/json`).
+    DebianJson,
+    /// vuln-list-debian: the tracker's annotations per CVE / advisory, in JSON.
+    DebianVulnList,
     /// CISA KEV (JSON or CSV).
     Kev,
     /// FIRST EPSS CSV.
@@ -27,24 +31,121 @@ pub enum FeedFormat {
     Ubuntu,
     /// Rocky Linux errata (vuln-list JSON).
     Rocky,
+    /// AlmaLinux errata (vuln-list JSON).
+    Alma,
+    /// Oracle Linux ELSA (OVAL, vuln-list JSON).
+    Oracle,
+    /// SUSE / openSUSE CVRF (vuln-list JSON).
+    Suse,
+    /// Red Hat CSAF VEX.
+    RedHatCsaf,
+    /// Bottlerocket advisories (vuln-list JSON).
+    Bottlerocket,
+    /// Wolfi per-package secfixes.
+    Wolfi,
+    /// Chainguard per-package secfixes.
+    Chainguard,
+    /// MinimOS per-package secfixes.
+    Minimos,
 }
+
+/// `--format` names and their formats, for parsing and for help texts.
+pub const FORMAT_NAMES: &[(&str, FeedFormat)] = &[
+    ("osv", FeedFormat::Osv),
+    ("alpine-secdb", FeedFormat::AlpineSecdb),
+    ("debian-tracker", FeedFormat::DebianTracker),
+    ("debian-json", FeedFormat::DebianJson),
+    ("debian-vuln-list", FeedFormat::DebianVulnList),
+    ("nvd", FeedFormat::Nvd),
+    ("amazon", FeedFormat::Amazon),
+    ("ubuntu", FeedFormat::Ubuntu),
+    ("rocky", FeedFormat::Rocky),
+    ("alma", FeedFormat::Alma),
+    ("oracle", FeedFormat::Oracle),
+    ("suse", FeedFormat::Suse),
+    ("redhat-csaf", FeedFormat::RedHatCsaf),
+    ("bottlerocket", FeedFormat::Bottlerocket),
+    ("wolfi", FeedFormat::Wolfi),
+    ("chainguard", FeedFormat::Chainguard),
+    ("minimos", FeedFormat::Minimos),
+    ("kev", FeedFormat::Kev),
+    ("epss", FeedFormat::Epss),
+];
 
 impl FeedFormat {
     /// Parses a `--format` value.
     pub fn parse(s: &str) -> Option<FeedFormat> {
-        Some(match s {
-            "osv" => FeedFormat::Osv,
-            "alpine-secdb" | "secdb" => FeedFormat::AlpineSecdb,
-            "debian-tracker" | "debian" => FeedFormat::DebianTracker,
-            "kev" => FeedFormat::Kev,
-            "epss" => FeedFormat::Epss,
-            "nvd" => FeedFormat::Nvd,
-            "amazon" | "alas" => FeedFormat::Amazon,
-            "ubuntu" => FeedFormat::Ubuntu,
-            "rocky" => FeedFormat::Rocky,
+        let s = match s {
+            "secdb" => "alpine-secdb",
+            "debian" => "debian-tracker",
+            "alas" => "amazon",
+            "almalinux" => "alma",
+            "csaf" | "redhat" => "redhat-csaf",
+            "cvrf" => "suse",
+            other => other,
+        };
+        FORMAT_NAMES.iter().find(|(n, _)| *n == s).map(|(_, f)| *f)
+    }
+
+    /// The name of the feed a file of this format belongs to, when the format has one name.
+    fn feed_name(self) -> Option<&'static str> {
+        Some(match self {
+            FeedFormat::Nvd => "nvd",
+            FeedFormat::Amazon => "amazon",
+            FeedFormat::Ubuntu => "ubuntu",
+            FeedFormat::Rocky => "rocky",
+            FeedFormat::Alma => "alma",
+            FeedFormat::Oracle => "oracle",
+            FeedFormat::Suse => "suse",
+            FeedFormat::RedHatCsaf => "redhat-csaf",
+            FeedFormat::Bottlerocket => "bottlerocket",
+            FeedFormat::Wolfi => "wolfi",
+            FeedFormat::Chainguard => "chainguard",
+            FeedFormat::Minimos => "minimos",
+            FeedFormat::DebianJson => "debian-json",
+            FeedFormat::DebianVulnList => "debian-vuln-list",
             _ => return None,
         })
     }
+}
+
+/// Reads one advisory file of `fmt` (not KEV or EPSS, which annotate rather than advise).
+fn read_advisories(
+    fmt: FeedFormat,
+    f: &Path,
+    ctx: &mut Context,
+    advs: &mut Vec<crate::model::Advisory>,
+    problems: &mut Vec<Problem>,
+) -> Result<(), Error> {
+    use crate::{debian_json, oracle, redhat, suse, vulnlist};
+    match fmt {
+        FeedFormat::Osv => osv::read_path(f, advs, problems),
+        FeedFormat::AlpineSecdb => alpine::read_json(f, advs, problems),
+        FeedFormat::DebianTracker => debian::read_list(f, advs, problems),
+        FeedFormat::DebianJson => debian_json::read_tracker_document(f, advs, problems),
+        FeedFormat::DebianVulnList => {
+            debian_json::read_annotated(f, &mut ctx.debian, advs, problems)
+        }
+        FeedFormat::Nvd => nvd::read_path(f, advs, problems),
+        FeedFormat::Amazon => vulnlist::read_amazon(f, advs, problems),
+        FeedFormat::Ubuntu => vulnlist::read_ubuntu(f, advs, problems),
+        FeedFormat::Rocky => vulnlist::read_rocky(f, advs, problems),
+        FeedFormat::Alma => vulnlist::read_alma(f, advs, problems),
+        FeedFormat::Bottlerocket => vulnlist::read_bottlerocket(f, advs, problems),
+        FeedFormat::Oracle => oracle::read_oracle(f, advs, problems),
+        FeedFormat::Suse => suse::read_suse(f, advs, problems),
+        FeedFormat::RedHatCsaf => redhat::read_redhat_csaf(f, advs, problems),
+        FeedFormat::Wolfi => alpine::read_package_secfixes(f, "wolfi", advs, problems),
+        FeedFormat::Chainguard => alpine::read_package_secfixes(f, "chainguard", advs, problems),
+        FeedFormat::Minimos => alpine::read_package_secfixes(f, "minimos", advs, problems),
+        FeedFormat::Kev | FeedFormat::Epss => Ok(()),
+    }
+}
+
+/// State shared by the files of one import (what a mirror keeps beside its records).
+#[derive(Default)]
+struct Context {
+    debian: crate::debian_json::Context,
 }
 
 /// What an import did.
@@ -74,6 +175,27 @@ pub fn guess(path: &Path) -> Option<FeedFormat> {
     if name == "list" && ["/DSA/", "/DLA/", "/DTSA/"].iter().any(|d| p.contains(d)) {
         return Some(FeedFormat::DebianTracker);
     }
+    if name.ends_with(".json") {
+        // the vuln-list mirrors' layouts name their feed in the path
+        for (dir, fmt) in [
+            ("/tracker/CVE/", FeedFormat::DebianVulnList),
+            ("/tracker/DSA/", FeedFormat::DebianVulnList),
+            ("/tracker/DLA/", FeedFormat::DebianVulnList),
+            ("/tracker/DTSA/", FeedFormat::DebianVulnList),
+            ("vuln-list/alma/", FeedFormat::Alma),
+            ("/oval/oracle/", FeedFormat::Oracle),
+            ("/cvrf/suse/", FeedFormat::Suse),
+            ("/csaf-vex/", FeedFormat::RedHatCsaf),
+            ("vuln-list/bottlerocket/", FeedFormat::Bottlerocket),
+            ("vuln-list/wolfi/", FeedFormat::Wolfi),
+            ("vuln-list/chainguard/", FeedFormat::Chainguard),
+            ("vuln-list/minimos/", FeedFormat::Minimos),
+        ] {
+            if p.contains(dir) {
+                return Some(fmt);
+            }
+        }
+    }
     if p.contains("vuln-list/amazon/") && name.ends_with(".json") {
         return Some(FeedFormat::Amazon);
     }
@@ -97,6 +219,15 @@ pub fn guess(path: &Path) -> Option<FeedFormat> {
             .and_then(|mut f| f.read(&mut head))
             .unwrap_or(0);
         let head = String::from_utf8_lossy(&head[..n]);
+        if head.contains("\"csaf_version\"") || head.contains("\"product_tree\"") {
+            return Some(FeedFormat::RedHatCsaf);
+        }
+        if head.contains("\"releases\"")
+            && head.contains("\"CVE-")
+            && (head.contains("\"fixed_version\"") || head.contains("\"urgency\""))
+        {
+            return Some(FeedFormat::DebianJson);
+        }
         if head.contains("\"Candidate\"") && head.contains("\"Patches\"") {
             return Some(FeedFormat::Ubuntu);
         }
@@ -170,6 +301,7 @@ pub fn import(
     let mut kev_all = BTreeMap::new();
     let mut epss_all = BTreeMap::new();
     let (mut any_kev, mut any_epss, mut epss_date) = (false, false, None);
+    let mut ctx = Context::default();
     for (f, fmt) in files {
         let forced = fmt.is_some();
         let Some(fmt) = fmt.or_else(|| guess(&f)) else {
@@ -177,7 +309,15 @@ pub fn import(
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let skip_quietly = name.ends_with(".md")
+            let p = f.to_string_lossy().replace('\\', "/");
+            // what mirrors keep beside the records, read as their context
+            let context = name == "distributions.json"
+                || p.contains("/tracker/source/")
+                || p.contains("/tracker/updates-source/")
+                || name == "nvr-to-cpe.json"
+                || name == "repository-to-cpe.json";
+            let skip_quietly = context
+                || name.ends_with(".md")
                 || name.ends_with(".yaml")
                 || name.ends_with(".yml")
                 || name == "LICENSE";
@@ -211,60 +351,6 @@ pub fn import(
             other => other,
         };
         let feed = match fmt {
-            FeedFormat::Osv => {
-                whole(osv::read_path(&f, &mut advs, &mut problems), &mut problems)?;
-                f.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            }
-            FeedFormat::AlpineSecdb => {
-                whole(
-                    alpine::read_json(&f, &mut advs, &mut problems),
-                    &mut problems,
-                )?;
-                let rel = f
-                    .parent()
-                    .and_then(|p| p.file_name())
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                format!(
-                    "alpine-secdb:{rel}/{}",
-                    f.file_stem()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default()
-                )
-            }
-            FeedFormat::Nvd => {
-                whole(nvd::read_path(&f, &mut advs, &mut problems), &mut problems)?;
-                "nvd".to_string()
-            }
-            FeedFormat::Amazon => {
-                whole(
-                    crate::vulnlist::read_amazon(&f, &mut advs, &mut problems),
-                    &mut problems,
-                )?;
-                "amazon".to_string()
-            }
-            FeedFormat::Ubuntu => {
-                whole(
-                    crate::vulnlist::read_ubuntu(&f, &mut advs, &mut problems),
-                    &mut problems,
-                )?;
-                "ubuntu".to_string()
-            }
-            FeedFormat::Rocky => {
-                whole(
-                    crate::vulnlist::read_rocky(&f, &mut advs, &mut problems),
-                    &mut problems,
-                )?;
-                "rocky".to_string()
-            }
-            FeedFormat::DebianTracker => {
-                debian::read_list(&f, &mut advs, &mut problems)?;
-                advs.first()
-                    .map(|a| a.feed.clone())
-                    .unwrap_or_else(|| "debian".into())
-            }
             FeedFormat::Kev => {
                 whole(
                     kev::read_kev(&f, &mut kev_all, &mut problems),
@@ -279,6 +365,39 @@ pub fn import(
                 any_epss = true;
                 b.problems.extend(problems);
                 continue;
+            }
+            FeedFormat::DebianTracker => {
+                // a list file is readable line by line; its bad lines are its problems
+                debian::read_list(&f, &mut advs, &mut problems)?;
+                advs.first()
+                    .map(|a| a.feed.clone())
+                    .unwrap_or_else(|| "debian".into())
+            }
+            fmt => {
+                whole(
+                    read_advisories(fmt, &f, &mut ctx, &mut advs, &mut problems),
+                    &mut problems,
+                )?;
+                match fmt {
+                    FeedFormat::Osv => f
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    FeedFormat::AlpineSecdb => {
+                        let rel = f
+                            .parent()
+                            .and_then(|p| p.file_name())
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default();
+                        format!(
+                            "alpine-secdb:{rel}/{}",
+                            f.file_stem()
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .unwrap_or_default()
+                        )
+                    }
+                    other => other.feed_name().unwrap_or("unknown").to_string(),
+                }
             }
         };
         let skipped = problems.len() as u64;
@@ -319,13 +438,6 @@ pub fn import_file_as(
     let mut advs = Vec::new();
     let mut problems: Vec<Problem> = Vec::new();
     let r = match format {
-        FeedFormat::Osv => osv::read_path(file, &mut advs, &mut problems),
-        FeedFormat::AlpineSecdb => alpine::read_json(file, &mut advs, &mut problems),
-        FeedFormat::DebianTracker => debian::read_list(file, &mut advs, &mut problems),
-        FeedFormat::Nvd => nvd::read_path(file, &mut advs, &mut problems),
-        FeedFormat::Amazon => crate::vulnlist::read_amazon(file, &mut advs, &mut problems),
-        FeedFormat::Ubuntu => crate::vulnlist::read_ubuntu(file, &mut advs, &mut problems),
-        FeedFormat::Rocky => crate::vulnlist::read_rocky(file, &mut advs, &mut problems),
         FeedFormat::Kev => {
             let mut kev = BTreeMap::new();
             kev::read_kev(file, &mut kev, &mut problems)?;
@@ -342,6 +454,7 @@ pub fn import_file_as(
             b.set_epss(epss, date, now);
             return Ok(n);
         }
+        fmt => read_advisories(fmt, file, &mut Context::default(), &mut advs, &mut problems),
     };
     match r {
         Err(Error::Format { path, why }) => problems.push(Problem {

@@ -8,6 +8,7 @@ pub mod cvss;
 pub mod cvss4;
 pub mod db;
 pub mod debian;
+pub mod debian_json;
 pub mod export;
 pub mod import;
 pub mod kev;
@@ -15,8 +16,12 @@ pub mod merge;
 pub mod model;
 pub mod namespace;
 pub mod nvd;
+pub mod oracle;
 pub mod osv;
+pub mod redhat;
 pub mod sign;
+pub mod suse;
+pub mod time;
 pub mod vulnlist;
 
 pub use db::{Db, DbBuilder, Manifest, PackageEntry, StoredSeverity, Vulnerability};
@@ -66,4 +71,14 @@ pub enum Error {
         /// What is wrong.
         why: String,
     },
+}
+
+/// Reads `null` as the empty value: feeds written by Go tools emit `null` for empty lists.
+pub(crate) fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + serde::Deserialize<'de>,
+{
+    use serde::Deserialize as _;
+    Option::<T>::deserialize(d).map(Option::unwrap_or_default)
 }

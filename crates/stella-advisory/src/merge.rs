@@ -187,6 +187,7 @@ mod tests {
                 ranges: vec![Range::fixed_in("1.0")],
                 versions: vec![],
                 status: Status::Affected,
+                arches: vec![],
             }],
             ..Advisory::default()
         }

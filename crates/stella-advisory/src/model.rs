@@ -145,6 +145,10 @@ pub struct Affected {
     pub versions: Vec<String>,
     /// Affected or not.
     pub status: Status,
+    /// The architectures this statement is limited to (`x86_64`, `aarch64`); empty for all.
+    /// Oracle Linux, for one, fixes the same CVE in different builds per architecture.
+    #[serde(default)]
+    pub arches: Vec<String>,
 }
 
 /// One advisory from one feed.

@@ -43,6 +43,16 @@ pub fn scheme(namespace: &str) -> Option<stella_version::Scheme> {
     stella_version::Scheme::for_ecosystem(ecosystem(namespace))
 }
 
+/// The DB key of an RPM built in a module stream: `module:stream::name` (the RPM header's
+/// `MODULARITYLABEL` names module and stream), so that a fix in one stream never speaks for
+/// another; the plain name otherwise.
+pub fn modular_package(module: Option<(&str, &str)>, name: &str) -> String {
+    match module {
+        Some((m, s)) if !m.trim().is_empty() => format!("{}:{}::{}", m.trim(), s.trim(), name),
+        _ => name.to_string(),
+    }
+}
+
 /// A package name normalised for its namespace.
 pub fn normalize_package(namespace: &str, name: &str) -> String {
     let name = name.trim();

@@ -159,6 +159,7 @@ fn item_to_advisory(it: Item, at: &str, problems: &mut Vec<Problem>) -> Advisory
                     ranges,
                     versions,
                     status: Status::Affected,
+                    arches: Vec::new(),
                 });
             }
         }

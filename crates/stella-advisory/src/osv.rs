@@ -181,6 +181,17 @@ pub fn parse_record(bytes: &[u8], feed: &str) -> Result<Advisory, String> {
             .and_then(|d| d.pointer("/stella/status"))
             .and_then(|v| v.as_str())
             == Some("not_affected");
+        let arches: Vec<String> = a
+            .database_specific
+            .as_ref()
+            .and_then(|d| d.pointer("/stella/arches"))
+            .and_then(|v| v.as_array())
+            .map(|v| {
+                v.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
         adv.affected.push(Affected {
             package: normalize_package(&ns, &pkg.name),
             namespace: ns,
@@ -191,8 +202,15 @@ pub fn parse_record(bytes: &[u8], feed: &str) -> Result<Advisory, String> {
             } else {
                 Status::Affected
             },
+            arches,
         });
     }
+    // A Stella export already lists every severity it had; reading one from its summary
+    // again would add a statement the exported DB never made.
+    let stella_export = r
+        .database_specific
+        .as_ref()
+        .is_some_and(|d| d.get("stella").is_some());
     if any_distro {
         adv.source = Source::Distro;
         // Red Hat-style summaries state the distribution's rating: "Moderate: thunderbird …".
@@ -201,6 +219,7 @@ pub fn parse_record(bytes: &[u8], feed: &str) -> Result<Advisory, String> {
             .as_deref()
             .and_then(|s| s.split_once(':'))
             .and_then(|(l, _)| crate::cvss::Level::parse(l))
+            .filter(|_| !stella_export)
         {
             adv.severities.push(Severity {
                 kind: "distro".into(),

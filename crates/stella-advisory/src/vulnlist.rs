@@ -1,5 +1,6 @@
 //! Distribution feeds in the JSON layout of aquasecurity's `vuln-list` mirror: Amazon Linux
-//! ALAS advisories, Rocky Linux errata and Ubuntu CVE tracker entries.
+//! ALAS advisories, Rocky Linux and AlmaLinux errata, Bottlerocket advisories and Ubuntu CVE
+//! tracker entries.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -34,12 +35,14 @@ struct Erratum {
     updated: Option<ErratumDate>,
     #[serde(default)]
     severity: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     packages: Vec<ErratumPackage>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     collections: Vec<ErratumCollection>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     cveids: Vec<String>,
+    #[serde(default, deserialize_with = "crate::null_default")]
+    references: Vec<ErratumRef>,
 }
 
 #[derive(Deserialize)]
@@ -49,8 +52,38 @@ struct ErratumDate {
 
 #[derive(Deserialize)]
 struct ErratumCollection {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     packages: Vec<ErratumPackage>,
+    #[serde(default)]
+    module: Option<ErratumModule>,
+}
+
+/// The module stream an erratum's packages belong to.
+#[derive(Deserialize)]
+struct ErratumModule {
+    name: String,
+    stream: String,
+}
+
+impl ErratumModule {
+    fn key(&self, package: &str) -> String {
+        crate::namespace::modular_package(Some((&self.name, &self.stream)), package)
+    }
+}
+
+/// A reference of an erratum (`type: cve`, `id: CVE-…`).
+#[derive(Deserialize)]
+struct ErratumRef {
+    #[serde(default)]
+    id: String,
+    #[serde(default, rename = "type")]
+    kind: String,
+}
+
+fn cve_refs(refs: &[ErratumRef]) -> impl Iterator<Item = String> + '_ {
+    refs.iter()
+        .filter(|r| r.kind.eq_ignore_ascii_case("cve") && r.id.trim().starts_with("CVE-"))
+        .map(|r| r.id.trim().to_string())
 }
 
 #[derive(Deserialize)]
@@ -75,22 +108,23 @@ fn distro_level(level: Option<&str>) -> Option<Severity> {
 }
 
 /// An erratum as an advisory: one `fixed` statement per binary package name in `namespace`
-/// (the arch builds share a version), `epoch:version-release` with epoch 0 left out.
+/// (the arch builds share a version), `epoch:version-release` with epoch 0 left out. Packages
+/// come with their key (the name, or `module:stream::name` for a module stream's build).
 fn erratum_advisory<'a>(
     e: &Erratum,
-    packages: impl Iterator<Item = &'a ErratumPackage>,
+    packages: impl Iterator<Item = (String, &'a ErratumPackage)>,
     aliases: impl Iterator<Item = String>,
     namespace: &str,
 ) -> Advisory {
     let mut fixed: BTreeMap<String, String> = BTreeMap::new();
-    for p in packages {
+    for (key, p) in packages {
         let epoch = p.epoch.as_deref().map(str::trim).unwrap_or("");
         let v = if epoch.is_empty() || epoch == "0" {
             format!("{}-{}", p.version.trim(), p.release.trim())
         } else {
             format!("{epoch}:{}-{}", p.version.trim(), p.release.trim())
         };
-        fixed.entry(p.name.trim().to_string()).or_insert(v);
+        fixed.entry(key).or_insert(v);
     }
     let mut adv = Advisory {
         id: e.id.trim().to_string(),
@@ -109,6 +143,7 @@ fn erratum_advisory<'a>(
             ranges: vec![Range::fixed_in(&v)],
             versions: Vec::new(),
             status: Status::Affected,
+            arches: Vec::new(),
         });
     }
     adv
@@ -178,7 +213,7 @@ pub fn parse_amazon(bytes: &[u8], dir: Option<&str>, path: &Path) -> Result<Advi
         .filter(|c| !c.is_empty());
     Ok(erratum_advisory(
         &a,
-        a.packages.iter(),
+        a.packages.iter().map(|p| (p.name.trim().to_string(), p)),
         aliases,
         &format!("amazon:{release}"),
     ))
@@ -199,7 +234,7 @@ fn rocky_release(path: &Path) -> Option<String> {
 
 /// Reads one Rocky Linux erratum (vuln-list `rocky/<release>/<repo>/<arch>/<year>/RLSA-….json`):
 /// binary RPM names with their fixed `epoch:version-release` (epoch 0 left out), namespace
-/// `rocky:<major>`. Module streams are not told apart, as in the AlmaLinux OSV feed.
+/// `rocky:<major>`; a module stream's packages are keyed `module:stream::name`.
 pub fn read_rocky(
     path: &Path,
     out: &mut Vec<Advisory>,
@@ -223,11 +258,15 @@ pub fn parse_rocky(bytes: &[u8], release: &str, path: &Path) -> Result<Advisory,
     if !id.starts_with("RLSA-") && !id.starts_with("RLBA-") && !id.starts_with("RLEA-") {
         return Err(bad(path, format!("`{id}` is not a Rocky erratum id")));
     }
-    let packages = r
-        .collections
-        .iter()
-        .flat_map(|c| &c.packages)
-        .filter(|p| p.arch.as_deref() != Some("src"));
+    let packages = r.collections.iter().flat_map(|c| {
+        c.packages
+            .iter()
+            .filter(|p| p.arch.as_deref() != Some("src"))
+            .map(move |p| match &c.module {
+                Some(m) => (m.key(p.name.trim()), p),
+                None => (p.name.trim().to_string(), p),
+            })
+    });
     let aliases = r
         .cveids
         .iter()
@@ -238,6 +277,144 @@ pub fn parse_rocky(bytes: &[u8], release: &str, path: &Path) -> Result<Advisory,
         packages,
         aliases,
         &format!("rocky:{release}"),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// AlmaLinux
+
+/// An AlmaLinux erratum as vuln-list copies it from errata.almalinux.org (MongoDB export).
+#[derive(Deserialize)]
+struct AlmaErratum {
+    updateinfo_id: String,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    severity: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    issued_date: Option<MongoDate>,
+    #[serde(default)]
+    updated_date: Option<MongoDate>,
+    #[serde(default)]
+    pkglist: AlmaPkglist,
+    #[serde(default, deserialize_with = "crate::null_default")]
+    references: Vec<ErratumRef>,
+}
+
+#[derive(Deserialize)]
+struct MongoDate {
+    #[serde(rename = "$date")]
+    millis: i64,
+}
+
+#[derive(Deserialize, Default)]
+struct AlmaPkglist {
+    #[serde(default, deserialize_with = "crate::null_default")]
+    packages: Vec<ErratumPackage>,
+    #[serde(default)]
+    module: Option<ErratumModule>,
+}
+
+/// The AlmaLinux major release of a vuln-list path (`alma/8/2021/ALSA-….json` → `8`).
+fn alma_release(path: &Path) -> Option<String> {
+    let parts: Vec<&str> = path.iter().filter_map(|p| p.to_str()).collect();
+    parts.windows(2).rev().find_map(|w| {
+        (w[0] == "alma" && !w[1].is_empty() && w[1].bytes().all(|b| b.is_ascii_digit()))
+            .then(|| w[1].to_string())
+    })
+}
+
+/// Reads one AlmaLinux erratum (vuln-list `alma/<major>/<year>/ALSA-….json`), namespace
+/// `almalinux:<major>` like the AlmaLinux OSV feed. Bug-fix and enhancement errata fix no
+/// vulnerability and give nothing.
+pub fn read_alma(
+    path: &Path,
+    out: &mut Vec<Advisory>,
+    _problems: &mut Vec<Problem>,
+) -> Result<(), Error> {
+    let bytes = fs_err::read(path)?;
+    let Some(release) = alma_release(path) else {
+        return Err(bad(
+            path,
+            "not under `alma/<major>/`, so its AlmaLinux release is unknown",
+        ));
+    };
+    out.extend(parse_alma(&bytes, &release, path)?);
+    Ok(())
+}
+
+/// Parses one AlmaLinux erratum for `release` (`8`, `9`); `None` for non-security errata.
+pub fn parse_alma(bytes: &[u8], release: &str, path: &Path) -> Result<Option<Advisory>, Error> {
+    let a: AlmaErratum = serde_json::from_slice(bytes).map_err(|e| bad(path, e.to_string()))?;
+    let id = a.updateinfo_id.trim();
+    if !id.starts_with("ALSA-") && !id.starts_with("ALBA-") && !id.starts_with("ALEA-") {
+        return Err(bad(path, format!("`{id}` is not an AlmaLinux erratum id")));
+    }
+    if a.kind.as_deref().is_some_and(|k| k != "security") || !id.starts_with("ALSA-") {
+        return Ok(None);
+    }
+    let date = |d: &MongoDate| crate::time::rfc3339(d.millis.div_euclid(1000));
+    let e = Erratum {
+        id: id.to_string(),
+        title: a.title.clone(),
+        issued: None,
+        updated: None,
+        severity: a.severity.clone(),
+        packages: Vec::new(),
+        collections: Vec::new(),
+        cveids: Vec::new(),
+        references: Vec::new(),
+    };
+    let module = a.pkglist.module.as_ref();
+    let packages = a
+        .pkglist
+        .packages
+        .iter()
+        .filter(|p| p.arch.as_deref() != Some("src"))
+        .map(|p| match module {
+            Some(m) => (m.key(p.name.trim()), p),
+            None => (p.name.trim().to_string(), p),
+        });
+    let mut adv = erratum_advisory(
+        &e,
+        packages,
+        cve_refs(&a.references),
+        &format!("almalinux:{release}"),
+    );
+    adv.published = a.issued_date.as_ref().map(date);
+    adv.modified = a.updated_date.as_ref().map(date);
+    Ok(Some(adv))
+}
+
+// ---------------------------------------------------------------------------------------
+// Bottlerocket
+
+/// Reads one Bottlerocket advisory (vuln-list `bottlerocket/BRSA-….json`): binary package
+/// names with their fixed `epoch:version-release`, namespace `bottlerocket` (the variants
+/// share one package set).
+pub fn read_bottlerocket(
+    path: &Path,
+    out: &mut Vec<Advisory>,
+    _problems: &mut Vec<Problem>,
+) -> Result<(), Error> {
+    let bytes = fs_err::read(path)?;
+    out.push(parse_bottlerocket(&bytes, path)?);
+    Ok(())
+}
+
+/// Parses one Bottlerocket advisory.
+pub fn parse_bottlerocket(bytes: &[u8], path: &Path) -> Result<Advisory, Error> {
+    let a: Erratum = serde_json::from_slice(bytes).map_err(|e| bad(path, e.to_string()))?;
+    if !a.id.trim().starts_with("BRSA-") {
+        return Err(bad(path, format!("`{}` is not a Bottlerocket id", a.id)));
+    }
+    Ok(erratum_advisory(
+        &a,
+        a.packages.iter().map(|p| (p.name.trim().to_string(), p)),
+        cve_refs(&a.references),
+        "bottlerocket",
     ))
 }
 
@@ -254,7 +431,7 @@ struct UbuntuCve {
     description: Option<String>,
     #[serde(default)]
     priority: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     patches: BTreeMap<String, BTreeMap<String, UbuntuPatch>>,
 }
 
@@ -436,6 +613,7 @@ pub fn parse_ubuntu(
                 },
                 versions: Vec::new(),
                 status,
+                arches: Vec::new(),
             });
         }
     }
@@ -475,6 +653,15 @@ mod tests {
             rocky_release(Path::new("f/rocky/testdata/vuln-list/rocky/9.1/B/R.json")).as_deref(),
             Some("9")
         );
+    }
+
+    #[test]
+    fn alma_releases() {
+        assert_eq!(
+            alma_release(Path::new("x/vuln-list/alma/8/2021/ALSA-2021-3076.json")).as_deref(),
+            Some("8")
+        );
+        assert_eq!(alma_release(Path::new("x/8/2021/A.json")), None);
     }
 
     #[test]

@@ -33,7 +33,7 @@ fn resolved(db: &Db, ns: &str, pkg: &str) -> Vec<(Vec<String>, String, String, S
                 db.vulnerability_list(e.vulnerabilities).unwrap(),
                 e.advisory.clone(),
                 db.feed_name(e.feed).to_string(),
-                format!("{:?}{:?}{:?}", e.status, e.ranges, e.versions),
+                format!("{:?}{:?}{:?}{:?}", e.status, e.ranges, e.versions, e.arches),
             )
         })
         .collect()
@@ -155,7 +155,7 @@ fn damaged_dbs_are_refused_with_a_reason() {
     std::fs::write(&p, &newer).unwrap();
     let e = Db::open(&p).unwrap_err().to_string();
     assert!(
-        e.contains("schema version 99") && e.contains("reads version 1"),
+        e.contains("schema version 99") && e.contains("reads version 2"),
         "{e}"
     );
     // not a DB
@@ -585,5 +585,270 @@ fn rocky_errata_collapse_across_release_dirs_and_arches() {
     );
     let v = db.vulnerability("CVE-2022-29117").unwrap().unwrap();
     assert_eq!(v.severity, stella_advisory::cvss::Level::High);
+    assert_export_round_trips(&db);
+}
+
+/// (status, fixed versions, arches) of every statement about `vuln` for a package.
+fn said(db: &Db, ns: &str, pkg: &str, vuln: &str) -> Vec<(Status, Vec<String>, Vec<String>)> {
+    let mut out: Vec<_> = db
+        .package(ns, pkg)
+        .unwrap()
+        .into_iter()
+        .filter(|e| {
+            db.vulnerability_list(e.vulnerabilities)
+                .unwrap()
+                .iter()
+                .any(|v| v == vuln)
+        })
+        .map(|e| {
+            (
+                e.status,
+                e.ranges
+                    .iter()
+                    .flat_map(|r| r.fixed_versions().map(str::to_string))
+                    .collect(),
+                e.arches.clone(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn fixed_in(v: &str) -> (Status, Vec<String>, Vec<String>) {
+    (Status::Affected, vec![v.to_string()], Vec::new())
+}
+
+fn unfixed() -> (Status, Vec<String>, Vec<String>) {
+    (Status::Affected, Vec::new(), Vec::new())
+}
+
+#[test]
+fn debian_vuln_list_inherits_unstable_by_release_sources() {
+    let Some(root) = shared() else { return };
+    let dir = root.join("vuln-list-fixtures/debian/testdata/happy");
+    let (db, rest) = build(&[dir], None);
+    assert!(rest.problems.is_empty(), "{:?}", rest.problems);
+    // bullseye has no line of its own; its updates carry unstable's fix
+    assert_eq!(
+        said(&db, "debian:11", "libgcrypt20", "CVE-2021-33560"),
+        [fixed_in("1.8.7-6")]
+    );
+    // buster's own line, stretch's no-dsa, and the DLA for stretch
+    assert_eq!(
+        said(&db, "debian:10", "libgcrypt20", "CVE-2021-33560"),
+        [fixed_in("1.8.4-5+deb10u1")]
+    );
+    assert_eq!(
+        said(&db, "debian:9", "libgcrypt20", "CVE-2021-33560"),
+        [unfixed(), fixed_in("1.7.6-2+deb9u4")]
+    );
+    assert_eq!(
+        said(&db, "debian:10", "openssl", "CVE-2021-3450"),
+        [(Status::NotAffected, vec![], vec![])]
+    );
+    assert_eq!(
+        said(&db, "debian:11", "openssl", "CVE-2021-3450"),
+        [fixed_in("1.1.1k-1")]
+    );
+    assert_eq!(
+        said(&db, "debian:11", "cloud-init", "CVE-2020-8631"),
+        [unfixed()]
+    );
+    assert_eq!(
+        said(&db, "debian:unstable", "cloud-init", "CVE-2020-8631"),
+        [fixed_in("19.4-2")]
+    );
+    assert_eq!(
+        said(&db, "debian:11", "gnutls28", "CVE-2023-5981"),
+        [fixed_in("3.7.1-5+deb11u5")]
+    );
+    let v = db.vulnerability("CVE-2021-29629").unwrap().unwrap();
+    assert_eq!(v.severity, stella_advisory::cvss::Level::Low, "unimportant");
+    assert_export_round_trips(&db);
+}
+
+#[test]
+fn debian_release_older_than_the_unstable_fix_has_no_fix_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("vuln-list-debian/tracker");
+    std::fs::create_dir_all(t.join("CVE")).unwrap();
+    std::fs::create_dir_all(t.join("source/bookworm/main/f")).unwrap();
+    std::fs::write(
+        t.join("distributions.json"),
+        r#"{"bookworm":{"major-version":"12"},"trixie":{"major-version":"13"},"sid":{"major-version":""}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        t.join("source/bookworm/main/f/foo.json"),
+        r#"{"Package":["foo"],"Version":["1.0-1"]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        t.join("CVE/CVE-2099-1.json"),
+        r#"{"Header":{"ID":"CVE-2099-1"},"Annotations":[{"Type":"package","Package":"foo","Kind":"fixed","Version":"1.0-2"}]}"#,
+    )
+    .unwrap();
+    let (db, rest) = build(&[dir.path().to_path_buf()], None);
+    assert!(rest.problems.is_empty(), "{:?}", rest.problems);
+    assert_eq!(said(&db, "debian:12", "foo", "CVE-2099-1"), [unfixed()]);
+    // no sources for trixie: unstable's fix is the best hint
+    assert_eq!(
+        said(&db, "debian:13", "foo", "CVE-2099-1"),
+        [fixed_in("1.0-2")]
+    );
+}
+
+#[test]
+fn oracle_builds_differ_by_arch_and_flavour() {
+    let Some(root) = shared() else { return };
+    let dir = root.join("vuln-list-fixtures/oracle-oval/testdata");
+    let (db, _) = build(
+        &[
+            dir.join("multi-flavor"),
+            dir.join("multi-arch"),
+            dir.join("ksplice"),
+        ],
+        None,
+    );
+    let arch = |a: &str| vec![a.to_string()];
+    // ELSA-2021-4451 built the fix per arch; ELSA-2022-9221 is the FIPS build
+    assert_eq!(
+        said(&db, "oracle:8", "gnutls", "CVE-2021-20231"),
+        [
+            fixed_in("10:3.6.16-4.0.1.el8_fips"),
+            (
+                Status::Affected,
+                vec!["3.6.16-4.el8".into()],
+                arch("aarch64")
+            ),
+            (
+                Status::Affected,
+                vec!["3.6.16-5.el8".into()],
+                arch("x86_64")
+            ),
+        ]
+    );
+    // the FIPS build is its own flavour, for every arch
+    let fips = said(&db, "oracle:8", "gnutls", "CVE-2021-3580");
+    assert!(
+        fips.contains(&fixed_in("10:3.6.16-4.0.1.el8_fips")),
+        "{fips:?}"
+    );
+    let ks = said(&db, "oracle:8", "glibc", "CVE-2016-10228");
+    assert!(
+        ks.contains(&fixed_in("2:2.28-151.0.1.ksplice1.el8")),
+        "{ks:?}"
+    );
+    assert_eq!(
+        stella_advisory::oracle::flavor("2:2.28-151.0.1.ksplice1.el8"),
+        "ksplice"
+    );
+    assert_export_round_trips(&db);
+}
+
+#[test]
+fn suse_products_become_os_release_namespaces() {
+    let Some(root) = shared() else { return };
+    let dir = root.join("vuln-list-fixtures/suse-cvrf/testdata/happy");
+    let (db, rest) = build(&[dir], None);
+    assert!(rest.problems.is_empty(), "{:?}", rest.problems);
+    assert_eq!(
+        said(&db, "sle-micro:5.3", "libgnutls30-hmac", "CVE-2024-28834"),
+        [fixed_in("3.7.3-150400.8.1")]
+    );
+    assert_eq!(
+        said(&db, "opensuse-leap:15.1", "strongswan", "CVE-2018-10811"),
+        [fixed_in("5.6.0-lp151.4.3.1")]
+    );
+    assert_eq!(
+        said(&db, "sles:15.1", "helm-mirror", "CVE-2018-16873"),
+        [fixed_in("0.2.1-1.7.1")]
+    );
+    assert_eq!(
+        said(
+            &db,
+            "opensuse-tumbleweed",
+            "python3-logilab-common",
+            "CVE-2014-1838"
+        ),
+        [fixed_in("1.2.2-1.2")]
+    );
+    assert_eq!(
+        said(&db, "sl-micro:6.0", "docker", "CVE-2025-22868"),
+        [fixed_in("27.5.1_ce-3.1")]
+    );
+    assert_export_round_trips(&db);
+}
+
+#[test]
+fn redhat_csaf_vex_fixed_and_unfixed() {
+    let Some(root) = shared() else { return };
+    let dir = root.join("vuln-list-fixtures/redhat-csaf/testdata/happy");
+    let (db, rest) = build(&[dir], None);
+    assert!(rest.problems.is_empty(), "{:?}", rest.problems);
+    assert_eq!(
+        said(&db, "redhat:9", "pam", "CVE-2024-10041"),
+        [fixed_in("1.5.1-21.el9_5")]
+    );
+    assert_eq!(
+        said(&db, "redhat:9", "test-package", "CVE-2024-9999"),
+        [fixed_in("1:1.0.0-1.el9")]
+    );
+    assert_eq!(
+        said(&db, "redhat:9", "affected-package", "CVE-2024-9999"),
+        [unfixed()]
+    );
+    let v = db.vulnerability("CVE-2024-10041").unwrap().unwrap();
+    assert!(
+        v.severities
+            .iter()
+            .any(|s| s.value.starts_with("CVSS:3.1/AV:L"))
+    );
+    assert_export_round_trips(&db);
+}
+
+#[test]
+fn alma_bottlerocket_and_secfixes_distros() {
+    let Some(root) = shared() else { return };
+    let f = root.join("vuln-list-fixtures");
+    let (db, rest) = build(
+        &[
+            f.join("alma/testdata/happy"),
+            f.join("alma/testdata/duplicate"),
+            f.join("bottlerocket/testdata/happy"),
+            f.join("wolfi/testdata/happy"),
+            f.join("chainguard/testdata/happy"),
+            f.join("minimos/testdata/happy"),
+        ],
+        None,
+    );
+    assert!(rest.problems.is_empty(), "{:?}", rest.problems);
+    // a module stream's build is keyed by its stream
+    assert_eq!(
+        said(
+            &db,
+            "almalinux:8",
+            "go-toolset:rhel8::golang",
+            "CVE-2021-27918"
+        ),
+        [fixed_in("1.15.14-1.module_el8.4.0+2519+614b07b8")]
+    );
+    assert!(db.package("almalinux:8", "golang").unwrap().is_empty());
+    let v = db.vulnerability("ALSA-2021:3076");
+    assert!(v.is_ok());
+    assert_eq!(
+        said(&db, "bottlerocket", "glibc", "CVE-2025-15281"),
+        [fixed_in("1:2.43-1.1773716061.e2e9d7a9.br1")]
+    );
+    assert_eq!(
+        said(&db, "wolfi", "binutils", "CVE-2022-38533"),
+        [fixed_in("2.39-r2")]
+    );
+    assert_eq!(
+        said(&db, "minimos", "apache2", "CVE-1999-0289"),
+        [(Status::NotAffected, vec![], vec![])]
+    );
+    assert!(!db.package("chainguard", "binutils").unwrap().is_empty());
     assert_export_round_trips(&db);
 }

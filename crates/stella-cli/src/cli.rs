@@ -78,8 +78,9 @@ pub struct DbImportArgs {
     /// The DB file.
     #[arg(long, env = "STELLA_DB")]
     pub db: PathBuf,
-    /// Feed format of every PATH: osv, alpine-secdb, debian-tracker, nvd, amazon, rocky,
-    /// ubuntu, kev, epss.
+    /// Feed format of every PATH: osv, alpine-secdb, debian-tracker, debian-json,
+    /// debian-vuln-list, nvd, amazon, ubuntu, rocky, alma, oracle, suse, redhat-csaf,
+    /// bottlerocket, wolfi, chainguard, minimos, kev, epss.
     /// Without it, each file's format is recognised from its name.
     #[arg(long)]
     pub format: Option<String>,

@@ -76,10 +76,21 @@ fn now() -> String {
     stella_sbom::rfc3339(secs)
 }
 
+fn format_names() -> String {
+    stella_advisory::import::FORMAT_NAMES
+        .iter()
+        .map(|(n, _)| *n)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn import_cmd(a: DbImportArgs) -> anyhow::Result<u8> {
     let format = match &a.format {
         Some(f) => Some(FeedFormat::parse(f).with_context(|| {
-            format!("unknown feed format `{f}`\nhint: use osv, alpine-secdb, debian-tracker, kev or epss")
+            format!(
+                "unknown feed format `{f}`\nhint: use one of {}",
+                format_names()
+            )
         })?),
         None => None,
     };
@@ -204,7 +215,7 @@ fn query(a: DbQueryArgs) -> anyhow::Result<u8> {
                 "vulnerabilities": vulns, "advisory": e.advisory, "feed": db.feed_name(e.feed),
                 "source": format!("{:?}", e.source), "status": format!("{:?}", e.status),
                 "fixed": e.ranges.iter().flat_map(|r| r.fixed_versions().map(str::to_string)).collect::<Vec<_>>(),
-                "ranges": e.ranges, "versions": e.versions,
+                "ranges": e.ranges, "versions": e.versions, "arches": e.arches,
             }),
         );
     }
@@ -269,8 +280,14 @@ fn update(a: DbUpdateArgs) -> anyhow::Result<u8> {
     };
     let mut formats = Vec::new();
     for s in &config.sources {
-        let f = FeedFormat::parse(&s.format)
-            .with_context(|| format!("feed `{}`: unknown format `{}`\nhint: use osv, alpine-secdb, debian-tracker, kev, epss or nvd", s.name, s.format))?;
+        let f = FeedFormat::parse(&s.format).with_context(|| {
+            format!(
+                "feed `{}`: unknown format `{}`\nhint: use one of {}",
+                s.name,
+                s.format,
+                format_names()
+            )
+        })?;
         formats.push(f);
     }
     let cache = a.cache.clone().unwrap_or_else(|| {

@@ -61,6 +61,7 @@ impl DbBuilder {
                     ranges: e.ranges,
                     versions: e.versions,
                     status: e.status,
+                    arches: e.arches,
                 });
             }
         }
@@ -412,6 +413,7 @@ impl DbBuilder {
                         status: af.status,
                         ranges: af.ranges.clone(),
                         versions: extra_versions(af),
+                        arches: af.arches.clone(),
                     });
             }
         }
