@@ -61,11 +61,19 @@ fn sig_err(path: &Path, why: impl Into<String>) -> Error {
     }
 }
 
+fn key_err(path: &Path, why: String) -> Error {
+    Error::Format {
+        path: path.display().to_string(),
+        why,
+    }
+}
+
 /// Reads an Ed25519 private key (PKCS#8 PEM).
 pub fn read_private_key(path: &Path) -> Result<SigningKey, Error> {
     let pem = fs_err::read_to_string(path)?;
+    // A bad key file is bad input, not a failed signature check.
     SigningKey::from_pkcs8_pem(&pem).map_err(|e| {
-        sig_err(
+        key_err(
             path,
             format!(
                 "not an Ed25519 private key in PKCS#8 PEM ({e})\nhint: make one with `openssl genpkey -algorithm ed25519 -out key.pem`"
@@ -78,7 +86,7 @@ pub fn read_private_key(path: &Path) -> Result<SigningKey, Error> {
 pub fn read_public_key(path: &Path) -> Result<VerifyingKey, Error> {
     let pem = fs_err::read_to_string(path)?;
     VerifyingKey::from_public_key_pem(&pem).map_err(|e| {
-        sig_err(
+        key_err(
             path,
             format!(
                 "not an Ed25519 public key in PEM ({e})\nhint: derive it with `openssl pkey -in key.pem -pubout -out key.pub`"

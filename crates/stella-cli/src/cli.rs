@@ -111,6 +111,10 @@ pub struct DbUpdateArgs {
     /// First retry delay in milliseconds (doubles each time).
     #[arg(long, default_value_t = 500)]
     pub backoff_ms: u64,
+    /// For a `stella-db` source: require the fetched DB's `.sig` to verify with this Ed25519
+    /// public key (PEM) before it replaces the local DB.
+    #[arg(long, env = "STELLA_DB_PUBKEY")]
+    pub pubkey: Option<PathBuf>,
 }
 
 /// `stella db info`

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, bail};
 use stella_advisory::import::{FeedFormat, import};
-use stella_advisory::{Db, DbBuilder};
+use stella_advisory::{Db, DbBuilder, sign};
 
 use crate::cli::{
     DbCommand, DbExportArgs, DbImportArgs, DbInfoArgs, DbQueryArgs, DbSignArgs, DbUpdateArgs,
@@ -22,7 +22,6 @@ pub fn run(cmd: DbCommand) -> anyhow::Result<u8> {
 }
 
 fn sign(a: DbSignArgs) -> anyhow::Result<u8> {
-    use stella_advisory::sign;
     let db = Db::open(&a.db)?;
     let key = sign::read_private_key(&a.key)?;
     let sig = sign::sign(&db, &key)?;
@@ -142,14 +141,14 @@ fn info(a: DbInfoArgs) -> anyhow::Result<u8> {
     let db = Db::open(&a.db)?;
     let mut signed_by = None;
     if let Some(pubkey) = &a.pubkey {
-        use stella_advisory::sign;
         let key = sign::read_public_key(pubkey)?;
         let sig_path = a.signature.clone().unwrap_or_else(|| sign::sig_path(&a.db));
         if !sig_path.exists() {
-            bail!(
-                "{}: no signature beside the DB, and --pubkey asks for one\nhint: sign it with `stella db sign --key KEY.pem`, or pass --signature FILE",
-                sig_path.display()
-            );
+            return Err(stella_advisory::Error::Signature {
+                path: sig_path.display().to_string(),
+                why: "no signature beside the DB, and --pubkey asks for one\nhint: sign it with `stella db sign --key KEY.pem`, or pass --signature FILE".into(),
+            }
+            .into());
         }
         let sig = sign::read_signature(&sig_path)?;
         sign::verify(&db, &sig, &sig_path, &key)?;
@@ -273,11 +272,140 @@ fn default_sources() -> stella_fetch::Config {
     }
 }
 
+/// The source format of a DB built elsewhere (Stella Core, a mirror, an offline kit).
+const PREBUILT: &str = "stella-db";
+
+/// Fetches a DB built elsewhere and its `.sig`, checks its structure, digest and (with a
+/// key) signature, and only then puts it in place of the local DB, atomically.
+fn update_prebuilt(
+    a: &DbUpdateArgs,
+    config: &stella_fetch::Config,
+    cache: &std::path::Path,
+    opts: &stella_fetch::Options,
+) -> anyhow::Result<u8> {
+    let [s] = config.sources.as_slice() else {
+        bail!(
+            "a `{PREBUILT}` source replaces the whole DB, so it must be the only source\nhint: put feed sources in another configuration"
+        );
+    };
+    let sig = stella_fetch::Source {
+        name: format!("{}.sig", s.name),
+        url: format!("{}.sig", s.url),
+        format: "signature".into(),
+        sha256: None,
+    };
+    let both = stella_fetch::Config {
+        sources: vec![s.clone(), sig],
+    };
+    let results = stella_fetch::fetch_all(&both, cache, opts)?;
+    let (db_outcome, db_file) = (&results[0].1, &results[0].2);
+    let sig_file = results[1].2.clone().filter(|_| {
+        // a signature that failed to download this time must not vouch for a new DB
+        !matches!(results[1].1, stella_fetch::Outcome::Failed { .. })
+    });
+    let Some(file) = db_file else {
+        if let stella_fetch::Outcome::Failed { error, .. } = db_outcome {
+            eprintln!("warning: {}: {error}", s.name);
+        }
+        eprintln!("the DB at {} is unchanged", a.db.display());
+        return Ok(exit::RETRYABLE);
+    };
+    if let stella_fetch::Outcome::Failed { error, .. } = db_outcome {
+        eprintln!(
+            "warning: {}: {error}; the DB at {} is unchanged",
+            s.name,
+            a.db.display()
+        );
+        return Ok(exit::RETRYABLE);
+    }
+    let fetched = Db::open(file).with_context(|| format!("the DB fetched from {}", s.url))?;
+    fetched
+        .verify()
+        .with_context(|| format!("the DB fetched from {}", s.url))?;
+    match (&a.pubkey, &sig_file) {
+        (Some(pubkey), Some(sig_path)) => {
+            let key = sign::read_public_key(pubkey)?;
+            let sig = sign::read_signature(sig_path)?;
+            sign::verify(&fetched, &sig, sig_path, &key)
+                .with_context(|| format!("the DB fetched from {} is refused", s.url))?;
+            eprintln!("{}: signature verified ({})", s.name, sig.key_id);
+        }
+        (Some(_), None) => {
+            return Err(stella_advisory::Error::Signature {
+                path: format!("{}.sig", s.url),
+                why: "no signature could be fetched, and --pubkey asks for one; the local DB is unchanged".into(),
+            }
+            .into());
+        }
+        (None, _) => eprintln!(
+            "note: {}: signature not checked; pass --pubkey (or set STELLA_DB_PUBKEY) to require one",
+            s.name
+        ),
+    }
+    if a.db.exists() && Db::open(&a.db).is_ok_and(|old| old.digest() == fetched.digest()) {
+        eprintln!("{} is up to date", a.db.display());
+        return Ok(exit::OK);
+    }
+    install_atomically(file, &a.db)?;
+    if let Some(sig_path) = &sig_file {
+        install_atomically(sig_path, &sign::sig_path(&a.db))?;
+    }
+    let m = fetched.manifest();
+    eprintln!(
+        "installed {}: {} vulnerabilities, {} packages in {} namespaces, built {}",
+        a.db.display(),
+        m.vulnerabilities,
+        m.packages,
+        m.namespaces.len(),
+        m.built
+    );
+    Ok(exit::OK)
+}
+
+/// Copies `from` beside `to` and renames it into place: a reader sees the old file or the
+/// new one, never a part.
+fn install_atomically(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<()> {
+    let dir = to
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    fs_err::create_dir_all(dir)?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        to.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let r = (|| -> std::io::Result<()> {
+        fs_err::copy(from, &tmp)?;
+        fs_err::File::open(&tmp)?.sync_all()?;
+        fs_err::rename(&tmp, to)
+    })();
+    if r.is_err() {
+        let _ = fs_err::remove_file(&tmp);
+    }
+    Ok(r?)
+}
+
 fn update(a: DbUpdateArgs) -> anyhow::Result<u8> {
     let config = match &a.config {
         Some(p) => stella_fetch::Config::load(p)?,
         None => default_sources(),
     };
+    let cache = a.cache.clone().unwrap_or_else(|| {
+        let mut p = a.db.clone().into_os_string();
+        p.push(".feeds");
+        std::path::PathBuf::from(p)
+    });
+    let opts = stella_fetch::Options {
+        attempts: a.attempts,
+        backoff: std::time::Duration::from_millis(a.backoff_ms),
+        ..stella_fetch::Options::default()
+    };
+    if config.sources.iter().any(|s| s.format == PREBUILT) {
+        return update_prebuilt(&a, &config, &cache, &opts);
+    }
     let mut formats = Vec::new();
     for s in &config.sources {
         let f = FeedFormat::parse(&s.format).with_context(|| {
@@ -290,16 +418,6 @@ fn update(a: DbUpdateArgs) -> anyhow::Result<u8> {
         })?;
         formats.push(f);
     }
-    let cache = a.cache.clone().unwrap_or_else(|| {
-        let mut p = a.db.clone().into_os_string();
-        p.push(".feeds");
-        std::path::PathBuf::from(p)
-    });
-    let opts = stella_fetch::Options {
-        attempts: a.attempts,
-        backoff: std::time::Duration::from_millis(a.backoff_ms),
-        ..stella_fetch::Options::default()
-    };
     let results = stella_fetch::fetch_all(&config, &cache, &opts)?;
     let stamp = now();
     let mut b = DbBuilder::new();

@@ -210,3 +210,105 @@ fn update_with_nothing_reachable_leaves_the_db_alone() {
     assert_eq!(code, 2);
     assert!(err.contains("must be a plain file name"), "{err}");
 }
+
+#[test]
+fn update_installs_a_signed_prebuilt_db_only_when_it_verifies() {
+    let openssl = |args: &[&str]| Command::new("openssl").args(args).output();
+    if openssl(&["version"]).is_err() {
+        eprintln!("SKIP: openssl is not installed; it makes the signing keys");
+        return;
+    }
+    let site = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let w = |n: &str| work.path().join(n).to_str().unwrap().to_string();
+    for (k, p) in [("key.pem", "key.pub"), ("other.pem", "other.pub")] {
+        assert!(
+            openssl(&["genpkey", "-algorithm", "ed25519", "-out", &w(k)])
+                .unwrap()
+                .status
+                .success()
+        );
+        assert!(
+            openssl(&["pkey", "-in", &w(k), "-pubout", "-out", &w(p)])
+                .unwrap()
+                .status
+                .success()
+        );
+    }
+    // the mirror's DB, signed
+    let served = site.path().join("vulns.db");
+    let served_s = served.to_str().unwrap();
+    let (code, _, err) = stella(&[
+        "db",
+        "import",
+        "--db",
+        served_s,
+        fixture("alpine").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = stella(&["db", "sign", "--db", served_s, "--key", &w("key.pem")]);
+    assert_eq!(code, 0, "{err}");
+    let Some((_server, port)) = serve(site.path()) else {
+        return;
+    };
+    std::fs::write(
+        w("feeds.json"),
+        format!(r#"{{"sources":[{{"name":"mirror","url":"http://127.0.0.1:{port}/vulns.db","format":"stella-db"}}]}}"#),
+    )
+    .unwrap();
+    let local = w("local.db");
+    let feeds = w("feeds.json");
+    let update = |pubkey: Option<&str>| {
+        let mut args = vec!["db", "update", "--db", &local, "--config", &feeds];
+        args.extend(["--attempts", "1", "--backoff-ms", "10"]);
+        if let Some(k) = pubkey {
+            args.extend(["--pubkey", k]);
+        }
+        stella(&args)
+    };
+    // a key that did not sign it: refused, nothing installed
+    let other = w("other.pub");
+    let (code, _, err) = update(Some(&other));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("trusted key") && err.contains("refused"),
+        "{err}"
+    );
+    assert!(!Path::new(&local).exists());
+    // the right key: installed with its signature, byte for byte
+    let key = w("key.pub");
+    let (code, _, err) = update(Some(&key));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("signature verified") && err.contains("installed"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&local).unwrap(),
+        std::fs::read(&served).unwrap()
+    );
+    let (code, _, err) = stella(&["db", "info", "--db", &local, "--pubkey", &key]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = update(Some(&key));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("up to date"), "{err}");
+    // a mirror serving a damaged DB: refused, the local one stays
+    let good = std::fs::read(&served).unwrap();
+    let mut bad = good.clone();
+    let n = bad.len();
+    bad[n - 2] ^= 0x55;
+    std::fs::write(&served, &bad).unwrap();
+    let (code, _, err) = update(Some(&key));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("damaged"), "{err}");
+    assert_eq!(std::fs::read(&local).unwrap(), good);
+    // a prebuilt DB replaces everything, so it comes alone
+    std::fs::write(
+        w("mixed.json"),
+        format!(r#"{{"sources":[{{"name":"mirror","url":"http://127.0.0.1:{port}/vulns.db","format":"stella-db"}},{{"name":"x","url":"http://127.0.0.1:{port}/x","format":"osv"}}]}}"#),
+    )
+    .unwrap();
+    let (code, _, err) = stella(&["db", "update", "--db", &local, "--config", &w("mixed.json")]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("only source"), "{err}");
+}
