@@ -20,6 +20,7 @@ fuzz_target!(|data: &[u8]| {
         stella_advisory::vulnlist::parse_bottlerocket(data, p).ok(),
         stella_advisory::oracle::parse_oracle(data, p, &mut problems).ok(),
         stella_advisory::suse::parse_suse(data, p, &mut problems).ok(),
+        stella_advisory::ghsa::parse_ghsa(data, p, &mut problems).ok(),
     ]
     .into_iter()
     .flatten()

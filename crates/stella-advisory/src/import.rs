@@ -41,6 +41,8 @@ pub enum FeedFormat {
     RedHatCsaf,
     /// Bottlerocket advisories (vuln-list JSON).
     Bottlerocket,
+    /// GitHub Security Advisories in the GraphQL shape (vuln-list JSON).
+    GhsaGraphql,
     /// Wolfi per-package secfixes.
     Wolfi,
     /// Chainguard per-package secfixes.
@@ -65,6 +67,7 @@ pub const FORMAT_NAMES: &[(&str, FeedFormat)] = &[
     ("suse", FeedFormat::Suse),
     ("redhat-csaf", FeedFormat::RedHatCsaf),
     ("bottlerocket", FeedFormat::Bottlerocket),
+    ("ghsa-graphql", FeedFormat::GhsaGraphql),
     ("wolfi", FeedFormat::Wolfi),
     ("chainguard", FeedFormat::Chainguard),
     ("minimos", FeedFormat::Minimos),
@@ -99,6 +102,7 @@ impl FeedFormat {
             FeedFormat::Suse => "suse",
             FeedFormat::RedHatCsaf => "redhat-csaf",
             FeedFormat::Bottlerocket => "bottlerocket",
+            FeedFormat::GhsaGraphql => "ghsa",
             FeedFormat::Wolfi => "wolfi",
             FeedFormat::Chainguard => "chainguard",
             FeedFormat::Minimos => "minimos",
@@ -132,6 +136,7 @@ fn read_advisories(
         FeedFormat::Rocky => vulnlist::read_rocky(f, advs, problems),
         FeedFormat::Alma => vulnlist::read_alma(f, advs, problems),
         FeedFormat::Bottlerocket => vulnlist::read_bottlerocket(f, advs, problems),
+        FeedFormat::GhsaGraphql => crate::ghsa::read_ghsa(f, advs, problems),
         FeedFormat::Oracle => oracle::read_oracle(f, advs, problems),
         FeedFormat::Suse => suse::read_suse(f, advs, problems),
         FeedFormat::RedHatCsaf => redhat::read_redhat_csaf(f, advs, problems),
@@ -219,6 +224,11 @@ pub fn guess(path: &Path) -> Option<FeedFormat> {
             .and_then(|mut f| f.read(&mut head))
             .unwrap_or(0);
         let head = String::from_utf8_lossy(&head[..n]);
+        if head.contains("\"GhsaId\"") && head.contains("\"VulnerableVersionRange\"")
+            || head.contains("\"Advisory\"") && head.contains("\"GhsaId\"")
+        {
+            return Some(FeedFormat::GhsaGraphql);
+        }
         if head.contains("\"csaf_version\"") || head.contains("\"product_tree\"") {
             return Some(FeedFormat::RedHatCsaf);
         }

@@ -10,6 +10,7 @@ pub mod db;
 pub mod debian;
 pub mod debian_json;
 pub mod export;
+pub mod ghsa;
 pub mod import;
 pub mod kev;
 pub mod merge;

@@ -852,3 +852,30 @@ fn alma_bottlerocket_and_secfixes_distros() {
     assert!(!db.package("chainguard", "binutils").unwrap().is_empty());
     assert_export_round_trips(&db);
 }
+
+#[test]
+fn ghsa_graphql_shape() {
+    let (db, rest) = build(&[td("ghsa")], None);
+    assert!(rest.problems.is_empty(), "{:?}", rest.problems);
+    assert_eq!(
+        said(&db, "packagist", "contao/core-bundle", "CVE-2019-19745"),
+        [(Status::Affected, vec!["4.8.6".into(), "4.4.46".into()], vec![])]
+    );
+    let e = db.package("packagist", "contao/core-bundle").unwrap();
+    assert_eq!(e[0].source, stella_advisory::Source::Ghsa);
+    let s = stella_version::Scheme::Packagist;
+    let osv: Vec<_> = e[0].ranges.iter().map(|r| r.to_osv().unwrap()).collect();
+    use stella_version::range::{Affected, is_affected};
+    for (v, want) in [
+        ("4.4.45", Affected::Yes),
+        ("4.4.46", Affected::No),
+        ("4.5.0", Affected::Yes),
+        ("4.8.6", Affected::No),
+    ] {
+        assert_eq!(is_affected(s, v, &osv, &[]).unwrap(), want, "{v}");
+    }
+    let v = db.vulnerability("CVE-2019-19745").unwrap().unwrap();
+    assert!(v.aliases.contains(&"GHSA-wjx8-cgrm-hh8p".to_string()));
+    assert_eq!(v.score, Some(8.8));
+    assert_export_round_trips(&db);
+}

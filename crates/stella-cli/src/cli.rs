@@ -80,7 +80,7 @@ pub struct DbImportArgs {
     pub db: PathBuf,
     /// Feed format of every PATH: osv, alpine-secdb, debian-tracker, debian-json,
     /// debian-vuln-list, nvd, amazon, ubuntu, rocky, alma, oracle, suse, redhat-csaf,
-    /// bottlerocket, wolfi, chainguard, minimos, kev, epss.
+    /// ghsa-graphql, bottlerocket, wolfi, chainguard, minimos, kev, epss.
     /// Without it, each file's format is recognised from its name.
     #[arg(long)]
     pub format: Option<String>,
