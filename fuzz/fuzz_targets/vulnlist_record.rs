@@ -1,5 +1,6 @@
-//! Distro records (Amazon ALAS, Rocky/Alma errata, Bottlerocket, Ubuntu, Oracle OVAL, SUSE CVRF,
-//! Red Hat CSAF VEX, the Debian tracker document): parsing never panics.
+//! Distro and vendor records (Amazon, Rocky, Alma, Bottlerocket, Ubuntu, Oracle OVAL, SUSE
+//! CVRF, Red Hat CSAF and API, Debian tracker, GitHub GraphQL, Photon, Arch, Echo, Root.io,
+//! GitLab, Node.js WG): parsing never panics.
 #![no_main]
 
 use std::path::Path;
@@ -21,10 +22,27 @@ fuzz_target!(|data: &[u8]| {
         stella_advisory::oracle::parse_oracle(data, p, &mut problems).ok(),
         stella_advisory::suse::parse_suse(data, p, &mut problems).ok(),
         stella_advisory::ghsa::parse_ghsa(data, p, &mut problems).ok(),
+        stella_advisory::redhat_api::parse_redhat_api(data, p, &mut problems).ok(),
+        stella_advisory::vulnlist::parse_photon(data, p)
+            .ok()
+            .flatten(),
+        stella_advisory::vulnlist::parse_arch(data, p).ok(),
+        stella_advisory::nodejs::parse_nodejs(data, p, &mut problems)
+            .ok()
+            .flatten(),
+        stella_advisory::glad::parse_glad(data, p, &mut problems)
+            .ok()
+            .flatten(),
     ]
     .into_iter()
     .flatten()
     .chain(stella_advisory::redhat::parse_redhat_csaf(data, p, &mut problems).unwrap_or_default())
+    .chain(stella_advisory::vulnlist::parse_echo(data, "pkg", p).unwrap_or_default())
+    .chain({
+        let mut out = Vec::new();
+        let _ = stella_advisory::rootio::parse_rootio(data, p, &mut out, &mut problems);
+        out
+    })
     .chain({
         let mut out = Vec::new();
         let _ =

@@ -127,7 +127,16 @@ fn secfixes_advisories(
 /// so the namespace is the distribution alone.
 pub const SECFIXES_DISTROS: &[&str] = &["wolfi", "chainguard", "minimos"];
 
-/// Reads one per-package secfixes document of `distro` (one of [`SECFIXES_DISTROS`]).
+#[derive(Deserialize)]
+struct PackageDoc {
+    #[serde(flatten)]
+    pkg: Pkg,
+    #[serde(default)]
+    distroversion: Option<String>,
+}
+
+/// Reads one per-package secfixes document of `distro` (one of [`SECFIXES_DISTROS`], or
+/// `alpine`, whose per-package documents in vuln-list name their `distroversion`).
 pub fn read_package_secfixes(
     path: &Path,
     distro: &str,
@@ -135,10 +144,21 @@ pub fn read_package_secfixes(
     problems: &mut Vec<Problem>,
 ) -> Result<(), Error> {
     let bytes = fs_err::read(path)?;
-    let pkg: Pkg = serde_json::from_slice(&bytes).map_err(|e| Error::Format {
+    let doc: PackageDoc = serde_json::from_slice(&bytes).map_err(|e| Error::Format {
         path: path.display().to_string(),
         why: e.to_string(),
     })?;
+    let pkg = doc.pkg;
+    let ns = match doc.distroversion.as_deref().map(str::trim) {
+        Some(v) if !v.is_empty() => format!("{distro}:{}", v.trim_start_matches('v')),
+        _ if distro == "alpine" => {
+            return Err(Error::Format {
+                path: path.display().to_string(),
+                why: "no `distroversion`, so the Alpine release is unknown".into(),
+            });
+        }
+        _ => distro.to_string(),
+    };
     if pkg.name.trim().is_empty() {
         return Err(Error::Format {
             path: path.display().to_string(),
@@ -147,7 +167,7 @@ pub fn read_package_secfixes(
     }
     out.extend(secfixes_advisories(
         std::iter::once(pkg),
-        distro,
+        &ns,
         distro,
         path,
         problems,

@@ -104,37 +104,17 @@ pub fn namespace(ecosystem: &str) -> Option<&'static str> {
 
 /// One `VulnerableVersionRange` with its patched version as events; `Err` says why not.
 fn events(range: &str, patched: Option<&str>) -> Result<(Vec<RangeEvent>, Vec<String>), String> {
-    let mut introduced = None;
-    let mut upper: Option<RangeEvent> = None;
-    let mut exact = Vec::new();
-    for part in range.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (op, v) = ["<=", ">=", "<", ">", "="]
-            .iter()
-            .find_map(|op| part.strip_prefix(op).map(|v| (*op, v.trim())))
-            .ok_or_else(|| format!("`{part}` has no comparator"))?;
-        if v.is_empty() {
-            return Err(format!("`{part}` has no version"));
-        }
-        match op {
-            // GitHub only writes inclusive lower bounds; `>` is read as one too
-            ">=" | ">" => introduced = Some(v.to_string()),
-            "<" => upper = Some(RangeEvent::Limit(v.to_string())),
-            "<=" => upper = Some(RangeEvent::LastAffected(v.to_string())),
-            _ => exact.push(v.to_string()),
-        }
+    let patched = patched.map(str::trim).filter(|p| !p.is_empty());
+    let fixed: Vec<String> = patched.iter().map(|p| p.to_string()).collect();
+    let mut p = crate::comparators::parse(range, &fixed)?;
+    // GitHub's first patched version is the fix even when the range's bound says otherwise
+    if let Some(fix) = patched
+        && !p.events.is_empty()
+    {
+        p.events.truncate(1);
+        p.events.push(RangeEvent::Fixed(fix.to_string()));
     }
-    if !exact.is_empty() {
-        return Ok((Vec::new(), exact));
-    }
-    let mut ev = vec![RangeEvent::Introduced(
-        introduced.unwrap_or_else(|| "0".into()),
-    )];
-    match (patched.map(str::trim).filter(|p| !p.is_empty()), upper) {
-        (Some(p), _) => ev.push(RangeEvent::Fixed(p.to_string())),
-        (None, Some(u)) => ev.push(u),
-        (None, None) => {}
-    }
-    Ok((ev, Vec::new()))
+    Ok((p.events, p.versions))
 }
 
 /// Reads one GraphQL-shaped advisory file.

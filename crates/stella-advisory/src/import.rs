@@ -43,6 +43,24 @@ pub enum FeedFormat {
     Bottlerocket,
     /// GitHub Security Advisories in the GraphQL shape (vuln-list JSON).
     GhsaGraphql,
+    /// Red Hat Security Data API CVE documents.
+    RedHatApi,
+    /// Azure Linux / CBL-Mariner OVAL (vuln-list JSON).
+    Azure,
+    /// Photon OS CVE records (vuln-list JSON).
+    Photon,
+    /// Echo per-package documents (vuln-list JSON).
+    Echo,
+    /// Root.io's feed of patched packages.
+    RootIo,
+    /// GitLab's advisory database (Conan packages).
+    Glad,
+    /// Alpine per-package secfixes documents (vuln-list JSON).
+    AlpinePackage,
+    /// Arch Linux vulnerability groups (vuln-list JSON).
+    Arch,
+    /// The Node.js security WG database (core and npm).
+    Nodejs,
     /// Wolfi per-package secfixes.
     Wolfi,
     /// Chainguard per-package secfixes.
@@ -68,6 +86,15 @@ pub const FORMAT_NAMES: &[(&str, FeedFormat)] = &[
     ("redhat-csaf", FeedFormat::RedHatCsaf),
     ("bottlerocket", FeedFormat::Bottlerocket),
     ("ghsa-graphql", FeedFormat::GhsaGraphql),
+    ("redhat-api", FeedFormat::RedHatApi),
+    ("azure", FeedFormat::Azure),
+    ("photon", FeedFormat::Photon),
+    ("echo", FeedFormat::Echo),
+    ("rootio", FeedFormat::RootIo),
+    ("glad", FeedFormat::Glad),
+    ("alpine-package", FeedFormat::AlpinePackage),
+    ("arch", FeedFormat::Arch),
+    ("nodejs", FeedFormat::Nodejs),
     ("wolfi", FeedFormat::Wolfi),
     ("chainguard", FeedFormat::Chainguard),
     ("minimos", FeedFormat::Minimos),
@@ -103,6 +130,15 @@ impl FeedFormat {
             FeedFormat::RedHatCsaf => "redhat-csaf",
             FeedFormat::Bottlerocket => "bottlerocket",
             FeedFormat::GhsaGraphql => "ghsa",
+            FeedFormat::RedHatApi => "redhat-api",
+            FeedFormat::Azure => "azure",
+            FeedFormat::Photon => "photon",
+            FeedFormat::Echo => "echo",
+            FeedFormat::RootIo => "rootio",
+            FeedFormat::Glad => "glad",
+            FeedFormat::AlpinePackage => "alpine-vuln-list",
+            FeedFormat::Arch => "arch",
+            FeedFormat::Nodejs => "nodejs-security-wg",
             FeedFormat::Wolfi => "wolfi",
             FeedFormat::Chainguard => "chainguard",
             FeedFormat::Minimos => "minimos",
@@ -137,6 +173,15 @@ fn read_advisories(
         FeedFormat::Alma => vulnlist::read_alma(f, advs, problems),
         FeedFormat::Bottlerocket => vulnlist::read_bottlerocket(f, advs, problems),
         FeedFormat::GhsaGraphql => crate::ghsa::read_ghsa(f, advs, problems),
+        FeedFormat::RedHatApi => crate::redhat_api::read_redhat_api(f, advs, problems),
+        FeedFormat::Azure => crate::azure::read_azure(f, &mut ctx.azure, advs, problems),
+        FeedFormat::Photon => vulnlist::read_photon(f, advs, problems),
+        FeedFormat::Arch => vulnlist::read_arch(f, advs, problems),
+        FeedFormat::Nodejs => crate::nodejs::read_nodejs(f, advs, problems),
+        FeedFormat::Echo => vulnlist::read_echo(f, advs, problems),
+        FeedFormat::RootIo => crate::rootio::read_rootio(f, advs, problems),
+        FeedFormat::Glad => crate::glad::read_glad(f, advs, problems),
+        FeedFormat::AlpinePackage => alpine::read_package_secfixes(f, "alpine", advs, problems),
         FeedFormat::Oracle => oracle::read_oracle(f, advs, problems),
         FeedFormat::Suse => suse::read_suse(f, advs, problems),
         FeedFormat::RedHatCsaf => redhat::read_redhat_csaf(f, advs, problems),
@@ -151,6 +196,7 @@ fn read_advisories(
 #[derive(Default)]
 struct Context {
     debian: crate::debian_json::Context,
+    azure: crate::azure::Context,
 }
 
 /// What an import did.
@@ -195,10 +241,23 @@ pub fn guess(path: &Path) -> Option<FeedFormat> {
             ("vuln-list/wolfi/", FeedFormat::Wolfi),
             ("vuln-list/chainguard/", FeedFormat::Chainguard),
             ("vuln-list/minimos/", FeedFormat::Minimos),
+            ("vuln-list/alpine/", FeedFormat::AlpinePackage),
+            ("vuln-list-redhat/api/", FeedFormat::RedHatApi),
+            ("vuln-list/photon/", FeedFormat::Photon),
+            ("vuln-list/arch-linux/", FeedFormat::Arch),
+            ("nodejs-security-wg/vuln/", FeedFormat::Nodejs),
+            ("vuln-list/echo/", FeedFormat::Echo),
+            ("vuln-list/rootio/", FeedFormat::RootIo),
+            ("vuln-list/glad/", FeedFormat::Glad),
         ] {
             if p.contains(dir) {
                 return Some(fmt);
             }
+        }
+        if (p.contains("vuln-list/azure/") || p.contains("vuln-list/mariner/"))
+            && p.contains("/definitions/")
+        {
+            return Some(FeedFormat::Azure);
         }
     }
     if p.contains("vuln-list/amazon/") && name.ends_with(".json") {
@@ -325,7 +384,10 @@ pub fn import(
                 || p.contains("/tracker/source/")
                 || p.contains("/tracker/updates-source/")
                 || name == "nvr-to-cpe.json"
-                || name == "repository-to-cpe.json";
+                || name == "repository-to-cpe.json"
+                || name.ends_with(".podspec.json")
+                || ((p.contains("vuln-list/azure/") || p.contains("vuln-list/mariner/"))
+                    && ["tests.json", "objects.json", "states.json"].contains(&name.as_str()));
             let skip_quietly = context
                 || name.ends_with(".md")
                 || name.ends_with(".yaml")

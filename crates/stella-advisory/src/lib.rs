@@ -4,6 +4,8 @@
 //! memory-mapped on open and indexed by (namespace, package).
 
 pub mod alpine;
+pub mod azure;
+pub mod comparators;
 pub mod cvss;
 pub mod cvss4;
 pub mod db;
@@ -11,15 +13,20 @@ pub mod debian;
 pub mod debian_json;
 pub mod export;
 pub mod ghsa;
+pub mod glad;
 pub mod import;
+pub mod intervals;
 pub mod kev;
 pub mod merge;
 pub mod model;
 pub mod namespace;
+pub mod nodejs;
 pub mod nvd;
 pub mod oracle;
 pub mod osv;
 pub mod redhat;
+pub mod redhat_api;
+pub mod rootio;
 pub mod sign;
 pub mod suse;
 pub mod time;

@@ -15,6 +15,12 @@ pub fn from_osv_ecosystem(eco: &str) -> Option<String> {
         Some((b, r)) => (b, Some(r)),
         None => (eco, None),
     };
+    // Seal Security's patched builds: `Seal:<ecosystem>` (`Seal:Red Hat:6`, `Seal:npm`)
+    if base.eq_ignore_ascii_case("seal")
+        && let Some(inner) = release.and_then(from_osv_ecosystem)
+    {
+        return Some(format!("seal:{inner}"));
+    }
     let base = match base.to_ascii_lowercase().as_str() {
         "rocky linux" => "rocky".to_string(),
         "red hat" => "redhat".to_string(),
@@ -33,9 +39,18 @@ pub fn from_osv_ecosystem(eco: &str) -> Option<String> {
     })
 }
 
-/// The ecosystem part of a namespace (`debian:12` → `debian`).
+/// Vendors whose rebuilds of another ecosystem's packages have their own namespaces
+/// (`seal:pypi`, `rootio:debian:12`): their fixes only speak for their builds.
+pub const VENDOR_REBUILDS: &[&str] = &["seal", "rootio"];
+
+/// The ecosystem part of a namespace (`debian:12` → `debian`; a vendor's rebuilds of
+/// another ecosystem, `seal:pypi`, are that ecosystem).
 pub fn ecosystem(namespace: &str) -> &str {
-    namespace.split(':').next().unwrap_or(namespace)
+    let ns = VENDOR_REBUILDS
+        .iter()
+        .find_map(|v| namespace.strip_prefix(v).and_then(|r| r.strip_prefix(':')))
+        .unwrap_or(namespace);
+    ns.split(':').next().unwrap_or(ns)
 }
 
 /// The version scheme for a namespace.
@@ -113,5 +128,19 @@ mod tests {
             "github.com/Foo/bar"
         );
         assert!(scheme("almalinux:9") == Some(stella_version::Scheme::Rpm));
+        assert_eq!(
+            from_osv_ecosystem("Seal:Red Hat:6").as_deref(),
+            Some("seal:redhat:6")
+        );
+        assert_eq!(
+            from_osv_ecosystem("Seal:PyPI").as_deref(),
+            Some("seal:pypi")
+        );
+        assert!(scheme("seal:redhat:6") == Some(stella_version::Scheme::Rpm));
+        assert_eq!(
+            normalize_package("seal:pypi", "Seal_Requests"),
+            "seal-requests"
+        );
+        assert!(scheme("rootio:debian:12") == Some(stella_version::Scheme::Dpkg));
     }
 }

@@ -59,10 +59,15 @@ struct OsvPackage {
 
 #[derive(Deserialize)]
 struct OsvRange {
-    #[serde(rename = "type")]
+    // Required by the schema; the Kubernetes CVE feed leaves it out of ECOSYSTEM ranges.
+    #[serde(rename = "type", default = "ecosystem_range")]
     ty: String,
     #[serde(default)]
     events: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+fn ecosystem_range() -> String {
+    "ECOSYSTEM".into()
 }
 
 /// Whether a distro feed: its advisories take precedence for distro packages.

@@ -419,6 +419,215 @@ pub fn parse_bottlerocket(bytes: &[u8], path: &Path) -> Result<Advisory, Error> 
 }
 
 // ---------------------------------------------------------------------------------------
+// Photon OS
+
+#[derive(Deserialize)]
+struct PhotonCve {
+    os_version: String,
+    cve_id: String,
+    pkg: String,
+    #[serde(default)]
+    cve_score: Option<f64>,
+    #[serde(default)]
+    res_ver: Option<String>,
+}
+
+/// Reads one Photon OS CVE record (vuln-list `photon/<release>/<pkg>/CVE-….json`): namespace
+/// `photon:<release>`, fixed in `res_ver`; `NA` there means Photon states no fix for the
+/// release, and the record gives nothing.
+pub fn read_photon(
+    path: &Path,
+    out: &mut Vec<Advisory>,
+    _problems: &mut Vec<Problem>,
+) -> Result<(), Error> {
+    let bytes = fs_err::read(path)?;
+    out.extend(parse_photon(&bytes, path)?);
+    Ok(())
+}
+
+/// Parses one Photon OS CVE record.
+pub fn parse_photon(bytes: &[u8], path: &Path) -> Result<Option<Advisory>, Error> {
+    let c: PhotonCve = serde_json::from_slice(bytes).map_err(|e| bad(path, e.to_string()))?;
+    let (id, pkg, rel) = (c.cve_id.trim(), c.pkg.trim(), c.os_version.trim());
+    if id.is_empty() || pkg.is_empty() || rel.is_empty() {
+        return Err(bad(path, "needs `cve_id`, `pkg` and `os_version`"));
+    }
+    let Some(fixed) = c
+        .res_ver
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && *v != "NA")
+    else {
+        return Ok(None);
+    };
+    let mut adv = Advisory {
+        id: id.to_string(),
+        source: Source::Distro,
+        ..Advisory::default()
+    };
+    // Photon gives a bare score, no vector
+    if let Some(level) = c
+        .cve_score
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(crate::cvss::Level::from_score)
+    {
+        adv.severities.push(Severity {
+            kind: "distro".into(),
+            value: level.as_str().into(),
+            source: "distro".into(),
+        });
+    }
+    adv.affected.push(Affected {
+        namespace: format!("photon:{rel}"),
+        package: pkg.to_string(),
+        ranges: vec![Range::fixed_in(fixed)],
+        versions: Vec::new(),
+        status: Status::Affected,
+        arches: Vec::new(),
+    });
+    Ok(Some(adv))
+}
+
+// ---------------------------------------------------------------------------------------
+// Arch Linux
+
+#[derive(Deserialize)]
+struct ArchGroup {
+    name: String,
+    #[serde(default, deserialize_with = "crate::null_default")]
+    packages: Vec<String>,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    severity: Option<String>,
+    #[serde(default)]
+    fixed: Option<String>,
+    #[serde(default, deserialize_with = "crate::null_default")]
+    issues: Vec<String>,
+}
+
+/// Reads one Arch Linux vulnerability group (vuln-list `arch-linux/AVG-….json`, from
+/// security.archlinux.org): namespace `arch` (rolling), pacman versions; `Fixed` (and
+/// `Testing`, fixed in the testing repository) state the fixed version, `Vulnerable` and
+/// `Unknown` are affected without a fix, `Not affected` is recorded as such.
+pub fn read_arch(
+    path: &Path,
+    out: &mut Vec<Advisory>,
+    _problems: &mut Vec<Problem>,
+) -> Result<(), Error> {
+    let bytes = fs_err::read(path)?;
+    out.push(parse_arch(&bytes, path)?);
+    Ok(())
+}
+
+/// Parses one Arch Linux vulnerability group.
+pub fn parse_arch(bytes: &[u8], path: &Path) -> Result<Advisory, Error> {
+    let g: ArchGroup = serde_json::from_slice(bytes).map_err(|e| bad(path, e.to_string()))?;
+    let id = g.name.trim();
+    if !id.starts_with("AVG-") {
+        return Err(bad(
+            path,
+            format!("`{id}` is not an Arch vulnerability group id"),
+        ));
+    }
+    let mut adv = Advisory {
+        id: id.to_string(),
+        source: Source::Distro,
+        ..Advisory::default()
+    };
+    adv.aliases.extend(
+        g.issues
+            .iter()
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty()),
+    );
+    adv.severities.extend(distro_level(g.severity.as_deref()));
+    let fixed = g.fixed.as_deref().map(str::trim).filter(|f| !f.is_empty());
+    let (status, ranges) = match (g.status.as_str(), fixed) {
+        ("Fixed" | "Testing", Some(v)) => (Status::Affected, vec![Range::fixed_in(v)]),
+        ("Not affected", _) => (Status::NotAffected, Vec::new()),
+        (_, _) => (
+            Status::Affected,
+            vec![Range {
+                kind: RangeKind::Ecosystem,
+                events: vec![RangeEvent::Introduced("0".into())],
+            }],
+        ),
+    };
+    for p in &g.packages {
+        adv.affected.push(Affected {
+            namespace: "arch".into(),
+            package: p.trim().to_string(),
+            ranges: ranges.clone(),
+            versions: Vec::new(),
+            status,
+            arches: Vec::new(),
+        });
+    }
+    Ok(adv)
+}
+
+// ---------------------------------------------------------------------------------------
+// Echo
+
+#[derive(Deserialize)]
+struct EchoFix {
+    #[serde(default)]
+    fixed_version: Option<String>,
+    #[serde(default)]
+    severity: Option<String>,
+}
+
+/// Reads one Echo package document (vuln-list `echo/<source package>.json`: CVE → fixed
+/// version and severity), namespace `echo` (a Debian-based rolling distribution); an empty
+/// fixed version means affected with no fix yet.
+pub fn read_echo(
+    path: &Path,
+    out: &mut Vec<Advisory>,
+    _problems: &mut Vec<Problem>,
+) -> Result<(), Error> {
+    let bytes = fs_err::read(path)?;
+    let pkg = path
+        .file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    out.extend(parse_echo(&bytes, &pkg, path)?);
+    Ok(())
+}
+
+/// Parses one Echo package document for source package `pkg`.
+pub fn parse_echo(bytes: &[u8], pkg: &str, path: &Path) -> Result<Vec<Advisory>, Error> {
+    let doc: BTreeMap<String, EchoFix> =
+        serde_json::from_slice(bytes).map_err(|e| bad(path, e.to_string()))?;
+    let mut out = Vec::new();
+    for (id, fix) in doc {
+        let mut adv = Advisory {
+            id: id.trim().to_string(),
+            source: Source::Distro,
+            ..Advisory::default()
+        };
+        adv.severities.extend(distro_level(fix.severity.as_deref()));
+        let ranges = match fix.fixed_version.as_deref().map(str::trim) {
+            Some(v) if !v.is_empty() => vec![Range::fixed_in(v)],
+            _ => vec![Range {
+                kind: RangeKind::Ecosystem,
+                events: vec![RangeEvent::Introduced("0".into())],
+            }],
+        };
+        adv.affected.push(Affected {
+            namespace: "echo".into(),
+            package: pkg.to_string(),
+            ranges,
+            versions: Vec::new(),
+            status: Status::Affected,
+            arches: Vec::new(),
+        });
+        out.push(adv);
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------
 // Ubuntu
 
 #[derive(Deserialize)]

@@ -228,6 +228,13 @@ fn imports_all_shared_advisories() {
             m.namespaces
         );
     }
+    // every namespace the importers produce can be evaluated: it has a version scheme
+    for ns in m.namespaces.keys() {
+        assert!(
+            ns == "cpe" || stella_advisory::namespace::scheme(ns).is_some(),
+            "no version scheme for namespace `{ns}`"
+        );
+    }
     // the OSV linter's broken fixtures and the sad-path test records are reported, not fatal
     assert!(
         rest.problems
@@ -859,7 +866,11 @@ fn ghsa_graphql_shape() {
     assert!(rest.problems.is_empty(), "{:?}", rest.problems);
     assert_eq!(
         said(&db, "packagist", "contao/core-bundle", "CVE-2019-19745"),
-        [(Status::Affected, vec!["4.8.6".into(), "4.4.46".into()], vec![])]
+        [(
+            Status::Affected,
+            vec!["4.8.6".into(), "4.4.46".into()],
+            vec![]
+        )]
     );
     let e = db.package("packagist", "contao/core-bundle").unwrap();
     assert_eq!(e[0].source, stella_advisory::Source::Ghsa);
@@ -877,5 +888,111 @@ fn ghsa_graphql_shape() {
     let v = db.vulnerability("CVE-2019-19745").unwrap().unwrap();
     assert!(v.aliases.contains(&"GHSA-wjx8-cgrm-hh8p".to_string()));
     assert_eq!(v.score, Some(8.8));
+    assert_export_round_trips(&db);
+}
+
+#[test]
+fn the_other_vuln_list_feeds() {
+    let Some(root) = shared() else { return };
+    let f = root.join("vuln-list-fixtures");
+    let dirs: Vec<PathBuf> = [
+        "azure/testdata/happy",
+        "azure/testdata/not-applicable-definition",
+        "redhat/testdata/happy1",
+        "redhat/testdata/happy3",
+        "photon/testdata/happy",
+        "echo/testdata/happy",
+        "rootio/testdata/happy",
+        "glad/testdata/happy",
+        "arch-linux/testdata/happy",
+        "alpine/testdata/happy",
+        "node/testdata/happy",
+        "k8svulndb/testdata/happy-fixed",
+        "seal/testdata/happy",
+    ]
+    .iter()
+    .map(|d| f.join(d))
+    .collect();
+    let (db, rest) = build(&dirs, None);
+    assert!(rest.problems.is_empty(), "{:?}", rest.problems);
+    // Azure Linux OVAL: test → object + state; `> 0.0.0` is no bound
+    assert_eq!(
+        said(&db, "azurelinux:3.0", "golang", "CVE-2023-29409"),
+        [fixed_in("1.20.7-1.azl3")]
+    );
+    assert!(
+        db.package("mariner:2.0", "libnotify").unwrap().is_empty(),
+        "not applicable"
+    );
+    // Red Hat Security Data API: source NVRs and fix states
+    assert_eq!(
+        said(&db, "redhat:8", "edk2", "CVE-2019-0160"),
+        [fixed_in("20190308git89910a39dcfd-6.el8")]
+    );
+    assert_eq!(
+        said(&db, "redhat:7", "webkitgtk3", "CVE-2019-8559"),
+        [unfixed()]
+    );
+    assert_eq!(
+        said(&db, "photon:3.0", "apache-tomcat", "CVE-2019-0199"),
+        [fixed_in("8.5.40-1.ph3")]
+    );
+    assert!(
+        db.package("photon:3.0", "curl").unwrap().is_empty(),
+        "NA gives nothing"
+    );
+    assert_eq!(
+        said(&db, "echo", "curl", "CVE-2024-11053"),
+        [fixed_in("7.88.1-10+deb12u8")]
+    );
+    assert_eq!(
+        said(&db, "rootio:debian:12", "sqlite3", "CVE-2025-29088"),
+        [fixed_in("3.40.1-2+deb12u1.root.io.2")]
+    );
+    assert_eq!(
+        said(&db, "arch", "linux-lts", "CVE-2019-11478"),
+        [fixed_in("4.19.52-1")]
+    );
+    assert_eq!(
+        said(&db, "alpine:3.12", "ansible", "CVE-2020-1737"),
+        [fixed_in("2.9.6-r0")]
+    );
+    // GitLab (Conan): `=2.8.107` is one version
+    let e = db.package("conan", "gsoap").unwrap();
+    assert_eq!(e[0].versions, ["2.8.107"]);
+    // Node.js core: vulnerable minus patched
+    use stella_version::range::{Affected, is_affected};
+    let node = db.package("nodejs", "node").unwrap();
+    let osv: Vec<_> = node[0].ranges.iter().map(|r| r.to_osv().unwrap()).collect();
+    for (v, want) in [
+        ("4.5.0", Affected::Yes),
+        ("4.6.0", Affected::No),
+        ("5.12.0", Affected::Yes),
+        ("6.6.0", Affected::Yes),
+        ("6.7.0", Affected::No),
+        ("7.0.0", Affected::No),
+    ] {
+        assert_eq!(
+            is_affected(stella_version::Scheme::Npm, v, &osv, &[]).unwrap(),
+            want,
+            "{v}"
+        );
+    }
+    assert_eq!(
+        said(&db, "npm", "bassmaster", "CVE-2014-7205"),
+        [(Status::Affected, vec![], vec![])]
+    );
+    // the Kubernetes feed leaves range types out
+    assert_eq!(
+        said(&db, "kubernetes", "k8s.io/apiserver", "CVE-2023-2727"),
+        [fixed_in("1.24.14")]
+    );
+    // Seal's rebuilds live beside the ecosystem they rebuild
+    assert!(
+        !db.package("seal:redhat:6", "seal-expat")
+            .unwrap()
+            .is_empty()
+    );
+    assert!(!db.package("seal:pypi", "seal-requests").unwrap().is_empty());
     assert_export_round_trips(&db);
 }

@@ -78,9 +78,10 @@ pub struct DbImportArgs {
     /// The DB file.
     #[arg(long, env = "STELLA_DB")]
     pub db: PathBuf,
-    /// Feed format of every PATH: osv, alpine-secdb, debian-tracker, debian-json,
-    /// debian-vuln-list, nvd, amazon, ubuntu, rocky, alma, oracle, suse, redhat-csaf,
-    /// ghsa-graphql, bottlerocket, wolfi, chainguard, minimos, kev, epss.
+    /// Feed format of every PATH (see docs/vulnerability-db.md): osv, alpine-secdb,
+    /// debian-tracker, debian-json, debian-vuln-list, nvd, amazon, ubuntu, rocky, alma, oracle,
+    /// suse, redhat-csaf, redhat-api, ghsa-graphql, azure, photon, echo, arch, rootio, glad,
+    /// nodejs, alpine-package, bottlerocket, wolfi, chainguard, minimos, kev, epss.
     /// Without it, each file's format is recognised from its name.
     #[arg(long)]
     pub format: Option<String>,

@@ -292,12 +292,23 @@ fn update_installs_a_signed_prebuilt_db_only_when_it_verifies() {
     let (code, _, err) = update(Some(&key));
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("up to date"), "{err}");
-    // a mirror serving a damaged DB: refused, the local one stays
+    // a mirror serving a damaged DB: refused, the local one stays (another URL, so that the
+    // server's one-second Last-Modified cannot answer "not modified")
     let good = std::fs::read(&served).unwrap();
     let mut bad = good.clone();
     let n = bad.len();
     bad[n - 2] ^= 0x55;
-    std::fs::write(&served, &bad).unwrap();
+    std::fs::write(site.path().join("bad.db"), &bad).unwrap();
+    std::fs::copy(
+        site.path().join("vulns.db.sig"),
+        site.path().join("bad.db.sig"),
+    )
+    .unwrap();
+    std::fs::write(
+        &feeds,
+        format!(r#"{{"sources":[{{"name":"mirror","url":"http://127.0.0.1:{port}/bad.db","format":"stella-db"}}]}}"#),
+    )
+    .unwrap();
     let (code, _, err) = update(Some(&key));
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("damaged"), "{err}");

@@ -45,6 +45,9 @@ pub struct Cached {
     pub last_modified: Option<String>,
     /// SHA-256 of the cached file.
     pub sha256: String,
+    /// The URL it came from: validators from another URL say nothing about this one.
+    #[serde(default)]
+    pub url: String,
     /// When it was fetched (seconds since the epoch).
     pub fetched: u64,
 }
@@ -195,7 +198,7 @@ fn attempt(
     now: u64,
 ) -> Attempt {
     let mut req = agent.get(&s.url);
-    if let Some(p) = prev.filter(|p| p.file.exists()) {
+    if let Some(p) = prev.filter(|p| p.file.exists() && p.url == s.url) {
         if let Some(e) = &p.etag {
             req = req.set("If-None-Match", e);
         }
@@ -276,6 +279,7 @@ fn attempt(
             etag,
             last_modified,
             sha256: sha,
+            url: s.url.clone(),
             fetched: now,
         }),
     )

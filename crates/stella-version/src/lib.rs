@@ -13,6 +13,7 @@ pub mod maven;
 pub mod nuget;
 pub mod numeric;
 pub mod packagist;
+pub mod pacman;
 pub mod pep440;
 pub mod pub_dart;
 pub mod range;
@@ -98,13 +99,15 @@ pub enum Scheme {
     Hackage,
     /// R CRAN.
     Cran,
+    /// Arch Linux pacman.
+    Pacman,
     /// Fallback for everything else.
     Generic,
 }
 
 impl Scheme {
     /// All schemes.
-    pub const ALL: [Scheme; 15] = [
+    pub const ALL: [Scheme; 16] = [
         Scheme::Dpkg,
         Scheme::Rpm,
         Scheme::Apk,
@@ -119,6 +122,7 @@ impl Scheme {
         Scheme::Pub,
         Scheme::Hackage,
         Scheme::Cran,
+        Scheme::Pacman,
         Scheme::Generic,
     ];
 
@@ -145,9 +149,19 @@ impl Scheme {
             | "opensuse" | "mageia" | "openeuler" | "oracle" | "oracle linux" | "amazon"
             | "amazon linux" | "photon os" | "photon" | "azure linux" | "cbl-mariner"
             | "mariner" | "fedora" | "centos" | "rpm" => Scheme::Rpm,
+            // os-release IDs of the SUSE family and other RPM systems
+            "sles"
+            | "sle-micro"
+            | "sl-micro"
+            | "opensuse-leap"
+            | "opensuse-leap-micro"
+            | "opensuse-tumbleweed"
+            | "bottlerocket"
+            | "azurelinux" => Scheme::Rpm,
             "semver" | "crates.io" | "cargo" | "hex" | "swifturl" | "bitnami"
-            | "github actions" | "cocoapods" => Scheme::SemVer,
-            "npm" => Scheme::Npm,
+            | "github actions" | "github-actions" | "cocoapods" | "julia" | "kubernetes"
+            | "conan" => Scheme::SemVer,
+            "npm" | "nodejs" => Scheme::Npm,
             "go" | "golang" => Scheme::Go,
             "pypi" | "python" | "pep440" => Scheme::Pep440,
             "maven" => Scheme::Maven,
@@ -157,6 +171,7 @@ impl Scheme {
             "pub" => Scheme::Pub,
             "hackage" | "ghc" => Scheme::Hackage,
             "cran" => Scheme::Cran,
+            "arch" | "arch linux" | "archlinux" | "alpm" | "pacman" => Scheme::Pacman,
             "generic" => Scheme::Generic,
             _ => return None,
         })
@@ -179,6 +194,7 @@ impl Scheme {
             Scheme::Pub => "pub",
             Scheme::Hackage => "hackage",
             Scheme::Cran => "cran",
+            Scheme::Pacman => "pacman",
             Scheme::Generic => "generic",
         }
     }
@@ -200,6 +216,7 @@ impl Scheme {
             Scheme::Pub => pub_dart::PubVersion::parse(v).map(drop),
             Scheme::Hackage => numeric::NumericVersion::parse_hackage(v).map(drop),
             Scheme::Cran => numeric::NumericVersion::parse_cran(v).map(drop),
+            Scheme::Pacman => pacman::PacmanVersion::parse(v).map(drop),
             Scheme::Generic => generic::compare(v, v).map(drop),
         }
     }
@@ -244,6 +261,10 @@ impl Scheme {
             Scheme::Cran => both(
                 numeric::NumericVersion::parse_cran(a),
                 numeric::NumericVersion::parse_cran(b),
+            ),
+            Scheme::Pacman => both(
+                pacman::PacmanVersion::parse(a),
+                pacman::PacmanVersion::parse(b),
             ),
             Scheme::Generic => generic::compare(a, b),
         }

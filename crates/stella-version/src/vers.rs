@@ -38,6 +38,7 @@ fn scheme_of(name: &str) -> Option<Scheme> {
         "pub" => Scheme::Pub,
         "hackage" => Scheme::Hackage,
         "cran" => Scheme::Cran,
+        "alpm" => Scheme::Pacman,
         "generic" | "conan" | "cpan" => Scheme::Generic,
         _ => return None,
     })
