@@ -51,22 +51,7 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e:#}");
-            // A DB that fails its integrity or signature check is a failed check, not bad
-            // usage: pipelines may want to tell the two apart.
-            let failed_check = e.chain().any(|c| {
-                matches!(
-                    c.downcast_ref::<stella_advisory::Error>(),
-                    Some(
-                        stella_advisory::Error::Signature { .. }
-                            | stella_advisory::Error::Corrupt { .. }
-                    )
-                )
-            });
-            ExitCode::from(if failed_check {
-                exit::FAIL
-            } else {
-                exit::USAGE
-            })
+            ExitCode::from(exit::USAGE)
         }
     }
 }

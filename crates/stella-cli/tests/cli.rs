@@ -389,7 +389,7 @@ fn db_errors_are_clear() {
     let db = dir.path().join("v.db");
     std::fs::write(&db, b"garbage").unwrap();
     let (code, _, err) = stella(&["db", "info", "--db", db.to_str().unwrap()]);
-    assert_eq!(code, 1, "a damaged DB is a failed check");
+    assert_eq!(code, 2, "a damaged DB is bad input");
     assert!(err.contains("damaged") && err.contains("hint:"), "{err}");
     let (code, _, err) = stella(&[
         "db",
@@ -533,7 +533,7 @@ fn db_sign_with_openssl_keys_and_verify_both_ways() {
     assert_eq!(code, 0, "{err}");
     // asking for a signature that is not there
     let (code, _, err) = stella(&["db", "info", "--db", &db, "--pubkey", &d("key.pub")]);
-    assert_eq!(code, 1, "a failed check");
+    assert_eq!(code, 2, "bad input");
     assert!(err.contains("no signature"), "{err}");
     // a public key is not a signing key
     let (code, _, err) = stella(&["db", "sign", "--db", &db, "--key", &d("key.pub")]);
@@ -545,7 +545,7 @@ fn db_sign_with_openssl_keys_and_verify_both_ways() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("signature:       valid"), "{out}");
     let (code, _, err) = stella(&["db", "info", "--db", &db, "--pubkey", &d("other.pub")]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(err.contains("trusted key"), "{err}");
     // openssl agrees the signature is over `stella-db-v1 sha256:<digest>`
     let sig: serde_json::Value =

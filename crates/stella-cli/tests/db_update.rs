@@ -269,7 +269,7 @@ fn update_installs_a_signed_prebuilt_db_only_when_it_verifies() {
     // a key that did not sign it: refused, nothing installed
     let other = w("other.pub");
     let (code, _, err) = update(Some(&other));
-    assert_eq!(code, 1, "{err}");
+    assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("trusted key") && err.contains("refused"),
         "{err}"
@@ -310,7 +310,7 @@ fn update_installs_a_signed_prebuilt_db_only_when_it_verifies() {
     )
     .unwrap();
     let (code, _, err) = update(Some(&key));
-    assert_eq!(code, 1, "{err}");
+    assert_eq!(code, 2, "{err}");
     assert!(err.contains("damaged"), "{err}");
     assert_eq!(std::fs::read(&local).unwrap(), good);
     // a prebuilt DB replaces everything, so it comes alone
