@@ -19,9 +19,8 @@ pub enum Command {
     /// Compare versions with an ecosystem's own rules.
     #[command(subcommand)]
     Version(VersionCommand),
-    /// Work with SBOM documents.
-    #[command(subcommand)]
-    Sbom(SbomCommand),
+    /// Build an image's SBOM (`stella sbom TARGET`), or convert SBOM documents.
+    Sbom(SbomArgs),
     /// Build and inspect the vulnerability DB.
     #[command(subcommand)]
     Db(DbCommand),
@@ -150,6 +149,50 @@ pub struct DbQueryArgs {
     /// Package name (distro packages: the source package).
     #[arg(long)]
     pub package: String,
+}
+
+/// `stella sbom TARGET` or `stella sbom convert …`
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct SbomArgs {
+    /// `convert`.
+    #[command(subcommand)]
+    pub command: Option<SbomCommand>,
+    /// Building an image's SBOM.
+    #[command(flatten)]
+    pub build: BuildArgs,
+}
+
+/// `stella sbom TARGET`
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The image: `docker-archive:PATH[:TAG]` (a `docker save` tar, plain or gzip),
+    /// `oci-dir:PATH[:TAG]` (an OCI layout), `oci-archive:PATH[:TAG]`, `dir:PATH` (a root
+    /// filesystem), or a bare path (recognised).
+    #[arg(required = true)]
+    pub target: Option<String>,
+    /// Output format: `cyclonedx-json` (1.6, also `@1.5`, `@1.4`), `cyclonedx-xml`,
+    /// `spdx-json`, `spdx-tag-value`, or `stella-json` (packages with their layers).
+    #[arg(long, short = 'f', default_value = "cyclonedx-json")]
+    pub format: String,
+    /// Print each layer's fragment (what that layer alone says, as JSON) instead of the SBOM.
+    #[arg(long)]
+    pub per_layer: bool,
+    /// Write here instead of standard output (replaced atomically).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Pick one image of a multi-platform index (`linux/arm64`). Default: this machine's.
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    /// Fragment cache directory. Default: `$STELLA_CACHE`, `$XDG_CACHE_HOME/stella`, `~/.cache/stella`.
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Catalog every layer, reading and writing no cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Creation time to write (RFC 3339). Default: `SOURCE_DATE_EPOCH`, else now.
+    #[arg(long, value_name = "TIME")]
+    pub timestamp: Option<String>,
 }
 
 /// `stella sbom …`

@@ -7,14 +7,122 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use stella_sbom::{Format, OutputFormat, WriteOptions};
 
-use crate::cli::{ConvertArgs, SbomCommand};
+use crate::cli::{BuildArgs, ConvertArgs, SbomArgs, SbomCommand};
 use crate::exit;
 
-/// Runs a `stella sbom` subcommand.
-pub fn run(cmd: SbomCommand) -> anyhow::Result<u8> {
-    match cmd {
-        SbomCommand::Convert(args) => convert(args),
+/// Runs `stella sbom`.
+pub fn run(args: SbomArgs) -> anyhow::Result<u8> {
+    match args.command {
+        Some(SbomCommand::Convert(a)) => convert(a),
+        None => build(args.build),
     }
+}
+
+fn emit(output: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    match output {
+        None => {
+            let mut so = std::io::stdout().lock();
+            so.write_all(bytes)
+                .context("cannot write to standard output")?;
+            so.flush().ok();
+            Ok(())
+        }
+        Some(path) => write_atomically(path, bytes),
+    }
+}
+
+fn build(args: BuildArgs) -> anyhow::Result<u8> {
+    let target_s = args.target.clone().unwrap_or_default();
+    let stella_json = args.format == "stella-json";
+    let out_format = if stella_json || args.per_layer {
+        None
+    } else {
+        Some(OutputFormat::parse(&args.format).with_context(|| {
+            format!(
+                "unknown output format `{}`\nhint: use cyclonedx-json, cyclonedx-xml, spdx-json, spdx-tag-value or stella-json",
+                args.format
+            )
+        })?)
+    };
+    let target = stella_image::Target::parse(&target_s)?;
+    let image = stella_image::Image::open(&target, args.platform.as_deref())
+        .with_context(|| format!("cannot open {target_s}"))?;
+    let cache = if args.no_cache {
+        None
+    } else {
+        args.cache
+            .clone()
+            .or_else(stella_catalog::cache::Cache::default_dir)
+            .map(stella_catalog::cache::Cache::new)
+    };
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let cat = stella_catalog::catalog(&image, cache.as_ref(), threads)
+        .with_context(|| format!("cannot catalog {target_s}"))?;
+    for w in &cat.composed.warnings {
+        eprintln!("warning: {w}");
+    }
+    eprintln!(
+        "{}: {} layers ({} cached), {} packages{}",
+        image.name,
+        image.layers.len(),
+        cat.cached,
+        cat.composed.packages.len(),
+        cat.composed
+            .os
+            .as_ref()
+            .map(|o| format!(", {} {}", o.id, o.version_id.as_deref().unwrap_or("")))
+            .unwrap_or_default()
+    );
+    if args.per_layer {
+        let layers: Vec<serde_json::Value> = cat
+            .fragments
+            .iter()
+            .zip(&image.layers)
+            .enumerate()
+            .map(|(i, (f, l))| {
+                serde_json::json!({
+                    "index": i + 1,
+                    "diffId": f.diff_id,
+                    "digest": l.digest,
+                    "fragment": f,
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({ "target": image.name, "layers": layers });
+        let mut bytes = serde_json::to_vec_pretty(&doc)?;
+        bytes.push(b'\n');
+        emit(args.output.as_deref(), &bytes)?;
+        return Ok(exit::OK);
+    }
+    if stella_json {
+        let doc = serde_json::json!({
+            "target": image.name,
+            "digest": image.digest,
+            "os": cat.composed.os,
+            "layers": image.layers.iter().map(|l| &l.diff_id).collect::<Vec<_>>(),
+            "packages": cat.composed.packages,
+        });
+        let mut bytes = serde_json::to_vec_pretty(&doc)?;
+        bytes.push(b'\n');
+        emit(args.output.as_deref(), &bytes)?;
+        return Ok(exit::OK);
+    }
+    let sbom = stella_catalog::sbom::to_sbom(&cat.composed, &image.name, env!("CARGO_PKG_VERSION"));
+    let opts = WriteOptions {
+        timestamp: args.timestamp.clone().or_else(source_date_epoch),
+        serial: None,
+        tool_version: None,
+    };
+    let Some(fmt) = out_format else {
+        return Ok(exit::OK);
+    };
+    emit(
+        args.output.as_deref(),
+        &stella_sbom::write(&sbom, fmt, &opts),
+    )?;
+    Ok(exit::OK)
 }
 
 /// Reads a file or standard input, refusing more than `max` bytes without reading them all.

@@ -1,0 +1,172 @@
+//! Composing per-layer fragments into the image's packages (DESIGN §2): layers replayed bottom
+//! to top, each first deleting what its whiteouts and opaque directories hide, then replacing
+//! the locations it contains.
+//!
+//! Traps: deletions of a layer apply to the layers *below* it only, so they run before its own
+//! additions; a whiteout of a directory deletes everything under it; a package that an upper
+//! layer's rewrite of the same database still lists keeps the layer that introduced it.
+
+use std::collections::BTreeMap;
+
+use crate::{Fragment, OsInfo, Package, os};
+
+/// The image's packages after composition.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Composed {
+    /// Packages, sorted (kind, name, version, location).
+    pub packages: Vec<Package>,
+    /// The detected OS.
+    pub os: Option<OsInfo>,
+    /// Warnings of every fragment, prefixed with its layer.
+    pub warnings: Vec<String>,
+}
+
+fn under(path: &str, dir: &str) -> bool {
+    dir.is_empty()
+        || path.len() > dir.len() && path.starts_with(dir) && path.as_bytes()[dir.len()] == b'/'
+}
+
+fn delete<V>(map: &mut BTreeMap<String, V>, f: &Fragment) {
+    map.retain(|path, _| {
+        !f.opaque.iter().any(|d| under(path, d))
+            && !f.whiteouts.iter().any(|w| path == w || under(path, w))
+    });
+}
+
+/// Composes fragments, bottom layer first.
+pub fn compose(fragments: &[Fragment]) -> Composed {
+    let mut locations: BTreeMap<String, Vec<Package>> = BTreeMap::new();
+    let mut release: BTreeMap<String, OsInfo> = BTreeMap::new();
+    let mut warnings = Vec::new();
+    for (k, f) in fragments.iter().enumerate() {
+        delete(&mut locations, f);
+        delete(&mut release, f);
+        for (loc, pkgs) in &f.locations {
+            let before = locations.remove(loc).unwrap_or_default();
+            let layer = (!f.diff_id.is_empty()).then(|| f.diff_id.clone());
+            let now: Vec<Package> = pkgs
+                .iter()
+                .map(|p| {
+                    let kept = before.iter().find(|b| {
+                        b.kind == p.kind
+                            && b.name == p.name
+                            && b.version == p.version
+                            && b.arch == p.arch
+                    });
+                    Package {
+                        layer: kept.and_then(|b| b.layer.clone()).or_else(|| layer.clone()),
+                        ..p.clone()
+                    }
+                })
+                .collect();
+            if !now.is_empty() {
+                locations.insert(loc.clone(), now);
+            }
+        }
+        for (file, info) in &f.os {
+            match info {
+                Some(i) => {
+                    release.insert(file.clone(), i.clone());
+                }
+                None => {
+                    release.remove(file);
+                }
+            }
+        }
+        warnings.extend(f.warnings.iter().map(|w| format!("layer {}: {w}", k + 1)));
+    }
+    let mut packages: Vec<Package> = locations.into_values().flatten().collect();
+    packages.sort_by(|a, b| {
+        (a.kind, &a.name, &a.version, &a.location).cmp(&(b.kind, &b.name, &b.version, &b.location))
+    });
+    Composed {
+        packages,
+        os: os::detect(release.iter().map(|(p, i)| (p.as_str(), i))),
+        warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Kind;
+
+    fn pkg(name: &str, v: &str) -> Package {
+        Package {
+            kind: Kind::Deb,
+            name: name.into(),
+            version: v.into(),
+            arch: None,
+            source_name: None,
+            source_version: None,
+            licenses: vec![],
+            location: "var/lib/dpkg/status".into(),
+            layer: None,
+        }
+    }
+
+    #[test]
+    fn upper_layers_replace_and_delete() {
+        let status = "var/lib/dpkg/status".to_string();
+        let mut l1 = Fragment {
+            diff_id: "sha256:1".into(),
+            ..Fragment::default()
+        };
+        l1.locations
+            .insert(status.clone(), vec![pkg("a", "1"), pkg("b", "1")]);
+        l1.locations.insert(
+            "usr/lib/python3/x.dist-info/METADATA".into(),
+            vec![Package {
+                kind: Kind::Python,
+                location: "usr/lib/python3/x.dist-info/METADATA".into(),
+                ..pkg("x", "1")
+            }],
+        );
+        let mut l2 = Fragment {
+            diff_id: "sha256:2".into(),
+            ..Fragment::default()
+        };
+        // the upper layer upgrades b, removes a, adds c, and deletes python's directory
+        l2.locations
+            .insert(status.clone(), vec![pkg("b", "2"), pkg("c", "1")]);
+        l2.whiteouts.insert("usr/lib/python3".into());
+        let c = compose(&[l1.clone(), l2]);
+        let got: Vec<(&str, &str, &str)> = c
+            .packages
+            .iter()
+            .map(|p| {
+                (
+                    p.name.as_str(),
+                    p.version.as_str(),
+                    p.layer.as_deref().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(got, [("b", "2", "sha256:2"), ("c", "1", "sha256:2")]);
+        // a rewrite that keeps a package keeps its layer
+        let mut l3 = Fragment {
+            diff_id: "sha256:3".into(),
+            ..Fragment::default()
+        };
+        l3.locations.insert(
+            status.clone(),
+            vec![pkg("a", "1"), pkg("b", "1"), pkg("d", "1")],
+        );
+        let c = compose(&[l1.clone(), l3]);
+        let layers: Vec<&str> = c
+            .packages
+            .iter()
+            .map(|p| p.layer.as_deref().unwrap_or(""))
+            .collect();
+        assert_eq!(layers, ["sha256:1", "sha256:1", "sha256:3", "sha256:1"]);
+        // an opaque directory hides the lower layer's content, not the layer's own
+        let mut l4 = Fragment {
+            diff_id: "sha256:4".into(),
+            ..Fragment::default()
+        };
+        l4.opaque.insert("var/lib/dpkg".into());
+        let c = compose(&[l1, l4]);
+        assert_eq!(c.packages.len(), 1);
+        assert!(under("a/b", "a") && !under("ab", "a") && !under("a", "a"));
+    }
+}

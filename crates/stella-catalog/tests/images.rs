@@ -1,0 +1,419 @@
+//! Cataloguing real images (the shared Alpine and Debian images, with `dpkg-query` as ground
+//! truth) and synthetic multi-layer OCI layouts built here: upgrades, deletions, whiteouts,
+//! compression kinds, caching, and broken layers.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+use stella_catalog::cache::Cache;
+use stella_catalog::{Kind, catalog};
+use stella_image::{Image, Target};
+
+fn shared() -> Option<PathBuf> {
+    let dir = std::env::var("STELLA_SHARED_DATA").unwrap_or_else(|_| "../../../shared/data".into());
+    let p = Path::new(&dir).join("images");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!(
+            "SKIP: {} is absent; set STELLA_SHARED_DATA to catalog the real images",
+            p.display()
+        );
+        None
+    }
+}
+
+fn open(t: &str) -> Image {
+    Image::open(&Target::parse(t).unwrap(), None).unwrap()
+}
+
+#[test]
+fn alpine_images_list_their_14_apk_packages() {
+    let Some(dir) = shared() else { return };
+    for (t, musl) in [
+        (dir.join("alpine-3.10.4.docker-archive.tar.gz"), "1.1.22-r3"),
+        (dir.join("alpine-3.10.4.oci"), "1.1.22-r3"),
+        (dir.join("alpine-3.11.docker-archive.tar.gz"), "1.1.24-r2"),
+    ] {
+        let img = open(&t.display().to_string());
+        let c = catalog(&img, None, 2).unwrap();
+        let p = &c.composed.packages;
+        assert_eq!(p.len(), 14, "{}", t.display());
+        assert!(p.iter().all(|p| p.kind == Kind::Apk));
+        let m = p.iter().find(|p| p.name == "musl").unwrap();
+        assert_eq!(m.version, musl);
+        assert_eq!(m.layer, img.layers[0].diff_id);
+        let libcrypto = p.iter().find(|p| p.name.starts_with("libcrypto")).unwrap();
+        assert_eq!(libcrypto.source_name.as_deref(), Some("openssl"));
+        assert_eq!(c.composed.os.as_ref().unwrap().id, "alpine");
+    }
+}
+
+#[test]
+fn debian_bookworm_matches_dpkg_query() {
+    let Some(dir) = shared() else { return };
+    if Command::new("dpkg-query")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIP: dpkg-query is not installed; it is the ground truth here");
+        return;
+    }
+    let layout = dir.join("debian-bookworm-minbase.oci");
+    let img = open(&layout.display().to_string());
+    let c = catalog(&img, None, 2).unwrap();
+    let ours: BTreeSet<(String, String, String, String)> = c
+        .composed
+        .packages
+        .iter()
+        .map(|p| {
+            (
+                p.name.clone(),
+                p.version.clone(),
+                p.arch.clone().unwrap_or_default(),
+                p.source_name.clone().unwrap_or_else(|| p.name.clone()),
+            )
+        })
+        .collect();
+    // ground truth: dpkg-query over the layer's own dpkg database
+    let tmp = tempfile::tempdir().unwrap();
+    let blob = layout.join("blobs/sha256").join(
+        img.layers[0]
+            .digest
+            .as_ref()
+            .unwrap()
+            .trim_start_matches("sha256:"),
+    );
+    let ok = Command::new("tar")
+        .args(["-xzf"])
+        .arg(&blob)
+        .arg("-C")
+        .arg(tmp.path())
+        .arg("var/lib/dpkg")
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = Command::new("dpkg-query")
+        .arg(format!(
+            "--admindir={}",
+            tmp.path().join("var/lib/dpkg").display()
+        ))
+        .args([
+            "-W",
+            "-f",
+            "${Package}\\t${Version}\\t${Architecture}\\t${source:Package}\\n",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let truth: BTreeSet<(String, String, String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[0].into(), f[1].into(), f[2].into(), f[3].into())
+        })
+        .collect();
+    assert_eq!(truth.len(), 88);
+    assert_eq!(ours, truth);
+    let os = c.composed.os.unwrap();
+    assert_eq!(
+        (os.id.as_str(), os.version_id.as_deref()),
+        ("debian", Some("12"))
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// synthetic images
+
+enum Z {
+    Gzip,
+    Zstd,
+    Plain,
+}
+
+fn digest(b: &[u8]) -> String {
+    let h = Sha256::digest(b);
+    format!(
+        "sha256:{}",
+        h.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+/// A tar of (path, content); content `None` is a directory.
+fn tar_of(entries: &[(&str, Option<&[u8]>)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, content) in entries {
+        let mut h = tar::Header::new_gnu();
+        match content {
+            Some(c) => {
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_size(c.len() as u64);
+                h.set_mode(0o644);
+                // set_path refuses `..`; write the name bytes directly to make hostile entries
+                let name = h.as_old_mut().name.as_mut();
+                name[..path.len()].copy_from_slice(path.as_bytes());
+                h.set_cksum();
+                b.append(&h, *c).unwrap();
+            }
+            None => {
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_size(0);
+                h.set_mode(0o755);
+                h.set_path(path).unwrap();
+                h.set_cksum();
+                b.append(&h, std::io::empty()).unwrap();
+            }
+        }
+    }
+    b.into_inner().unwrap()
+}
+
+fn compress(t: &[u8], z: &Z) -> Vec<u8> {
+    match z {
+        Z::Gzip => {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(t).unwrap();
+            e.finish().unwrap()
+        }
+        Z::Zstd => {
+            ruzstd::encoding::compress_to_vec(t, ruzstd::encoding::CompressionLevel::Fastest)
+        }
+        Z::Plain => t.to_vec(),
+    }
+}
+
+/// Writes an OCI layout of `layers` (tar bytes and compression) into `dir`.
+fn layout(dir: &Path, layers: &[(Vec<u8>, Z)]) {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |b: &[u8]| {
+        let d = digest(b);
+        std::fs::write(blobs.join(d.trim_start_matches("sha256:")), b).unwrap();
+        d
+    };
+    let mut descs = Vec::new();
+    let mut diff_ids = Vec::new();
+    for (t, z) in layers {
+        diff_ids.push(digest(t));
+        let blob = compress(t, z);
+        let mt = match z {
+            Z::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
+            Z::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
+            Z::Plain => "application/vnd.oci.image.layer.v1.tar",
+        };
+        descs.push(serde_json::json!({"mediaType": mt, "digest": put(&blob), "size": blob.len()}));
+    }
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": diff_ids}
+    }))
+    .unwrap();
+    let cd = put(&config);
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": config.len()},
+        "layers": descs
+    }))
+    .unwrap();
+    let md = put(&manifest);
+    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    std::fs::write(
+        dir.join("index.json"),
+        serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md,
+                           "size": manifest.len(), "annotations": {"org.opencontainers.image.ref.name": "test"}}]
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+}
+
+const OS: &[u8] = b"ID=debian\nVERSION_ID=\"12\"\n";
+const STATUS1: &[u8] = b"Package: a\nStatus: install ok installed\nVersion: 1.0\nArchitecture: amd64\n\nPackage: b\nStatus: install ok installed\nVersion: 1.0\nArchitecture: amd64\nSource: bsrc\n";
+const STATUS2: &[u8] = b"Package: b\nStatus: install ok installed\nVersion: 2.0\nArchitecture: amd64\nSource: bsrc\n\nPackage: c\nStatus: install ok installed\nVersion: 1.0\nArchitecture: all\n";
+const META: &[u8] =
+    b"Metadata-Version: 2.1\nName: requests\nVersion: 2.31.0\nLicense: Apache-2.0\n";
+const PKG: &[u8] = br#"{"name": "left-pad", "version": "1.3.0", "license": "WTFPL"}"#;
+
+#[test]
+fn layers_upgrade_delete_and_hide_packages() {
+    let dir = tempfile::tempdir().unwrap();
+    let l1 = tar_of(&[
+        ("etc/", None),
+        ("etc/os-release", Some(OS)),
+        ("var/lib/dpkg/status", Some(STATUS1)),
+        (
+            "usr/lib/python3/dist-packages/requests-2.31.0.dist-info/METADATA",
+            Some(META),
+        ),
+        ("app/node_modules/left-pad/package.json", Some(PKG)),
+    ]);
+    let l2 = tar_of(&[
+        ("var/lib/dpkg/status", Some(STATUS2)),
+        (
+            "usr/lib/python3/dist-packages/.wh.requests-2.31.0.dist-info",
+            Some(b""),
+        ),
+        ("../../escape/var/lib/dpkg/status", Some(STATUS1)),
+    ]);
+    let l3 = tar_of(&[("app/.wh..wh..opq", Some(b"")), ("app/readme", Some(b"x"))]);
+    layout(dir.path(), &[(l1, Z::Gzip), (l2, Z::Zstd), (l3, Z::Plain)]);
+    let img = open(&format!("oci-dir:{}:test", dir.path().display()));
+    assert_eq!(img.layers.len(), 3);
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(cache_dir.path());
+    let c = catalog(&img, Some(&cache), 2).unwrap();
+    let got: Vec<(&str, &str, Option<&str>)> = c
+        .composed
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.version.as_str(), p.layer.as_deref()))
+        .collect();
+    let l2_id = img.layers[1].diff_id.as_deref();
+    // a removed, b upgraded in layer 2, c added; requests whited out; node_modules hidden
+    assert_eq!(got, [("b", "2.0", l2_id), ("c", "1.0", l2_id)]);
+    assert!(
+        c.composed
+            .warnings
+            .iter()
+            .any(|w| w.contains("escape") && w.contains("root")),
+        "{:?}",
+        c.composed.warnings
+    );
+    assert_eq!(c.cached, 0);
+    // everything cached: nothing is catalogued again, and the answer is the same
+    let again = catalog(&img, Some(&cache), 2).unwrap();
+    assert_eq!(again.cached, 3);
+    assert_eq!(again.bytes_read, 0);
+    assert_eq!(again.composed.packages, c.composed.packages);
+    // each layer alone
+    assert_eq!(
+        c.fragments[0]
+            .locations
+            .values()
+            .map(Vec::len)
+            .sum::<usize>(),
+        4
+    );
+    assert!(c.fragments[2].opaque.contains("app"));
+}
+
+#[test]
+fn broken_layers_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let l1 = tar_of(&[("var/lib/dpkg/status", Some(STATUS1))]);
+    layout(dir.path(), &[(l1.clone(), Z::Gzip)]);
+    let img = open(&dir.path().display().to_string());
+    let blob_path = dir.path().join("blobs/sha256").join(
+        img.layers[0]
+            .digest
+            .as_ref()
+            .unwrap()
+            .trim_start_matches("sha256:"),
+    );
+    let good = std::fs::read(&blob_path).unwrap();
+    // truncated gzip
+    std::fs::write(&blob_path, &good[..good.len() / 2]).unwrap();
+    let e = catalog(&img, None, 1).unwrap_err().to_string();
+    assert!(
+        e.contains("truncated or corrupt") || e.contains("digest"),
+        "{e}"
+    );
+    // a valid layer with other content: its digest does not match the manifest
+    let other = compress(&tar_of(&[("var/lib/dpkg/status", Some(STATUS2))]), &Z::Gzip);
+    std::fs::write(&blob_path, other).unwrap();
+    let e = catalog(&img, None, 1).unwrap_err().to_string();
+    assert!(e.contains("digest mismatch"), "{e}");
+    // a missing blob
+    std::fs::remove_file(&blob_path).unwrap();
+    assert!(catalog(&img, None, 1).is_err());
+    // a digest that tries to leave the blob store
+    let idx = dir.path().join("index.json");
+    let text = std::fs::read_to_string(&idx).unwrap();
+    let bad = text.replacen("sha256:", "sha256:../../", 1);
+    std::fs::write(&idx, bad).unwrap();
+    let e = Image::open(
+        &Target::parse(&dir.path().display().to_string()).unwrap(),
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("not a digest"), "{e}");
+}
+
+#[test]
+fn docker_save_archive_with_plain_layers_and_a_rootfs_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let l1 = tar_of(&[
+        ("etc/os-release", Some(OS)),
+        ("var/lib/dpkg/status", Some(STATUS1)),
+    ]);
+    let l2 = tar_of(&[("var/lib/dpkg/status", Some(STATUS2))]);
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [digest(&l1), digest(&l2)]}
+    }))
+    .unwrap();
+    let manifest = serde_json::to_vec(&serde_json::json!([
+        {"Config": "cfg.json", "RepoTags": ["example/app:1"], "Layers": ["l1/layer.tar", "./l2/layer.tar"]}
+    ]))
+    .unwrap();
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in [
+        ("l1/layer.tar", &l1),
+        ("l2/layer.tar", &l2),
+        ("cfg.json", &config),
+        ("manifest.json", &manifest),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, name, data.as_slice()).unwrap();
+    }
+    let archive = dir.path().join("app.tar");
+    std::fs::write(&archive, b.into_inner().unwrap()).unwrap();
+    let img = open(&format!(
+        "docker-archive:{}:example/app:1",
+        archive.display()
+    ));
+    assert_eq!(img.name, "example/app:1");
+    let c = catalog(&img, None, 2).unwrap();
+    let names: Vec<&str> = c
+        .composed
+        .packages
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(names, ["b", "c"]);
+    // the same files as a root filesystem directory
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("var/lib/dpkg")).unwrap();
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("var/lib/dpkg/status"), STATUS2).unwrap();
+    std::fs::write(root.join("etc/os-release"), OS).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("/etc", root.join("hostetc")).unwrap();
+    let img = open(&format!("dir:{}", root.display()));
+    let c = catalog(&img, None, 1).unwrap();
+    let names: Vec<&str> = c
+        .composed
+        .packages
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(names, ["b", "c"]);
+    assert_eq!(c.composed.os.unwrap().version_id.as_deref(), Some("12"));
+}
