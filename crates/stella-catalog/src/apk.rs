@@ -37,6 +37,7 @@ impl Cataloger for Apk {
                     arch: get('A').filter(|a| !a.is_empty()).map(str::to_string),
                     source_name: origin.map(str::to_string),
                     source_version: None,
+                    module: None,
                     licenses: get('L')
                         .filter(|l| !l.is_empty())
                         .map(|l| vec![l.to_string()])
@@ -55,7 +56,8 @@ impl Cataloger for Apk {
             }
             let mut chars = line.chars();
             if let (Some(k), Some(':')) = (chars.next(), chars.next()) {
-                cur.push((k, &line[2..]));
+                // the rest after `X:`, wherever the key's bytes end (it may not be ASCII)
+                cur.push((k, chars.as_str()));
             }
         }
         flush(&mut cur, &mut out);
@@ -75,5 +77,7 @@ mod tests {
         assert_eq!(p[1].name, "libcrypto1.1");
         assert_eq!(p[1].source_name.as_deref(), Some("openssl"));
         assert_eq!(p[1].licenses, ["OpenSSL"]);
+        // a key that is not ASCII (found by fuzzing: it used to slice inside a character)
+        assert!(Apk.parse("lib/apk/db/installed", "€:x\nP:a\nV:1".as_bytes()).is_ok());
     }
 }

@@ -100,6 +100,7 @@ mod tests {
             source_name: None,
             source_version: None,
             licenses: vec![],
+            module: None,
             location: "var/lib/dpkg/status".into(),
             layer: None,
         }

@@ -61,6 +61,7 @@ impl Cataloger for Dpkg {
                 source_name,
                 source_version,
                 licenses: Vec::new(),
+                module: None,
                 location: path.to_string(),
                 layer: None,
             });

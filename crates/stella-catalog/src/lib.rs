@@ -17,7 +17,9 @@ pub mod fragment;
 pub mod npm;
 pub mod os;
 pub mod python;
+pub mod rpm;
 pub mod sbom;
+pub mod sqlite;
 
 pub use compose::{Composed, compose};
 pub use fragment::{Fragment, FragmentBuilder};
@@ -27,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 /// The cataloger set and its version: part of every fragment's cache key, so a changed
 /// cataloger invalidates exactly the fragments it would change.
-pub const CATALOGERS: &str = "os@1,apk@1,dpkg@1,python@1,npm@1";
+pub const CATALOGERS: &str = "os@1,apk@1,dpkg@1,rpm@1,python@1,npm@1";
 
 /// The kind of a package (its ecosystem).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -76,6 +78,9 @@ pub struct Package {
     /// Source package version, when it differs or is known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_version: Option<String>,
+    /// The module stream an RPM was built for (`nodejs:18`), from its `MODULARITYLABEL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
     /// License expressions or names as declared.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub licenses: Vec<String>,
@@ -101,6 +106,7 @@ pub fn all() -> Vec<Box<dyn Cataloger>> {
     vec![
         Box::new(apk::Apk),
         Box::new(dpkg::Dpkg),
+        Box::new(rpm::Rpm),
         Box::new(python::Python),
         Box::new(npm::Npm),
     ]

@@ -82,6 +82,7 @@ impl Cataloger for Npm {
             arch: None,
             source_name: None,
             source_version: None,
+            module: None,
             licenses,
             location: path.to_string(),
             layer: None,

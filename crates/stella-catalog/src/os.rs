@@ -40,11 +40,33 @@ pub struct OsInfo {
 }
 
 impl OsInfo {
-    /// The vulnerability-DB namespace release of this OS (`debian:12`, `alpine:3.10`,
-    /// `ubuntu:22.04`, `rhel` → `redhat:9`…): major for RPM distributions and Debian,
-    /// major.minor for Alpine, the whole `VERSION_ID` for Ubuntu and the rest.
+    /// The vulnerability-DB namespace of this OS (`debian:12`, `alpine:3.10`, `ubuntu:22.04`,
+    /// `rhel` → `redhat:9`, `opensuse-leap:15.2`, `wolfi`…): the major release for the RPM
+    /// and Debian families, major.minor for Alpine and the SUSE family, the id alone for
+    /// rolling distributions, the whole `VERSION_ID` otherwise.
     pub fn namespace(&self) -> Option<String> {
-        let v = self.version_id.as_deref()?;
+        let id = self.id.as_str();
+        if matches!(
+            id,
+            "wolfi"
+                | "chainguard"
+                | "minimos"
+                | "arch"
+                | "echo"
+                | "bottlerocket"
+                | "opensuse-tumbleweed"
+        ) {
+            return Some(id.to_string());
+        }
+        let Some(v) = self.version_id.as_deref() else {
+            // Debian testing and unstable name no version, only a codename
+            return match (id, self.codename.as_deref()) {
+                ("debian", Some("trixie")) => Some("debian:13".into()),
+                ("debian", Some("forky")) => Some("debian:14".into()),
+                ("debian", Some("sid")) => Some("debian:unstable".into()),
+                _ => None,
+            };
+        };
         let major = v.split('.').next().unwrap_or(v);
         let major_minor = {
             let mut it = v.split('.');
@@ -53,7 +75,8 @@ impl OsInfo {
                 _ => v.to_string(),
             }
         };
-        Some(match self.id.as_str() {
+        Some(match id {
+            "alpine" if v.contains("_alpha") => "alpine:edge".to_string(),
             "alpine" => format!("alpine:{major_minor}"),
             "debian" => format!("debian:{major}"),
             "rhel" | "redhat" => format!("redhat:{major}"),
@@ -61,7 +84,10 @@ impl OsInfo {
             "rocky" => format!("rocky:{major}"),
             "ol" | "oracle" => format!("oracle:{major}"),
             "amzn" => format!("amazon:{major}"),
-            "centos" => format!("centos:{major}"),
+            "centos" | "fedora" => format!("{id}:{major}"),
+            "opensuse-leap" | "opensuse" => format!("opensuse-leap:{major_minor}"),
+            "sle-micro" | "sle-micro-rancher" => format!("sle-micro:{major_minor}"),
+            "sl-micro" => format!("sl-micro:{major_minor}"),
             id => format!("{id}:{v}"),
         })
     }

@@ -74,6 +74,7 @@ impl Cataloger for Python {
             arch: None,
             source_name: None,
             source_version: None,
+            module: None,
             licenses,
             location: path.to_string(),
             layer: None,

@@ -36,7 +36,33 @@ pub fn purl(p: &Package, os: Option<&OsInfo>) -> Option<Purl> {
         None => o.id.clone(),
     });
     let purl = match p.kind {
-        Kind::Apk | Kind::Deb | Kind::Rpm => {
+        Kind::Rpm => {
+            let ns = match os.map(|o| o.id.as_str()) {
+                Some("rhel") | None => "redhat",
+                Some(id) => id,
+            };
+            // the epoch is a qualifier; the version is version-release
+            let (epoch, vr) = match p.version.split_once(':') {
+                Some((e, vr)) if e.bytes().all(|b| b.is_ascii_digit()) => (Some(e), vr),
+                _ => (None, p.version.as_str()),
+            };
+            let mut u = Purl::new("rpm", Some(ns), &p.name, Some(vr)).ok()?;
+            if let Some(a) = &p.arch {
+                u = u.with_qualifier("arch", a);
+            }
+            if let Some(e) = epoch {
+                u = u.with_qualifier("epoch", e);
+            }
+            if let (Some(src), Some(sv)) = (&p.source_name, &p.source_version) {
+                let sv = sv.split_once(':').map(|(_, v)| v).unwrap_or(sv);
+                u = u.with_qualifier("upstream", &format!("{src}-{sv}.src.rpm"));
+            }
+            if let Some(d) = &distro {
+                u = u.with_qualifier("distro", d);
+            }
+            u
+        }
+        Kind::Apk | Kind::Deb => {
             let ns = os.map(|o| o.id.as_str()).unwrap_or(match p.kind {
                 Kind::Apk => "alpine",
                 Kind::Deb => "debian",
@@ -140,6 +166,7 @@ mod tests {
             arch: Some("amd64".into()),
             source_name: Some("glibc".into()),
             source_version: Some("2.36-9+deb12u4".into()),
+            module: None,
             licenses: vec![],
             location: "var/lib/dpkg/status".into(),
             layer: None,
@@ -156,6 +183,7 @@ mod tests {
             version: "1.0".into(),
             source_name: None,
             source_version: None,
+            module: None,
             arch: None,
             ..p.clone()
         };

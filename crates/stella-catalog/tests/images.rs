@@ -417,3 +417,43 @@ fn docker_save_archive_with_plain_layers_and_a_rootfs_dir() {
     assert_eq!(names, ["b", "c"]);
     assert_eq!(c.composed.os.unwrap().version_id.as_deref(), Some("12"));
 }
+
+#[test]
+fn os_release_files_of_many_distributions() {
+    let dir = std::env::var("STELLA_SHARED_DATA").unwrap_or_else(|_| "../../../shared/data".into());
+    let root = Path::new(&dir).join("pkgdb-fixtures/trivy/pkg/fanal/analyzer/os/release/testdata");
+    if !root.is_dir() {
+        eprintln!("SKIP: {} is absent", root.display());
+        return;
+    }
+    // trivy's fixtures (one os-release each) and the namespace the vulnerability DB uses
+    for (d, ns) in [
+        ("alma", Some("almalinux:9")),
+        ("alpine", Some("alpine:3.15")),
+        ("azurelinux-3.0", Some("azurelinux:3.0")),
+        ("bottlerocket", Some("bottlerocket")),
+        ("centos", Some("centos:7")),
+        ("echo", Some("echo")),
+        ("fedora", Some("fedora:42")),
+        ("mariner-2.0", Some("mariner:2.0")),
+        ("minimos", Some("minimos")),
+        ("opensuseleap-15.2.1", Some("opensuse-leap:15.2")),
+        ("opensuseleap-42.3", Some("opensuse-leap:42.3")),
+        ("opensusetumbleweed", Some("opensuse-tumbleweed")),
+        ("oracle", Some("oracle:8")),
+        ("photon", Some("photon:4.0")),
+        ("rhel", Some("redhat:9")),
+        ("rocky", Some("rocky:9")),
+        ("slemicro", Some("sle-micro:5.3")),
+        ("slemicro-rancher", Some("sle-micro:5.4")),
+        ("slemicro6.0", Some("sl-micro:6.0")),
+        ("sles", Some("sles:15.3")),
+        ("no-version", None),
+        ("no-id", None),
+    ] {
+        let file = root.join(d);
+        let text = std::fs::read_to_string(&file).unwrap();
+        let info = stella_catalog::os::parse_os_release(&text);
+        assert_eq!(info.and_then(|i| i.namespace()).as_deref(), ns, "{d}");
+    }
+}

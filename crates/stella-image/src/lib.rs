@@ -69,3 +69,14 @@ pub enum Error {
         why: String,
     },
 }
+
+/// Walks one layer blob from any reader (a registry stream, a file), checking nothing but
+/// its structure; the digests it computed are returned for the caller to compare.
+pub fn walk_blob<R: std::io::Read>(
+    blob: R,
+    at: &str,
+    limits: Limits,
+    v: &mut dyn Visitor,
+) -> Result<LayerDigests, Error> {
+    layer::walk(blob, at, None, None, limits, v)
+}
