@@ -8,7 +8,7 @@ use stella_image::{Entry, Limits, Visitor};
 struct V;
 
 impl Visitor for V {
-    fn wants(&mut self, _path: &str, _size: u64) -> bool {
+    fn wants(&mut self, _path: &str, _size: u64, _mode: u32) -> bool {
         true
     }
     fn visit(&mut self, e: &Entry<'_>, _content: Option<&[u8]>) {

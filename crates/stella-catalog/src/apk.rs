@@ -78,6 +78,9 @@ mod tests {
         assert_eq!(p[1].source_name.as_deref(), Some("openssl"));
         assert_eq!(p[1].licenses, ["OpenSSL"]);
         // a key that is not ASCII (found by fuzzing: it used to slice inside a character)
-        assert!(Apk.parse("lib/apk/db/installed", "€:x\nP:a\nV:1".as_bytes()).is_ok());
+        assert!(
+            Apk.parse("lib/apk/db/installed", "€:x\nP:a\nV:1".as_bytes())
+                .is_ok()
+        );
     }
 }

@@ -51,14 +51,18 @@ impl<'a> FragmentBuilder<'a> {
         self.fragment
     }
 
-    fn wanted(&self, path: &str) -> bool {
-        os::FILES.contains(&path) || self.catalogers.iter().any(|c| c.wants(path))
+    fn wanted(&self, path: &str, mode: u32, size: u64) -> bool {
+        os::FILES.contains(&path)
+            || self
+                .catalogers
+                .iter()
+                .any(|c| c.wants_file(path, mode, size))
     }
 }
 
 impl Visitor for FragmentBuilder<'_> {
-    fn wants(&mut self, path: &str, _size: u64) -> bool {
-        self.wanted(path)
+    fn wants(&mut self, path: &str, size: u64, mode: u32) -> bool {
+        self.wanted(path, mode, size)
     }
 
     fn visit(&mut self, e: &Entry<'_>, content: Option<&[u8]>) {
@@ -75,8 +79,13 @@ impl Visitor for FragmentBuilder<'_> {
             _ => {}
         }
         let is_os = os::FILES.contains(&e.path);
-        let cats: Vec<&Box<dyn Cataloger>> =
-            self.catalogers.iter().filter(|c| c.wants(e.path)).collect();
+        let cats: Vec<&Box<dyn Cataloger>> = self
+            .catalogers
+            .iter()
+            .filter(|c| c.wants_file(e.path, e.mode, e.size))
+            .collect();
+        // a database named by path is a location even when it lists nothing
+        let by_path = cats.iter().any(|c| c.wants(e.path));
         if !is_os && cats.is_empty() {
             return;
         }
@@ -86,7 +95,7 @@ impl Visitor for FragmentBuilder<'_> {
             if is_os {
                 f.os.insert(e.path.to_string(), None);
             }
-            if !cats.is_empty() {
+            if by_path {
                 f.locations.insert(e.path.to_string(), Vec::new());
             }
             return;
@@ -105,7 +114,9 @@ impl Visitor for FragmentBuilder<'_> {
                     }
                 }
             }
-            f.locations.insert(e.path.to_string(), found);
+            if by_path || !found.is_empty() {
+                f.locations.insert(e.path.to_string(), found);
+            }
         }
     }
 

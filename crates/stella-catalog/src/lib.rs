@@ -14,6 +14,8 @@ pub mod cache;
 pub mod compose;
 pub mod dpkg;
 pub mod fragment;
+pub mod golang;
+pub mod java;
 pub mod npm;
 pub mod os;
 pub mod python;
@@ -29,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 /// The cataloger set and its version: part of every fragment's cache key, so a changed
 /// cataloger invalidates exactly the fragments it would change.
-pub const CATALOGERS: &str = "os@1,apk@1,dpkg@1,rpm@1,python@1,npm@1";
+pub const CATALOGERS: &str = "os@1,apk@1,dpkg@1,rpm@1,python@1,npm@1,go-binary@1,java@1";
 
 /// The kind of a package (its ecosystem).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -45,6 +47,10 @@ pub enum Kind {
     Python,
     /// npm (installed packages).
     Npm,
+    /// Go modules (from binaries' build info).
+    Go,
+    /// Maven artifacts (from Java archives).
+    Maven,
 }
 
 impl Kind {
@@ -56,6 +62,8 @@ impl Kind {
             Kind::Rpm => "rpm",
             Kind::Python => "pypi",
             Kind::Npm => "npm",
+            Kind::Go => "golang",
+            Kind::Maven => "maven",
         }
     }
 }
@@ -95,8 +103,16 @@ pub struct Package {
 pub trait Cataloger: Sync {
     /// Its name (`dpkg`).
     fn name(&self) -> &'static str;
-    /// Whether the file at `path` (image path, no leading `/`) is one it reads.
+    /// Whether the file at `path` (image path, no leading `/`) is one it reads, by name.
     fn wants(&self, path: &str) -> bool;
+    /// Whether it reads the regular file at `path` with permission bits `mode` and `size`
+    /// bytes: catalogers of binaries look at executables wherever they are. Only what
+    /// [`Cataloger::wants`] names by path is a *location* a later layer can replace with
+    /// nothing; a binary that yields no package leaves no trace in the fragment.
+    fn wants_file(&self, path: &str, mode: u32, size: u64) -> bool {
+        let _ = (mode, size);
+        self.wants(path)
+    }
     /// The packages one file lists; `Err` says why the file could not be read.
     fn parse(&self, path: &str, content: &[u8]) -> Result<Vec<Package>, String>;
 }
@@ -109,6 +125,8 @@ pub fn all() -> Vec<Box<dyn Cataloger>> {
         Box::new(rpm::Rpm),
         Box::new(python::Python),
         Box::new(npm::Npm),
+        Box::new(golang::GoBinary),
+        Box::new(java::Java),
     ]
 }
 

@@ -85,6 +85,14 @@ pub fn purl(p: &Package, os: Option<&OsInfo>) -> Option<Purl> {
             u
         }
         Kind::Python => Purl::new("pypi", None, &pep503(&p.name), Some(&p.version)).ok()?,
+        Kind::Maven => match p.name.split_once(':') {
+            Some((g, a)) => Purl::new("maven", Some(g), a, Some(&p.version)).ok()?,
+            None => Purl::new("maven", None, &p.name, Some(&p.version)).ok()?,
+        },
+        Kind::Go => match p.name.rsplit_once('/') {
+            Some((ns, name)) => Purl::new("golang", Some(ns), name, Some(&p.version)).ok()?,
+            None => Purl::new("golang", None, &p.name, Some(&p.version)).ok()?,
+        },
         Kind::Npm => match p.name.split_once('/') {
             Some((scope, name)) if scope.starts_with('@') => {
                 Purl::new("npm", Some(scope), name, Some(&p.version)).ok()?
@@ -106,10 +114,15 @@ pub fn to_sbom(c: &Composed, target: &str, tool_version: &str) -> Sbom {
             .as_ref()
             .map(|u| u.to_string())
             .unwrap_or_else(|| format!("{:?}/{}@{}", p.kind, p.name, p.version));
+        let (group, name) = match (p.kind, p.name.split_once(':')) {
+            (Kind::Maven, Some((g, a))) => (Some(g.to_string()), a.to_string()),
+            _ => (None, p.name.clone()),
+        };
         let comp = by_key.entry(key.clone()).or_insert_with(|| Component {
             id: key.clone(),
             kind: ComponentKind::Library,
-            name: p.name.clone(),
+            group,
+            name,
             version: Some(p.version.clone()),
             purl: u.clone(),
             licenses: p.licenses.clone(),

