@@ -20,7 +20,7 @@ pub enum Command {
     #[command(subcommand)]
     Version(VersionCommand),
     /// Build an image's SBOM (`stella sbom TARGET`), or convert SBOM documents.
-    Sbom(SbomArgs),
+    Sbom(Box<SbomArgs>),
     /// Build and inspect the vulnerability DB.
     #[command(subcommand)]
     Db(DbCommand),
@@ -166,9 +166,10 @@ pub struct SbomArgs {
 /// `stella sbom TARGET`
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// The image: `docker-archive:PATH[:TAG]` (a `docker save` tar, plain or gzip),
-    /// `oci-dir:PATH[:TAG]` (an OCI layout), `oci-archive:PATH[:TAG]`, `dir:PATH` (a root
-    /// filesystem), or a bare path (recognised).
+    /// The image: `registry:REF` (`registry:ghcr.io/org/app:1.2`, `registry:alpine`),
+    /// `docker-archive:PATH[:TAG]` (a `docker save` tar, plain or gzip), `oci-dir:PATH[:TAG]`
+    /// (an OCI layout), `oci-archive:PATH[:TAG]`, `dir:PATH` (a root filesystem), or a bare
+    /// path (recognised).
     #[arg(required = true)]
     pub target: Option<String>,
     /// Output format: `cyclonedx-json` (1.6, also `@1.5`, `@1.4`), `cyclonedx-xml`,
@@ -193,6 +194,15 @@ pub struct BuildArgs {
     /// Creation time to write (RFC 3339). Default: `SOURCE_DATE_EPOCH`, else now.
     #[arg(long, value_name = "TIME")]
     pub timestamp: Option<String>,
+    /// Registry user (basic auth, or for the registry's token service).
+    #[arg(long, env = "STELLA_REGISTRY_USERNAME")]
+    pub username: Option<String>,
+    /// Registry password or token.
+    #[arg(long, env = "STELLA_REGISTRY_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Allow plain HTTP to a registry on this machine (127.0.0.1, localhost).
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 /// `stella sbom …`

@@ -59,7 +59,7 @@ fn main() -> ExitCode {
 fn run(args: cli::Cli) -> anyhow::Result<u8> {
     match args.command {
         cli::Command::Version(v) => version_cmd::run(v),
-        cli::Command::Sbom(s) => sbom_cmd::run(s),
+        cli::Command::Sbom(s) => sbom_cmd::run(*s),
         cli::Command::Db(d) => db_cmd::run(d),
     }
 }

@@ -45,8 +45,20 @@ fn build(args: BuildArgs) -> anyhow::Result<u8> {
         })?)
     };
     let target = stella_image::Target::parse(&target_s)?;
-    let image = stella_image::Image::open(&target, args.platform.as_deref())
-        .with_context(|| format!("cannot open {target_s}"))?;
+    let image = match &target {
+        stella_image::Target::Registry(r) => stella_registry::open(
+            r,
+            &stella_registry::Options {
+                insecure: args.insecure,
+                username: args.username.clone(),
+                password: args.password.clone(),
+                platform: args.platform.clone(),
+            },
+        )
+        .with_context(|| format!("cannot pull {r}"))?,
+        t => stella_image::Image::open(t, args.platform.as_deref())
+            .with_context(|| format!("cannot open {target_s}"))?,
+    };
     let cache = if args.no_cache {
         None
     } else {

@@ -131,10 +131,20 @@ fn targets_that_are_not_images_are_clear_errors() {
     let (code, _, err) = stella(&["sbom", "/nonexistent/image.tar"], cache.path());
     assert_eq!(code, 2);
     assert!(err.contains("no such file"), "{err}");
-    let (code, _, err) = stella(&["sbom", "registry:alpine:3.19"], cache.path());
+    let (code, _, err) = stella(&["sbom", "registry:"], cache.path());
+    assert_eq!(code, 2);
+    assert!(err.contains("no image reference"), "{err}");
+    let (code, _, err) = stella(&["sbom", "registry:Upper/Case:1"], cache.path());
+    assert_eq!(code, 2);
+    assert!(err.contains("lower-case"), "{err}");
+    // plain HTTP is for this machine's registries only
+    let (code, _, err) = stella(
+        &["sbom", "registry:example.com/app:1", "--insecure"],
+        cache.path(),
+    );
     assert_eq!(code, 2);
     assert!(
-        err.contains("not supported yet") && err.contains("hint:"),
+        err.contains("only allowed for registries on this machine"),
         "{err}"
     );
     let f = cache.path().join("not-an-image.tar");

@@ -16,7 +16,8 @@ mod rootfs;
 mod source;
 
 pub use layer::{Entry, EntryKind, LayerDigests, Limits, Visitor, normalize_path};
-pub use source::{Image, LayerInfo, Target, Walked};
+pub use oci::host_platform;
+pub use source::{Blobs, Image, LayerInfo, Target, Walked};
 
 /// Why an image could not be read.
 #[derive(Debug, thiserror::Error)]

@@ -36,6 +36,9 @@ pub enum Target {
     },
     /// A root filesystem directory (one layer).
     Dir(PathBuf),
+    /// An image in a registry (`registry.example.com/team/app:1.2`), fetched by the
+    /// `stella-registry` crate through [`Image::from_remote`].
+    Registry(String),
 }
 
 impl Target {
@@ -79,9 +82,10 @@ impl Target {
         };
         let t = match scheme {
             Some("registry" | "docker") => {
-                return Err(bad(
-                    "pulling from a registry is not supported yet\nhint: `skopeo copy docker://REF oci:DIR:TAG`, then scan `oci-dir:DIR:TAG`",
-                ));
+                if rest.is_empty() {
+                    return Err(bad("no image reference after `registry:`"));
+                }
+                return Ok(Target::Registry(rest.to_string()));
             }
             Some("docker-archive" | "oci-archive") => {
                 let (path, tag) = path_tag(rest);
@@ -109,6 +113,7 @@ impl Target {
         };
         let p = match &t {
             Target::Archive { path, .. } | Target::OciDir { path, .. } | Target::Dir(path) => path,
+            Target::Registry(_) => return Ok(t),
         };
         if !p.exists() {
             return Err(bad("no such file or directory"));
@@ -123,8 +128,16 @@ impl Target {
     }
 }
 
+/// Fetches blobs by digest from somewhere remote (a registry): the reader streams, it is
+/// never held whole.
+pub trait Blobs: Send + Sync {
+    /// A reader of the blob `digest`.
+    fn fetch(&self, digest: &str) -> Result<Box<dyn Read + Send>, Error>;
+}
+
 /// Where an image's files live.
 pub(crate) enum Store {
+    Remote(Box<dyn Blobs>),
     Dir(PathBuf),
     /// An uncompressed archive: entry name → (data offset, size).
     Tar {
@@ -172,6 +185,14 @@ impl Store {
                 f.take(size).read_to_end(&mut buf)?;
                 Ok(buf)
             }
+            Store::Remote(b) => {
+                let mut buf = Vec::new();
+                b.fetch(name)?.take(SMALL + 1).read_to_end(&mut buf)?;
+                if buf.len() as u64 > SMALL {
+                    return Err(too_big(buf.len() as u64));
+                }
+                Ok(buf)
+            }
             Store::Packed { small, sizes, .. } => match small.get(name) {
                 Some(b) => Ok(b.clone()),
                 None => match sizes.get(name) {
@@ -187,6 +208,7 @@ impl Store {
             Store::Dir(root) => root.join(name).is_file(),
             Store::Tar { entries, .. } => entries.contains_key(name),
             Store::Packed { sizes, .. } => sizes.contains_key(name),
+            Store::Remote(_) => true,
         }
     }
 
@@ -203,6 +225,7 @@ impl Store {
                 f.seek(SeekFrom::Start(off))?;
                 Ok(Box::new(f.take(size)))
             }
+            Store::Remote(b) => b.fetch(name),
             Store::Packed { .. } => Err(Error::Format {
                 at: name.to_string(),
                 why: "a compressed archive can only be read front to back".into(),
@@ -323,9 +346,69 @@ impl std::fmt::Debug for Image {
 }
 
 impl Image {
+    /// An image whose manifest and config were fetched from a registry; its layers come from
+    /// `blobs` as they are walked. `manifest_digest` names the manifest the bytes are.
+    pub fn from_remote(
+        reference: &str,
+        manifest_digest: &str,
+        manifest: &[u8],
+        config: &[u8],
+        blobs: Box<dyn Blobs>,
+    ) -> Result<Image, Error> {
+        let m: oci::Manifest = serde_json::from_slice(manifest).map_err(|e| Error::Format {
+            at: format!("{reference} manifest"),
+            why: format!("not an image manifest: {e}"),
+        })?;
+        let c: oci::ConfigFile = serde_json::from_slice(config).map_err(|e| Error::Format {
+            at: format!("{reference} config"),
+            why: format!("not an image config: {e}"),
+        })?;
+        let diff_ids = c
+            .rootfs
+            .as_ref()
+            .map(|r| r.diff_ids.clone())
+            .unwrap_or_default();
+        if diff_ids.len() != m.layers.len() {
+            return Err(Error::Format {
+                at: reference.to_string(),
+                why: format!(
+                    "{} layers but the config lists {} diffIDs",
+                    m.layers.len(),
+                    diff_ids.len()
+                ),
+            });
+        }
+        let mut layers = Vec::new();
+        for (k, d) in m.layers.iter().enumerate() {
+            oci::blob_path(&d.digest)?;
+            layers.push(LayerInfo {
+                diff_id: diff_ids.get(k).cloned(),
+                digest: Some(d.digest.clone()),
+                media_type: Some(d.media_type.clone()),
+                size: d.size,
+                blob: d.digest.clone(),
+            });
+        }
+        Ok(Image {
+            target: Target::Registry(reference.to_string()),
+            name: reference.to_string(),
+            digest: Some(manifest_digest.to_string()),
+            config_digest: m.config.as_ref().map(|d| d.digest.clone()),
+            os: c.os,
+            architecture: c.architecture,
+            tags: Vec::new(),
+            layers,
+            store: Store::Remote(blobs),
+        })
+    }
+
     /// Opens a target. `platform` (`linux/arm64`) picks one image of a multi-platform index.
     pub fn open(target: &Target, platform: Option<&str>) -> Result<Image, Error> {
         match target {
+            Target::Registry(r) => Err(Error::Target {
+                target: r.clone(),
+                why: "a registry image is opened with the registry client (stella-registry)".into(),
+            }),
             Target::Dir(path) => Ok(Image {
                 target: target.clone(),
                 name: path.display().to_string(),
