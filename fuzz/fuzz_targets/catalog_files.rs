@@ -10,10 +10,13 @@ fuzz_target!(|data: &[u8]| {
             "lib/apk/db/installed",
             "var/lib/dpkg/status",
             "var/lib/rpm/rpmdb.sqlite",
+            "var/lib/rpm/Packages",
+            "opt/app.jar",
+            "usr/bin/app",
             "usr/lib/python3/x.dist-info/METADATA",
             "app/node_modules/x/package.json",
         ] {
-            if c.wants(path) {
+            if c.wants_file(path, 0o755, data.len() as u64) {
                 let _ = c.parse(path, data);
             }
         }

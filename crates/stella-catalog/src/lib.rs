@@ -10,6 +10,7 @@
 //! cached by `(diffID, CATALOGERS)`.
 
 pub mod apk;
+pub mod bdb;
 pub mod cache;
 pub mod compose;
 pub mod dpkg;
@@ -31,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 /// The cataloger set and its version: part of every fragment's cache key, so a changed
 /// cataloger invalidates exactly the fragments it would change.
-pub const CATALOGERS: &str = "os@1,apk@1,dpkg@1,rpm@1,python@1,npm@1,go-binary@1,java@1";
+pub const CATALOGERS: &str = "os@1,apk@1,dpkg@1,rpm@2,python@1,npm@1,go-binary@1,java@1";
 
 /// The kind of a package (its ecosystem).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

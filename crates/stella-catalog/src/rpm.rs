@@ -7,9 +7,9 @@
 //! NUL-terminated, `I18NSTRING` is an array whose first entry is the C locale; the epoch is
 //! absent more often than 0; `gpg-pubkey` entries are imported keys, not packages; the source
 //! package comes from `SOURCERPM` (`openssl-3.0.7-27.el9.src.rpm`); modular builds name their
-//! stream in `MODULARITYLABEL` (`nodejs:18:8090020231128:a75119d5`). BerkeleyDB (`Packages`,
-//! RHEL 7, Amazon Linux 2) and NDB (`Packages.db`, SUSE) databases are recognised and
-//! reported as not read yet rather than passed over in silence.
+//! stream in `MODULARITYLABEL` (`nodejs:18:8090020231128:a75119d5`). Berkeley DB `Packages`
+//! (RHEL and CentOS 7, Amazon Linux 2) is read through [`crate::bdb`]; NDB (`Packages.db`,
+//! SUSE) is recognised and reported as not read yet rather than passed over in silence.
 
 use crate::sqlite::{Db, Value};
 use crate::{Cataloger, Kind, Package};
@@ -166,14 +166,31 @@ impl Cataloger for Rpm {
     }
 
     fn parse(&self, path: &str, content: &[u8]) -> Result<Vec<Package>, String> {
-        if path.ends_with("/Packages") || path.ends_with("/Packages.db") {
+        if path.ends_with("/Packages.db") {
             if content.is_empty() {
                 return Ok(Vec::new());
             }
             return Err(
-                "BerkeleyDB and NDB rpm databases are not read yet; this image's RPM packages are missing from the SBOM"
+                "NDB rpm databases (SUSE) are not read yet; this image's RPM packages are missing from the SBOM"
                     .into(),
             );
+        }
+        if path.ends_with("/Packages") {
+            if content.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut out = Vec::new();
+            // header instance 0 is rpm's own counter, not a package
+            for (i, blob) in crate::bdb::values(content, &[0, 0, 0, 0])?
+                .iter()
+                .enumerate()
+            {
+                let h = parse_header(blob).map_err(|e| format!("package header {}: {e}", i + 1))?;
+                if h.name != "gpg-pubkey" {
+                    out.push(h.package(path));
+                }
+            }
+            return Ok(out);
         }
         if content.is_empty() {
             return Ok(Vec::new());

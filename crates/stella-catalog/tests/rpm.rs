@@ -136,7 +136,7 @@ fn rpmdb_sqlite_matches_rpm_qa() {
 }
 
 #[test]
-fn berkeley_db_is_reported_not_skipped() {
+fn berkeley_db_packages_match_rpm_qa() {
     let dir = std::env::var("STELLA_SHARED_DATA").unwrap_or_else(|_| "../../../shared/data".into());
     let p = Path::new(&dir)
         .join("pkgdb-fixtures/osv-scalibr/extractor/filesystem/os/rpm/testdata/Packages_epoch");
@@ -144,8 +144,56 @@ fn berkeley_db_is_reported_not_skipped() {
         eprintln!("SKIP: {} is absent", p.display());
         return;
     }
-    let e = Rpm
-        .parse("var/lib/rpm/Packages", &std::fs::read(p).unwrap())
-        .unwrap_err();
-    assert!(e.contains("BerkeleyDB"), "{e}");
+    let bytes = std::fs::read(&p).unwrap();
+    let got = Rpm.parse("var/lib/rpm/Packages", &bytes).unwrap();
+    let ours: Vec<(String, String, String, String)> = got
+        .iter()
+        .map(|p| {
+            (
+                p.name.clone(),
+                p.version.clone(),
+                p.arch.clone().unwrap_or_default(),
+                p.source_name.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ours,
+        [(
+            "hello".to_string(),
+            "1:0.0.1-rls".to_string(),
+            "x86_64".to_string(),
+            "hello".to_string()
+        )]
+    );
+    // and rpm's own read-only Berkeley DB backend agrees, when rpm is here
+    if have("rpm") {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::copy(&p, d.path().join("Packages")).unwrap();
+        let out = Command::new("rpm")
+            .arg("--dbpath")
+            .arg(d.path())
+            .args([
+                "--define",
+                "_db_backend bdb_ro",
+                "-qa",
+                "--qf",
+                "%{NAME} %{EPOCH}:%{VERSION}-%{RELEASE} %{ARCH}\\n",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "hello 1:0.0.1-rls x86_64"
+        );
+    }
+    // damaged copies are errors, not panics
+    for cut in [0, 100, 4096, bytes.len() - 1] {
+        let _ = Rpm.parse("var/lib/rpm/Packages", &bytes[..cut]);
+    }
+    let mut flipped = bytes.clone();
+    for i in (0..flipped.len()).step_by(331) {
+        flipped[i] ^= 0xa5;
+    }
+    let _ = Rpm.parse("var/lib/rpm/Packages", &flipped);
 }
