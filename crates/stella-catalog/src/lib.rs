@@ -13,14 +13,18 @@ pub mod apk;
 pub mod bdb;
 pub mod cache;
 pub mod compose;
+pub mod dotnet;
 pub mod dpkg;
 pub mod fragment;
 pub mod golang;
 pub mod java;
 pub mod npm;
 pub mod os;
+pub mod php;
 pub mod python;
 pub mod rpm;
+pub mod ruby;
+pub mod rust;
 pub mod sbom;
 pub mod sqlite;
 
@@ -32,7 +36,7 @@ use serde::{Deserialize, Serialize};
 
 /// The cataloger set and its version: part of every fragment's cache key, so a changed
 /// cataloger invalidates exactly the fragments it would change.
-pub const CATALOGERS: &str = "os@1,apk@1,dpkg@1,rpm@2,python@1,npm@1,go-binary@1,java@1";
+pub const CATALOGERS: &str = "os@1,apk@1,dpkg@1,rpm@2,python@1,npm@1,go-binary@1,java@1,gemspec@1,composer@1,dotnet@1,cargo-auditable@1";
 
 /// The kind of a package (its ecosystem).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -52,6 +56,14 @@ pub enum Kind {
     Go,
     /// Maven artifacts (from Java archives).
     Maven,
+    /// Ruby gems.
+    Gem,
+    /// PHP Composer packages.
+    Composer,
+    /// NuGet packages.
+    Nuget,
+    /// Rust crates.
+    Cargo,
 }
 
 impl Kind {
@@ -65,6 +77,10 @@ impl Kind {
             Kind::Npm => "npm",
             Kind::Go => "golang",
             Kind::Maven => "maven",
+            Kind::Gem => "gem",
+            Kind::Composer => "composer",
+            Kind::Nuget => "nuget",
+            Kind::Cargo => "cargo",
         }
     }
 }
@@ -128,6 +144,10 @@ pub fn all() -> Vec<Box<dyn Cataloger>> {
         Box::new(npm::Npm),
         Box::new(golang::GoBinary),
         Box::new(java::Java),
+        Box::new(ruby::Gemspec),
+        Box::new(php::Composer),
+        Box::new(dotnet::DepsJson),
+        Box::new(rust::Auditable),
     ]
 }
 

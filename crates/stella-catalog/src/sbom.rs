@@ -89,6 +89,15 @@ pub fn purl(p: &Package, os: Option<&OsInfo>) -> Option<Purl> {
             Some((g, a)) => Purl::new("maven", Some(g), a, Some(&p.version)).ok()?,
             None => Purl::new("maven", None, &p.name, Some(&p.version)).ok()?,
         },
+        Kind::Gem | Kind::Nuget | Kind::Cargo => {
+            Purl::new(p.kind.purl_type(), None, &p.name, Some(&p.version)).ok()?
+        }
+        Kind::Composer => match p.name.split_once('/') {
+            Some((vendor, name)) => {
+                Purl::new("composer", Some(vendor), name, Some(&p.version)).ok()?
+            }
+            None => Purl::new("composer", None, &p.name, Some(&p.version)).ok()?,
+        },
         Kind::Go => match p.name.rsplit_once('/') {
             Some((ns, name)) => Purl::new("golang", Some(ns), name, Some(&p.version)).ok()?,
             None => Purl::new("golang", None, &p.name, Some(&p.version)).ok()?,

@@ -614,3 +614,90 @@ fn java_archives_nested_and_bounded() {
         c.composed.warnings
     );
 }
+
+#[test]
+fn ruby_php_and_dotnet_manifests() {
+    let dir = std::env::var("STELLA_SHARED_DATA").unwrap_or_else(|_| "../../../shared/data".into());
+    let t = Path::new(&dir).join("pkgdb-fixtures/syft/syft/pkg/cataloger");
+    if !t.is_dir() {
+        eprintln!("SKIP: {} is absent", t.display());
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let specs = root.path().join("usr/lib/ruby/gems/3.1.0/specifications");
+    std::fs::create_dir_all(&specs).unwrap();
+    std::fs::copy(
+        t.join("ruby/testdata/bundler.gemspec"),
+        specs.join("bundler-2.1.4.gemspec"),
+    )
+    .unwrap();
+    std::fs::copy(
+        t.join("ruby/testdata/formatador.gemspec"),
+        specs.join("formatador.gemspec"),
+    )
+    .unwrap();
+    let vendor = root.path().join("srv/app/vendor/composer");
+    std::fs::create_dir_all(&vendor).unwrap();
+    std::fs::copy(
+        t.join("php/testdata/vendor/composer_2/installed.json"),
+        vendor.join("installed.json"),
+    )
+    .unwrap();
+    let old = root.path().join("srv/old/vendor/composer");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::copy(
+        t.join("php/testdata/vendor/composer_1/installed.json"),
+        old.join("installed.json"),
+    )
+    .unwrap();
+    let app = root.path().join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::copy(
+        t.join("dotnet/testdata/dir-example-1/TestLibrary.deps.json"),
+        app.join("TestLibrary.deps.json"),
+    )
+    .unwrap();
+    let img = open(&format!("dir:{}", root.path().display()));
+    let c = catalog(&img, None, 1).unwrap();
+    assert!(c.composed.warnings.is_empty(), "{:?}", c.composed.warnings);
+    let by = |k: Kind| c.composed.packages.iter().filter(|p| p.kind == k).count();
+    let bundler = c
+        .composed
+        .packages
+        .iter()
+        .find(|p| p.name == "bundler")
+        .unwrap();
+    assert_eq!(
+        (bundler.version.as_str(), bundler.licenses.clone()),
+        ("2.1.4", vec!["MIT".to_string()])
+    );
+    assert_eq!(by(Kind::Gem), 2);
+    // every package of both installed.json files, and only the deps.json `package` libraries
+    let count = |p: &Path| {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+        v.get("packages").unwrap_or(&v).as_array().unwrap().len()
+    };
+    assert_eq!(
+        by(Kind::Composer),
+        count(&t.join("php/testdata/vendor/composer_2/installed.json"))
+            + count(&t.join("php/testdata/vendor/composer_1/installed.json"))
+    );
+    let deps: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(t.join("dotnet/testdata/dir-example-1/TestLibrary.deps.json")).unwrap(),
+    )
+    .unwrap();
+    let packages = deps["libraries"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|l| l["type"] == "package")
+        .count();
+    assert!(packages > 0);
+    assert_eq!(by(Kind::Nuget), packages);
+    assert!(
+        c.composed
+            .packages
+            .iter()
+            .any(|p| p.name == "Newtonsoft.Json" && p.version == "13.0.1")
+    );
+}
