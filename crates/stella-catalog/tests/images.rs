@@ -701,3 +701,113 @@ fn ruby_php_and_dotnet_manifests() {
             .any(|p| p.name == "Newtonsoft.Json" && p.version == "13.0.1")
     );
 }
+
+/// Lockfiles from Syft's own fixtures: the package sets Syft reports for them (checked by
+/// hand against `syft dir:`), except where Syft is wrong or counts the project itself (noted).
+#[test]
+fn lockfiles_of_every_ecosystem() {
+    use stella_catalog::Cataloger as _;
+    let dir = std::env::var("STELLA_SHARED_DATA").unwrap_or_else(|_| "../../../shared/data".into());
+    let t = Path::new(&dir).join("pkgdb-fixtures/syft/syft/pkg/cataloger");
+    if !t.is_dir() {
+        eprintln!("SKIP: {} is absent", t.display());
+        return;
+    }
+    let l = stella_catalog::lockfiles::Lockfiles;
+    let parse = |rel: &str, as_name: &str| {
+        let b = std::fs::read(t.join(rel)).unwrap();
+        let mut v: Vec<(String, String)> = l
+            .parse(&format!("app/{as_name}"), &b)
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.name, p.version))
+            .collect();
+        v.sort();
+        v
+    };
+    let has =
+        |v: &[(String, String)], n: &str, ver: &str| v.iter().any(|(a, b)| a == n && b == ver);
+    // npm: v1 nesting, dev dependencies left out; v2 without the project itself
+    let v1 = parse(
+        "javascript/testdata/pkg-lock/package-lock.json",
+        "package-lock.json",
+    );
+    assert_eq!(v1.len(), 11);
+    let v2 = parse(
+        "javascript/testdata/pkg-lock/package-lock-2.json",
+        "package-lock.json",
+    );
+    assert_eq!(v2.len(), 4);
+    assert!(!v2.iter().any(|(n, _)| n == "async"), "dev only");
+    // yarn v1 aliases resolve to the real package; duplicates collapse
+    let y = parse("javascript/testdata/yarn/yarn.lock", "yarn.lock");
+    assert_eq!(y.len(), 9);
+    assert!(has(&y, "something-i-made-up", "7.7.7"));
+    let yd = parse("javascript/testdata/yarn-dups/yarn.lock", "yarn.lock");
+    assert!(has(&yd, "@4lolo/resize-observer-polyfill", "1.5.2"));
+    assert_eq!(
+        parse("javascript/testdata/yarn-berry/yarn.lock", "yarn.lock").len(),
+        8
+    );
+    // pnpm v5 (peer suffixes are not versions, unlike Syft 1.18), v6, v9
+    let p5 = parse(
+        "javascript/testdata/pnpm-v5-peer-suffix/pnpm-lock.yaml",
+        "pnpm-lock.yaml",
+    );
+    assert!(has(&p5, "acorn-jsx", "5.3.2"), "{p5:?}");
+    assert_eq!(
+        parse(
+            "javascript/testdata/pnpm-v6/pnpm-lock.yaml",
+            "pnpm-lock.yaml"
+        )
+        .len(),
+        10
+    );
+    assert_eq!(
+        parse(
+            "javascript/testdata/pnpm-v9/pnpm-lock.yaml",
+            "pnpm-lock.yaml"
+        )
+        .len(),
+        4
+    );
+    assert_eq!(
+        parse("javascript/testdata/pnpm/pnpm-lock.yaml", "pnpm-lock.yaml").len(),
+        4
+    );
+    // Python
+    assert_eq!(
+        parse("python/testdata/pipfile-lock/Pipfile.lock", "Pipfile.lock").len(),
+        4
+    );
+    assert_eq!(
+        parse(
+            "python/testdata/poetry/simple-deps/poetry.lock",
+            "poetry.lock"
+        )
+        .len(),
+        5
+    );
+    let uv = parse("python/testdata/uv/simple-deps/uv.lock", "uv.lock");
+    assert!(has(&uv, "requests", "2.32.3"), "{uv:?}");
+    // Go (excludes and replacements), Rust, Ruby, PHP (no dev), .NET
+    assert_eq!(
+        parse(
+            "golang/testdata/go-mod-fixtures/many-packages/go.mod",
+            "go.mod"
+        )
+        .len(),
+        6
+    );
+    assert_eq!(parse("rust/testdata/Cargo.lock", "Cargo.lock").len(), 14);
+    assert_eq!(
+        parse("ruby/testdata/Gemfile.lock", "Gemfile.lock").len(),
+        52
+    );
+    assert_eq!(
+        parse("php/testdata/composer.lock", "composer.lock").len(),
+        2
+    );
+    let nuget = parse("dotnet/testdata/packages.lock.json", "packages.lock.json");
+    assert!(has(&nuget, "AutoMapper", "13.0.1"), "{nuget:?}");
+}
