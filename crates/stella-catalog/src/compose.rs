@@ -37,10 +37,15 @@ fn delete<V>(map: &mut BTreeMap<String, V>, f: &Fragment) {
 pub fn compose(fragments: &[Fragment]) -> Composed {
     let mut locations: BTreeMap<String, Vec<Package>> = BTreeMap::new();
     let mut release: BTreeMap<String, OsInfo> = BTreeMap::new();
+    let mut copyrights: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
     let mut warnings = Vec::new();
     for (k, f) in fragments.iter().enumerate() {
         delete(&mut locations, f);
         delete(&mut release, f);
+        delete(&mut copyrights, f);
+        for (file, c) in &f.copyrights {
+            copyrights.insert(file.clone(), c.clone());
+        }
         for (loc, pkgs) in &f.locations {
             let before = locations.remove(loc).unwrap_or_default();
             let layer = (!f.diff_id.is_empty()).then(|| f.diff_id.clone());
@@ -76,6 +81,17 @@ pub fn compose(fragments: &[Fragment]) -> Composed {
         warnings.extend(f.warnings.iter().map(|w| format!("layer {}: {w}", k + 1)));
     }
     let mut packages: Vec<Package> = locations.into_values().flatten().collect();
+    // Debian keeps licenses beside the package database, one copyright file per package
+    let by_pkg: BTreeMap<&str, &Vec<String>> =
+        copyrights.values().map(|(p, l)| (p.as_str(), l)).collect();
+    for p in packages
+        .iter_mut()
+        .filter(|p| p.kind == crate::Kind::Deb && p.licenses.is_empty())
+    {
+        if let Some(l) = by_pkg.get(p.name.as_str()) {
+            p.licenses = (*l).clone();
+        }
+    }
     packages.sort_by(|a, b| {
         (a.kind, &a.name, &a.version, &a.location).cmp(&(b.kind, &b.name, &b.version, &b.location))
     });

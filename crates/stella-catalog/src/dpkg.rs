@@ -99,9 +99,58 @@ pub fn paragraphs(text: &str) -> Vec<Vec<(String, String)>> {
     out
 }
 
+/// The Debian copyright file of a package (`usr/share/doc/<package>/copyright`), by path.
+pub fn copyright_package(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("usr/share/doc/")?;
+    let (pkg, file) = rest.split_once('/')?;
+    (file == "copyright" && !pkg.is_empty()).then_some(pkg)
+}
+
+/// The licenses a copyright file names: the `License:` short names of a machine-readable
+/// (DEP-5) file, or the `/usr/share/common-licenses/NAME` files a free-form one points to.
+pub fn copyright_licenses(content: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(content);
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |l: &str| {
+        let l = l.trim().trim_end_matches(['.', ',', ';']);
+        if !l.is_empty() && l.len() < 120 && !out.iter().any(|x| x == l) {
+            out.push(l.to_string());
+        }
+    };
+    let dep5 = text.starts_with("Format:");
+    for line in text.lines() {
+        if dep5 {
+            if let Some(v) = line.strip_prefix("License:") {
+                push(v);
+            }
+        } else if let Some(i) = line.find("/usr/share/common-licenses/") {
+            let rest = &line[i + "/usr/share/common-licenses/".len()..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '+'))
+                .collect();
+            push(name.trim_end_matches('.'));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copyright_files() {
+        assert_eq!(
+            copyright_package("usr/share/doc/libc6/copyright"),
+            Some("libc6")
+        );
+        assert_eq!(copyright_package("usr/share/doc/libc6/changelog.gz"), None);
+        let dep5 = b"Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nCopyright: x\nLicense: GPL-2+\n\nFiles: a/*\nLicense: BSD-3-clause\n\nLicense: GPL-2+\n This program is free software\n";
+        assert_eq!(copyright_licenses(dep5), ["GPL-2+", "BSD-3-clause"]);
+        let free = b"On Debian systems the full text is in /usr/share/common-licenses/GPL-3.\n";
+        assert_eq!(copyright_licenses(free), ["GPL-3"]);
+    }
 
     #[test]
     fn status_file() {

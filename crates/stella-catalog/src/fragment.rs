@@ -23,6 +23,9 @@ pub struct Fragment {
     pub whiteouts: BTreeSet<String>,
     /// Directories whose lower-layer content this layer hides.
     pub opaque: BTreeSet<String>,
+    /// Debian copyright files → (package, licenses they name).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub copyrights: BTreeMap<String, (String, Vec<String>)>,
     /// Files that could not be read (path: reason).
     pub warnings: Vec<String>,
 }
@@ -53,6 +56,7 @@ impl<'a> FragmentBuilder<'a> {
 
     fn wanted(&self, path: &str, mode: u32, size: u64) -> bool {
         os::FILES.contains(&path)
+            || crate::dpkg::copyright_package(path).is_some()
             || self
                 .catalogers
                 .iter()
@@ -77,6 +81,15 @@ impl Visitor for FragmentBuilder<'_> {
                 return;
             }
             _ => {}
+        }
+        if let Some(pkg) = crate::dpkg::copyright_package(e.path) {
+            let licenses = content
+                .filter(|_| *e.kind == EntryKind::File)
+                .map(crate::dpkg::copyright_licenses)
+                .unwrap_or_default();
+            f.copyrights
+                .insert(e.path.to_string(), (pkg.to_string(), licenses));
+            return;
         }
         let is_os = os::FILES.contains(&e.path);
         let cats: Vec<&Box<dyn Cataloger>> = self

@@ -125,6 +125,26 @@ fn debian_bookworm_matches_dpkg_query() {
         .collect();
     assert_eq!(truth.len(), 88);
     assert_eq!(ours, truth);
+    // licenses from each package's copyright file (a few packages link their doc directory
+    // to another package's)
+    let licensed = c
+        .composed
+        .packages
+        .iter()
+        .filter(|p| !p.licenses.is_empty())
+        .count();
+    assert!(licensed >= 80, "{licensed}");
+    let bash = c
+        .composed
+        .packages
+        .iter()
+        .find(|p| p.name == "bash")
+        .unwrap();
+    assert!(
+        bash.licenses.iter().any(|l| l == "GPL-3+"),
+        "{:?}",
+        bash.licenses
+    );
     let os = c.composed.os.unwrap();
     assert_eq!(
         (os.id.as_str(), os.version_id.as_deref()),
