@@ -248,3 +248,145 @@ fn pulls_from_a_real_registry_with_basic_auth_and_platforms() {
         "{err}"
     );
 }
+
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for(port: u16, what: &str) {
+    let t = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "{what} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The bearer-token flow Docker Hub, GHCR and Harbor use: docker-registry with `auth: token`
+/// verifying JWTs from a token service (tests/support/token_server.py, signing with openssl).
+#[test]
+fn pulls_with_bearer_tokens_from_a_token_service() {
+    let Some(imgs) = images() else {
+        eprintln!("SKIP: shared images are absent");
+        return;
+    };
+    if !have("docker-registry", "--version")
+        || !have("skopeo", "--version")
+        || !have("openssl", "version")
+    {
+        eprintln!("SKIP: docker-registry, skopeo and openssl are needed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = |n: &str| dir.path().join(n);
+    let ok = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=stella-test-token",
+            "-keyout",
+        ])
+        .arg(d("key.pem"))
+        .arg("-out")
+        .arg(d("cert.pem"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let (tport, rport) = (free_port(), free_port());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/token_server.py");
+    let _tokens = Proc(
+        Command::new("python3")
+            .arg(&script)
+            .arg(tport.to_string())
+            .arg(d("key.pem"))
+            .arg(d("cert.pem"))
+            .args(["stella", "s3cret", "stella-test-issuer", "stella-test"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    std::fs::create_dir_all(d("data")).unwrap();
+    std::fs::write(
+        d("config.yml"),
+        format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{rport}\nauth:\n  token:\n    realm: http://127.0.0.1:{tport}/token\n    service: stella-test\n    issuer: stella-test-issuer\n    rootcertbundle: {}\n",
+            d("data").display(),
+            d("cert.pem").display()
+        ),
+    )
+    .unwrap();
+    let _registry = Proc(
+        Command::new("docker-registry")
+            .arg("serve")
+            .arg(d("config.yml"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(tport, "the token service");
+    wait_for(rport, "docker-registry");
+    let layout = imgs.join("alpine-3.10.4.oci");
+    for dest in ["library/alpine:3.10", "private/alpine:3.10"] {
+        push(
+            &format!("oci:{}:3.10", layout.display()),
+            rport,
+            dest,
+            false,
+        );
+    }
+    // anonymous pull of a public repository: a token without credentials
+    let public = format!("registry:127.0.0.1:{rport}/library/alpine:3.10");
+    let (code, _, err) = stella(&["sbom", &public, "--insecure"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("14 packages"), "{err}");
+    // a private one needs the user's token
+    let private = format!("registry:127.0.0.1:{rport}/private/alpine:3.10");
+    let (code, _, err) = stella(&["sbom", &private, "--insecure"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("authentication failed"), "{err}");
+    let (code, _, err) = stella(&[
+        "sbom",
+        &private,
+        "--insecure",
+        "--username",
+        "stella",
+        "--password",
+        "s3cret",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = stella(&[
+        "sbom",
+        &private,
+        "--insecure",
+        "--username",
+        "stella",
+        "--password",
+        "bad",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("token service answered 401"), "{err}");
+}
