@@ -55,6 +55,24 @@ fn alpine_images_list_their_14_apk_packages() {
 }
 
 #[test]
+fn oci_layout_packed_in_a_tar_plain_or_gzip() {
+    let Some(dir) = shared() else { return };
+    let layout = dir.join("alpine-3.10.4.oci");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_dir_all(".", &layout).unwrap();
+    let plain = b.into_inner().unwrap();
+    std::fs::write(tmp.path().join("alpine.tar"), &plain).unwrap();
+    std::fs::write(tmp.path().join("alpine.tar.gz"), compress(&plain, &Z::Gzip)).unwrap();
+    for name in ["alpine.tar", "alpine.tar.gz"] {
+        let t = format!("oci-archive:{}", tmp.path().join(name).display());
+        let img = open(&t);
+        let c = catalog(&img, None, 2).unwrap();
+        assert_eq!(c.composed.packages.len(), 14, "{t}");
+    }
+}
+
+#[test]
 fn debian_bookworm_matches_dpkg_query() {
     let Some(dir) = shared() else { return };
     if Command::new("dpkg-query")
