@@ -11,6 +11,7 @@ fuzz_target!(|data: &[u8]| {
             "var/lib/dpkg/status",
             "var/lib/rpm/rpmdb.sqlite",
             "var/lib/rpm/Packages",
+            "usr/lib/sysimage/rpm/Packages.db",
             "opt/app.jar",
             "usr/bin/app",
             "usr/lib/python3/x.dist-info/METADATA",

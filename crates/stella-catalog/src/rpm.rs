@@ -8,8 +8,8 @@
 //! absent more often than 0; `gpg-pubkey` entries are imported keys, not packages; the source
 //! package comes from `SOURCERPM` (`openssl-3.0.7-27.el9.src.rpm`); modular builds name their
 //! stream in `MODULARITYLABEL` (`nodejs:18:8090020231128:a75119d5`). Berkeley DB `Packages`
-//! (RHEL and CentOS 7, Amazon Linux 2) is read through [`crate::bdb`]; NDB (`Packages.db`,
-//! SUSE) is recognised and reported as not read yet rather than passed over in silence.
+//! (RHEL and CentOS 7, Amazon Linux 2) is read through [`crate::bdb`], NDB (`Packages.db`,
+//! SUSE) through [`crate::ndb`].
 
 use crate::sqlite::{Db, Value};
 use crate::{Cataloger, Kind, Package};
@@ -170,10 +170,14 @@ impl Cataloger for Rpm {
             if content.is_empty() {
                 return Ok(Vec::new());
             }
-            return Err(
-                "NDB rpm databases (SUSE) are not read yet; this image's RPM packages are missing from the SBOM"
-                    .into(),
-            );
+            let mut out = Vec::new();
+            for (i, blob) in crate::ndb::blobs(content)?.iter().enumerate() {
+                let h = parse_header(blob).map_err(|e| format!("package header {}: {e}", i + 1))?;
+                if h.name != "gpg-pubkey" {
+                    out.push(h.package(path));
+                }
+            }
+            return Ok(out);
         }
         if path.ends_with("/Packages") {
             if content.is_empty() {

@@ -121,6 +121,34 @@ fn rpmdb_sqlite_matches_rpm_qa() {
         .collect();
     assert_eq!(truth.len(), 45);
     assert_eq!(ours, truth);
+    // the same headers in an NDB database (SUSE's format; Debian's rpm cannot write one, so it
+    // is written here exactly as rpm's rpmpkg.c lays it out) read back the same
+    let db = stella_catalog::sqlite::Db::new(&bytes).unwrap();
+    let root = db.table_root("Packages").unwrap().unwrap();
+    let blobs: Vec<Vec<u8>> = db
+        .rows(root)
+        .unwrap()
+        .into_iter()
+        .filter_map(|(_, row)| match row.get(1) {
+            Some(stella_catalog::sqlite::Value::Blob(b)) => Some(b.clone()),
+            _ => None,
+        })
+        .collect();
+    let ndb = stella_catalog::ndb::write(&blobs);
+    let from_ndb: BTreeSet<(String, String, String, String)> = Rpm
+        .parse("usr/lib/sysimage/rpm/Packages.db", &ndb)
+        .unwrap()
+        .into_iter()
+        .map(|p| {
+            (
+                p.name,
+                p.version,
+                p.arch.unwrap_or_default(),
+                p.source_name.unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(from_ndb, truth);
     let all = Rpm.parse("var/lib/rpm/rpmdb.sqlite", &bytes).unwrap();
     let m = all.iter().find(|p| p.name == "pkg1").unwrap();
     assert_eq!(m.module.as_deref(), Some("nodejs:18"));
