@@ -33,16 +33,52 @@ fn delete<V>(map: &mut BTreeMap<String, V>, f: &Fragment) {
     });
 }
 
+/// Where `path` leads through the recorded symbolic links, inside the image root only: an
+/// absolute target starts at the root, and `..` at the root stays there (as in a chroot);
+/// at most 40 links are followed, so a loop ends.
+pub fn resolve(links: &BTreeMap<String, String>, path: &str) -> Option<String> {
+    let mut cur = path.to_string();
+    for _ in 0..40 {
+        let Some(t) = links.get(&cur) else {
+            return (cur != path).then_some(cur);
+        };
+        let base = if t.starts_with('/') {
+            String::new()
+        } else {
+            cur.rsplit_once('/')
+                .map(|(d, _)| d.to_string())
+                .unwrap_or_default()
+        };
+        let mut parts: Vec<&str> = base.split('/').filter(|s| !s.is_empty()).collect();
+        for seg in t.split('/') {
+            match seg {
+                "" | "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                s => parts.push(s),
+            }
+        }
+        cur = parts.join("/");
+    }
+    None
+}
+
 /// Composes fragments, bottom layer first.
 pub fn compose(fragments: &[Fragment]) -> Composed {
     let mut locations: BTreeMap<String, Vec<Package>> = BTreeMap::new();
     let mut release: BTreeMap<String, OsInfo> = BTreeMap::new();
     let mut copyrights: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
+    let mut links: BTreeMap<String, String> = BTreeMap::new();
     let mut warnings = Vec::new();
     for (k, f) in fragments.iter().enumerate() {
         delete(&mut locations, f);
         delete(&mut release, f);
         delete(&mut copyrights, f);
+        delete(&mut links, f);
+        for (p, t) in &f.doc_links {
+            links.insert(p.clone(), t.clone());
+        }
         for (file, c) in &f.copyrights {
             copyrights.insert(file.clone(), c.clone());
         }
@@ -84,12 +120,20 @@ pub fn compose(fragments: &[Fragment]) -> Composed {
     // Debian keeps licenses beside the package database, one copyright file per package
     let by_pkg: BTreeMap<&str, &Vec<String>> =
         copyrights.values().map(|(p, l)| (p.as_str(), l)).collect();
+    let by_file: BTreeMap<&str, &Vec<String>> = copyrights
+        .iter()
+        .map(|(f, (_, l))| (f.as_str(), l))
+        .collect();
     for p in packages
         .iter_mut()
         .filter(|p| p.kind == crate::Kind::Deb && p.licenses.is_empty())
     {
         if let Some(l) = by_pkg.get(p.name.as_str()) {
             p.licenses = (*l).clone();
+        } else if let Some(l) = resolve(&links, &format!("usr/share/doc/{}", p.name))
+            .and_then(|dir| by_file.get(format!("{dir}/copyright").as_str()).copied())
+        {
+            p.licenses = l.clone();
         }
     }
     packages.sort_by(|a, b| {
@@ -185,5 +229,27 @@ mod tests {
         let c = compose(&[l1, l4]);
         assert_eq!(c.packages.len(), 1);
         assert!(under("a/b", "a") && !under("ab", "a") && !under("a", "a"));
+        // links resolve inside the root only, and loops end
+        let links: BTreeMap<String, String> = [
+            ("usr/share/doc/a", "b"),
+            ("usr/share/doc/up", "../../../../../../etc"),
+            ("usr/share/doc/abs", "/usr/share/doc/b"),
+            ("usr/share/doc/l1", "l2"),
+            ("usr/share/doc/l2", "l1"),
+        ]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        assert_eq!(
+            resolve(&links, "usr/share/doc/a").as_deref(),
+            Some("usr/share/doc/b")
+        );
+        assert_eq!(resolve(&links, "usr/share/doc/up").as_deref(), Some("etc"));
+        assert_eq!(
+            resolve(&links, "usr/share/doc/abs").as_deref(),
+            Some("usr/share/doc/b")
+        );
+        assert_eq!(resolve(&links, "usr/share/doc/l1"), None);
+        assert_eq!(resolve(&links, "usr/share/doc/none"), None);
     }
 }

@@ -26,6 +26,10 @@ pub struct Fragment {
     /// Debian copyright files → (package, licenses they name).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub copyrights: BTreeMap<String, (String, Vec<String>)>,
+    /// Symbolic links under `usr/share/doc/` (Debian links a package's documentation to
+    /// another package's): path → target as written.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub doc_links: BTreeMap<String, String>,
     /// Files that could not be read (path: reason).
     pub warnings: Vec<String>,
 }
@@ -78,6 +82,10 @@ impl Visitor for FragmentBuilder<'_> {
             }
             EntryKind::Opaque => {
                 f.opaque.insert(e.path.to_string());
+                return;
+            }
+            EntryKind::Symlink(target) if e.path.starts_with("usr/share/doc/") => {
+                f.doc_links.insert(e.path.to_string(), target.clone());
                 return;
             }
             _ => {}
