@@ -238,8 +238,17 @@ fn yarn_lock(text: &str, path: &str) -> Vec<Package> {
 }
 
 fn pnpm_lock(b: &[u8], path: &str) -> Result<Vec<Package>, String> {
-    let v: serde_yaml::Value =
-        serde_yaml::from_slice(b).map_err(|e| format!("not a pnpm lockfile: {e}"))?;
+    // pnpm 10+ may prepend a document for the package manager's own environment (`---`)
+    let mut out = Vec::new();
+    for doc in serde_yaml::Deserializer::from_slice(b) {
+        let v =
+            serde_yaml::Value::deserialize(doc).map_err(|e| format!("not a pnpm lockfile: {e}"))?;
+        out.extend(pnpm_document(&v, path));
+    }
+    Ok(out)
+}
+
+fn pnpm_document(v: &serde_yaml::Value, path: &str) -> Vec<Package> {
     let mut out = Vec::new();
     let version: f64 = match v.get("lockfileVersion") {
         Some(serde_yaml::Value::Number(n)) => n.as_f64().unwrap_or(0.0),
@@ -261,7 +270,7 @@ fn pnpm_lock(b: &[u8], path: &str) -> Result<Vec<Package>, String> {
         }
     }
     let Some(pkgs) = v.get("packages").and_then(|p| p.as_mapping()) else {
-        return Ok(out);
+        return out;
     };
     for (k, _) in pkgs {
         let Some(key) = k.as_str() else { continue };
@@ -286,7 +295,7 @@ fn pnpm_lock(b: &[u8], path: &str) -> Result<Vec<Package>, String> {
         }
         out.push(pkg(Kind::Npm, name, version, path));
     }
-    Ok(out)
+    out
 }
 
 fn toml_packages(text: &str, path: &str, kind: Kind) -> Result<Vec<Package>, String> {

@@ -813,6 +813,14 @@ fn lockfiles_of_every_ecosystem() {
         parse("javascript/testdata/pnpm/pnpm-lock.yaml", "pnpm-lock.yaml").len(),
         4
     );
+    let multi = parse(
+        "javascript/testdata/pnpm-multi-doc/pnpm-lock.yaml",
+        "pnpm-lock.yaml",
+    );
+    assert!(
+        has(&multi, "@pnpm/exe.linux-x64", "12.0.0-rc.3"),
+        "{multi:?}"
+    );
     // Python
     assert_eq!(
         parse("python/testdata/pipfile-lock/Pipfile.lock", "Pipfile.lock").len(),
