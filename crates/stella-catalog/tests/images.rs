@@ -857,3 +857,31 @@ fn lockfiles_of_every_ecosystem() {
     let nuget = parse("dotnet/testdata/packages.lock.json", "packages.lock.json");
     assert!(has(&nuget, "AutoMapper", "13.0.1"), "{nuget:?}");
 }
+
+/// Every package-database and lockfile fixture of Syft, Trivy and osv-scalibr at once: the
+/// catalog never fails, and the only warnings are for the fixtures made to be broken.
+#[test]
+fn all_peer_fixtures_catalogue_without_surprises() {
+    let dir = std::env::var("STELLA_SHARED_DATA").unwrap_or_else(|_| "../../../shared/data".into());
+    let root = Path::new(&dir).join("pkgdb-fixtures");
+    if !root.is_dir() {
+        eprintln!("SKIP: {} is absent", root.display());
+        return;
+    }
+    let img = open(&format!("dir:{}", root.display()));
+    let c = catalog(&img, None, 1).unwrap();
+    assert!(
+        c.composed.packages.len() > 700,
+        "{}",
+        c.composed.packages.len()
+    );
+    for w in &c.composed.warnings {
+        assert!(
+            w.contains("/corrupt/")
+                || w.contains("/glob-paths/")
+                || w.contains("/sad/")
+                || w.contains("invalid"),
+            "unexpected warning: {w}"
+        );
+    }
+}
