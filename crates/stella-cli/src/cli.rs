@@ -24,6 +24,46 @@ pub enum Command {
     /// Build and inspect the vulnerability DB.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Scan an image for vulnerabilities (offline, against a local DB) and gate on them.
+    Scan(Box<ScanArgs>),
+}
+
+/// `stella scan TARGET`
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The image (as for `stella sbom`): `registry:REF`, `docker-archive:PATH`, `oci-dir:PATH`,
+    /// `oci-archive:PATH`, `dir:PATH`, or a bare path.
+    pub target: String,
+    /// The vulnerability DB.
+    #[arg(long, env = "STELLA_DB")]
+    pub db: PathBuf,
+    /// Output format: `table` (default) or `json` (the scan result of docs/scan-result.md).
+    #[arg(long, short = 'f', default_value = "table")]
+    pub format: String,
+    /// Write here instead of standard output (replaced atomically).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Fail (exit 1) when a finding is at least this severe: critical, high, medium, low.
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<String>,
+    /// Pick one image of a multi-platform index (`linux/arm64`).
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    /// Fragment cache directory (see `stella sbom`).
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Catalog every layer, reading and writing no cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Registry user.
+    #[arg(long, env = "STELLA_REGISTRY_USERNAME")]
+    pub username: Option<String>,
+    /// Registry password or token.
+    #[arg(long, env = "STELLA_REGISTRY_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Allow plain HTTP to a registry on this machine.
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 /// `stella db …`

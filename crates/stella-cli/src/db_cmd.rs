@@ -62,7 +62,7 @@ fn export(a: DbExportArgs) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     let secs = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|s| s.trim().parse::<i64>().ok())

@@ -18,6 +18,7 @@ macro_rules! outln {
 mod cli;
 mod db_cmd;
 mod sbom_cmd;
+mod scan_cmd;
 mod version_cmd;
 
 use std::process::ExitCode;
@@ -61,5 +62,6 @@ fn run(args: cli::Cli) -> anyhow::Result<u8> {
         cli::Command::Version(v) => version_cmd::run(v),
         cli::Command::Sbom(s) => sbom_cmd::run(*s),
         cli::Command::Db(d) => db_cmd::run(d),
+        cli::Command::Scan(s) => scan_cmd::run(*s),
     }
 }

@@ -1,0 +1,262 @@
+//! `stella scan` end to end: a DB built from the shared advisories, images built here with old
+//! packages, findings with match details, deterministic JSON, and the gate's exit codes.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn advisories() -> Option<PathBuf> {
+    let dir = std::env::var("STELLA_SHARED_DATA").unwrap_or_else(|_| "../../../shared/data".into());
+    let p = Path::new(&dir).join("advisories");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!("SKIP: {} is absent; set STELLA_SHARED_DATA", p.display());
+        None
+    }
+}
+
+fn stella(args: &[&str], cache: &Path) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_stella"))
+        .args(args)
+        .env("STELLA_CACHE", cache)
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn rootfs(dir: &Path, files: &[(&str, &str)]) {
+    for (p, c) in files {
+        let f = dir.join(p);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(f, c).unwrap();
+    }
+}
+
+#[test]
+fn scans_find_distro_and_language_vulnerabilities_and_gate() {
+    let Some(adv) = advisories() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let db = work.path().join("v.db");
+    let db_s = db.to_str().unwrap();
+    let (code, _, err) = stella(
+        &[
+            "db",
+            "import",
+            "--db",
+            db_s,
+            adv.join("alpine-secdb").to_str().unwrap(),
+            adv.join("debian-tracker/DSA").to_str().unwrap(),
+            adv.join("osv/pypi-pypa.zip").to_str().unwrap(),
+        ],
+        &cache,
+    );
+    assert_eq!(code, 0, "{err}");
+    // Alpine 3.10 with openssl 1.1.1c-r0: the secdb fixed three CVEs in 1.1.1d-r0, and the
+    // binary packages match through their origin
+    let alpine = work.path().join("alpine");
+    rootfs(
+        &alpine,
+        &[
+            (
+                "etc/os-release",
+                "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.10.2\n",
+            ),
+            (
+                "lib/apk/db/installed",
+                "P:libcrypto1.1\nV:1.1.1c-r0\nA:x86_64\no:openssl\n\nP:libssl1.1\nV:1.1.1c-r0\nA:x86_64\no:openssl\n\nP:musl\nV:1.1.22-r3\nA:x86_64\no:musl\n",
+            ),
+        ],
+    );
+    let t = format!("dir:{}", alpine.display());
+    let (code, out, err) = stella(&["scan", &t, "--db", db_s, "-f", "json"], &cache);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut got: Vec<(String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["vulnerabilityId"].as_str().unwrap().to_string(),
+                f["package"]["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let want: Vec<(String, String)> = ["CVE-2019-1547", "CVE-2019-1549", "CVE-2019-1563"]
+        .iter()
+        .flat_map(|c| {
+            ["libcrypto1.1", "libssl1.1"]
+                .iter()
+                .map(move |p| (c.to_string(), p.to_string()))
+        })
+        .collect();
+    assert_eq!(got, want);
+    let f = &v["findings"][0];
+    assert_eq!(f["fixedVersions"][0], "1.1.1d-r0");
+    assert_eq!(f["matchDetails"]["searchedBy"]["namespace"], "alpine:3.10");
+    assert_eq!(f["matchDetails"]["searchedBy"]["name"], "openssl");
+    assert_eq!(f["matchDetails"]["type"], "distro");
+    assert_eq!(v["target"]["os"]["family"], "alpine");
+    // the same inputs give the same bytes
+    let (_, again, _) = stella(&["scan", &t, "--db", db_s, "-f", "json"], &cache);
+    assert_eq!(out, again);
+    // Debian 11 with an old openssl: the DSAs that fixed it, by source package
+    let debian = work.path().join("debian");
+    rootfs(
+        &debian,
+        &[
+            ("etc/os-release", "ID=debian\nVERSION_ID=\"11\"\n"),
+            (
+                "var/lib/dpkg/status",
+                "Package: libssl1.1\nStatus: install ok installed\nVersion: 1.1.1n-0+deb11u2\nArchitecture: amd64\nSource: openssl\n\nPackage: openssl\nStatus: install ok installed\nVersion: 1.1.1n-0+deb11u5\nArchitecture: amd64\n",
+            ),
+        ],
+    );
+    let (code, out, err) = stella(
+        &[
+            "scan",
+            &format!("dir:{}", debian.display()),
+            "--db",
+            db_s,
+            "-f",
+            "json",
+        ],
+        &cache,
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let fs = v["findings"].as_array().unwrap();
+    assert!(
+        fs.iter().any(|f| f["package"]["name"] == "libssl1.1"
+            && f["matchDetails"]["found"][0]["advisory"] == "DSA-5169-1"),
+        "{out}"
+    );
+    // the openssl package at +deb11u5 is past every DSA here
+    assert!(
+        !fs.iter().any(|f| f["package"]["name"] == "openssl"),
+        "{out}"
+    );
+    // a Python requirements file with an old Django: language findings with severities, and
+    // the gate fails
+    let app = work.path().join("app");
+    rootfs(&app, &[("srv/requirements.txt", "django==2.2.0\n")]);
+    let ta = format!("dir:{}", app.display());
+    let (code, out, err) = stella(&["scan", &ta, "--db", db_s], &cache);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("django") && out.contains("Verdict: WARN"),
+        "{out}"
+    );
+    assert!(
+        !err.contains("GIT range"),
+        "commit ranges beside version ranges are no warning: {err}"
+    );
+    // bad input
+    let (code, _, err) = stella(&["scan", &ta, "--db", "/nonexistent.db"], &cache);
+    assert_eq!(code, 2);
+    assert!(err.contains("stella db update"), "{err}");
+    let (code, _, err) = stella(&["scan", &ta, "--db", db_s, "--fail-on", "severe"], &cache);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown severity"), "{err}");
+}
+
+/// AlmaLinux rpm packages with old EVRs against AlmaLinux's OSV data, in an rpmdb.sqlite made
+/// with Debian's rpm; the advisories rate them Important, so `--fail-on high` fails.
+#[test]
+fn almalinux_rpm_packages_and_the_gate() {
+    let Some(adv) = advisories() else { return };
+    let have = |t: &str| {
+        Command::new(t)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !have("rpm") || !have("rpmbuild") {
+        eprintln!("SKIP: rpm and rpmbuild are not installed");
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let db = work.path().join("alma.db");
+    let db_s = db.to_str().unwrap();
+    let zip = adv.join("osv/almalinux8.zip");
+    let (code, _, err) = stella(
+        &["db", "import", "--db", db_s, zip.to_str().unwrap()],
+        &cache,
+    );
+    assert_eq!(code, 0, "{err}");
+    let root = work.path().join("root");
+    rootfs(
+        &root,
+        &[(
+            "etc/os-release",
+            "NAME=\"AlmaLinux\"\nID=\"almalinux\"\nVERSION_ID=\"8.6\"\n",
+        )],
+    );
+    let top = work.path().join("build");
+    std::fs::create_dir_all(top.join("SPECS")).unwrap();
+    std::fs::write(
+        top.join("SPECS/o.spec"),
+        "Name: openssl-libs\nEpoch: 1\nVersion: 1.1.1k\nRelease: 5.el8\nSummary: t\nLicense: OpenSSL\nBuildArch: noarch\n%description\nt\n%files\n",
+    )
+    .unwrap();
+    let ok = Command::new("rpmbuild")
+        .arg("--define")
+        .arg(format!("_topdir {}", top.display()))
+        .arg("-bb")
+        .arg(top.join("SPECS/o.spec"))
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let dbpath = root.join("var/lib/rpm");
+    std::fs::create_dir_all(&dbpath).unwrap();
+    let ok = Command::new("rpm")
+        .arg("--dbpath")
+        .arg(&dbpath)
+        .args(["-i", "--justdb", "--nodeps", "--noscripts"])
+        .arg(top.join("RPMS/noarch/openssl-libs-1.1.1k-5.el8.noarch.rpm"))
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let t = format!("dir:{}", root.display());
+    let (code, out, err) = stella(
+        &["scan", &t, "--db", db_s, "--fail-on", "high", "-f", "json"],
+        &cache,
+    );
+    assert_eq!(code, 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let fs = v["findings"].as_array().unwrap();
+    assert!(
+        fs.iter().any(
+            |f| f["matchDetails"]["found"][0]["advisory"] == "ALSA-2022:1065"
+                && f["fixedVersions"][0] == "1:1.1.1k-6.el8_5"
+                && f["severity"] == "high"
+        ),
+        "{out}"
+    );
+    assert_eq!(v["verdict"]["status"], "FAIL");
+    assert_eq!(
+        fs[0]["matchDetails"]["searchedBy"]["namespace"],
+        "almalinux:8"
+    );
+    // without the gate the same findings only warn
+    let (code, _, _) = stella(&["scan", &t, "--db", db_s], &cache);
+    assert_eq!(code, 0);
+}

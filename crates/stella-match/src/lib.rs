@@ -1,0 +1,433 @@
+//! Matching installed packages against the compiled vulnerability DB: an explicit list of thin
+//! matchers over one shared strategy, every finding carrying what was searched and what was
+//! found.
+//!
+//! Traps: distro packages are looked up in the namespace of the detected release, by the name
+//! the distro's feed uses (the *source* package for Debian, Ubuntu and Alpine; for RPM
+//! distributions the binary name, the module stream key and the source name), and the
+//! distro's own statement wins over OSV, GHSA and NVD (its fixed version is what counts, so
+//! backported fixes are honoured, and its "not affected" silences the rest); a statement
+//! limited to other architectures or, on Oracle Linux, to another build flavour (FIPS,
+//! Ksplice) says nothing about this package; a version that cannot be compared is a warning,
+//! never "not affected"; findings are sorted so the same inputs give the same bytes.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use stella_advisory::cvss::Level;
+use stella_advisory::db::PackageEntry;
+use stella_advisory::{Db, Source, Status};
+use stella_version::range::{Affected, OsvRange, is_affected};
+
+/// Why matching failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The DB could not be read.
+    #[error(transparent)]
+    Db(#[from] stella_advisory::Error),
+}
+
+/// The kind of an installed package, as matchers see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Eco {
+    /// apk (Alpine, Wolfi…)
+    Apk,
+    /// dpkg
+    Deb,
+    /// RPM
+    Rpm,
+    /// A language ecosystem, by DB namespace (`pypi`, `npm`, `go`, `maven`, `crates.io`…).
+    Lang(&'static str),
+}
+
+/// An installed package to match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pkg {
+    /// Its kind.
+    #[serde(skip)]
+    pub eco: Eco,
+    /// `deb`, `apk`, `rpm`, `pypi`… (the purl type), for reports.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Name.
+    pub name: String,
+    /// Installed version.
+    pub version: String,
+    /// Package URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purl: Option<String>,
+    /// Source package (distro packages).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_name: Option<String>,
+    /// Architecture.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    /// RPM module stream (`nodejs:18`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    /// The layer that introduced it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
+    /// The file it was found in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+
+/// What was searched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Searched {
+    /// DB namespace.
+    pub namespace: String,
+    /// Package key.
+    pub name: String,
+    /// Version compared.
+    pub version: String,
+}
+
+/// What was found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Found {
+    /// The advisory that said it.
+    pub advisory: String,
+    /// Its feed.
+    pub feed: String,
+    /// The affected ranges, as `introduced/fixed…` text.
+    pub ranges: Vec<String>,
+}
+
+/// How a finding was made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchDetails {
+    /// `distro` or `ecosystem`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// What was searched.
+    pub searched_by: Searched,
+    /// What matched.
+    pub found: Vec<Found>,
+    /// `distro`, `osv`, `ghsa`, `nvd`: the precedence class that decided.
+    pub source: String,
+}
+
+/// One CVSS statement.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cvss {
+    /// `CVSS_V3`…
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The vector.
+    pub vector: String,
+    /// Who said so.
+    pub source: String,
+}
+
+/// One vulnerability in one package.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    /// The vulnerability record id (the CVE when there is one).
+    pub vulnerability_id: String,
+    /// Other ids.
+    pub aliases: Vec<String>,
+    /// `critical`…`unknown`.
+    pub severity: String,
+    /// The base score behind the severity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f32>,
+    /// The feed the severity came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity_source: Option<String>,
+    /// Every CVSS vector known.
+    pub cvss: Vec<Cvss>,
+    /// EPSS probability.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epss: Option<f32>,
+    /// In CISA's KEV catalogue.
+    pub kev: bool,
+    /// The package.
+    pub package: Pkg,
+    /// Versions that fix it.
+    pub fixed_versions: Vec<String>,
+    /// `fixed` (a fixed version exists) or `not-fixed`.
+    pub status: String,
+    /// Summary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// How it matched.
+    pub match_details: MatchDetails,
+}
+
+/// The result of matching.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Matched {
+    /// Findings, sorted.
+    pub findings: Vec<Finding>,
+    /// Packages or statements that could not be evaluated.
+    pub warnings: Vec<String>,
+}
+
+fn rank(l: Level) -> u8 {
+    match l {
+        Level::Critical => 5,
+        Level::High => 4,
+        Level::Medium => 3,
+        Level::Low => 2,
+        Level::None => 1,
+        Level::Unknown => 0,
+    }
+}
+
+/// A severity name (`critical`, `high`…) as a rank for gates.
+pub fn severity_rank(s: &str) -> Option<u8> {
+    Level::parse(s).map(rank).or(match s {
+        "unknown" => Some(0),
+        _ => None,
+    })
+}
+
+fn range_text(r: &stella_advisory::Range) -> String {
+    use stella_advisory::RangeEvent::*;
+    r.events
+        .iter()
+        .map(|e| match e {
+            Introduced(v) => format!(">={v}"),
+            Fixed(v) => format!("<{v}"),
+            LastAffected(v) => format!("<={v}"),
+            Limit(v) => format!("<{v} (limit)"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The DB keys a package is looked up by.
+fn keys(p: &Pkg, ns: &str) -> Vec<String> {
+    let mut k = Vec::new();
+    match p.eco {
+        Eco::Apk | Eco::Deb => {
+            k.push(p.source_name.clone().unwrap_or_else(|| p.name.clone()));
+            if p.eco == Eco::Apk {
+                k.push(p.name.clone());
+            }
+        }
+        Eco::Rpm => {
+            if let Some(m) = &p.module {
+                k.push(format!("{m}::{}", p.name));
+            }
+            k.push(p.name.clone());
+            if let Some(s) = &p.source_name {
+                k.push(s.clone());
+            }
+        }
+        Eco::Lang(_) => k.push(stella_advisory::namespace::normalize_package(ns, &p.name)),
+    }
+    k.dedup();
+    let mut seen = std::collections::BTreeSet::new();
+    k.retain(|x| seen.insert(x.clone()));
+    k
+}
+
+/// Matches `packages`; `distro` is the DB namespace of the detected OS (`debian:12`).
+pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result<Matched, Error> {
+    let mut out = Matched::default();
+    let mut vuln_cache: BTreeMap<String, Option<stella_advisory::Vulnerability>> = BTreeMap::new();
+    for p in packages {
+        let (ns, kind) = match p.eco {
+            Eco::Apk | Eco::Deb | Eco::Rpm => match distro {
+                Some(d) => (d.to_string(), "distro"),
+                None => {
+                    out.warnings.push(format!(
+                        "{} {}: no operating system detected, so its distro advisories cannot be looked up",
+                        p.name, p.version
+                    ));
+                    continue;
+                }
+            },
+            Eco::Lang(ns) => (ns.to_string(), "ecosystem"),
+        };
+        let Some(scheme) = stella_advisory::namespace::scheme(&ns) else {
+            out.warnings.push(format!(
+                "{} {}: no version scheme for namespace `{ns}`",
+                p.name, p.version
+            ));
+            continue;
+        };
+        if scheme.validate(&p.version).is_err() {
+            out.warnings.push(format!(
+                "{} {}: the version is not a valid {} version; not matched (not \"not affected\")",
+                p.name,
+                p.version,
+                scheme.name()
+            ));
+            continue;
+        }
+        // vulnerability id → (key, entry)
+        let mut by_vuln: BTreeMap<String, Vec<(String, PackageEntry)>> = BTreeMap::new();
+        for key in keys(p, &ns) {
+            for e in db.package(&ns, &key)? {
+                for v in db.vulnerability_list(e.vulnerabilities)? {
+                    by_vuln.entry(v).or_default().push((key.clone(), e.clone()));
+                }
+            }
+        }
+        for (vid, entries) in by_vuln {
+            // the distribution's own statement wins for its packages
+            let distro_pkg = matches!(p.eco, Eco::Apk | Eco::Deb | Eco::Rpm);
+            let best = entries
+                .iter()
+                .map(|(_, e)| e.source)
+                .min()
+                .unwrap_or(Source::Nvd);
+            let entries: Vec<&(String, PackageEntry)> = entries
+                .iter()
+                .filter(|(_, e)| !distro_pkg || e.source == best)
+                .filter(|(_, e)| {
+                    e.arches.is_empty()
+                        || p.arch
+                            .as_ref()
+                            .is_some_and(|a| e.arches.iter().any(|x| x == a))
+                })
+                .filter(|(_, e)| {
+                    // Oracle Linux: a FIPS or Ksplice build's fix speaks for that flavour only
+                    !ns.starts_with("oracle:")
+                        || e.ranges.iter().flat_map(|r| r.fixed_versions()).all(|f| {
+                            stella_advisory::oracle::flavor(f)
+                                == stella_advisory::oracle::flavor(&p.version)
+                        })
+                })
+                .collect();
+            if entries.is_empty() || entries.iter().any(|(_, e)| e.status == Status::NotAffected) {
+                continue;
+            }
+            let mut hit: Vec<&(String, PackageEntry)> = Vec::new();
+            for pair in &entries {
+                let (_, e) = pair;
+                // commit (GIT) ranges only matter when nothing else says which versions
+                let versioned = e
+                    .ranges
+                    .iter()
+                    .any(|r| r.kind != stella_advisory::model::RangeKind::Git)
+                    || !e.versions.is_empty();
+                let ranges: Vec<OsvRange> = e
+                    .ranges
+                    .iter()
+                    .filter(|r| !versioned || r.kind != stella_advisory::model::RangeKind::Git)
+                    .filter_map(|r| r.to_osv())
+                    .collect();
+                match is_affected(scheme, &p.version, &ranges, &e.versions) {
+                    Ok(Affected::Yes) => hit.push(pair),
+                    Ok(Affected::No) => {}
+                    Ok(Affected::Unknown(why)) => out
+                        .warnings
+                        .push(format!("{} {} / {vid}: {why}", p.name, p.version)),
+                    Err(e) => out
+                        .warnings
+                        .push(format!("{} {} / {vid}: {e}", p.name, p.version)),
+                }
+            }
+            if hit.is_empty() {
+                continue;
+            }
+            let v = vuln_cache
+                .entry(vid.clone())
+                .or_insert_with(|| db.vulnerability(&vid).ok().flatten());
+            let mut fixed: Vec<String> = hit
+                .iter()
+                .flat_map(|(_, e)| {
+                    e.ranges
+                        .iter()
+                        .flat_map(|r| r.fixed_versions().map(str::to_string))
+                })
+                .collect();
+            fixed.sort();
+            fixed.dedup();
+            let (severity, score, sev_src, cvss, epss, kev, aliases, summary) = match v {
+                Some(v) => (
+                    v.severity,
+                    v.score,
+                    v.severity_from
+                        .and_then(|i| v.severities.get(usize::from(i)))
+                        .map(|s| db.feed_name(s.feed).to_string()),
+                    v.severities
+                        .iter()
+                        .filter(|s| s.kind.starts_with("CVSS_"))
+                        .map(|s| Cvss {
+                            kind: s.kind.clone(),
+                            vector: s.value.clone(),
+                            source: db.feed_name(s.feed).to_string(),
+                        })
+                        .collect(),
+                    v.epss.as_ref().map(|e| e.score),
+                    v.kev.is_some(),
+                    v.aliases.clone(),
+                    v.summary.clone(),
+                ),
+                None => (
+                    Level::Unknown,
+                    None,
+                    None,
+                    Vec::new(),
+                    None,
+                    false,
+                    Vec::new(),
+                    None,
+                ),
+            };
+            let (key0, _) = hit[0];
+            out.findings.push(Finding {
+                vulnerability_id: vid.clone(),
+                aliases,
+                severity: severity.as_str().to_string(),
+                score,
+                severity_source: sev_src,
+                cvss,
+                epss,
+                kev,
+                package: p.clone(),
+                status: if fixed.is_empty() {
+                    "not-fixed"
+                } else {
+                    "fixed"
+                }
+                .to_string(),
+                fixed_versions: fixed,
+                summary,
+                match_details: MatchDetails {
+                    kind: kind.to_string(),
+                    searched_by: Searched {
+                        namespace: ns.clone(),
+                        name: key0.clone(),
+                        version: p.version.clone(),
+                    },
+                    found: hit
+                        .iter()
+                        .map(|(_, e)| Found {
+                            advisory: e.advisory.clone(),
+                            feed: db.feed_name(e.feed).to_string(),
+                            ranges: e
+                                .ranges
+                                .iter()
+                                .map(range_text)
+                                .chain(e.versions.iter().map(|v| format!("={v}")))
+                                .collect(),
+                        })
+                        .collect(),
+                    source: format!("{:?}", hit[0].1.source).to_lowercase(),
+                },
+            });
+        }
+    }
+    out.findings.sort_by(|a, b| {
+        severity_rank(&b.severity)
+            .cmp(&severity_rank(&a.severity))
+            .then_with(|| a.vulnerability_id.cmp(&b.vulnerability_id))
+            .then_with(|| a.package.name.cmp(&b.package.name))
+            .then_with(|| a.package.version.cmp(&b.package.version))
+            .then_with(|| a.package.location.cmp(&b.package.location))
+    });
+    out.warnings.sort();
+    out.warnings.dedup();
+    Ok(out)
+}
