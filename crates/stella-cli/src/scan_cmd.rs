@@ -39,81 +39,129 @@ fn to_pkg(p: &Package, os: Option<&stella_catalog::OsInfo>) -> Pkg {
     }
 }
 
-/// Runs `stella scan`.
-pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
-    let table = match a.format.as_str() {
-        "table" => true,
-        "json" => false,
-        f => bail!("unknown output format `{f}`\nhint: use table or json"),
+/// A component of another tool's SBOM as a package to match, from its Package URL (the only
+/// identity SBOM producers agree on); `None` for components without a usable purl.
+fn from_purl(c: &stella_sbom::Component) -> Option<(Pkg, Option<stella_catalog::OsInfo>)> {
+    let u = c.purl.as_ref()?;
+    let q = |k: &str| u.qualifiers.get(k).map(|s| s.to_string());
+    let version = u.version.clone()?;
+    let joined = |sep: &str| match &u.namespace {
+        Some(ns) if !ns.is_empty() => format!("{ns}{sep}{}", u.name),
+        _ => u.name.clone(),
     };
-    if let Some(f) = &a.fail_on
-        && stella_match::severity_rank(f).is_none()
-    {
-        bail!("unknown severity `{f}`\nhint: use critical, high, medium or low");
+    let (eco, name) = match u.ty.as_str() {
+        "deb" => (Eco::Deb, u.name.clone()),
+        "apk" => (Eco::Apk, u.name.clone()),
+        "rpm" => (Eco::Rpm, u.name.clone()),
+        "pypi" => (Eco::Lang("pypi"), u.name.clone()),
+        "npm" => (Eco::Lang("npm"), joined("/")),
+        "golang" => (Eco::Lang("go"), joined("/")),
+        "maven" => (Eco::Lang("maven"), joined(":")),
+        "gem" => (Eco::Lang("rubygems"), u.name.clone()),
+        "composer" => (Eco::Lang("packagist"), joined("/")),
+        "nuget" => (Eco::Lang("nuget"), u.name.clone()),
+        "cargo" => (Eco::Lang("crates.io"), u.name.clone()),
+        _ => return None,
+    };
+    let mut version = version;
+    let mut source = q("upstream").map(|s| s.split('@').next().unwrap_or(&s).to_string());
+    if eco == Eco::Rpm {
+        if let Some(e) = q("epoch").filter(|e| e != "0") {
+            version = format!("{e}:{version}");
+        }
+        source = source.map(|s| {
+            stella_catalog::rpm::split_source_rpm(&s)
+                .map(|(n, _)| n)
+                .unwrap_or(s)
+        });
     }
-    if !a.db.exists() {
-        bail!(
-            "{}: no vulnerability DB there\nhint: build one with `stella db update --db {0}` (or `stella db import --db {0} FEEDS…` offline)",
-            a.db.display()
-        );
+    // go stdlib: Syft writes `go1.21.5`, OSV's Go ecosystem `1.21.5`
+    if eco == Eco::Lang("go") && name == "stdlib" {
+        version = version.trim_start_matches("go").to_string();
     }
-    let db = stella_advisory::Db::open(&a.db)?;
-    let target = stella_image::Target::parse(&a.target)?;
-    let image = match &target {
-        stella_image::Target::Registry(r) => stella_registry::open(
-            r,
-            &stella_registry::Options {
-                insecure: a.insecure,
-                username: a.username.clone(),
-                password: a.password.clone(),
-                platform: a.platform.clone(),
-            },
-        )
-        .with_context(|| format!("cannot pull {r}"))?,
-        t => stella_image::Image::open(t, a.platform.as_deref())
-            .with_context(|| format!("cannot open {}", a.target))?,
+    let os = q("distro").and_then(|d| {
+        let (id, v) = d.rsplit_once('-').unwrap_or((d.as_str(), ""));
+        (!id.is_empty()).then(|| stella_catalog::OsInfo {
+            id: id.to_string(),
+            version_id: (!v.is_empty()).then(|| v.to_string()),
+            ..stella_catalog::OsInfo::default()
+        })
+    });
+    let pkg = Pkg {
+        eco,
+        kind: u.ty.clone(),
+        name,
+        version,
+        purl: Some(u.to_string()),
+        source_name: source.or(c.source_name.clone()),
+        arch: q("arch"),
+        module: None,
+        layer: c.locations.iter().find_map(|l| l.layer.clone()),
+        location: c.locations.iter().next().map(|l| l.path.clone()),
     };
-    let cache = if a.no_cache {
-        None
-    } else {
-        a.cache
-            .clone()
-            .or_else(stella_catalog::cache::Cache::default_dir)
-            .map(stella_catalog::cache::Cache::new)
-    };
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let cat = stella_catalog::catalog(&image, cache.as_ref(), threads)
-        .with_context(|| format!("cannot catalog {}", a.target))?;
-    let os = cat.composed.os.as_ref();
-    let distro = os.and_then(|o| o.namespace());
-    let pkgs: Vec<Pkg> = cat
-        .composed
-        .packages
+    Some((pkg, os))
+}
+
+/// Scans another tool's SBOM (CycloneDX, SPDX, Syft or Trivy JSON).
+fn scan_sbom(a: &ScanArgs, db: &stella_advisory::Db, path: &std::path::Path) -> anyhow::Result<u8> {
+    let bytes = crate::sbom_cmd::read_input(path, 512 << 20)?;
+    let r = stella_sbom::read(&bytes, None)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let mut os: Option<stella_catalog::OsInfo> = None;
+    let mut pkgs = Vec::new();
+    let mut warnings: Vec<String> = r
+        .warnings
         .iter()
-        .map(|p| to_pkg(p, os))
+        .map(|w| format!("{}: {}: {}", path.display(), w.at, w.message))
         .collect();
-    let m = stella_match::match_packages(&db, &pkgs, distro.as_deref())?;
-    let mut warnings: Vec<String> = cat.composed.warnings.clone();
+    for c in &r.sbom.components {
+        if c.kind == stella_sbom::ComponentKind::OperatingSystem {
+            continue;
+        }
+        match from_purl(c) {
+            Some((p, o)) => {
+                if os.is_none() {
+                    os = o;
+                }
+                pkgs.push(p);
+            }
+            None if c.purl.is_none() => warnings.push(format!(
+                "{} {}: no Package URL, so it cannot be matched",
+                c.name,
+                c.version.as_deref().unwrap_or("")
+            )),
+            None => {}
+        }
+    }
+    let name = path.display().to_string();
+    finish(a, db, &pkgs, os, warnings, ("sbom", &name, None))
+}
+
+/// Matches, reports and gates.
+fn finish(
+    a: &ScanArgs,
+    db: &stella_advisory::Db,
+    pkgs: &[Pkg],
+    os: Option<stella_catalog::OsInfo>,
+    mut warnings: Vec<String>,
+    (target_kind, name, digest): (&str, &str, Option<String>),
+) -> anyhow::Result<u8> {
+    let table = a.format == "table";
+    let distro = os.as_ref().and_then(|o| o.namespace());
+    let m = stella_match::match_packages(db, pkgs, distro.as_deref())?;
     warnings.extend(m.warnings.iter().cloned());
     let summary = stella_report::summarize(&m.findings);
     let verdict = stella_report::verdict(&m.findings, a.fail_on.as_deref());
     let manifest = db.manifest();
     let report = stella_report::Report {
         schema_version: "1".into(),
-        scan_id: stella_report::scan_id(&image.name, &m.findings),
+        scan_id: stella_report::scan_id(name, &m.findings),
         created_at: crate::db_cmd::now(),
         target: stella_report::Target {
-            kind: if matches!(target, stella_image::Target::Dir(_)) {
-                "directory"
-            } else {
-                "image"
-            }
-            .into(),
-            reference: image.name.clone(),
-            digest: image.digest.clone(),
-            os: os.map(|o| stella_report::Os {
+            kind: target_kind.into(),
+            reference: name.to_string(),
+            digest,
+            os: os.as_ref().map(|o| stella_report::Os {
                 family: o.id.clone(),
                 version: o.version_id.clone(),
             }),
@@ -147,8 +195,7 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
     }
     if !table || a.output.is_some() {
         eprintln!(
-            "{}: {} finding(s), verdict {}",
-            image.name,
+            "{name}: {} finding(s), verdict {}",
             report.findings.len(),
             report.verdict.status
         );
@@ -158,4 +205,77 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
     } else {
         exit::OK
     })
+}
+
+/// Runs `stella scan`.
+pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
+    if !matches!(a.format.as_str(), "table" | "json") {
+        bail!(
+            "unknown output format `{}`\nhint: use table or json",
+            a.format
+        );
+    }
+    if let Some(f) = &a.fail_on
+        && stella_match::severity_rank(f).is_none()
+    {
+        bail!("unknown severity `{f}`\nhint: use critical, high, medium or low");
+    }
+    if !a.db.exists() {
+        bail!(
+            "{}: no vulnerability DB there\nhint: build one with `stella db update --db {0}` (or `stella db import --db {0} FEEDS…` offline)",
+            a.db.display()
+        );
+    }
+    let db = stella_advisory::Db::open(&a.db)?;
+    if let Some(path) = a.target.strip_prefix("sbom:") {
+        return scan_sbom(&a, &db, std::path::Path::new(path));
+    }
+    let target = stella_image::Target::parse(&a.target)?;
+    let image = match &target {
+        stella_image::Target::Registry(r) => stella_registry::open(
+            r,
+            &stella_registry::Options {
+                insecure: a.insecure,
+                username: a.username.clone(),
+                password: a.password.clone(),
+                platform: a.platform.clone(),
+            },
+        )
+        .with_context(|| format!("cannot pull {r}"))?,
+        t => stella_image::Image::open(t, a.platform.as_deref())
+            .with_context(|| format!("cannot open {}", a.target))?,
+    };
+    let cache = if a.no_cache {
+        None
+    } else {
+        a.cache
+            .clone()
+            .or_else(stella_catalog::cache::Cache::default_dir)
+            .map(stella_catalog::cache::Cache::new)
+    };
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let cat = stella_catalog::catalog(&image, cache.as_ref(), threads)
+        .with_context(|| format!("cannot catalog {}", a.target))?;
+    let os = cat.composed.os.as_ref();
+    let pkgs: Vec<Pkg> = cat
+        .composed
+        .packages
+        .iter()
+        .map(|p| to_pkg(p, os))
+        .collect();
+    let kind = if matches!(target, stella_image::Target::Dir(_)) {
+        "directory"
+    } else {
+        "image"
+    };
+    finish(
+        &a,
+        &db,
+        &pkgs,
+        os.cloned(),
+        cat.composed.warnings.clone(),
+        (kind, &image.name, image.digest.clone()),
+    )
 }
