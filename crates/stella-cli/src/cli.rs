@@ -46,6 +46,20 @@ pub struct ScanArgs {
     /// Fail (exit 1) when a finding is at least this severe: critical, high, medium, low.
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<String>,
+    /// Report only findings that have a fixed version.
+    #[arg(long)]
+    pub only_fixed: bool,
+    /// Findings to ignore: YAML (`ignore: [{id, purl, reason, expires}]`) or one id per line.
+    #[arg(long, value_name = "FILE", env = "STELLA_IGNORE_FILE")]
+    pub ignore_file: Option<PathBuf>,
+    /// Warn when the DB was built more than this many days ago.
+    #[arg(
+        long,
+        value_name = "DAYS",
+        default_value_t = 7,
+        env = "STELLA_DB_MAX_AGE"
+    )]
+    pub db_max_age: u32,
     /// Pick one image of a multi-platform index (`linux/arm64`).
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,

@@ -137,6 +137,98 @@ fn scan_sbom(a: &ScanArgs, db: &stella_advisory::Db, path: &std::path::Path) -> 
     finish(a, db, &pkgs, os, warnings, ("sbom", &name, None))
 }
 
+/// Days since 1970-01-01 of an RFC 3339 date or time (`2026-11-29…`).
+fn epoch_days(s: &str) -> Option<i64> {
+    let d = s.get(..10)?;
+    let mut it = d.split('-');
+    let (y, m, day): (i64, i64, i64) = (
+        it.next()?.parse().ok()?,
+        it.next()?.parse().ok()?,
+        it.next()?.parse().ok()?,
+    );
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// One entry of an ignore file.
+#[derive(serde::Deserialize)]
+struct IgnoreEntry {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    purl: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    expires: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct IgnoreFile {
+    #[serde(default)]
+    ignore: Vec<IgnoreEntry>,
+}
+
+/// Reads an ignore file: YAML with `ignore:` entries, or one vulnerability id per line
+/// (`#` comments), as `.trivyignore` files are.
+fn read_ignores(path: &std::path::Path) -> anyhow::Result<Vec<IgnoreEntry>> {
+    let text = fs_err::read_to_string(path)?;
+    if let Ok(f) = serde_yaml::from_str::<IgnoreFile>(&text)
+        && !f.ignore.is_empty()
+    {
+        for e in &f.ignore {
+            if e.id.is_none() && e.purl.is_none() {
+                bail!(
+                    "{}: an ignore entry names neither `id` nor `purl`",
+                    path.display()
+                );
+            }
+            if let Some(x) = &e.expires
+                && epoch_days(x).is_none()
+            {
+                bail!(
+                    "{}: `expires: {x}` is not a date (YYYY-MM-DD)",
+                    path.display()
+                );
+            }
+        }
+        return Ok(f.ignore);
+    }
+    Ok(text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| IgnoreEntry {
+            id: Some(l.to_string()),
+            purl: None,
+            reason: None,
+            expires: None,
+        })
+        .collect())
+}
+
+fn purl_matches(pattern: &str, purl: Option<&str>) -> bool {
+    let Some(p) = purl else { return false };
+    match pattern.strip_suffix('*') {
+        Some(prefix) => p.starts_with(prefix),
+        // a purl without version or qualifiers names every version of the package
+        None => {
+            p == pattern
+                || p.starts_with(&format!("{pattern}@"))
+                || p.starts_with(&format!("{pattern}?"))
+        }
+    }
+}
+
 /// Matches, reports and gates.
 fn finish(
     a: &ScanArgs,
@@ -148,8 +240,68 @@ fn finish(
 ) -> anyhow::Result<u8> {
     let table = a.format == "table";
     let distro = os.as_ref().and_then(|o| o.namespace());
-    let m = stella_match::match_packages(db, pkgs, distro.as_deref())?;
+    let mut m = stella_match::match_packages(db, pkgs, distro.as_deref())?;
     warnings.extend(m.warnings.iter().cloned());
+    let today = epoch_days(&crate::db_cmd::now()).unwrap_or(0);
+    let built = db.manifest().built.clone();
+    if let Some(b) = epoch_days(&built)
+        && today - b > i64::from(a.db_max_age)
+    {
+        warnings.push(format!(
+            "the vulnerability DB was built {} days ago ({built}), more than {}; newer vulnerabilities are missing\nhint: stella db update --db {}",
+            today - b,
+            a.db_max_age,
+            a.db.display()
+        ));
+    }
+    if a.only_fixed {
+        m.findings.retain(|f| !f.fixed_versions.is_empty());
+    }
+    let mut ignored = Vec::new();
+    if let Some(path) = &a.ignore_file {
+        let entries = read_ignores(path)?;
+        for e in &entries {
+            if let Some(x) = &e.expires
+                && epoch_days(x).is_some_and(|d| d < today)
+            {
+                warnings.push(format!(
+                    "{}: the ignore entry for {} expired on {x} and no longer applies",
+                    path.display(),
+                    e.id.as_deref().or(e.purl.as_deref()).unwrap_or("?")
+                ));
+            }
+        }
+        m.findings.retain(|f| {
+            let hit = entries.iter().find(|e| {
+                let live = e
+                    .expires
+                    .as_deref()
+                    .and_then(epoch_days)
+                    .is_none_or(|d| d >= today);
+                let id_ok = e
+                    .id
+                    .as_deref()
+                    .is_none_or(|id| f.vulnerability_id == id || f.aliases.iter().any(|a| a == id));
+                let purl_ok = e
+                    .purl
+                    .as_deref()
+                    .is_none_or(|p| purl_matches(p, f.package.purl.as_deref()));
+                live && id_ok && purl_ok
+            });
+            match hit {
+                Some(e) => {
+                    ignored.push(stella_report::Ignored {
+                        vulnerability_id: f.vulnerability_id.clone(),
+                        package: format!("{}@{}", f.package.name, f.package.version),
+                        reason: e.reason.clone(),
+                        expires: e.expires.clone(),
+                    });
+                    false
+                }
+                None => true,
+            }
+        });
+    }
     let summary = stella_report::summarize(&m.findings);
     let verdict = stella_report::verdict(&m.findings, a.fail_on.as_deref());
     let manifest = db.manifest();
@@ -174,6 +326,7 @@ fn finish(
         summary,
         verdict,
         warnings,
+        ignored,
     };
     for w in &report.warnings {
         eprintln!("warning: {w}");

@@ -149,6 +149,44 @@ fn scans_find_distro_and_language_vulnerabilities_and_gate() {
         }
         _ => eprintln!("SKIP (partly): syft is not installed; our own SBOM was scanned"),
     }
+    // an ignore file: a live entry silences (and is reported), an expired one no longer does
+    let ign = work.path().join("ignore.yaml");
+    std::fs::write(
+        &ign,
+        "ignore:\n  - id: CVE-2019-1547\n    purl: pkg:apk/alpine/libssl1.1\n    reason: not reachable\n    expires: 2099-01-01\n  - id: CVE-2019-1549\n    expires: 2020-01-01\n",
+    )
+    .unwrap();
+    let (code, out, err) = stella(
+        &[
+            "scan",
+            &t,
+            "--db",
+            db_s,
+            "-f",
+            "json",
+            "--ignore-file",
+            ign.to_str().unwrap(),
+        ],
+        &cache,
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["findings"].as_array().unwrap().len(), 5);
+    assert_eq!(v["ignored"][0]["package"], "libssl1.1@1.1.1c-r0");
+    assert_eq!(v["ignored"][0]["reason"], "not reachable");
+    assert!(err.contains("expired on 2020-01-01"), "{err}");
+    // a DB older than --db-max-age warns
+    let late = Command::new(env!("CARGO_BIN_EXE_stella"))
+        .args(["scan", &t, "--db", db_s])
+        .env("STELLA_CACHE", &cache)
+        .env("SOURCE_DATE_EPOCH", "1710000000")
+        .output()
+        .unwrap();
+    let late_err = String::from_utf8_lossy(&late.stderr);
+    assert!(
+        late_err.contains("days ago") && late_err.contains("stella db update"),
+        "{late_err}"
+    );
     // Debian 11 with an old openssl: the DSAs that fixed it, by source package
     let debian = work.path().join("debian");
     rootfs(

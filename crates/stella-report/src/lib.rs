@@ -85,6 +85,25 @@ pub struct Report {
     pub verdict: Verdict,
     /// Packages or statements that could not be evaluated.
     pub warnings: Vec<String>,
+    /// Findings an ignore file silenced, with its reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<Ignored>,
+}
+
+/// A finding an ignore entry silenced.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ignored {
+    /// The vulnerability.
+    pub vulnerability_id: String,
+    /// The package (`name@version`).
+    pub package: String,
+    /// Why, as the ignore file says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Until when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
 }
 
 /// Counts findings per severity.
