@@ -37,7 +37,8 @@ pub struct ScanArgs {
     /// The vulnerability DB.
     #[arg(long, env = "STELLA_DB")]
     pub db: PathBuf,
-    /// Output format: `table` (default) or `json` (the scan result of docs/scan-result.md).
+    /// Output format: `table` (default), `json` (the scan result of docs/scan-result.md),
+    /// `sarif` (2.1.0, for code-scanning dashboards) or `junit` (XML test report).
     #[arg(long, short = 'f', default_value = "table")]
     pub format: String,
     /// Write here instead of standard output (replaced atomically).

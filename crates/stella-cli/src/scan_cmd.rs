@@ -331,10 +331,11 @@ fn finish(
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
-    let bytes = if table {
-        stella_report::table(&report).into_bytes()
-    } else {
-        stella_report::json(&report)
+    let bytes = match a.format.as_str() {
+        "table" => stella_report::table(&report).into_bytes(),
+        "sarif" => stella_report::sarif(&report, env!("CARGO_PKG_VERSION")),
+        "junit" => stella_report::junit(&report, a.fail_on.as_deref()),
+        _ => stella_report::json(&report),
     };
     match &a.output {
         Some(p) => crate::sbom_cmd::write_atomically(p, &bytes)?,
@@ -362,9 +363,9 @@ fn finish(
 
 /// Runs `stella scan`.
 pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
-    if !matches!(a.format.as_str(), "table" | "json") {
+    if !matches!(a.format.as_str(), "table" | "json" | "sarif" | "junit") {
         bail!(
-            "unknown output format `{}`\nhint: use table or json",
+            "unknown output format `{}`\nhint: use table, json, sarif or junit",
             a.format
         );
     }

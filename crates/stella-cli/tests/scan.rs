@@ -175,6 +175,30 @@ fn scans_find_distro_and_language_vulnerabilities_and_gate() {
     assert_eq!(v["ignored"][0]["package"], "libssl1.1@1.1.1c-r0");
     assert_eq!(v["ignored"][0]["reason"], "not reachable");
     assert!(err.contains("expired on 2020-01-01"), "{err}");
+    // SARIF and JUnit carry the same findings
+    let (code, out, err) = stella(&["scan", &t, "--db", db_s, "-f", "sarif"], &cache);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    assert_eq!(v["runs"][0]["results"].as_array().unwrap().len(), 6);
+    assert_eq!(
+        v["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "lib/apk/db/installed"
+    );
+    let (code, out, err) = stella(&["scan", &t, "--db", db_s, "-f", "junit"], &cache);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("<?xml") && out.contains("tests=\"6\" failures=\"6\""),
+        "{out}"
+    );
+    assert_eq!(out.matches("<testcase ").count(), 6);
     // a DB older than --db-max-age warns
     let late = Command::new(env!("CARGO_BIN_EXE_stella"))
         .args(["scan", &t, "--db", db_s])

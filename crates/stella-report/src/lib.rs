@@ -256,3 +256,120 @@ pub fn table(r: &Report) -> String {
     out.push('\n');
     out
 }
+
+fn xml_escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            // XML 1.0 cannot carry most control characters at all
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => o.push(' '),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// SARIF 2.1.0, as GitHub code scanning and other CI dashboards read it: one rule per
+/// vulnerability (with `security-severity`), one result per finding, located at the file
+/// the package was found in.
+pub fn sarif(r: &Report, tool_version: &str) -> Vec<u8> {
+    use serde_json::json;
+    let mut rules: std::collections::BTreeMap<&str, serde_json::Value> = Default::default();
+    let mut results = Vec::new();
+    for f in &r.findings {
+        let level = match f.severity.as_str() {
+            "critical" | "high" => "error",
+            "medium" => "warning",
+            _ => "note",
+        };
+        rules.entry(f.vulnerability_id.as_str()).or_insert_with(|| {
+            let mut props = json!({ "tags": ["security", "vulnerability"] });
+            if let Some(s) = f.score {
+                props["security-severity"] = json!(format!("{s:.1}"));
+            }
+            json!({
+                "id": f.vulnerability_id,
+                "shortDescription": { "text": f.summary.clone().unwrap_or_else(|| f.vulnerability_id.clone()) },
+                "properties": props,
+            })
+        });
+        let fix = if f.fixed_versions.is_empty() {
+            "no fixed version yet".to_string()
+        } else {
+            format!("fixed in {}", f.fixed_versions.join(", "))
+        };
+        let uri = f
+            .package
+            .location
+            .as_deref()
+            .map(|l| l.trim_start_matches('/').to_string())
+            .unwrap_or_else(|| r.target.reference.clone());
+        results.push(json!({
+            "ruleId": f.vulnerability_id,
+            "level": level,
+            "message": { "text": format!("{} {} is vulnerable to {} ({}); {}", f.package.name, f.package.version, f.vulnerability_id, f.severity, fix) },
+            "locations": [{ "physicalLocation": { "artifactLocation": { "uri": uri } } }],
+            "properties": { "purl": f.package.purl, "severity": f.severity },
+        }));
+    }
+    let doc = json!({
+        "version": "2.1.0",
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "stella",
+                "version": tool_version,
+                "informationUri": "https://example.invalid/stella-ops",
+                "rules": rules.into_values().collect::<Vec<_>>(),
+            }},
+            "results": results,
+        }],
+    });
+    let mut v = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+    v.push(b'\n');
+    v
+}
+
+/// JUnit XML: one test case per finding, failing when it trips the gate (every finding
+/// fails when there is no gate), so CI test reports show what to fix.
+pub fn junit(r: &Report, fail_on: Option<&str>) -> Vec<u8> {
+    let threshold = fail_on.and_then(severity_rank);
+    let fails =
+        |f: &Finding| threshold.is_none_or(|t| severity_rank(&f.severity).unwrap_or(0) >= t);
+    let failures = r.findings.iter().filter(|f| fails(f)).count();
+    let mut o = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    o.push_str(&format!(
+        "<testsuites name=\"stella\" tests=\"{}\" failures=\"{failures}\">\n  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">\n",
+        r.findings.len(),
+        xml_escape(&r.target.reference),
+        r.findings.len()
+    ));
+    for f in &r.findings {
+        o.push_str(&format!(
+            "    <testcase classname=\"{}\" name=\"{}\">",
+            xml_escape(&format!("{}@{}", f.package.name, f.package.version)),
+            xml_escape(&f.vulnerability_id)
+        ));
+        if fails(f) {
+            let fix = if f.fixed_versions.is_empty() {
+                "no fixed version yet".to_string()
+            } else {
+                format!("fixed in {}", f.fixed_versions.join(", "))
+            };
+            o.push_str(&format!(
+                "\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    ",
+                xml_escape(&f.severity),
+                xml_escape(&format!("{} ({}); {fix}", f.vulnerability_id, f.severity)),
+                xml_escape(f.summary.as_deref().unwrap_or(""))
+            ));
+        }
+        o.push_str("</testcase>\n");
+    }
+    o.push_str("  </testsuite>\n</testsuites>\n");
+    o.into_bytes()
+}
