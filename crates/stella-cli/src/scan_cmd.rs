@@ -240,7 +240,15 @@ fn finish(
 ) -> anyhow::Result<u8> {
     let table = a.format == "table";
     let distro = os.as_ref().and_then(|o| o.namespace());
+    let started = std::time::Instant::now();
     let mut m = stella_match::match_packages(db, pkgs, distro.as_deref())?;
+    if std::env::var_os("STELLA_TIMING").is_some() {
+        eprintln!(
+            "timing: matched {} packages in {:.3} ms",
+            pkgs.len(),
+            started.elapsed().as_secs_f64() * 1e3
+        );
+    }
     warnings.extend(m.warnings.iter().cloned());
     let today = epoch_days(&crate::db_cmd::now()).unwrap_or(0);
     let built = db.manifest().built.clone();

@@ -233,6 +233,11 @@ fn keys(p: &Pkg, ns: &str) -> Vec<String> {
 pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result<Matched, Error> {
     let mut out = Matched::default();
     let mut vuln_cache: BTreeMap<String, Option<stella_advisory::Vulnerability>> = BTreeMap::new();
+    // packages repeat across an image (one name, many versions, many locations): each
+    // (namespace, key) is read and decoded once
+    type Statements = std::rc::Rc<Vec<(Vec<String>, PackageEntry)>>;
+    let mut lookups: std::collections::HashMap<(String, String), Statements> =
+        std::collections::HashMap::new();
     for p in packages {
         let (ns, kind) = match p.eco {
             Eco::Apk | Eco::Deb | Eco::Rpm => match distro {
@@ -266,9 +271,24 @@ pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result
         // vulnerability id → (key, entry)
         let mut by_vuln: BTreeMap<String, Vec<(String, PackageEntry)>> = BTreeMap::new();
         for key in keys(p, &ns) {
-            for e in db.package(&ns, &key)? {
-                for v in db.vulnerability_list(e.vulnerabilities)? {
-                    by_vuln.entry(v).or_default().push((key.clone(), e.clone()));
+            let statements = match lookups.get(&(ns.clone(), key.clone())) {
+                Some(s) => s.clone(),
+                None => {
+                    let mut v = Vec::new();
+                    for e in db.package(&ns, &key)? {
+                        v.push((db.vulnerability_list(e.vulnerabilities)?, e));
+                    }
+                    let v = std::rc::Rc::new(v);
+                    lookups.insert((ns.clone(), key.clone()), v.clone());
+                    v
+                }
+            };
+            for (vulns, e) in statements.iter() {
+                for v in vulns {
+                    by_vuln
+                        .entry(v.clone())
+                        .or_default()
+                        .push((key.clone(), e.clone()));
                 }
             }
         }
