@@ -229,13 +229,38 @@ fn keys(p: &Pkg, ns: &str) -> Vec<String> {
     k
 }
 
+/// One statement of the DB, decoded once with its ranges ready to evaluate.
+struct Stmt {
+    vulns: Vec<String>,
+    entry: PackageEntry,
+    osv: Vec<OsvRange>,
+}
+
+impl Stmt {
+    fn new(vulns: Vec<String>, entry: PackageEntry) -> Stmt {
+        // commit (GIT) ranges only matter when nothing else says which versions
+        let versioned = entry
+            .ranges
+            .iter()
+            .any(|r| r.kind != stella_advisory::model::RangeKind::Git)
+            || !entry.versions.is_empty();
+        let osv = entry
+            .ranges
+            .iter()
+            .filter(|r| !versioned || r.kind != stella_advisory::model::RangeKind::Git)
+            .filter_map(|r| r.to_osv())
+            .collect();
+        Stmt { vulns, entry, osv }
+    }
+}
+
 /// Matches `packages`; `distro` is the DB namespace of the detected OS (`debian:12`).
 pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result<Matched, Error> {
     let mut out = Matched::default();
     let mut vuln_cache: BTreeMap<String, Option<stella_advisory::Vulnerability>> = BTreeMap::new();
     // packages repeat across an image (one name, many versions, many locations): each
     // (namespace, key) is read and decoded once
-    type Statements = std::rc::Rc<Vec<(Vec<String>, PackageEntry)>>;
+    type Statements = std::rc::Rc<Vec<Stmt>>;
     let mut lookups: std::collections::HashMap<(String, String), Statements> =
         std::collections::HashMap::new();
     for p in packages {
@@ -269,75 +294,80 @@ pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result
             continue;
         }
         // vulnerability id → (key, entry)
-        let mut by_vuln: BTreeMap<String, Vec<(String, PackageEntry)>> = BTreeMap::new();
+        let mut by_vuln: BTreeMap<&str, Vec<(String, Statements, usize)>> = BTreeMap::new();
+        let mut held: Vec<Statements> = Vec::new();
         for key in keys(p, &ns) {
             let statements = match lookups.get(&(ns.clone(), key.clone())) {
                 Some(s) => s.clone(),
                 None => {
                     let mut v = Vec::new();
                     for e in db.package(&ns, &key)? {
-                        v.push((db.vulnerability_list(e.vulnerabilities)?, e));
+                        v.push(Stmt::new(db.vulnerability_list(e.vulnerabilities)?, e));
                     }
                     let v = std::rc::Rc::new(v);
                     lookups.insert((ns.clone(), key.clone()), v.clone());
                     v
                 }
             };
-            for (vulns, e) in statements.iter() {
-                for v in vulns {
-                    by_vuln
-                        .entry(v.clone())
-                        .or_default()
-                        .push((key.clone(), e.clone()));
+            held.push(statements);
+            let _ = key;
+        }
+        let keys_of = keys(p, &ns);
+        for (k, statements) in held.iter().enumerate() {
+            for (i, st) in statements.iter().enumerate() {
+                for v in &st.vulns {
+                    by_vuln.entry(v.as_str()).or_default().push((
+                        keys_of[k].clone(),
+                        statements.clone(),
+                        i,
+                    ));
                 }
             }
         }
-        for (vid, entries) in by_vuln {
+        for (vid, cands) in &by_vuln {
+            let vid = vid.to_string();
+            let all: Vec<(&String, &Stmt)> = cands.iter().map(|(k, st, i)| (k, &st[*i])).collect();
             // the distribution's own statement wins for its packages
             let distro_pkg = matches!(p.eco, Eco::Apk | Eco::Deb | Eco::Rpm);
-            let best = entries
+            let best = all
                 .iter()
-                .map(|(_, e)| e.source)
+                .map(|(_, st)| st.entry.source)
                 .min()
                 .unwrap_or(Source::Nvd);
-            let entries: Vec<&(String, PackageEntry)> = entries
-                .iter()
-                .filter(|(_, e)| !distro_pkg || e.source == best)
-                .filter(|(_, e)| {
-                    e.arches.is_empty()
+            let entries: Vec<(&String, &Stmt)> = all
+                .into_iter()
+                .filter(|(_, st)| !distro_pkg || st.entry.source == best)
+                .filter(|(_, st)| {
+                    st.entry.arches.is_empty()
                         || p.arch
                             .as_ref()
-                            .is_some_and(|a| e.arches.iter().any(|x| x == a))
+                            .is_some_and(|a| st.entry.arches.iter().any(|x| x == a))
                 })
-                .filter(|(_, e)| {
+                .filter(|(_, st)| {
                     // Oracle Linux: a FIPS or Ksplice build's fix speaks for that flavour only
                     !ns.starts_with("oracle:")
-                        || e.ranges.iter().flat_map(|r| r.fixed_versions()).all(|f| {
-                            stella_advisory::oracle::flavor(f)
-                                == stella_advisory::oracle::flavor(&p.version)
-                        })
+                        || st
+                            .entry
+                            .ranges
+                            .iter()
+                            .flat_map(|r| r.fixed_versions())
+                            .all(|f| {
+                                stella_advisory::oracle::flavor(f)
+                                    == stella_advisory::oracle::flavor(&p.version)
+                            })
                 })
                 .collect();
-            if entries.is_empty() || entries.iter().any(|(_, e)| e.status == Status::NotAffected) {
+            if entries.is_empty()
+                || entries
+                    .iter()
+                    .any(|(_, st)| st.entry.status == Status::NotAffected)
+            {
                 continue;
             }
-            let mut hit: Vec<&(String, PackageEntry)> = Vec::new();
-            for pair in &entries {
-                let (_, e) = pair;
-                // commit (GIT) ranges only matter when nothing else says which versions
-                let versioned = e
-                    .ranges
-                    .iter()
-                    .any(|r| r.kind != stella_advisory::model::RangeKind::Git)
-                    || !e.versions.is_empty();
-                let ranges: Vec<OsvRange> = e
-                    .ranges
-                    .iter()
-                    .filter(|r| !versioned || r.kind != stella_advisory::model::RangeKind::Git)
-                    .filter_map(|r| r.to_osv())
-                    .collect();
-                match is_affected(scheme, &p.version, &ranges, &e.versions) {
-                    Ok(Affected::Yes) => hit.push(pair),
+            let mut hit: Vec<(&String, &PackageEntry)> = Vec::new();
+            for (key, st) in &entries {
+                match is_affected(scheme, &p.version, &st.osv, &st.entry.versions) {
+                    Ok(Affected::Yes) => hit.push((key, &st.entry)),
                     Ok(Affected::No) => {}
                     Ok(Affected::Unknown(why)) => out
                         .warnings
