@@ -50,6 +50,10 @@ pub struct ScanArgs {
     /// Report only findings that have a fixed version.
     #[arg(long)]
     pub only_fixed: bool,
+    /// Print why this vulnerability (id or alias) did or did not match each package, instead
+    /// of the report.
+    #[arg(long, value_name = "ID")]
+    pub explain: Option<String>,
     /// Findings to ignore: YAML (`ignore: [{id, purl, reason, expires}]`) or one id per line.
     #[arg(long, value_name = "FILE", env = "STELLA_IGNORE_FILE")]
     pub ignore_file: Option<PathBuf>,

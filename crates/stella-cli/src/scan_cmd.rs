@@ -240,6 +240,26 @@ fn finish(
 ) -> anyhow::Result<u8> {
     let table = a.format == "table";
     let distro = os.as_ref().and_then(|o| o.namespace());
+    if let Some(id) = &a.explain {
+        let lines = stella_match::explain(db, pkgs, distro.as_deref(), id)?;
+        let mut text = format!(
+            "{id} in {name} (OS namespace {}):\n",
+            distro.as_deref().unwrap_or("none detected")
+        );
+        if lines.is_empty() {
+            text.push_str("no package of this image has a statement about it in the DB\n");
+        }
+        for l in lines {
+            text.push_str(&l);
+            text.push('\n');
+        }
+        use std::io::Write as _;
+        std::io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .context("cannot write to standard output")?;
+        return Ok(exit::OK);
+    }
     let started = std::time::Instant::now();
     let mut m = stella_match::match_packages(db, pkgs, distro.as_deref())?;
     if std::env::var_os("STELLA_TIMING").is_some() {

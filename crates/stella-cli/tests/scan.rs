@@ -175,6 +175,17 @@ fn scans_find_distro_and_language_vulnerabilities_and_gate() {
     assert_eq!(v["ignored"][0]["package"], "libssl1.1@1.1.1c-r0");
     assert_eq!(v["ignored"][0]["reason"], "not reachable");
     assert!(err.contains("expired on 2020-01-01"), "{err}");
+    // --explain says why, statement by statement
+    let (code, out, err) = stella(
+        &["scan", &t, "--db", db_s, "--explain", "CVE-2019-1547"],
+        &cache,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("libssl1.1 1.1.1c-r0 (apk): MATCHES"), "{out}");
+    assert!(
+        out.contains("alpine:3.10/openssl") && out.contains("inside: affected"),
+        "{out}"
+    );
     // SARIF and JUnit carry the same findings
     let (code, out, err) = stella(&["scan", &t, "--db", db_s, "-f", "sarif"], &cache);
     assert_eq!(code, 0, "{err}");

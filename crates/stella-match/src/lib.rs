@@ -481,3 +481,101 @@ pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result
     out.warnings.dedup();
     Ok(out)
 }
+
+/// Why `id` (a vulnerability id or alias) did or did not match each package: one paragraph
+/// per package the DB has a statement about, each statement with its verdict.
+pub fn explain(
+    db: &Db,
+    packages: &[Pkg],
+    distro: Option<&str>,
+    id: &str,
+) -> Result<Vec<String>, Error> {
+    let record = db
+        .vulnerability(id)?
+        .map(|v| v.id)
+        .unwrap_or_else(|| id.to_string());
+    let mut out = Vec::new();
+    for p in packages {
+        let ns = match p.eco {
+            Eco::Apk | Eco::Deb | Eco::Rpm => match distro {
+                Some(d) => d.to_string(),
+                None => continue,
+            },
+            Eco::Lang(ns) => ns.to_string(),
+        };
+        let Some(scheme) = stella_advisory::namespace::scheme(&ns) else {
+            continue;
+        };
+        let mut lines = Vec::new();
+        let mut stmts: Vec<(String, PackageEntry)> = Vec::new();
+        for key in keys(p, &ns) {
+            for e in db.package(&ns, &key)? {
+                let vulns = db.vulnerability_list(e.vulnerabilities)?;
+                if vulns.iter().any(|v| *v == record || v == id) {
+                    stmts.push((key.clone(), e));
+                }
+            }
+        }
+        if stmts.is_empty() {
+            continue;
+        }
+        let distro_pkg = matches!(p.eco, Eco::Apk | Eco::Deb | Eco::Rpm);
+        let best = stmts
+            .iter()
+            .map(|(_, e)| e.source)
+            .min()
+            .unwrap_or(Source::Nvd);
+        let mut affected = false;
+        for (key, e) in &stmts {
+            let st = Stmt::new(Vec::new(), e.clone());
+            let ranges: Vec<String> = e.ranges.iter().map(range_text).collect();
+            let head = format!(
+                "  {} in {ns}/{key} from {} ({:?}): {}",
+                e.advisory,
+                db.feed_name(e.feed),
+                e.source,
+                if e.status == Status::NotAffected {
+                    "not affected".to_string()
+                } else {
+                    ranges.join(", ")
+                }
+            );
+            let verdict = if distro_pkg && e.source != best {
+                format!("ignored: the {:?} feed's statement takes precedence", best)
+            } else if !e.arches.is_empty()
+                && !p
+                    .arch
+                    .as_ref()
+                    .is_some_and(|a| e.arches.iter().any(|x| x == a))
+            {
+                format!("ignored: for {} only", e.arches.join(", "))
+            } else if e.status == Status::NotAffected {
+                "the distribution says this package is not affected".to_string()
+            } else {
+                match is_affected(scheme, &p.version, &st.osv, &e.versions) {
+                    Ok(Affected::Yes) => {
+                        affected = true;
+                        format!("{} is inside: affected", p.version)
+                    }
+                    Ok(Affected::No) => format!("{} is outside: not affected", p.version),
+                    Ok(Affected::Unknown(why)) => format!("cannot tell: {why}"),
+                    Err(err) => format!("cannot tell: {err}"),
+                }
+            };
+            lines.push(format!("{head}\n    → {verdict}"));
+        }
+        out.push(format!(
+            "{} {} ({}): {}\n{}",
+            p.name,
+            p.version,
+            p.kind,
+            if affected {
+                "MATCHES"
+            } else {
+                "does not match"
+            },
+            lines.join("\n")
+        ));
+    }
+    Ok(out)
+}
