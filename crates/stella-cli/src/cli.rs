@@ -50,6 +50,10 @@ pub struct ScanArgs {
     /// Report only findings that have a fixed version.
     #[arg(long)]
     pub only_fixed: bool,
+    /// OpenVEX documents: findings they say are `not_affected` or `fixed` stay in the report,
+    /// marked, and do not count for the gate. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
     /// Print why this vulnerability (id or alias) did or did not match each package, instead
     /// of the report.
     #[arg(long, value_name = "ID")]

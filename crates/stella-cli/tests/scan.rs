@@ -186,6 +186,50 @@ fn scans_find_distro_and_language_vulnerabilities_and_gate() {
         out.contains("alpine:3.10/openssl") && out.contains("inside: affected"),
         "{out}"
     );
+    // an OpenVEX statement keeps the finding in the report, marked, and out of the counts
+    let vex = work.path().join("vex.json");
+    std::fs::write(
+        &vex,
+        r#"{"@context":"https://openvex.dev/ns/v0.2.0","@id":"https://example.com/vex/1","author":"t","timestamp":"2024-01-01T00:00:00Z","version":1,
+           "statements":[{"vulnerability":{"name":"CVE-2019-1547"},"products":[{"@id":"pkg:oci/app","subcomponents":[{"@id":"pkg:apk/alpine/libssl1.1@1.1.1c-r0"}]}],
+                          "status":"not_affected","justification":"vulnerable_code_not_in_execute_path"},
+                         {"vulnerability":{"name":"CVE-2019-1549"},"products":[{"@id":"pkg:apk/alpine/libssl1.1@9.9"}],"status":"not_affected"}]}"#,
+    )
+    .unwrap();
+    let (code, out, err) = stella(
+        &[
+            "scan",
+            &t,
+            "--db",
+            db_s,
+            "-f",
+            "json",
+            "--vex",
+            vex.to_str().unwrap(),
+        ],
+        &cache,
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let fs = v["findings"].as_array().unwrap();
+    assert_eq!(fs.len(), 6);
+    let vexed: Vec<_> = fs.iter().filter(|f| !f["vex"].is_null()).collect();
+    assert_eq!(vexed.len(), 1, "{out}");
+    assert_eq!(vexed[0]["vulnerabilityId"], "CVE-2019-1547");
+    assert_eq!(vexed[0]["package"]["name"], "libssl1.1");
+    assert_eq!(vexed[0]["vex"]["status"], "not_affected");
+    // a statement about another version of the package does not apply
+    assert!(
+        fs.iter()
+            .any(|f| f["vulnerabilityId"] == "CVE-2019-1549" && f["vex"].is_null())
+    );
+    // a document that is not OpenVEX is refused, not silently ignored
+    let (code, _, err) = stella(
+        &["scan", &t, "--db", db_s, "--vex", ign.to_str().unwrap()],
+        &cache,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not JSON") || err.contains("OpenVEX"), "{err}");
     // SARIF and JUnit carry the same findings
     let (code, out, err) = stella(&["scan", &t, "--db", db_s, "-f", "sarif"], &cache);
     assert_eq!(code, 0, "{err}");

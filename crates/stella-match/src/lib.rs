@@ -158,6 +158,22 @@ pub struct Finding {
     pub summary: Option<String>,
     /// How it matched.
     pub match_details: MatchDetails,
+    /// A VEX statement that says this finding does not apply (it stays in the report, marked,
+    /// and does not count for the gate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vex: Option<VexNote>,
+}
+
+/// What a VEX document said about a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VexNote {
+    /// `not_affected` or `fixed`.
+    pub status: String,
+    /// Why (OpenVEX justification or impact statement).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub justification: Option<String>,
+    /// The document that said it.
+    pub document: String,
 }
 
 /// The result of matching.
@@ -466,6 +482,7 @@ pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result
                         .collect(),
                     source: format!("{:?}", hit[0].1.source).to_lowercase(),
                 },
+                vex: None,
             });
         }
     }

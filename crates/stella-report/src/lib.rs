@@ -109,7 +109,8 @@ pub struct Ignored {
 /// Counts findings per severity.
 pub fn summarize(findings: &[Finding]) -> Summary {
     let mut s = Summary::default();
-    for f in findings {
+    // findings a VEX statement set aside are reported, not counted
+    for f in findings.iter().filter(|f| f.vex.is_none()) {
         match f.severity.as_str() {
             "critical" => s.critical += 1,
             "high" => s.high += 1,
@@ -124,6 +125,12 @@ pub fn summarize(findings: &[Finding]) -> Summary {
 /// The verdict for `--fail-on SEVERITY` (none: always PASS, findings only WARN).
 pub fn verdict(findings: &[Finding], fail_on: Option<&str>) -> Verdict {
     let threshold = fail_on.and_then(severity_rank);
+    let findings: Vec<Finding> = findings
+        .iter()
+        .filter(|f| f.vex.is_none())
+        .cloned()
+        .collect();
+    let findings = findings.as_slice();
     let failing: Vec<&Finding> = findings
         .iter()
         .filter(|f| threshold.is_some_and(|t| severity_rank(&f.severity).unwrap_or(0) >= t))
@@ -197,7 +204,10 @@ pub fn table(r: &Report) -> String {
         .iter()
         .map(|f| {
             [
-                f.severity.to_uppercase(),
+                match &f.vex {
+                    Some(v) => format!("{} (VEX {})", f.severity.to_uppercase(), v.status),
+                    None => f.severity.to_uppercase(),
+                },
                 f.vulnerability_id.clone(),
                 f.package.name.clone(),
                 f.package.version.clone(),
@@ -309,7 +319,13 @@ pub fn sarif(r: &Report, tool_version: &str) -> Vec<u8> {
             .as_deref()
             .map(|l| l.trim_start_matches('/').to_string())
             .unwrap_or_else(|| r.target.reference.clone());
+        let suppressions = match &f.vex {
+            Some(v) => json!([{ "kind": "external", "status": "accepted",
+                                "justification": format!("VEX {}: {}", v.status, v.justification.clone().unwrap_or_default()) }]),
+            None => json!([]),
+        };
         results.push(json!({
+            "suppressions": suppressions,
             "ruleId": f.vulnerability_id,
             "level": level,
             "message": { "text": format!("{} {} is vulnerable to {} ({}); {}", f.package.name, f.package.version, f.vulnerability_id, f.severity, fix) },
@@ -339,8 +355,9 @@ pub fn sarif(r: &Report, tool_version: &str) -> Vec<u8> {
 /// fails when there is no gate), so CI test reports show what to fix.
 pub fn junit(r: &Report, fail_on: Option<&str>) -> Vec<u8> {
     let threshold = fail_on.and_then(severity_rank);
-    let fails =
-        |f: &Finding| threshold.is_none_or(|t| severity_rank(&f.severity).unwrap_or(0) >= t);
+    let fails = |f: &Finding| {
+        f.vex.is_none() && threshold.is_none_or(|t| severity_rank(&f.severity).unwrap_or(0) >= t)
+    };
     let failures = r.findings.iter().filter(|f| fails(f)).count();
     let mut o = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     o.push_str(&format!(
@@ -355,7 +372,12 @@ pub fn junit(r: &Report, fail_on: Option<&str>) -> Vec<u8> {
             xml_escape(&format!("{}@{}", f.package.name, f.package.version)),
             xml_escape(&f.vulnerability_id)
         ));
-        if fails(f) {
+        if let Some(v) = &f.vex {
+            o.push_str(&format!(
+                "\n      <skipped message=\"{}\"/>\n    ",
+                xml_escape(&format!("VEX {} ({})", v.status, v.document))
+            ));
+        } else if fails(f) {
             let fix = if f.fixed_versions.is_empty() {
                 "no fixed version yet".to_string()
             } else {
