@@ -1,6 +1,6 @@
 //! Distro and vendor records (Amazon, Rocky, Alma, Bottlerocket, Ubuntu, Oracle OVAL, SUSE
 //! CVRF, Red Hat CSAF and API, Debian tracker, GitHub GraphQL, Photon, Arch, Echo, Root.io,
-//! GitLab, Node.js WG): parsing never panics.
+//! GitLab, Node.js WG, RustSec): parsing never panics.
 #![no_main]
 
 use std::path::Path;
@@ -43,6 +43,11 @@ fuzz_target!(|data: &[u8]| {
         let _ = stella_advisory::rootio::parse_rootio(data, p, &mut out, &mut problems);
         out
     })
+    .chain(
+        std::str::from_utf8(data)
+            .ok()
+            .and_then(|t| stella_advisory::rustsec::parse(t).ok()),
+    )
     .chain({
         let mut out = Vec::new();
         let _ =

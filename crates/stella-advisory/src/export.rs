@@ -101,6 +101,10 @@ pub fn export_osv(db: &Db, dir: &Path) -> Result<usize, Error> {
             if !af.arches.is_empty() {
                 o["database_specific"]["stella"]["arches"] = json!(af.arches);
             }
+            // where RustSec's own OSV export says it
+            if let Some(kind) = &a.informational {
+                o["database_specific"]["informational"] = json!(kind);
+            }
             affected.push(o);
         }
         let severities: Vec<Value> = a

@@ -67,6 +67,8 @@ pub enum FeedFormat {
     Chainguard,
     /// MinimOS per-package secfixes.
     Minimos,
+    /// The RustSec advisory database in its native Markdown/TOML form.
+    RustSec,
 }
 
 /// `--format` names and their formats, for parsing and for help texts.
@@ -98,6 +100,7 @@ pub const FORMAT_NAMES: &[(&str, FeedFormat)] = &[
     ("wolfi", FeedFormat::Wolfi),
     ("chainguard", FeedFormat::Chainguard),
     ("minimos", FeedFormat::Minimos),
+    ("rustsec", FeedFormat::RustSec),
     ("kev", FeedFormat::Kev),
     ("epss", FeedFormat::Epss),
 ];
@@ -142,6 +145,7 @@ impl FeedFormat {
             FeedFormat::Wolfi => "wolfi",
             FeedFormat::Chainguard => "chainguard",
             FeedFormat::Minimos => "minimos",
+            FeedFormat::RustSec => "rustsec",
             FeedFormat::DebianJson => "debian-json",
             FeedFormat::DebianVulnList => "debian-vuln-list",
             _ => return None,
@@ -188,6 +192,7 @@ fn read_advisories(
         FeedFormat::Wolfi => alpine::read_package_secfixes(f, "wolfi", advs, problems),
         FeedFormat::Chainguard => alpine::read_package_secfixes(f, "chainguard", advs, problems),
         FeedFormat::Minimos => alpine::read_package_secfixes(f, "minimos", advs, problems),
+        FeedFormat::RustSec => crate::rustsec::read_rustsec(f, advs, problems),
         FeedFormat::Kev | FeedFormat::Epss => Ok(()),
     }
 }
@@ -215,6 +220,9 @@ pub fn guess(path: &Path) -> Option<FeedFormat> {
         .file_name()
         .map(|n| n.to_string_lossy().to_lowercase())
         .unwrap_or_default();
+    if crate::rustsec::is_advisory_path(path) && p.contains("/crates/") {
+        return Some(FeedFormat::RustSec);
+    }
     if name.ends_with(".zip") || p.contains("/osv/") && name.ends_with(".json") {
         return Some(FeedFormat::Osv);
     }
@@ -327,8 +335,13 @@ pub fn guess(path: &Path) -> Option<FeedFormat> {
 
 fn walk(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
     if path.is_dir() {
+        // hidden entries (`.git`, `.github`) are a checkout's, not the feed's
         let mut entries: Vec<PathBuf> = fs_err::read_dir(path)?
             .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                !p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
             .collect();
         entries.sort();
         for e in entries {
@@ -392,7 +405,9 @@ pub fn import(
                 || name.ends_with(".md")
                 || name.ends_with(".yaml")
                 || name.ends_with(".yml")
-                || name == "LICENSE";
+                || name.starts_with("LICENSE")
+                || p.contains("/LICENSES/")
+                || name.ends_with(".toml");
             if !skip_quietly {
                 report
                     .unsupported

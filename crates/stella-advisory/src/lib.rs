@@ -27,6 +27,7 @@ pub mod osv;
 pub mod redhat;
 pub mod redhat_api;
 pub mod rootio;
+pub mod rustsec;
 pub mod sign;
 pub mod suse;
 pub mod time;

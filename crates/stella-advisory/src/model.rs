@@ -174,6 +174,10 @@ pub struct Advisory {
     pub severities: Vec<Severity>,
     /// Affected packages.
     pub affected: Vec<Affected>,
+    /// Set for advisories that are not vulnerabilities (RustSec's `unmaintained`, `unsound`,
+    /// `notice`): they are reported apart and never fail a gate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub informational: Option<String>,
     /// Set when the record names its own feed (a Stella export), which then wins over the
     /// name of the file it was read from.
     #[serde(skip)]

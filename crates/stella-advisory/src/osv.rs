@@ -179,6 +179,16 @@ pub fn parse_record(bytes: &[u8], feed: &str) -> Result<Advisory, String> {
                 }
             }
         }
+        // RustSec's unmaintained / unsound / notice advisories are not vulnerabilities
+        if let Some(kind) = a
+            .database_specific
+            .as_ref()
+            .and_then(|d| d.get("informational"))
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+        {
+            adv.informational = Some(kind.to_string());
+        }
         // A Stella export marks a distribution's "not affected" statement this way.
         let not_affected = a
             .database_specific

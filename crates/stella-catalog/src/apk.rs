@@ -44,6 +44,7 @@ impl Cataloger for Apk {
                         .unwrap_or_default(),
                     location: path.to_string(),
                     layer: None,
+                    repository: None,
                 });
             }
             cur.clear();

@@ -163,6 +163,7 @@ mod tests {
             module: None,
             location: "var/lib/dpkg/status".into(),
             layer: None,
+            repository: None,
         }
     }
 

@@ -51,6 +51,7 @@ impl Cataloger for DepsJson {
                     licenses: Vec::new(),
                     location: path.to_string(),
                     layer: None,
+                    repository: None,
                 })
             })
             .collect())

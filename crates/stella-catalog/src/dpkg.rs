@@ -64,6 +64,7 @@ impl Cataloger for Dpkg {
                 module: None,
                 location: path.to_string(),
                 layer: None,
+                repository: None,
             });
         }
         Ok(out)

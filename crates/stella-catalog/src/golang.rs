@@ -188,6 +188,7 @@ pub fn packages(location: &str, vers: &str, module: &str) -> Vec<Package> {
         licenses: Vec::new(),
         location: location.to_string(),
         layer: None,
+        repository: None,
     };
     let mut out = Vec::new();
     // toolchain versions may carry experiments (`go1.21.5 X:boringcrypto`)

@@ -319,6 +319,7 @@ impl Cataloger for Java {
                 licenses: Vec::new(),
                 location: path.to_string(),
                 layer: None,
+                repository: None,
             })
             .collect())
     }

@@ -116,6 +116,11 @@ pub struct Package {
     /// The layer (diffID) that introduced it; set by [`compose`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layer: Option<String>,
+    /// Where it comes from when that is not the ecosystem's public registry: another
+    /// registry's index (`registry+URL`), a git repository (`git+URL#commit`), or `path` for a
+    /// workspace member or path dependency. Advisories of the public registry do not apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
 }
 
 /// A cataloger: which files it reads and how.

@@ -34,6 +34,7 @@ fn pkg(kind: Kind, name: &str, version: &str, location: &str) -> Package {
         licenses: Vec::new(),
         location: location.to_string(),
         layer: None,
+        repository: None,
     }
 }
 
@@ -320,8 +321,28 @@ fn toml_packages(text: &str, path: &str, kind: Kind) -> Result<Vec<Package>, Str
             // uv: the project itself
             !matches!(&p.source, Some(toml::Value::Table(t)) if t.contains_key("virtual") || t.contains_key("editable"))
         })
-        .filter_map(|p| Some(pkg(kind, &p.name, &p.version?, path)))
+        .filter_map(|p| {
+            let mut out = pkg(kind, &p.name, &p.version?, path);
+            if kind == Kind::Cargo {
+                out.repository = match &p.source {
+                    // workspace members and path dependencies
+                    None => Some("path".into()),
+                    Some(toml::Value::String(s)) if is_crates_io(s) => None,
+                    Some(toml::Value::String(s)) => Some(s.clone()),
+                    Some(_) => None,
+                };
+            }
+            Some(out)
+        })
         .collect())
+}
+
+/// Whether a `Cargo.lock` source is crates.io (its git index or its sparse index).
+fn is_crates_io(source: &str) -> bool {
+    matches!(
+        source.trim_end_matches('/'),
+        "registry+https://github.com/rust-lang/crates.io-index" | "sparse+https://index.crates.io"
+    )
 }
 
 fn pipfile_lock(b: &[u8], path: &str) -> Result<Vec<Package>, String> {
@@ -514,6 +535,26 @@ mod tests {
         p.iter()
             .map(|p| format!("{}@{}", p.name, p.version))
             .collect()
+    }
+
+    #[test]
+    fn cargo_sources() {
+        let lock = "version = 4\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"b\"\nversion = \"1.0.0\"\nsource = \"sparse+https://index.crates.io/\"\n\n[[package]]\nname = \"c\"\nversion = \"0.2.0\"\nsource = \"git+https://github.com/x/c?branch=main#abc123\"\n\n[[package]]\nname = \"d\"\nversion = \"3.0.0\"\nsource = \"sparse+https://reg.example.com/index/\"\n";
+        let p = toml_packages(lock, "Cargo.lock", Kind::Cargo).unwrap();
+        let purls: Vec<String> = p
+            .iter()
+            .map(|p| crate::sbom::purl(p, None).unwrap().to_string())
+            .collect();
+        assert_eq!(
+            purls,
+            [
+                "pkg:cargo/app@0.1.0?download_url=file://.",
+                "pkg:cargo/a@1.0.0",
+                "pkg:cargo/b@1.0.0",
+                "pkg:cargo/c@0.2.0?vcs_url=git%2Bhttps://github.com/x/c%40abc123",
+                "pkg:cargo/d@3.0.0?repository_url=https://reg.example.com/index/",
+            ]
+        );
     }
 
     #[test]

@@ -86,6 +86,7 @@ impl Cataloger for Npm {
             licenses,
             location: path.to_string(),
             layer: None,
+            repository: None,
         }])
     }
 }

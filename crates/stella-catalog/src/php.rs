@@ -60,6 +60,7 @@ impl Cataloger for Composer {
                 },
                 location: path.to_string(),
                 layer: None,
+                repository: None,
             })
             .collect())
     }

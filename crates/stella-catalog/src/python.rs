@@ -78,6 +78,7 @@ impl Cataloger for Python {
             licenses,
             location: path.to_string(),
             layer: None,
+            repository: None,
         }])
     }
 }

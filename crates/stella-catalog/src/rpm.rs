@@ -149,6 +149,7 @@ impl Header {
             }),
             location: location.to_string(),
             layer: None,
+            repository: None,
         }
     }
 }

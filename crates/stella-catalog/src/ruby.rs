@@ -71,6 +71,7 @@ impl Cataloger for Gemspec {
             licenses,
             location: path.to_string(),
             layer: None,
+            repository: None,
         }])
     }
 }

@@ -24,6 +24,9 @@ struct Info {
 struct Dep {
     name: String,
     version: String,
+    // `crates.io`, `git`, `local`, `registry`, `builtin`
+    #[serde(default)]
+    source: Option<String>,
 }
 
 /// The bytes of the ELF section called `name`.
@@ -108,6 +111,11 @@ impl Cataloger for Auditable {
                 licenses: Vec::new(),
                 location: path.to_string(),
                 layer: None,
+                repository: match d.source.as_deref() {
+                    None | Some("crates.io") => None,
+                    Some("local") => Some("path".into()),
+                    Some(other) => Some(other.to_string()),
+                },
             })
             .collect())
     }

@@ -89,7 +89,32 @@ pub fn purl(p: &Package, os: Option<&OsInfo>) -> Option<Purl> {
             Some((g, a)) => Purl::new("maven", Some(g), a, Some(&p.version)).ok()?,
             None => Purl::new("maven", None, &p.name, Some(&p.version)).ok()?,
         },
-        Kind::Gem | Kind::Nuget | Kind::Cargo => {
+        Kind::Cargo => {
+            let u = Purl::new("cargo", None, &p.name, Some(&p.version)).ok()?;
+            // where it comes from when it is not crates.io: advisories for crates.io's crate of
+            // that name do not apply
+            match p.repository.as_deref() {
+                None => u,
+                Some("path") => u.with_qualifier("download_url", "file://."),
+                Some(git) if git.starts_with("git+") => {
+                    let (url, commit) = git.split_once('#').unwrap_or((git, ""));
+                    let url = url.split('?').next().unwrap_or(url);
+                    if commit.is_empty() {
+                        u.with_qualifier("vcs_url", url)
+                    } else {
+                        u.with_qualifier("vcs_url", &format!("{url}@{commit}"))
+                    }
+                }
+                Some(other) => u.with_qualifier(
+                    "repository_url",
+                    other
+                        .strip_prefix("registry+")
+                        .or_else(|| other.strip_prefix("sparse+"))
+                        .unwrap_or(other),
+                ),
+            }
+        }
+        Kind::Gem | Kind::Nuget => {
             Purl::new(p.kind.purl_type(), None, &p.name, Some(&p.version)).ok()?
         }
         Kind::Composer => match p.name.split_once('/') {
@@ -192,6 +217,7 @@ mod tests {
             licenses: vec![],
             location: "var/lib/dpkg/status".into(),
             layer: None,
+            repository: None,
         };
         assert_eq!(
             purl(&p, Some(&deb))

@@ -475,6 +475,7 @@ fn finish(
         verdict,
         warnings,
         ignored,
+        notices: m.notices,
     };
     for w in &report.warnings {
         eprintln!("warning: {w}");

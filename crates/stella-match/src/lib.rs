@@ -183,6 +183,24 @@ pub struct Matched {
     pub findings: Vec<Finding>,
     /// Packages or statements that could not be evaluated.
     pub warnings: Vec<String>,
+    /// Informational advisories (unmaintained, unsound, notice) that apply: reported apart
+    /// from findings, never counted for the gate.
+    pub notices: Vec<Notice>,
+}
+
+/// An informational advisory that applies to a package.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Notice {
+    /// The advisory (`RUSTSEC-2022-0057`).
+    pub advisory: String,
+    /// `unmaintained`, `unsound`, `notice`…
+    pub kind: String,
+    /// The package.
+    pub package: Pkg,
+    /// What it says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
 }
 
 fn rank(l: Level) -> u8 {
@@ -270,6 +288,28 @@ impl Stmt {
     }
 }
 
+/// Whether a cargo package's purl (if any) says it comes from crates.io: no
+/// `repository_url` other than crates.io's, no `vcs_url`, no `download_url`.
+fn from_crates_io(purl: Option<&str>) -> bool {
+    let Some(q) = purl.and_then(|p| p.split_once('?')).map(|(_, q)| q) else {
+        return true;
+    };
+    q.split('#').next().unwrap_or(q).split('&').all(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        match k {
+            "vcs_url" | "download_url" => false,
+            "repository_url" => {
+                let v = v.replace("%3A", ":").replace("%2F", "/");
+                let v = v.trim_end_matches('/');
+                v.ends_with("crates.io-index")
+                    || v.ends_with("index.crates.io")
+                    || v.ends_with("crates.io")
+            }
+            _ => true,
+        }
+    })
+}
+
 /// Matches `packages`; `distro` is the DB namespace of the detected OS (`debian:12`).
 pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result<Matched, Error> {
     let mut out = Matched::default();
@@ -293,6 +333,11 @@ pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result
             },
             Eco::Lang(ns) => (ns.to_string(), "ecosystem"),
         };
+        // a crate from a path, a git repository or another registry is not crates.io's crate
+        // of that name (cargo-audit passes them over the same way)
+        if ns == "crates.io" && !from_crates_io(p.purl.as_deref()) {
+            continue;
+        }
         let Some(scheme) = stella_advisory::namespace::scheme(&ns) else {
             out.warnings.push(format!(
                 "{} {}: no version scheme for namespace `{ns}`",
@@ -399,16 +444,6 @@ pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result
             let v = vuln_cache
                 .entry(vid.clone())
                 .or_insert_with(|| db.vulnerability(&vid).ok().flatten());
-            let mut fixed: Vec<String> = hit
-                .iter()
-                .flat_map(|(_, e)| {
-                    e.ranges
-                        .iter()
-                        .flat_map(|r| r.fixed_versions().map(str::to_string))
-                })
-                .collect();
-            fixed.sort();
-            fixed.dedup();
             let (severity, score, sev_src, cvss, epss, kev, aliases, summary) = match v {
                 Some(v) => (
                     v.severity,
@@ -441,6 +476,36 @@ pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result
                     None,
                 ),
             };
+            // unmaintained / unsound crates are worth knowing, but they are not vulnerabilities
+            // (a record can join an informational advisory and a vulnerability: each is
+            // reported for what it is)
+            if hit.iter().any(|(_, e)| e.informational.is_some()) {
+                let mut seen = std::collections::BTreeSet::new();
+                for (_, e) in hit.iter().filter(|(_, e)| e.informational.is_some()) {
+                    if seen.insert(&e.advisory) {
+                        out.notices.push(Notice {
+                            advisory: e.advisory.clone(),
+                            kind: e.informational.clone().unwrap_or_default(),
+                            package: p.clone(),
+                            summary: summary.clone(),
+                        });
+                    }
+                }
+                hit.retain(|(_, e)| e.informational.is_none());
+                if hit.is_empty() {
+                    continue;
+                }
+            }
+            let mut fixed: Vec<String> = hit
+                .iter()
+                .flat_map(|(_, e)| {
+                    e.ranges
+                        .iter()
+                        .flat_map(|r| r.fixed_versions().map(str::to_string))
+                })
+                .collect();
+            fixed.sort();
+            fixed.dedup();
             let (key0, _) = hit[0];
             out.findings.push(Finding {
                 vulnerability_id: vid.clone(),
@@ -493,6 +558,20 @@ pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result
             .then_with(|| a.package.name.cmp(&b.package.name))
             .then_with(|| a.package.version.cmp(&b.package.version))
             .then_with(|| a.package.location.cmp(&b.package.location))
+    });
+    out.notices.sort_by(|a, b| {
+        (
+            &a.advisory,
+            &a.package.name,
+            &a.package.version,
+            &a.package.location,
+        )
+            .cmp(&(
+                &b.advisory,
+                &b.package.name,
+                &b.package.version,
+                &b.package.location,
+            ))
     });
     out.warnings.sort();
     out.warnings.dedup();

@@ -88,6 +88,9 @@ pub struct Report {
     /// Findings an ignore file silenced, with its reason.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ignored: Vec<Ignored>,
+    /// Informational advisories (unmaintained, unsound, notice): not findings, not gated.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<stella_match::Notice>,
 }
 
 /// A finding an ignore entry silenced.
@@ -248,6 +251,19 @@ pub fn table(r: &Report) -> String {
             out.push_str(&line(r));
             out.push('\n');
         }
+    }
+    for n in &r.notices {
+        out.push_str(&format!(
+            "note: {} {} is {} ({}{})\n",
+            n.package.name,
+            n.package.version,
+            n.kind,
+            n.advisory,
+            n.summary
+                .as_deref()
+                .map(|s| format!(": {s}"))
+                .unwrap_or_default()
+        ));
     }
     let s = &r.summary;
     out.push_str(&format!(

@@ -50,6 +50,9 @@ impl DbBuilder {
                         source: e.source,
                         ..Advisory::default()
                     });
+                if e.informational.is_some() {
+                    adv.informational = e.informational.clone();
+                }
                 adv.aliases.extend(
                     db.vulnerability_list(e.vulnerabilities)?
                         .into_iter()
@@ -414,6 +417,7 @@ impl DbBuilder {
                         ranges: af.ranges.clone(),
                         versions: extra_versions(af),
                         arches: af.arches.clone(),
+                        informational: a.informational.clone(),
                     });
             }
         }

@@ -33,7 +33,7 @@ use crate::kev::{Epss, Kev};
 use crate::model::{Range, Source, Status};
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 const MAGIC: &[u8; 8] = b"STELLADB";
 const HEADER: usize = 64;
 const SECTION: usize = 24;
@@ -75,6 +75,8 @@ pub struct PackageEntry {
     pub versions: Vec<String>,
     /// The architectures the statement is limited to; empty for all.
     pub arches: Vec<String>,
+    /// Set when the advisory is informational (`unmaintained`, `unsound`, `notice`).
+    pub informational: Option<String>,
 }
 
 /// A vulnerability record of the vulnerability index.
