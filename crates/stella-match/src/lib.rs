@@ -11,13 +11,11 @@
 //! Ksplice) says nothing about this package; a version that cannot be compared is a warning,
 //! never "not affected"; findings are sorted so the same inputs give the same bytes.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 use stella_advisory::cvss::Level;
 use stella_advisory::db::PackageEntry;
 use stella_advisory::{Db, Source, Status};
-use stella_version::range::{Affected, OsvRange, is_affected};
+use stella_version::range::{Affected, PreparedRange, PreparedVersions, is_affected_prepared};
 
 /// Why matching failed.
 #[derive(Debug, thiserror::Error)]
@@ -148,7 +146,7 @@ pub struct Finding {
     /// In CISA's KEV catalogue.
     pub kev: bool,
     /// The package.
-    pub package: Pkg,
+    pub package: std::sync::Arc<Pkg>,
     /// Versions that fix it.
     pub fixed_versions: Vec<String>,
     /// `fixed` (a fixed version exists) or `not-fixed`.
@@ -267,11 +265,14 @@ fn keys(p: &Pkg, ns: &str) -> Vec<String> {
 struct Stmt {
     vulns: Vec<String>,
     entry: PackageEntry,
-    osv: Vec<OsvRange>,
+    osv: Vec<PreparedRange>,
+    versions: PreparedVersions,
+    /// The ranges as a finding's `found` shows them, made when first needed.
+    ranges_text: std::cell::OnceCell<Vec<String>>,
 }
 
 impl Stmt {
-    fn new(vulns: Vec<String>, entry: PackageEntry) -> Stmt {
+    fn new(vulns: Vec<String>, entry: PackageEntry, scheme: stella_version::Scheme) -> Stmt {
         // commit (GIT) ranges only matter when nothing else says which versions
         let versioned = entry
             .ranges
@@ -283,8 +284,84 @@ impl Stmt {
             .iter()
             .filter(|r| !versioned || r.kind != stella_advisory::model::RangeKind::Git)
             .filter_map(|r| r.to_osv())
+            .map(|r| r.prepare(scheme))
             .collect();
-        Stmt { vulns, entry, osv }
+        let versions = PreparedVersions::new(scheme, &entry.versions);
+        Stmt {
+            vulns,
+            entry,
+            osv,
+            versions,
+            ranges_text: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// What a finding says this statement found.
+    fn found(&self, db: &Db) -> Found {
+        let e = &self.entry;
+        Found {
+            advisory: e.advisory.clone(),
+            feed: db.feed_name(e.feed).to_string(),
+            ranges: self
+                .ranges_text
+                .get_or_init(|| {
+                    e.ranges
+                        .iter()
+                        .map(range_text)
+                        .chain(e.versions.iter().map(|v| format!("={v}")))
+                        .collect()
+                })
+                .clone(),
+        }
+    }
+}
+
+/// What every finding of one vulnerability repeats, read from the DB once.
+struct VulnInfo {
+    severity: Level,
+    score: Option<f32>,
+    severity_source: Option<String>,
+    cvss: Vec<Cvss>,
+    epss: Option<f32>,
+    kev: bool,
+    aliases: Vec<String>,
+    summary: Option<String>,
+}
+
+fn vuln_info(db: &Db, v: Option<stella_advisory::Vulnerability>) -> VulnInfo {
+    match v {
+        Some(v) => VulnInfo {
+            severity: v.severity,
+            score: v.score,
+            severity_source: v
+                .severity_from
+                .and_then(|i| v.severities.get(usize::from(i)))
+                .map(|s| db.feed_name(s.feed).to_string()),
+            cvss: v
+                .severities
+                .iter()
+                .filter(|s| s.kind.starts_with("CVSS_"))
+                .map(|s| Cvss {
+                    kind: s.kind.clone(),
+                    vector: s.value.clone(),
+                    source: db.feed_name(s.feed).to_string(),
+                })
+                .collect(),
+            epss: v.epss.as_ref().map(|e| e.score),
+            kev: v.kev.is_some(),
+            aliases: v.aliases,
+            summary: v.summary,
+        },
+        None => VulnInfo {
+            severity: Level::Unknown,
+            score: None,
+            severity_source: None,
+            cvss: Vec::new(),
+            epss: None,
+            kev: false,
+            aliases: Vec::new(),
+            summary: None,
+        },
     }
 }
 
@@ -313,12 +390,15 @@ fn from_crates_io(purl: Option<&str>) -> bool {
 /// Matches `packages`; `distro` is the DB namespace of the detected OS (`debian:12`).
 pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result<Matched, Error> {
     let mut out = Matched::default();
-    let mut vuln_cache: BTreeMap<String, Option<stella_advisory::Vulnerability>> = BTreeMap::new();
+    let mut vuln_cache: std::collections::HashMap<String, VulnInfo> =
+        std::collections::HashMap::new();
     // packages repeat across an image (one name, many versions, many locations): each
     // (namespace, key) is read and decoded once
     type Statements = std::rc::Rc<Vec<Stmt>>;
-    let mut lookups: std::collections::HashMap<(String, String), Statements> =
-        std::collections::HashMap::new();
+    let mut lookups: std::collections::HashMap<
+        String,
+        std::collections::HashMap<String, Statements>,
+    > = std::collections::HashMap::new();
     for p in packages {
         let (ns, kind) = match p.eco {
             Eco::Apk | Eco::Deb | Eco::Rpm => match distro {
@@ -354,40 +434,52 @@ pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result
             ));
             continue;
         }
-        // vulnerability id → (key, entry)
-        let mut by_vuln: BTreeMap<&str, Vec<(String, Statements, usize)>> = BTreeMap::new();
-        let mut held: Vec<Statements> = Vec::new();
-        for key in keys(p, &ns) {
-            let statements = match lookups.get(&(ns.clone(), key.clone())) {
-                Some(s) => s.clone(),
+        // one copy of the package for all its findings
+        let shared = std::sync::Arc::new(p.clone());
+        let keys_of = keys(p, &ns);
+        let mut held: Vec<Statements> = Vec::with_capacity(keys_of.len());
+        for key in &keys_of {
+            let cached = lookups
+                .get(ns.as_str())
+                .and_then(|m| m.get(key.as_str()))
+                .cloned();
+            let statements = match cached {
+                Some(s) => s,
                 None => {
                     let mut v = Vec::new();
-                    for e in db.package(&ns, &key)? {
-                        v.push(Stmt::new(db.vulnerability_list(e.vulnerabilities)?, e));
+                    for e in db.package(&ns, key)? {
+                        v.push(Stmt::new(
+                            db.vulnerability_list(e.vulnerabilities)?,
+                            e,
+                            scheme,
+                        ));
                     }
                     let v = std::rc::Rc::new(v);
-                    lookups.insert((ns.clone(), key.clone()), v.clone());
+                    lookups
+                        .entry(ns.clone())
+                        .or_default()
+                        .insert(key.clone(), v.clone());
                     v
                 }
             };
             held.push(statements);
-            let _ = key;
         }
-        let keys_of = keys(p, &ns);
+        // (vulnerability id, key, statement), grouped by id in key and statement order
+        let mut cands: Vec<(&str, usize, usize)> = Vec::new();
         for (k, statements) in held.iter().enumerate() {
             for (i, st) in statements.iter().enumerate() {
                 for v in &st.vulns {
-                    by_vuln.entry(v.as_str()).or_default().push((
-                        keys_of[k].clone(),
-                        statements.clone(),
-                        i,
-                    ));
+                    cands.push((v.as_str(), k, i));
                 }
             }
         }
-        for (vid, cands) in &by_vuln {
-            let vid = vid.to_string();
-            let all: Vec<(&String, &Stmt)> = cands.iter().map(|(k, st, i)| (k, &st[*i])).collect();
+        cands.sort_unstable();
+        for group in cands.chunk_by(|a, b| a.0 == b.0) {
+            let vid = group[0].0;
+            let all: Vec<(&String, &Stmt)> = group
+                .iter()
+                .map(|&(_, k, i)| (&keys_of[k], &held[k][i]))
+                .collect();
             // the distribution's own statement wins for its packages
             let distro_pkg = matches!(p.eco, Eco::Apk | Eco::Deb | Eco::Rpm);
             let best = all
@@ -425,10 +517,10 @@ pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result
             {
                 continue;
             }
-            let mut hit: Vec<(&String, &PackageEntry)> = Vec::new();
+            let mut hit: Vec<(&String, &Stmt)> = Vec::new();
             for (key, st) in &entries {
-                match is_affected(scheme, &p.version, &st.osv, &st.entry.versions) {
-                    Ok(Affected::Yes) => hit.push((key, &st.entry)),
+                match is_affected_prepared(scheme, &p.version, &st.osv, &st.versions) {
+                    Ok(Affected::Yes) => hit.push((key, *st)),
                     Ok(Affected::No) => {}
                     Ok(Affected::Unknown(why)) => out
                         .warnings
@@ -441,47 +533,31 @@ pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result
             if hit.is_empty() {
                 continue;
             }
-            let v = vuln_cache
-                .entry(vid.clone())
-                .or_insert_with(|| db.vulnerability(&vid).ok().flatten());
-            let (severity, score, sev_src, cvss, epss, kev, aliases, summary) = match v {
-                Some(v) => (
-                    v.severity,
-                    v.score,
-                    v.severity_from
-                        .and_then(|i| v.severities.get(usize::from(i)))
-                        .map(|s| db.feed_name(s.feed).to_string()),
-                    v.severities
-                        .iter()
-                        .filter(|s| s.kind.starts_with("CVSS_"))
-                        .map(|s| Cvss {
-                            kind: s.kind.clone(),
-                            vector: s.value.clone(),
-                            source: db.feed_name(s.feed).to_string(),
-                        })
-                        .collect(),
-                    v.epss.as_ref().map(|e| e.score),
-                    v.kev.is_some(),
-                    v.aliases.clone(),
-                    v.summary.clone(),
-                ),
-                None => (
-                    Level::Unknown,
-                    None,
-                    None,
-                    Vec::new(),
-                    None,
-                    false,
-                    Vec::new(),
-                    None,
-                ),
-            };
+            if !vuln_cache.contains_key(vid) {
+                let info = vuln_info(db, db.vulnerability(vid).ok().flatten());
+                vuln_cache.insert(vid.to_string(), info);
+            }
+            let info = &vuln_cache[vid];
+            let (severity, score, sev_src, cvss, epss, kev, aliases, summary) = (
+                info.severity,
+                info.score,
+                info.severity_source.clone(),
+                info.cvss.clone(),
+                info.epss,
+                info.kev,
+                info.aliases.clone(),
+                info.summary.clone(),
+            );
             // unmaintained / unsound crates are worth knowing, but they are not vulnerabilities
             // (a record can join an informational advisory and a vulnerability: each is
             // reported for what it is)
-            if hit.iter().any(|(_, e)| e.informational.is_some()) {
+            if hit.iter().any(|(_, st)| st.entry.informational.is_some()) {
                 let mut seen = std::collections::BTreeSet::new();
-                for (_, e) in hit.iter().filter(|(_, e)| e.informational.is_some()) {
+                for (_, st) in hit
+                    .iter()
+                    .filter(|(_, st)| st.entry.informational.is_some())
+                {
+                    let e = &st.entry;
                     if seen.insert(&e.advisory) {
                         out.notices.push(Notice {
                             advisory: e.advisory.clone(),
@@ -491,15 +567,16 @@ pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result
                         });
                     }
                 }
-                hit.retain(|(_, e)| e.informational.is_none());
+                hit.retain(|(_, st)| st.entry.informational.is_none());
                 if hit.is_empty() {
                     continue;
                 }
             }
             let mut fixed: Vec<String> = hit
                 .iter()
-                .flat_map(|(_, e)| {
-                    e.ranges
+                .flat_map(|(_, st)| {
+                    st.entry
+                        .ranges
                         .iter()
                         .flat_map(|r| r.fixed_versions().map(str::to_string))
                 })
@@ -508,7 +585,7 @@ pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result
             fixed.dedup();
             let (key0, _) = hit[0];
             out.findings.push(Finding {
-                vulnerability_id: vid.clone(),
+                vulnerability_id: vid.to_string(),
                 aliases,
                 severity: severity.as_str().to_string(),
                 score,
@@ -516,7 +593,7 @@ pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result
                 cvss,
                 epss,
                 kev,
-                package: p.clone(),
+                package: shared.clone(),
                 status: if fixed.is_empty() {
                     "not-fixed"
                 } else {
@@ -532,33 +609,39 @@ pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result
                         name: key0.clone(),
                         version: p.version.clone(),
                     },
-                    found: hit
-                        .iter()
-                        .map(|(_, e)| Found {
-                            advisory: e.advisory.clone(),
-                            feed: db.feed_name(e.feed).to_string(),
-                            ranges: e
-                                .ranges
-                                .iter()
-                                .map(range_text)
-                                .chain(e.versions.iter().map(|v| format!("={v}")))
-                                .collect(),
-                        })
-                        .collect(),
-                    source: format!("{:?}", hit[0].1.source).to_lowercase(),
+                    found: hit.iter().map(|(_, st)| st.found(db)).collect(),
+                    source: format!("{:?}", hit[0].1.entry.source).to_lowercase(),
                 },
                 vex: None,
             });
         }
     }
-    out.findings.sort_by(|a, b| {
-        severity_rank(&b.severity)
-            .cmp(&severity_rank(&a.severity))
-            .then_with(|| a.vulnerability_id.cmp(&b.vulnerability_id))
-            .then_with(|| a.package.name.cmp(&b.package.name))
-            .then_with(|| a.package.version.cmp(&b.package.version))
-            .then_with(|| a.package.location.cmp(&b.package.location))
-    });
+    // findings are large: order indices, then move each once
+    let mut order: Vec<usize> = (0..out.findings.len()).collect();
+    {
+        let f = &out.findings;
+        let ranks: Vec<Option<u8>> = f.iter().map(|x| severity_rank(&x.severity)).collect();
+        order.sort_by(|&i, &j| {
+            let (a, b) = (&f[i], &f[j]);
+            ranks[j]
+                .cmp(&ranks[i])
+                .then_with(|| a.vulnerability_id.cmp(&b.vulnerability_id))
+                .then_with(|| a.package.name.cmp(&b.package.name))
+                .then_with(|| a.package.version.cmp(&b.package.version))
+                .then_with(|| a.package.location.cmp(&b.package.location))
+        });
+    }
+    // apply the order in place, cycle by cycle: position p takes the finding at order[p]
+    for start in 0..order.len() {
+        let mut cur = start;
+        while order[cur] != start {
+            let next = order[cur];
+            out.findings.swap(cur, next);
+            order[cur] = cur;
+            cur = next;
+        }
+        order[cur] = cur;
+    }
     out.notices.sort_by(|a, b| {
         (
             &a.advisory,
@@ -623,7 +706,7 @@ pub fn explain(
             .unwrap_or(Source::Nvd);
         let mut affected = false;
         for (key, e) in &stmts {
-            let st = Stmt::new(Vec::new(), e.clone());
+            let st = Stmt::new(Vec::new(), e.clone(), scheme);
             let ranges: Vec<String> = e.ranges.iter().map(range_text).collect();
             let head = format!(
                 "  {} in {ns}/{key} from {} ({:?}): {}",
@@ -648,7 +731,7 @@ pub fn explain(
             } else if e.status == Status::NotAffected {
                 "the distribution says this package is not affected".to_string()
             } else {
-                match is_affected(scheme, &p.version, &st.osv, &e.versions) {
+                match is_affected_prepared(scheme, &p.version, &st.osv, &st.versions) {
                     Ok(Affected::Yes) => {
                         affected = true;
                         format!("{} is inside: affected", p.version)

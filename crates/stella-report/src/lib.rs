@@ -128,14 +128,11 @@ pub fn summarize(findings: &[Finding]) -> Summary {
 /// The verdict for `--fail-on SEVERITY` (none: always PASS, findings only WARN).
 pub fn verdict(findings: &[Finding], fail_on: Option<&str>) -> Verdict {
     let threshold = fail_on.and_then(severity_rank);
-    let findings: Vec<Finding> = findings
-        .iter()
-        .filter(|f| f.vex.is_none())
-        .cloned()
-        .collect();
-    let findings = findings.as_slice();
+    // findings a VEX statement set aside do not count
+    let findings: Vec<&Finding> = findings.iter().filter(|f| f.vex.is_none()).collect();
     let failing: Vec<&Finding> = findings
         .iter()
+        .copied()
         .filter(|f| threshold.is_some_and(|t| severity_rank(&f.severity).unwrap_or(0) >= t))
         .collect();
     if let (Some(level), false) = (fail_on, failing.is_empty()) {

@@ -26,6 +26,23 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
 
+/// A version parsed once to be compared many times (see [`Scheme::parse_owned`]).
+#[derive(Debug, Clone)]
+pub enum Parsed {
+    /// PEP 440 (or legacy) version.
+    Pep440(pep440::PypiVersion),
+    /// Maven ComparableVersion.
+    Maven(maven::MavenVersion),
+    /// RubyGems version.
+    RubyGems(rubygems::GemVersion),
+    /// NuGet version.
+    NuGet(nuget::NuGetVersion),
+    /// Packagist version.
+    Packagist(packagist::PackagistVersion),
+    /// Compared by its text (the scheme's parse is cheap).
+    Text,
+}
+
 /// Why a version, range or ecosystem could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
@@ -219,6 +236,42 @@ impl Scheme {
             Scheme::Pacman => pacman::PacmanVersion::parse(v).map(drop),
             Scheme::Generic => generic::compare(v, v).map(drop),
         }
+    }
+
+    /// Parses `v` once for many comparisons ([`Scheme::compare_parsed`]): schemes whose
+    /// parse allocates keep the parsed form; the others only validate and compare by text
+    /// (their parse borrows and is cheap to repeat).
+    pub fn parse_owned(self, v: &str) -> Result<Parsed, Error> {
+        Ok(match self {
+            Scheme::Pep440 => Parsed::Pep440(pep440::PypiVersion::parse(v)?),
+            Scheme::Maven => Parsed::Maven(maven::MavenVersion::parse(v)?),
+            Scheme::RubyGems => Parsed::RubyGems(rubygems::GemVersion::parse(v)?),
+            Scheme::NuGet => Parsed::NuGet(nuget::NuGetVersion::parse(v)?),
+            Scheme::Packagist => Parsed::Packagist(packagist::PackagistVersion::parse(v)?),
+            _ => {
+                self.validate(v)?;
+                Parsed::Text
+            }
+        })
+    }
+
+    /// Orders `a` and `b` given their [`Scheme::parse_owned`] forms; the same answer as
+    /// [`Scheme::compare`].
+    pub fn compare_parsed(
+        self,
+        a: &str,
+        pa: &Parsed,
+        b: &str,
+        pb: &Parsed,
+    ) -> Result<Ordering, Error> {
+        Ok(match (pa, pb) {
+            (Parsed::Pep440(x), Parsed::Pep440(y)) => x.cmp(y),
+            (Parsed::Maven(x), Parsed::Maven(y)) => x.cmp(y),
+            (Parsed::RubyGems(x), Parsed::RubyGems(y)) => x.cmp(y),
+            (Parsed::NuGet(x), Parsed::NuGet(y)) => x.cmp(y),
+            (Parsed::Packagist(x), Parsed::Packagist(y)) => x.cmp(y),
+            _ => return self.compare(a, b),
+        })
     }
 
     /// Orders two versions of this scheme.

@@ -13,7 +13,7 @@
 
 use std::cmp::Ordering;
 
-use crate::{Error, Scheme};
+use crate::{Error, Parsed, Scheme};
 
 /// The type of an OSV range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -96,6 +96,232 @@ fn cmp_event(scheme: Scheme, a: &Event, b: &Event) -> Result<Ordering, Error> {
             _ => scheme.compare(a.version(), b.version())?,
         },
     )
+}
+
+/// A range made ready for evaluating many versions: its events validated and put in version
+/// order once, so each evaluation parses the candidate once per event it has to pass and stops
+/// at the first event above it.
+#[derive(Debug, Clone)]
+pub struct PreparedRange {
+    scheme: Scheme,
+    git: bool,
+    limits: Vec<(Event, Parsed)>,
+    events: Vec<(Event, Parsed)>,
+    error: Option<Error>,
+}
+
+impl OsvRange {
+    /// Prepares the range for [`PreparedRange::contains`], with `scheme` for `ECOSYSTEM`.
+    pub fn prepare(&self, scheme: Scheme) -> PreparedRange {
+        let scheme = match self.kind {
+            RangeType::Semver => Scheme::Npm,
+            _ => scheme,
+        };
+        let mut p = PreparedRange {
+            scheme,
+            git: self.kind == RangeType::Git,
+            limits: Vec::new(),
+            events: Vec::new(),
+            error: None,
+        };
+        if p.git {
+            return p;
+        }
+        let mut parsed = Vec::with_capacity(self.events.len());
+        for e in &self.events {
+            if is_zero(e) || is_star_limit(e) {
+                parsed.push((e.clone(), Parsed::Text));
+                continue;
+            }
+            match scheme.parse_owned(e.version()) {
+                Ok(k) => parsed.push((e.clone(), k)),
+                Err(err) => {
+                    p.error = Some(err);
+                    return p;
+                }
+            }
+        }
+        p.limits = parsed
+            .iter()
+            .filter(|(e, _)| matches!(e, Event::Limit(_)))
+            .cloned()
+            .collect();
+        parsed.sort_by(|(a, ka), (b, kb)| {
+            match (is_zero(a), is_zero(b), is_star_limit(a), is_star_limit(b)) {
+                (true, true, _, _) | (_, _, true, true) => Ordering::Equal,
+                (true, _, _, _) | (_, _, _, true) => Ordering::Less,
+                (_, true, _, _) | (_, _, true, _) => Ordering::Greater,
+                _ => scheme
+                    .compare_parsed(a.version(), ka, b.version(), kb)
+                    .unwrap_or(Ordering::Equal),
+            }
+        });
+        p.events = parsed;
+        p
+    }
+}
+
+impl PreparedRange {
+    /// The scheme the range compares with (`SEMVER` ranges: SemVer whatever the ecosystem).
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    /// Whether the range is about commits (`GIT`), which a version cannot be checked against.
+    pub fn is_git(&self) -> bool {
+        self.git
+    }
+
+    /// Whether `version` lies in the range; the same answer as [`in_range`].
+    pub fn contains(&self, version: &str) -> Result<bool, Error> {
+        if self.git {
+            return self.contains_parsed(version, &Parsed::Text);
+        }
+        let parsed = self.scheme.parse_owned(version)?;
+        self.contains_parsed(version, &parsed)
+    }
+
+    /// [`PreparedRange::contains`] for a version already parsed by
+    /// [`Scheme::parse_owned`] with [`PreparedRange::scheme`].
+    pub fn contains_parsed(&self, version: &str, parsed: &Parsed) -> Result<bool, Error> {
+        if self.git {
+            return Err(Error::range(
+                "GIT",
+                "a GIT range cannot be evaluated on a version",
+            ));
+        }
+        let scheme = self.scheme;
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        if !self.limits.is_empty() {
+            let mut below = false;
+            for (l, k) in &self.limits {
+                if is_star_limit(l)
+                    || scheme.compare_parsed(version, parsed, l.version(), k)? == Ordering::Less
+                {
+                    below = true;
+                    break;
+                }
+            }
+            if !below {
+                return Ok(false);
+            }
+        }
+        let mut vulnerable = false;
+        for (e, k) in &self.events {
+            if is_zero(e) {
+                vulnerable = true;
+                continue;
+            }
+            if let Event::Limit(_) = e {
+                continue;
+            }
+            let c = scheme.compare_parsed(version, parsed, e.version(), k)?;
+            // events are in version order: none from here on can change the state
+            if c == Ordering::Less {
+                break;
+            }
+            match e {
+                Event::Introduced(_) => vulnerable = true,
+                Event::Fixed(_) => vulnerable = false,
+                Event::LastAffected(_) if c == Ordering::Greater => vulnerable = false,
+                _ => {}
+            }
+        }
+        Ok(vulnerable)
+    }
+}
+
+/// An explicit `versions` list made ready for many lookups: each listed version parsed once.
+#[derive(Debug, Clone)]
+pub struct PreparedVersions {
+    scheme: Scheme,
+    list: Vec<(String, Parsed)>,
+}
+
+impl PreparedVersions {
+    /// Prepares `versions` of `scheme`; versions the scheme rejects can only match by text.
+    pub fn new(scheme: Scheme, versions: &[String]) -> Self {
+        PreparedVersions {
+            scheme,
+            list: versions
+                .iter()
+                .map(|v| {
+                    let k = scheme.parse_owned(v).unwrap_or(Parsed::Text);
+                    (v.clone(), k)
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether `version` (parsed by [`Scheme::parse_owned`] when it could be) is listed:
+    /// the same text, or equal by the scheme.
+    pub fn contains(&self, version: &str, parsed: Option<&Parsed>) -> bool {
+        if self.list.iter().any(|(v, _)| v == version) {
+            return true;
+        }
+        let text = Parsed::Text;
+        let parsed = parsed.unwrap_or(&text);
+        self.list.iter().any(|(v, k)| {
+            self.scheme.compare_parsed(v, k, version, parsed).ok() == Some(Ordering::Equal)
+        })
+    }
+}
+
+/// [`is_affected`] over prepared ranges. A range that cannot be evaluated does not hide a match
+/// by another range or the `versions` list; without a match its error is returned.
+pub fn is_affected_prepared(
+    scheme: Scheme,
+    version: &str,
+    ranges: &[PreparedRange],
+    versions: &PreparedVersions,
+) -> Result<Affected, Error> {
+    let mut unknown = None;
+    let mut error = None;
+    // the candidate parsed once per scheme its ranges use (ECOSYSTEM and SEMVER may differ)
+    let mut parsed: Vec<(Scheme, Result<Parsed, Error>)> = Vec::with_capacity(2);
+    for r in ranges {
+        if r.git {
+            unknown =
+                Some("a GIT range (commit-based) cannot be evaluated on a version".to_string());
+            continue;
+        }
+        let i = match parsed.iter().position(|(s, _)| *s == r.scheme) {
+            Some(i) => i,
+            None => {
+                parsed.push((r.scheme, r.scheme.parse_owned(version)));
+                parsed.len() - 1
+            }
+        };
+        let outcome = match &parsed[i].1 {
+            Ok(k) => r.contains_parsed(version, k),
+            Err(e) => Err(e.clone()),
+        };
+        match outcome {
+            Ok(true) => return Ok(Affected::Yes),
+            Ok(false) => {}
+            Err(e) => {
+                error.get_or_insert(e);
+            }
+        }
+    }
+    if !versions.list.is_empty() {
+        let own = match parsed.iter().find(|(s, _)| *s == scheme) {
+            Some((_, k)) => k.as_ref().ok().cloned(),
+            None => scheme.parse_owned(version).ok(),
+        };
+        if versions.contains(version, own.as_ref()) {
+            return Ok(Affected::Yes);
+        }
+    }
+    if let Some(e) = error {
+        return Err(e);
+    }
+    Ok(match unknown {
+        Some(why) => Affected::Unknown(why),
+        None => Affected::No,
+    })
 }
 
 /// Whether `version` lies in `range` (a non-`GIT` range), with `scheme` for `ECOSYSTEM`.

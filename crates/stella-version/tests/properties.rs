@@ -140,4 +140,39 @@ proptest! {
             let _ = stella_version::constraint::Constraint::parse(s, &a).map(|c| c.contains(&b));
         }
     }
+
+    #[test]
+    fn prepared_ranges_agree_with_in_range(
+        v in version_like(),
+        evs in prop::collection::vec((0u8..4, version_like()), 1..5),
+        zero in any::<bool>(),
+    ) {
+        use stella_version::range::{Event, OsvRange, RangeType, in_range};
+        let mut events: Vec<Event> = evs
+            .into_iter()
+            .map(|(k, x)| match k {
+                0 => Event::Introduced(x),
+                1 => Event::Fixed(x),
+                2 => Event::LastAffected(x),
+                _ => Event::Limit(x),
+            })
+            .collect();
+        if zero {
+            events.insert(0, Event::Introduced("0".into()));
+        }
+        for s in Scheme::ALL {
+            // early exit leans on a transitive order, which these only have on real versions
+            if matches!(s, Scheme::Apk | Scheme::Packagist | Scheme::Maven) {
+                continue;
+            }
+            for kind in [RangeType::Ecosystem, RangeType::Semver] {
+                let r = OsvRange { kind, events: events.clone() };
+                prop_assert_eq!(
+                    r.prepare(s).contains(&v).ok(),
+                    in_range(s, &v, &r).ok(),
+                    "{} {:?} {}", s, r, v
+                );
+            }
+        }
+    }
 }
