@@ -360,6 +360,9 @@ fn finish(
         return Ok(exit::OK);
     }
     let started = std::time::Instant::now();
+    if pkgs.len() >= 100 {
+        db.prefault();
+    }
     let mut m = stella_match::match_packages(db, pkgs, distro.as_deref())?;
     if std::env::var_os("STELLA_TIMING").is_some() {
         eprintln!(
