@@ -38,7 +38,9 @@ pub struct ScanArgs {
     #[arg(long, env = "STELLA_DB")]
     pub db: PathBuf,
     /// Output format: `table` (default), `json` (the scan result of docs/scan-result.md),
-    /// `sarif` (2.1.0, for code-scanning dashboards) or `junit` (XML test report).
+    /// `sarif` (2.1.0, for code-scanning dashboards), `junit` (XML test report), `cyclonedx`
+    /// (1.6 with vulnerabilities), `cyclonedx-vex`, `openvex`, `spdx` (2.3 JSON with security
+    /// references) or `html` (one self-contained page).
     #[arg(long, short = 'f', default_value = "table")]
     pub format: String,
     /// Write here instead of standard output (replaced atomically).

@@ -487,6 +487,13 @@ fn finish(
         "table" => stella_report::table(&report).into_bytes(),
         "sarif" => stella_report::sarif(&report, env!("CARGO_PKG_VERSION")),
         "junit" => stella_report::junit(&report, a.fail_on.as_deref()),
+        "cyclonedx" | "cyclonedx-json" => {
+            stella_report::cyclonedx_vdr(&report, env!("CARGO_PKG_VERSION"))
+        }
+        "cyclonedx-vex" => stella_report::cyclonedx_vex(&report, env!("CARGO_PKG_VERSION")),
+        "openvex" => stella_report::openvex(&report, env!("CARGO_PKG_VERSION")),
+        "spdx" | "spdx-json" => stella_report::spdx(&report, env!("CARGO_PKG_VERSION")),
+        "html" => stella_report::html(&report, env!("CARGO_PKG_VERSION")),
         _ => stella_report::json(&report),
     };
     match &a.output {
@@ -515,9 +522,22 @@ fn finish(
 
 /// Runs `stella scan`.
 pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
-    if !matches!(a.format.as_str(), "table" | "json" | "sarif" | "junit") {
+    if !matches!(
+        a.format.as_str(),
+        "table"
+            | "json"
+            | "sarif"
+            | "junit"
+            | "cyclonedx"
+            | "cyclonedx-json"
+            | "cyclonedx-vex"
+            | "openvex"
+            | "spdx"
+            | "spdx-json"
+            | "html"
+    ) {
         bail!(
-            "unknown output format `{}`\nhint: use table, json, sarif or junit",
+            "unknown output format `{}`\nhint: use table, json, sarif, junit, cyclonedx, cyclonedx-vex, openvex, spdx or html",
             a.format
         );
     }

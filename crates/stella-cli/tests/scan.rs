@@ -223,6 +223,129 @@ fn scans_find_distro_and_language_vulnerabilities_and_gate() {
         fs.iter()
             .any(|f| f["vulnerabilityId"] == "CVE-2019-1549" && f["vex"].is_null())
     );
+    // the exchange formats: CycloneDX VDR and VEX, SPDX (validated by the formats' own
+    // validators), OpenVEX, HTML
+    let vex_s = vex.to_str().unwrap();
+    let mut files = Vec::new();
+    for (fmt, name) in [
+        ("cyclonedx", "vdr.cdx.json"),
+        ("cyclonedx-vex", "vex.cdx.json"),
+        ("spdx", "scan.spdx.json"),
+        ("openvex", "scan.openvex.json"),
+        ("html", "scan.html"),
+    ] {
+        let p = work.path().join(name);
+        let (code, _, err) = stella(
+            &[
+                "scan",
+                &t,
+                "--db",
+                db_s,
+                "--vex",
+                vex_s,
+                "-f",
+                fmt,
+                "-o",
+                p.to_str().unwrap(),
+            ],
+            &cache,
+        );
+        assert_eq!(code, 0, "{fmt}: {err}");
+        files.push(p);
+    }
+    let vdr: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+    let vulns = vdr["vulnerabilities"].as_array().unwrap();
+    assert_eq!(vulns.len(), 3, "one per id");
+    let v1547 = vulns.iter().find(|v| v["id"] == "CVE-2019-1547").unwrap();
+    assert_eq!(v1547["affects"].as_array().unwrap().len(), 2, "{v1547}");
+    assert_eq!(v1547["recommendation"], "Upgrade to 1.1.1d-r0");
+    assert_eq!(vdr["components"].as_array().unwrap().len(), 2);
+    let cvex: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&files[1]).unwrap()).unwrap();
+    let states: Vec<String> = cvex["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            format!(
+                "{} {}",
+                v["id"].as_str().unwrap(),
+                v["analysis"]["state"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(
+        states.contains(&"CVE-2019-1547 not_affected".to_string()),
+        "{states:?}"
+    );
+    assert!(
+        states.contains(&"CVE-2019-1547 in_triage".to_string()),
+        "{states:?}"
+    );
+    let ovex: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&files[3]).unwrap()).unwrap();
+    assert_eq!(ovex["@context"], "https://openvex.dev/ns/v0.2.0");
+    let sts = ovex["statements"].as_array().unwrap();
+    assert!(
+        sts.iter()
+            .all(|s| s["status"] != "affected" || s["action_statement"].is_string())
+    );
+    assert!(sts.iter().any(|s| s["status"] == "not_affected"
+        && s["justification"] == "vulnerable_code_not_in_execute_path"));
+    // what we write as OpenVEX reads back as VEX
+    let (code, out, err) = stella(
+        &[
+            "scan",
+            &t,
+            "--db",
+            db_s,
+            "-f",
+            "json",
+            "--vex",
+            files[3].to_str().unwrap(),
+        ],
+        &cache,
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["summary"]["unknown"].as_u64().unwrap()
+            + v["summary"]["medium"].as_u64().unwrap()
+            + v["summary"]["high"].as_u64().unwrap()
+            + v["summary"]["low"].as_u64().unwrap()
+            + v["summary"]["critical"].as_u64().unwrap(),
+        5
+    );
+    let page = std::fs::read_to_string(&files[4]).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("CVE-2019-1563"));
+    assert!(!page.contains("<script") && !page.contains("src=\"http"));
+    let py = std::env::var("STELLA_PYTHON").unwrap_or_else(|_| "python3".into());
+    let have = Command::new(&py)
+        .args(["-c", "import cyclonedx.validation.json, spdx_tools"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if have {
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/validate-sbom.py");
+        let out = Command::new(&py)
+            .arg(script)
+            .args(&files[..3])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    } else {
+        assert!(
+            std::env::var("STELLA_REQUIRE_VALIDATORS").is_err(),
+            "validators are required but not importable"
+        );
+        eprintln!("SKIP (partly): validators not installed");
+    }
     // a document that is not OpenVEX is refused, not silently ignored
     let (code, _, err) = stella(
         &["scan", &t, "--db", db_s, "--vex", ign.to_str().unwrap()],

@@ -1,6 +1,12 @@
 //! Scan reports: the JSON scan result of DESIGN.md §4 (camelCase, deterministic: the same
 //! inputs give the same bytes) and the table people read in a terminal.
 
+pub mod exchange;
+pub mod html;
+
+pub use exchange::{cyclonedx_vdr, cyclonedx_vex, openvex, spdx};
+pub use html::html;
+
 use serde::Serialize;
 use stella_match::{Finding, severity_rank};
 
