@@ -229,105 +229,6 @@ fn purl_matches(pattern: &str, purl: Option<&str>) -> bool {
     }
 }
 
-/// One OpenVEX statement that can set findings aside.
-struct VexStatement {
-    vulnerability: String,
-    products: Vec<stella_sbom::Purl>,
-    status: String,
-    justification: Option<String>,
-    document: String,
-}
-
-/// Reads an OpenVEX document (v0.0.1 and v0.2.0 shapes).
-fn read_openvex(path: &std::path::Path) -> anyhow::Result<Vec<VexStatement>> {
-    let v: serde_json::Value = serde_json::from_slice(&fs_err::read(path)?)
-        .with_context(|| format!("{}: not JSON", path.display()))?;
-    if !v
-        .get("@context")
-        .and_then(|c| c.as_str())
-        .is_some_and(|c| c.contains("openvex"))
-    {
-        bail!(
-            "{}: not an OpenVEX document (no openvex @context)\nhint: only OpenVEX is read by --vex yet",
-            path.display()
-        );
-    }
-    let mut out = Vec::new();
-    for st in v
-        .get("statements")
-        .and_then(|s| s.as_array())
-        .into_iter()
-        .flatten()
-    {
-        let vuln = match st.get("vulnerability") {
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(o) => o
-                .get("name")
-                .or_else(|| o.get("@id"))
-                .and_then(|n| n.as_str())
-                .unwrap_or_default()
-                .to_string(),
-            None => continue,
-        };
-        let mut ids = Vec::new();
-        for p in st
-            .get("products")
-            .and_then(|p| p.as_array())
-            .into_iter()
-            .flatten()
-        {
-            let id = match p {
-                serde_json::Value::String(s) => Some(s.as_str()),
-                o => o.get("@id").and_then(|i| i.as_str()),
-            };
-            ids.extend(id.map(str::to_string));
-            for sc in p
-                .get("subcomponents")
-                .and_then(|s| s.as_array())
-                .into_iter()
-                .flatten()
-            {
-                ids.extend(sc.get("@id").and_then(|i| i.as_str()).map(str::to_string));
-            }
-        }
-        out.push(VexStatement {
-            vulnerability: vuln,
-            products: ids
-                .iter()
-                .filter_map(|i| stella_sbom::Purl::parse(i).ok())
-                .collect(),
-            status: st
-                .get("status")
-                .and_then(|s| s.as_str())
-                .unwrap_or_default()
-                .to_string(),
-            justification: st
-                .get("justification")
-                .or_else(|| st.get("impact_statement"))
-                .and_then(|s| s.as_str())
-                .map(str::to_string),
-            document: path.display().to_string(),
-        });
-    }
-    Ok(out)
-}
-
-/// Whether a VEX product purl names the finding's package (type, namespace, name, and the
-/// version when the product gives one; qualifiers aside).
-fn vex_product_matches(product: &stella_sbom::Purl, purl: Option<&str>) -> bool {
-    let Some(p) = purl.and_then(|p| stella_sbom::Purl::parse(p).ok()) else {
-        return false;
-    };
-    product.ty == p.ty
-        && product.namespace.as_deref().map(str::to_ascii_lowercase)
-            == p.namespace.as_deref().map(str::to_ascii_lowercase)
-        && product.name == p.name
-        && product
-            .version
-            .as_ref()
-            .is_none_or(|v| Some(v) == p.version.as_ref())
-}
-
 /// Matches, reports and gates.
 fn finish(
     a: &ScanArgs,
@@ -389,25 +290,14 @@ fn finish(
     }
     let mut vex = Vec::new();
     for path in &a.vex {
-        vex.extend(read_openvex(path)?);
+        let bytes = crate::sbom_cmd::read_input(path, 256 << 20)?;
+        vex.extend(
+            stella_vex::read(&bytes, &path.display().to_string()).map_err(|e| {
+                anyhow::anyhow!("{e}\nhint: --vex reads OpenVEX, CycloneDX VEX (JSON) and CSAF VEX")
+            })?,
+        );
     }
-    for f in &mut m.findings {
-        let hit = vex.iter().find(|st| {
-            matches!(st.status.as_str(), "not_affected" | "fixed")
-                && (st.vulnerability == f.vulnerability_id || f.aliases.contains(&st.vulnerability))
-                && st
-                    .products
-                    .iter()
-                    .any(|pr| vex_product_matches(pr, f.package.purl.as_deref()))
-        });
-        if let Some(st) = hit {
-            f.vex = Some(stella_match::VexNote {
-                status: st.status.clone(),
-                justification: st.justification.clone(),
-                document: st.document.clone(),
-            });
-        }
-    }
+    stella_vex::apply(&vex, &mut m.findings);
     let mut ignored = Vec::new();
     if let Some(path) = &a.ignore_file {
         let entries = read_ignores(path)?;

@@ -317,6 +317,36 @@ fn scans_find_distro_and_language_vulnerabilities_and_gate() {
             + v["summary"]["critical"].as_u64().unwrap(),
         5
     );
+    // and so does our CycloneDX VEX: `in_triage` keeps findings, `not_affected` sets aside
+    let (code, out, err) = stella(
+        &[
+            "scan",
+            &t,
+            "--db",
+            db_s,
+            "-f",
+            "json",
+            "--vex",
+            files[1].to_str().unwrap(),
+        ],
+        &cache,
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let marked: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| !f["vex"].is_null())
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["vulnerabilityId"].as_str().unwrap(),
+                f["package"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(marked, ["CVE-2019-1547 libssl1.1"]);
     let page = std::fs::read_to_string(&files[4]).unwrap();
     assert!(page.starts_with("<!DOCTYPE html>") && page.contains("CVE-2019-1563"));
     assert!(!page.contains("<script") && !page.contains("src=\"http"));
