@@ -570,3 +570,86 @@ fn almalinux_rpm_packages_and_the_gate() {
     let (code, _, _) = stella(&["scan", &t, "--db", db_s], &cache);
     assert_eq!(code, 0);
 }
+
+#[test]
+fn go_and_rust_lockfiles_against_their_osv_data() {
+    let Some(adv) = advisories() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let db = work.path().join("v.db");
+    let db_s = db.to_str().unwrap();
+    let (code, _, err) = stella(
+        &[
+            "db",
+            "import",
+            "--db",
+            db_s,
+            adv.join("osv/go-vulndb.zip").to_str().unwrap(),
+            adv.join("osv/crates.io-rustsec.zip").to_str().unwrap(),
+        ],
+        &cache,
+    );
+    assert_eq!(code, 0, "{err}");
+    let proj = work.path().join("proj");
+    rootfs(
+        &proj,
+        &[
+            (
+                "app/go.mod",
+                "module example.com/app\n\ngo 1.21\n\nrequire (\n\tgolang.org/x/text v0.3.5\n\tgolang.org/x/net v0.17.0 // indirect\n)\n",
+            ),
+            (
+                "svc/Cargo.lock",
+                "version = 3\n\n[[package]]\nname = \"svc\"\nversion = \"0.1.0\"\n\n[[package]]\nname = \"time\"\nversion = \"0.1.43\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"smallvec\"\nversion = \"1.6.1\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"failure\"\nversion = \"0.1.8\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"hyper\"\nversion = \"0.14.9\"\nsource = \"git+https://github.com/example/hyper#abcdef\"\n",
+            ),
+        ],
+    );
+    let t = format!("dir:{}", proj.display());
+    let (code, out, err) = stella(&["scan", &t, "--db", db_s, "-f", "json"], &cache);
+    assert!(code == 0 || code == 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let found: std::collections::BTreeSet<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}@{}",
+                f["vulnerabilityId"].as_str().unwrap(),
+                f["package"]["name"].as_str().unwrap(),
+                f["package"]["version"].as_str().unwrap()
+            )
+        })
+        .collect();
+    // x/text 0.3.5: fixed in 0.3.7 (GO-2021-0113) and 0.3.8 (GO-2022-1059), not before
+    // 0.3.3 (GO-2020-0015); ids are the CVEs the Go records alias
+    for id in ["CVE-2021-38561", "CVE-2022-32149"] {
+        assert!(
+            found.contains(&format!("{id} golang.org/x/text@v0.3.5")),
+            "{found:?}"
+        );
+    }
+    assert!(
+        !found.iter().any(|f| f.contains("CVE-2020-14040")),
+        "{found:?}"
+    );
+    // x/net 0.17.0: CVE-2023-45288 (HTTP/2 CONTINUATION flood, fixed in 0.23.0)
+    assert!(
+        found.contains("CVE-2023-45288 golang.org/x/net@v0.17.0"),
+        "{found:?}"
+    );
+    assert!(found.contains("CVE-2020-26235 time@0.1.43"), "{found:?}");
+    // time 0.1.43 is affected by RUSTSEC-2020-0071; smallvec 1.6.1 is the fix of RUSTSEC-2021-0003
+    assert!(found.iter().any(|f| f.contains("time@0.1.43")), "{found:?}");
+    assert!(!found.iter().any(|f| f.contains("smallvec")), "{found:?}");
+    // a git dependency is not crates.io's hyper; unmaintained `failure` is a notice
+    assert!(!found.iter().any(|f| f.contains("hyper")), "{found:?}");
+    assert!(!found.iter().any(|f| f.contains("failure")), "{found:?}");
+    let notices: Vec<&str> = v["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["advisory"].as_str().unwrap())
+        .collect();
+    assert!(notices.contains(&"RUSTSEC-2020-0036"), "{notices:?}");
+}
