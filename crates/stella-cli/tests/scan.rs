@@ -31,6 +31,46 @@ fn stella(args: &[&str], cache: &Path) -> (i32, String, String) {
     )
 }
 
+/// Checks a scan result against docs/scan-result.schema.json with Python's `jsonschema`.
+fn check_schema(json: &str) {
+    let schema =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/scan-result.schema.json");
+    let py = std::env::var("STELLA_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = "import json,sys,jsonschema\ns=json.load(open(sys.argv[1]))\nerrs=[f'{list(e.absolute_path)}: {e.message}' for e in jsonschema.Draft202012Validator(s).iter_errors(json.load(sys.stdin))]\nprint('\\n'.join(errs[:10]))\nsys.exit(1 if errs else 0)";
+    let have = Command::new(&py)
+        .args(["-c", "import jsonschema"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        assert!(
+            std::env::var("STELLA_REQUIRE_VALIDATORS").is_err(),
+            "jsonschema is required but not importable"
+        );
+        eprintln!("SKIP (partly): python jsonschema not installed");
+        return;
+    }
+    let mut child = Command::new(&py)
+        .args(["-c", script])
+        .arg(&schema)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(json.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "scan result does not follow the schema:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
 fn rootfs(dir: &Path, files: &[(&str, &str)]) {
     for (p, c) in files {
         let f = dir.join(p);
@@ -170,6 +210,7 @@ fn scans_find_distro_and_language_vulnerabilities_and_gate() {
         &cache,
     );
     assert_eq!(code, 0, "{err}");
+    check_schema(&out);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["findings"].as_array().unwrap().len(), 5);
     assert_eq!(v["ignored"][0]["package"], "libssl1.1@1.1.1c-r0");
@@ -210,6 +251,7 @@ fn scans_find_distro_and_language_vulnerabilities_and_gate() {
         &cache,
     );
     assert_eq!(code, 0, "{err}");
+    check_schema(&out);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let fs = v["findings"].as_array().unwrap();
     assert_eq!(fs.len(), 6);
@@ -607,6 +649,7 @@ fn go_and_rust_lockfiles_against_their_osv_data() {
     let t = format!("dir:{}", proj.display());
     let (code, out, err) = stella(&["scan", &t, "--db", db_s, "-f", "json"], &cache);
     assert!(code == 0 || code == 1, "{err}");
+    check_schema(&out);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let found: std::collections::BTreeSet<String> = v["findings"]
         .as_array()
