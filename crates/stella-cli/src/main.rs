@@ -17,6 +17,7 @@ macro_rules! outln {
 
 mod cli;
 mod db_cmd;
+mod progress;
 mod sbom_cmd;
 mod scan_cmd;
 mod version_cmd;

@@ -260,6 +260,11 @@ fn finish(
             .context("cannot write to standard output")?;
         return Ok(exit::OK);
     }
+    let progress = crate::progress::Progress::new();
+    progress.step(&format!(
+        "matching {} package(s) against the DB",
+        pkgs.len()
+    ));
     let started = std::time::Instant::now();
     if pkgs.len() >= 100 {
         db.prefault();
@@ -370,6 +375,7 @@ fn finish(
         ignored,
         notices: m.notices,
     };
+    progress.done();
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
@@ -443,10 +449,13 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
         );
     }
     let db = stella_advisory::Db::open(&a.db)?;
+    let progress = crate::progress::Progress::new();
     if let Some(path) = a.target.strip_prefix("sbom:") {
+        progress.step(&format!("reading {path}"));
         return scan_sbom(&a, &db, std::path::Path::new(path));
     }
     let target = stella_image::Target::parse(&a.target)?;
+    progress.step(&format!("opening {}", a.target));
     let image = match &target {
         stella_image::Target::Registry(r) => stella_registry::open(
             r,
@@ -472,6 +481,7 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
+    progress.step(&format!("cataloguing {}", a.target));
     let cat = stella_catalog::catalog(&image, cache.as_ref(), threads)
         .with_context(|| format!("cannot catalog {}", a.target))?;
     let os = cat.composed.os.as_ref();

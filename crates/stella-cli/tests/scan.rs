@@ -695,4 +695,33 @@ fn go_and_rust_lockfiles_against_their_osv_data() {
         .map(|n| n["advisory"].as_str().unwrap())
         .collect();
     assert!(notices.contains(&"RUSTSEC-2020-0036"), "{notices:?}");
+    // progress on a terminal (util-linux `script` gives one), none in CI
+    if Command::new("script").arg("--version").output().is_ok() {
+        let out_file = work.path().join("out.json");
+        let cmd = format!(
+            "{} scan {t} --db {db_s} -f json -o {}",
+            env!("CARGO_BIN_EXE_stella"),
+            out_file.display()
+        );
+        for ci in [false, true] {
+            let mut c = Command::new("script");
+            c.args(["-qec", &cmd, "/dev/null"])
+                .env("STELLA_CACHE", &cache)
+                .env_remove("STELLA_NO_PROGRESS");
+            if ci {
+                c.env("CI", "true");
+            } else {
+                c.env_remove("CI");
+            }
+            let o = c.output().unwrap();
+            let tty = String::from_utf8_lossy(&o.stdout);
+            assert_eq!(
+                tty.contains("matching 7 package(s) against the DB"),
+                !ci,
+                "CI={ci}: {tty}"
+            );
+        }
+    } else {
+        eprintln!("SKIP (partly): no `script` to give stella a terminal");
+    }
 }
