@@ -1,0 +1,441 @@
+//! The scan engine every front end calls (the CLI now; Core, the scheduler's re-scans and the
+//! admission webhook later): packages from a catalogued image or another tool's SBOM, matched
+//! against the DB, VEX statements and ignore entries applied, counted and gated into one
+//! [`stella_report::Report`].
+
+use stella_catalog::{Kind, Package};
+use stella_match::{Eco, Pkg};
+
+/// Why a scan could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The DB could not be read.
+    #[error(transparent)]
+    Match(#[from] stella_match::Error),
+    /// An ignore file is not usable.
+    #[error("{source_name}: {why}")]
+    Ignore {
+        /// The file.
+        source_name: String,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+/// What was scanned, for the report.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `image`, `directory`, `sbom`.
+    pub kind: String,
+    /// As the user gave it.
+    pub reference: String,
+    /// The image digest, when there is one.
+    pub digest: Option<String>,
+}
+
+/// The packages to match and what is known about where they run.
+#[derive(Debug, Clone, Default)]
+pub struct Input {
+    /// The packages.
+    pub packages: Vec<Pkg>,
+    /// The detected OS release (its namespace selects the distro's advisories).
+    pub os: Option<stella_catalog::OsInfo>,
+    /// Problems met while collecting them.
+    pub warnings: Vec<String>,
+}
+
+/// How to judge and filter.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--fail-on`: the lowest severity that fails the gate.
+    pub fail_on: Option<String>,
+    /// Keep only findings with a fixed version.
+    pub only_fixed: bool,
+    /// VEX statements to apply.
+    pub vex: Vec<stella_vex::Statement>,
+    /// Ignore entries, with the name of the file they came from.
+    pub ignores: Option<(String, Vec<IgnoreEntry>)>,
+    /// Warn when the DB is older than this many days.
+    pub db_max_age_days: u32,
+    /// How to name the DB in the age warning's hint.
+    pub db_hint: String,
+    /// Now (RFC 3339): the report's time, and the day ignore entries expire against.
+    pub now: String,
+}
+
+fn eco(k: Kind) -> Eco {
+    match k {
+        Kind::Apk => Eco::Apk,
+        Kind::Deb => Eco::Deb,
+        Kind::Rpm => Eco::Rpm,
+        Kind::Python => Eco::Lang("pypi"),
+        Kind::Npm => Eco::Lang("npm"),
+        Kind::Go => Eco::Lang("go"),
+        Kind::Maven => Eco::Lang("maven"),
+        Kind::Gem => Eco::Lang("rubygems"),
+        Kind::Composer => Eco::Lang("packagist"),
+        Kind::Nuget => Eco::Lang("nuget"),
+        Kind::Cargo => Eco::Lang("crates.io"),
+    }
+}
+
+/// A catalogued package as a package to match.
+pub fn to_pkg(p: &Package, os: Option<&stella_catalog::OsInfo>) -> Pkg {
+    Pkg {
+        eco: eco(p.kind),
+        kind: p.kind.purl_type().to_string(),
+        name: p.name.clone(),
+        version: p.version.clone(),
+        purl: stella_catalog::sbom::purl(p, os).map(|u| u.to_string()),
+        source_name: p.source_name.clone(),
+        arch: p.arch.clone(),
+        module: p.module.clone(),
+        layer: p.layer.clone(),
+        location: Some(format!("/{}", p.location)),
+    }
+}
+
+/// A component of another tool's SBOM as a package to match, from its Package URL (the only
+/// identity SBOM producers agree on); `None` for components without a usable purl.
+pub fn from_purl(c: &stella_sbom::Component) -> Option<(Pkg, Option<stella_catalog::OsInfo>)> {
+    let u = c.purl.as_ref()?;
+    let q = |k: &str| u.qualifiers.get(k).map(|s| s.to_string());
+    let version = u.version.clone()?;
+    let joined = |sep: &str| match &u.namespace {
+        Some(ns) if !ns.is_empty() => format!("{ns}{sep}{}", u.name),
+        _ => u.name.clone(),
+    };
+    let (eco, name) = match u.ty.as_str() {
+        "deb" => (Eco::Deb, u.name.clone()),
+        "apk" => (Eco::Apk, u.name.clone()),
+        "rpm" => (Eco::Rpm, u.name.clone()),
+        "pypi" => (Eco::Lang("pypi"), u.name.clone()),
+        "npm" => (Eco::Lang("npm"), joined("/")),
+        "golang" => (Eco::Lang("go"), joined("/")),
+        "maven" => (Eco::Lang("maven"), joined(":")),
+        "gem" => (Eco::Lang("rubygems"), u.name.clone()),
+        "composer" => (Eco::Lang("packagist"), joined("/")),
+        "nuget" => (Eco::Lang("nuget"), u.name.clone()),
+        "cargo" => (Eco::Lang("crates.io"), u.name.clone()),
+        _ => return None,
+    };
+    let mut version = version;
+    let mut source = q("upstream").map(|s| s.split('@').next().unwrap_or(&s).to_string());
+    if eco == Eco::Rpm {
+        if let Some(e) = q("epoch").filter(|e| e != "0") {
+            version = format!("{e}:{version}");
+        }
+        source = source.map(|s| {
+            stella_catalog::rpm::split_source_rpm(&s)
+                .map(|(n, _)| n)
+                .unwrap_or(s)
+        });
+    }
+    // go stdlib: Syft writes `go1.21.5`, OSV's Go ecosystem `1.21.5`
+    if eco == Eco::Lang("go") && name == "stdlib" {
+        version = version.trim_start_matches("go").to_string();
+    }
+    let os = q("distro").and_then(|d| {
+        let (id, v) = d.rsplit_once('-').unwrap_or((d.as_str(), ""));
+        (!id.is_empty()).then(|| stella_catalog::OsInfo {
+            id: id.to_string(),
+            version_id: (!v.is_empty()).then(|| v.to_string()),
+            ..stella_catalog::OsInfo::default()
+        })
+    });
+    let pkg = Pkg {
+        eco,
+        kind: u.ty.clone(),
+        name,
+        version,
+        purl: Some(u.to_string()),
+        source_name: source.or(c.source_name.clone()),
+        arch: q("arch"),
+        module: None,
+        layer: c.locations.iter().find_map(|l| l.layer.clone()),
+        location: c.locations.iter().next().map(|l| l.path.clone()),
+    };
+    Some((pkg, os))
+}
+
+/// The packages of another tool's SBOM, by their purls; components without one are warned
+/// about (they cannot be matched).
+pub fn input_from_sbom(r: &stella_sbom::Read, name: &str) -> Input {
+    let mut input = Input {
+        warnings: r
+            .warnings
+            .iter()
+            .map(|w| format!("{name}: {}: {}", w.at, w.message))
+            .collect(),
+        ..Input::default()
+    };
+    for c in &r.sbom.components {
+        if c.kind == stella_sbom::ComponentKind::OperatingSystem {
+            continue;
+        }
+        match from_purl(c) {
+            Some((p, o)) => {
+                if input.os.is_none() {
+                    input.os = o;
+                }
+                input.packages.push(p);
+            }
+            None if c.purl.is_none() => input.warnings.push(format!(
+                "{} {}: no Package URL, so it cannot be matched",
+                c.name,
+                c.version.as_deref().unwrap_or("")
+            )),
+            None => {}
+        }
+    }
+    input
+}
+
+/// The packages of a catalogued image.
+pub fn input_from_catalog(c: &stella_catalog::Composed) -> Input {
+    let os = c.os.as_ref();
+    Input {
+        packages: c.packages.iter().map(|p| to_pkg(p, os)).collect(),
+        os: c.os.clone(),
+        warnings: c.warnings.clone(),
+    }
+}
+
+/// Days since 1970-01-01 of an RFC 3339 date or time (`2026-11-29…`).
+pub fn epoch_days(s: &str) -> Option<i64> {
+    let d = s.get(..10)?;
+    let mut it = d.split('-');
+    let (y, m, day): (i64, i64, i64) = (
+        it.next()?.parse().ok()?,
+        it.next()?.parse().ok()?,
+        it.next()?.parse().ok()?,
+    );
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// One entry of an ignore file.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct IgnoreEntry {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    purl: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    expires: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct IgnoreFile {
+    #[serde(default)]
+    ignore: Vec<IgnoreEntry>,
+}
+
+/// Parses an ignore file (`source` names it in errors): YAML with `ignore:` entries, or one
+/// vulnerability id per line (`#` comments), as `.trivyignore` files are.
+pub fn parse_ignores(text: &str, source: &str) -> Result<Vec<IgnoreEntry>, Error> {
+    let bad = |why: String| Error::Ignore {
+        source_name: source.to_string(),
+        why,
+    };
+    if let Ok(f) = serde_yaml::from_str::<IgnoreFile>(text)
+        && !f.ignore.is_empty()
+    {
+        for e in &f.ignore {
+            if e.id.is_none() && e.purl.is_none() {
+                return Err(bad("an ignore entry names neither `id` nor `purl`".into()));
+            }
+            if let Some(x) = &e.expires
+                && epoch_days(x).is_none()
+            {
+                return Err(bad(format!("`expires: {x}` is not a date (YYYY-MM-DD)")));
+            }
+        }
+        return Ok(f.ignore);
+    }
+    Ok(text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| IgnoreEntry {
+            id: Some(l.to_string()),
+            purl: None,
+            reason: None,
+            expires: None,
+        })
+        .collect())
+}
+
+fn purl_matches(pattern: &str, purl: Option<&str>) -> bool {
+    let Some(p) = purl else { return false };
+    match pattern.strip_suffix('*') {
+        Some(prefix) => p.starts_with(prefix),
+        // a purl without version or qualifiers names every version of the package
+        None => {
+            p == pattern
+                || p.starts_with(&format!("{pattern}@"))
+                || p.starts_with(&format!("{pattern}?"))
+        }
+    }
+}
+
+/// Matches `input` against `db` and makes the report: VEX applied, `--only-fixed` and ignore
+/// entries honoured, counted, gated.
+pub fn scan(
+    db: &stella_advisory::Db,
+    input: Input,
+    target: Target,
+    opts: &Options,
+) -> Result<stella_report::Report, Error> {
+    let Input {
+        packages,
+        os,
+        mut warnings,
+    } = input;
+    let distro = os.as_ref().and_then(|o| o.namespace());
+    if packages.len() >= 100 {
+        db.prefault();
+    }
+    let mut m = stella_match::match_packages(db, &packages, distro.as_deref())?;
+    warnings.extend(m.warnings.iter().cloned());
+    let today = epoch_days(&opts.now).unwrap_or(0);
+    let built = db.manifest().built.clone();
+    if let Some(b) = epoch_days(&built)
+        && today - b > i64::from(opts.db_max_age_days)
+    {
+        warnings.push(format!(
+            "the vulnerability DB was built {} days ago ({built}), more than {}; newer vulnerabilities are missing\nhint: stella db update --db {}",
+            today - b,
+            opts.db_max_age_days,
+            opts.db_hint
+        ));
+    }
+    if opts.only_fixed {
+        m.findings.retain(|f| !f.fixed_versions.is_empty());
+    }
+    stella_vex::apply(&opts.vex, &mut m.findings);
+    let mut ignored = Vec::new();
+    if let Some((source, entries)) = &opts.ignores {
+        for e in entries {
+            if let Some(x) = &e.expires
+                && epoch_days(x).is_some_and(|d| d < today)
+            {
+                warnings.push(format!(
+                    "{source}: the ignore entry for {} expired on {x} and no longer applies",
+                    e.id.as_deref().or(e.purl.as_deref()).unwrap_or("?")
+                ));
+            }
+        }
+        m.findings.retain(|f| {
+            let hit = entries.iter().find(|e| {
+                let live = e
+                    .expires
+                    .as_deref()
+                    .and_then(epoch_days)
+                    .is_none_or(|d| d >= today);
+                let id_ok = e
+                    .id
+                    .as_deref()
+                    .is_none_or(|id| f.vulnerability_id == id || f.aliases.iter().any(|a| a == id));
+                let purl_ok = e
+                    .purl
+                    .as_deref()
+                    .is_none_or(|p| purl_matches(p, f.package.purl.as_deref()));
+                live && id_ok && purl_ok
+            });
+            match hit {
+                Some(e) => {
+                    ignored.push(stella_report::Ignored {
+                        vulnerability_id: f.vulnerability_id.clone(),
+                        package: format!("{}@{}", f.package.name, f.package.version),
+                        reason: e.reason.clone(),
+                        expires: e.expires.clone(),
+                    });
+                    false
+                }
+                None => true,
+            }
+        });
+    }
+    let summary = stella_report::summarize(&m.findings);
+    let verdict = stella_report::verdict(&m.findings, opts.fail_on.as_deref());
+    let manifest = db.manifest();
+    Ok(stella_report::Report {
+        schema_version: "1".into(),
+        scan_id: stella_report::scan_id(&target.reference, &m.findings),
+        created_at: opts.now.clone(),
+        target: stella_report::Target {
+            kind: target.kind,
+            reference: target.reference,
+            digest: target.digest,
+            os: os.as_ref().map(|o| stella_report::Os {
+                family: o.id.clone(),
+                version: o.version_id.clone(),
+            }),
+        },
+        db: stella_report::DbInfo {
+            built: manifest.built.clone(),
+            sources: manifest.feeds.keys().cloned().collect(),
+        },
+        findings: m.findings,
+        summary,
+        verdict,
+        warnings,
+        ignored,
+        notices: m.notices,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ignore_files() {
+        let y = "ignore:\n  - id: CVE-1\n    purl: pkg:apk/alpine/libssl1.1\n    reason: r\n    expires: 2099-01-01\n  - purl: pkg:npm/lodash*\n";
+        let e = parse_ignores(y, "i.yaml").unwrap();
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].reason.as_deref(), Some("r"));
+        let plain = parse_ignores("# comment\nCVE-1\n\nGHSA-x # why\n", "t").unwrap();
+        assert_eq!(
+            plain
+                .iter()
+                .map(|e| e.id.clone().unwrap())
+                .collect::<Vec<_>>(),
+            ["CVE-1", "GHSA-x"]
+        );
+        assert!(parse_ignores("ignore:\n  - reason: r\n", "i.yaml").is_err());
+        let bad = parse_ignores("ignore:\n  - id: X\n    expires: soon\n", "i.yaml").unwrap_err();
+        assert!(bad.to_string().contains("i.yaml") && bad.to_string().contains("soon"));
+    }
+
+    #[test]
+    fn purl_patterns() {
+        let p = Some("pkg:apk/alpine/libssl1.1@1.1.1c-r0?arch=x86_64");
+        assert!(purl_matches("pkg:apk/alpine/libssl1.1", p));
+        assert!(purl_matches("pkg:apk/alpine/libssl1.1@1.1.1c-r0", p));
+        assert!(purl_matches("pkg:apk/alpine/libssl*", p));
+        assert!(!purl_matches("pkg:apk/alpine/libssl", p));
+        assert!(!purl_matches("pkg:apk/alpine/libssl1.1@1.1.1d-r0", p));
+        assert!(!purl_matches("pkg:apk/alpine/libssl1.1", None));
+    }
+
+    #[test]
+    fn days() {
+        assert_eq!(epoch_days("1970-01-01"), Some(0));
+        assert_eq!(epoch_days("2000-03-01T00:00:00Z"), Some(11_017));
+        assert_eq!(epoch_days("2026-13-01"), None);
+        assert_eq!(epoch_days("soon"), None);
+    }
+}
