@@ -24,6 +24,11 @@ mod version_cmd;
 
 use std::process::ExitCode;
 
+// A scan allocates tens of thousands of small strings for its findings; mimalloc serves them
+// faster than glibc's malloc and returns fewer fresh pages to fault in.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 
 /// Exit codes shared by every command (DESIGN.md §4).
