@@ -72,6 +72,18 @@ pub enum Error {
         /// What we read.
         supported: u32,
     },
+    /// The compiled DB was written by an older Stella, in a layout this one no longer reads.
+    #[error(
+        "{path}: the vulnerability DB was built by an older stella (schema version {found}; this one reads {supported})\nhint: fetch a current one with `stella db update --db {path}`, or rebuild it with `stella db import --fresh --db {path} FEEDS…`"
+    )]
+    OlderSchema {
+        /// The file.
+        path: String,
+        /// Its schema version.
+        found: u32,
+        /// What we read.
+        supported: u32,
+    },
     /// A DB signature is missing, malformed, made with another key, or does not match.
     #[error("{path}: {why}")]
     Signature {

@@ -149,6 +149,13 @@ fn damaged_dbs_are_refused_with_a_reason() {
     std::fs::write(&p, &flipped).unwrap();
     let db = Db::open(&p).unwrap();
     assert!(matches!(db.verify(), Err(Error::Corrupt { .. })));
+    // older schema: says so, and how to get a current DB
+    let mut older = bytes.clone();
+    older[8..12].copy_from_slice(&1u32.to_le_bytes());
+    std::fs::write(&p, &older).unwrap();
+    let e = Db::open(&p).unwrap_err();
+    assert!(matches!(e, Error::OlderSchema { found: 1, .. }), "{e}");
+    assert!(e.to_string().contains("stella db update"), "{e}");
     // newer schema
     let mut newer = bytes.clone();
     newer[8..12].copy_from_slice(&99u32.to_le_bytes());

@@ -725,3 +725,60 @@ fn go_and_rust_lockfiles_against_their_osv_data() {
         eprintln!("SKIP (partly): no `script` to give stella a terminal");
     }
 }
+
+#[test]
+fn the_shared_images_are_clean_against_the_shared_advisories() {
+    // Their packages are newer than every fix the shared (frozen) feeds know for their
+    // releases: a finding here would be a false positive.
+    let Some(adv) = advisories() else { return };
+    let images = adv.parent().unwrap().join("images");
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let db = work.path().join("v.db");
+    let db_s = db.to_str().unwrap();
+    let (code, _, err) = stella(
+        &["db", "import", "--db", db_s, adv.to_str().unwrap()],
+        &cache,
+    );
+    assert_eq!(code, 0, "{err}");
+    for (target, family, packages) in [
+        (
+            "docker-archive:alpine-3.10.4.docker-archive.tar.gz",
+            "alpine",
+            14,
+        ),
+        (
+            "docker-archive:alpine-3.11.docker-archive.tar.gz",
+            "alpine",
+            14,
+        ),
+        ("oci-dir:debian-bookworm-minbase.oci", "debian", 88),
+    ] {
+        let (kind, file) = target.split_once(':').unwrap();
+        let t = format!("{kind}:{}", images.join(file).display());
+        let (code, out, err) = stella(
+            &["scan", &t, "--db", db_s, "-f", "json", "--fail-on", "low"],
+            &cache,
+        );
+        assert_eq!(code, 0, "{target}: {err}");
+        check_schema(&out);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["target"]["os"]["family"], family, "{target}");
+        assert_eq!(v["verdict"]["status"], "PASS", "{target}: {out}");
+        assert_eq!(
+            v["warnings"].as_array().unwrap().len(),
+            0,
+            "{target}: {out}"
+        );
+        let (code, listed, err) = stella(&["sbom", &t, "-f", "cyclonedx-json"], &cache);
+        assert_eq!(code, 0, "{err}");
+        let bom: serde_json::Value = serde_json::from_str(&listed).unwrap();
+        let n = bom["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["type"] == "library")
+            .count();
+        assert_eq!(n, packages, "{target}: the packages that were matched");
+    }
+}

@@ -98,7 +98,11 @@ impl Db {
             });
         }
         if version != SCHEMA_VERSION {
-            return Err(corrupt(format!("unsupported schema version {version}")));
+            return Err(Error::OlderSchema {
+                path: path.display().to_string(),
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
         }
         let count = u32_at(b, 12) as usize;
         if count > 64 || HEADER + count * SECTION > b.len() {
