@@ -2,11 +2,12 @@
 //!
 //! Kept: English description (first line, for a summary), dates, `Rejected` as withdrawn,
 //! every CVSS metric (v2, v3.0, v3.1, v4.0) with its source, and the vulnerable CPE matches
-//! of the configurations as `cpe` namespace entries keyed `vendor:product` (for the CPE
-//! matcher, which is off by default).
+//! of the configurations as `cpe` namespace entries keyed `vendor:product`, or
+//! `vendor:product:target_sw` when the CPE names one target software (for the CPE matcher,
+//! which is off by default).
 //!
-//! Traps: `versionStartExcluding` has no OSV event; it is stored as `introduced` (the
-//! excluded version itself then counts as affected, the only approximation made here).
+//! Traps: `versionStartExcluding` has no OSV event; it is stored as `introduced: ">V"`, which
+//! the matcher reads as "from V, V itself excluded".
 //! A criteria with a concrete version and no range fields means exactly that version.
 //! Platform conditions of `AND` configurations (application on an OS) are not evaluated.
 
@@ -111,23 +112,32 @@ fn item_to_advisory(it: Item, at: &str, problems: &mut Vec<Problem>) -> Advisory
     for cfg in it.configurations {
         for node in cfg.nodes {
             for m in node.cpe_match.into_iter().filter(|m| m.vulnerable) {
-                let Some((vendor, product, version)) = cpe_parts(&m.criteria) else {
+                let Some((vendor, product, version, target_sw)) = cpe_parts(&m.criteria) else {
                     problems.push(Problem {
                         file: at.to_string(),
                         message: format!("{}: invalid CPE `{}`", it.id, m.criteria),
                     });
                     continue;
                 };
-                let package = format!("{vendor}:{product}");
+                // a CPE for one target software (`node.js`, `python`, `windows`) is keyed
+                // with it, so a matcher only reads the configurations that can apply
+                let package = match target_sw.as_str() {
+                    "*" | "-" | "" => format!("{vendor}:{product}"),
+                    sw => format!("{vendor}:{product}:{sw}"),
+                };
                 let has_range = m.version_start_including.is_some()
                     || m.version_start_excluding.is_some()
                     || m.version_end_including.is_some()
                     || m.version_end_excluding.is_some();
                 let (ranges, versions) = if has_range {
+                    // an exclusive start is written `>V`: OSV has no such event, and the
+                    // matcher excludes V itself
                     let mut events = vec![RangeEvent::Introduced(
-                        m.version_start_including
-                            .or(m.version_start_excluding)
-                            .unwrap_or_else(|| "0".into()),
+                        match (m.version_start_including, m.version_start_excluding) {
+                            (Some(v), _) => v,
+                            (None, Some(v)) => format!(">{v}"),
+                            (None, None) => "0".into(),
+                        },
                     )];
                     if let Some(v) = m.version_end_excluding {
                         events.push(RangeEvent::Fixed(v));
@@ -167,8 +177,9 @@ fn item_to_advisory(it: Item, at: &str, problems: &mut Vec<Problem>) -> Advisory
     adv
 }
 
-/// Vendor, product and version of a CPE 2.3 formatted string, unescaped and lower-cased.
-fn cpe_parts(s: &str) -> Option<(String, String, String)> {
+/// Vendor, product, version and target software of a CPE 2.3 formatted string, unescaped and
+/// lower-cased.
+fn cpe_parts(s: &str) -> Option<(String, String, String, String)> {
     let rest = s.strip_prefix("cpe:2.3:")?;
     let mut fields = Vec::with_capacity(11);
     let mut cur = String::new();
@@ -184,7 +195,12 @@ fn cpe_parts(s: &str) -> Option<(String, String, String)> {
     if fields.len() != 11 || fields[1].is_empty() || fields[2].is_empty() {
         return None;
     }
-    Some((fields[1].clone(), fields[2].clone(), fields[3].clone()))
+    Some((
+        fields[1].clone(),
+        fields[2].clone(),
+        fields[3].clone(),
+        fields[8].clone(),
+    ))
 }
 
 /// Reads a CVE item, an API page (`vulnerabilities[].cve`) or a yearly file.

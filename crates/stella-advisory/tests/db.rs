@@ -335,7 +335,13 @@ fn nvd_items_give_cpe_ranges_and_scored_severity() {
     let v = db.vulnerability("CVE-2023-0001").unwrap().unwrap();
     assert_eq!(v.score, Some(6.7));
     assert_eq!(v.severity, stella_advisory::cvss::Level::Medium);
-    let clash = db.package("cpe", "clashforwindows:clash").unwrap();
+    // a CPE for one target software is keyed with it
+    assert!(
+        db.package("cpe", "clashforwindows:clash")
+            .unwrap()
+            .is_empty()
+    );
+    let clash = db.package("cpe", "clashforwindows:clash:windows").unwrap();
     assert!(
         clash[0].ranges[0]
             .events

@@ -52,6 +52,10 @@ pub struct ScanArgs {
     /// Report only findings that have a fixed version.
     #[arg(long)]
     pub only_fixed: bool,
+    /// Also match NVD's CPE configurations for language packages their ecosystem's advisories
+    /// say nothing about (off by default: guessed CPEs bring false positives).
+    #[arg(long)]
+    pub cpe: bool,
     /// OpenVEX documents: findings they say are `not_affected` or `fixed` stay in the report,
     /// marked, and do not count for the gate. Repeatable.
     #[arg(long, value_name = "FILE")]

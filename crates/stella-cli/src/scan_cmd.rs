@@ -66,6 +66,7 @@ fn finish(
     let opts = stella_scan::Options {
         fail_on: a.fail_on.clone(),
         only_fixed: a.only_fixed,
+        cpe: a.cpe,
         vex,
         ignores,
         db_max_age_days: a.db_max_age,

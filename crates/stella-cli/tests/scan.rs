@@ -782,3 +782,129 @@ fn the_shared_images_are_clean_against_the_shared_advisories() {
         assert_eq!(n, packages, "{target}: the packages that were matched");
     }
 }
+
+/// An NVD API 2.0 record with one vulnerable CPE match.
+fn nvd_record(id: &str, criteria: &str, range: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","sourceIdentifier":"cve@mitre.org","published":"2021-12-10T10:15:09.143","lastModified":"2023-04-03T20:15:08.330","vulnStatus":"Analyzed",
+  "descriptions":[{{"lang":"en","value":"{id} test record"}}],
+  "metrics":{{"cvssMetricV31":[{{"source":"nvd@nist.gov","type":"Primary","cvssData":{{"version":"3.1","vectorString":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H","baseScore":10.0,"baseSeverity":"CRITICAL"}}}}]}},
+  "configurations":[{{"nodes":[{{"operator":"OR","negate":false,"cpeMatch":[{{"vulnerable":true,"criteria":"{criteria}",{range}"matchCriteriaId":"00000000-0000-0000-0000-000000000000"}}]}}]}}]}}"#
+    )
+}
+
+#[test]
+fn cpe_matching_is_off_by_default_and_exact_when_on() {
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let nvd = work.path().join("nvd");
+    std::fs::create_dir_all(&nvd).unwrap();
+    for (id, criteria, range) in [
+        (
+            "CVE-2021-44228",
+            "cpe:2.3:a:apache:log4j:*:*:*:*:*:*:*:*",
+            r#""versionStartIncluding":"2.13.0","versionEndExcluding":"2.15.0","#,
+        ),
+        // starts *after* 1.2.0: 1.2.0 itself is not affected
+        (
+            "CVE-2099-0001",
+            "cpe:2.3:a:example_project:example:*:*:*:*:*:python:*:*",
+            r#""versionStartExcluding":"1.2.0","versionEndIncluding":"1.4.0","#,
+        ),
+        // for Windows builds only: never a PyPI package's
+        (
+            "CVE-2099-0002",
+            "cpe:2.3:a:example_project:example:*:*:*:*:*:windows:*:*",
+            r#""versionEndExcluding":"9.0","#,
+        ),
+    ] {
+        std::fs::write(
+            nvd.join(format!("{id}.json")),
+            nvd_record(id, criteria, range),
+        )
+        .unwrap();
+    }
+    let db = work.path().join("v.db");
+    let db_s = db.to_str().unwrap();
+    let (code, _, err) = stella(
+        &[
+            "db",
+            "import",
+            "--format",
+            "nvd",
+            "--db",
+            db_s,
+            nvd.to_str().unwrap(),
+        ],
+        &cache,
+    );
+    assert_eq!(code, 0, "{err}");
+    let sbom = work.path().join("app.cdx.json");
+    let comp = |n: &str, purl: &str| {
+        format!(r#"{{"type":"library","bom-ref":"{purl}","name":"{n}","purl":"{purl}"}}"#)
+    };
+    let comps = [
+        comp(
+            "log4j-core",
+            "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1",
+        ),
+        comp(
+            "log4j-core",
+            "pkg:maven/org.apache.logging.log4j/log4j-core@2.15.0",
+        ),
+        comp("example", "pkg:pypi/example@1.2.0"),
+        comp("example", "pkg:pypi/example@1.3.0"),
+    ];
+    std::fs::write(
+        &sbom,
+        format!(
+            r#"{{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[{}]}}"#,
+            comps.join(",")
+        ),
+    )
+    .unwrap();
+    let t = format!("sbom:{}", sbom.display());
+    let (code, out, err) = stella(&["scan", &t, "--db", db_s, "-f", "json"], &cache);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["findings"].as_array().unwrap().len(), 0, "off by default");
+    let (code, out, err) = stella(
+        &[
+            "scan",
+            &t,
+            "--db",
+            db_s,
+            "-f",
+            "json",
+            "--cpe",
+            "--fail-on",
+            "critical",
+        ],
+        &cache,
+    );
+    assert_eq!(code, 1, "{err}");
+    check_schema(&out);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let found: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}@{} {} {}",
+                f["vulnerabilityId"].as_str().unwrap(),
+                f["package"]["name"].as_str().unwrap(),
+                f["package"]["version"].as_str().unwrap(),
+                f["matchDetails"]["type"].as_str().unwrap(),
+                f["matchDetails"]["searchedBy"]["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "CVE-2021-44228 org.apache.logging.log4j:log4j-core@2.14.1 cpe apache:log4j",
+            "CVE-2099-0001 example@1.3.0 cpe example_project:example:python",
+        ]
+    );
+}

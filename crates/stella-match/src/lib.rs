@@ -267,12 +267,27 @@ struct Stmt {
     entry: PackageEntry,
     osv: Vec<PreparedRange>,
     versions: PreparedVersions,
+    /// Versions the statement's ranges start *after* (NVD's `versionStartExcluding`, stored
+    /// as an `introduced` event with a leading `>`): not affected by it.
+    excluded: Vec<String>,
     /// The ranges as a finding's `found` shows them, made when first needed.
     ranges_text: std::cell::OnceCell<Vec<String>>,
 }
 
 impl Stmt {
-    fn new(vulns: Vec<String>, entry: PackageEntry, scheme: stella_version::Scheme) -> Stmt {
+    fn new(vulns: Vec<String>, mut entry: PackageEntry, scheme: stella_version::Scheme) -> Stmt {
+        let mut excluded = Vec::new();
+        for r in &mut entry.ranges {
+            for e in &mut r.events {
+                if let stella_advisory::RangeEvent::Introduced(v) = e
+                    && let Some(after) = v.strip_prefix('>')
+                {
+                    let after = after.to_string();
+                    excluded.push(after.clone());
+                    *v = after;
+                }
+            }
+        }
         // commit (GIT) ranges only matter when nothing else says which versions
         let versioned = entry
             .ranges
@@ -292,8 +307,16 @@ impl Stmt {
             entry,
             osv,
             versions,
+            excluded,
             ranges_text: std::cell::OnceCell::new(),
         }
+    }
+
+    /// Whether `version` is a start the ranges exclude.
+    fn excludes(&self, scheme: stella_version::Scheme, version: &str) -> bool {
+        self.excluded.iter().any(|x| {
+            x == version || scheme.compare(x, version).ok() == Some(std::cmp::Ordering::Equal)
+        })
     }
 
     /// What a finding says this statement found.
@@ -312,6 +335,115 @@ impl Stmt {
                         .collect()
                 })
                 .clone(),
+        }
+    }
+}
+
+/// CPE candidates for language packages (see [`Options::cpe`]).
+mod cpe {
+    /// The `target_sw` values NVD writes for software of an ecosystem.
+    fn target_software(eco: &str) -> &'static [&'static str] {
+        match eco {
+            "npm" => &["node.js", "nodejs"],
+            "pypi" => &["python"],
+            "rubygems" => &["ruby", "rails"],
+            "maven" => &["java"],
+            "go" => &["go", "golang"],
+            "crates.io" => &["rust"],
+            "nuget" => &[".net", "asp.net"],
+            "packagist" => &["php"],
+            _ => &[],
+        }
+    }
+
+    /// The DB keys (`vendor:product`, and `vendor:product:target_sw` for the ecosystem's
+    /// target software) a package may be listed under in NVD: products from the name (and
+    /// the Maven group's last part), vendors from the product, `<product>_project`, the npm
+    /// scope, the Maven group's parts and the Go module's owner.
+    pub fn candidates(eco: &str, name: &str) -> Vec<String> {
+        let name = name.to_ascii_lowercase();
+        let mut products = Vec::new();
+        let mut vendors = Vec::new();
+        match eco {
+            "maven" => {
+                let (group, artifact) = name.split_once(':').unwrap_or(("", &name));
+                products.push(artifact.to_string());
+                if let Some(last) = group.rsplit('.').next().filter(|l| !l.is_empty()) {
+                    products.push(last.to_string());
+                }
+                vendors.extend(
+                    group
+                        .split('.')
+                        .filter(|p| !matches!(*p, "org" | "com" | "io" | "net" | "github" | ""))
+                        .map(str::to_string),
+                );
+            }
+            "npm" => match name.strip_prefix('@').and_then(|n| n.split_once('/')) {
+                Some((scope, n)) => {
+                    products.push(n.to_string());
+                    vendors.push(scope.to_string());
+                }
+                None => products.push(name.clone()),
+            },
+            "go" => {
+                let parts: Vec<&str> = name.split('/').collect();
+                products.extend(parts.last().map(|s| s.to_string()));
+                if parts.len() >= 2 {
+                    vendors.push(parts[1].to_string());
+                }
+            }
+            "pypi" => {
+                products.push(name.clone());
+                if let Some(n) = name.strip_prefix("python-") {
+                    products.push(n.to_string());
+                }
+            }
+            _ => products.push(name.clone()),
+        }
+        let mut more = Vec::new();
+        for p in &products {
+            if p.contains('-') {
+                more.push(p.replace('-', "_"));
+            }
+            if p.contains('_') {
+                more.push(p.replace('_', "-"));
+            }
+        }
+        products.extend(more);
+        for p in &products {
+            vendors.push(p.clone());
+            vendors.push(format!("{p}_project"));
+        }
+        let mut keys = Vec::new();
+        for v in &vendors {
+            for p in &products {
+                keys.push(format!("{v}:{p}"));
+                for sw in target_software(eco) {
+                    keys.push(format!("{v}:{p}:{sw}"));
+                }
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        keys.retain(|k| seen.insert(k.clone()));
+        keys
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn candidates() {
+            let c = super::candidates("maven", "org.apache.logging.log4j:log4j-core");
+            assert!(c.contains(&"apache:log4j".to_string()), "{c:?}");
+            assert!(c.contains(&"apache:log4j:java".to_string()));
+            let c = super::candidates("npm", "@hapi/hoek");
+            assert!(c.contains(&"hapi:hoek:node.js".to_string()), "{c:?}");
+            let c = super::candidates("pypi", "PyYAML");
+            assert!(
+                c.contains(&"pyyaml_project:pyyaml:python".to_string()),
+                "{c:?}"
+            );
+            let c = super::candidates("go", "github.com/gin-gonic/gin");
+            assert!(c.contains(&"gin-gonic:gin".to_string()), "{c:?}");
         }
     }
 }
@@ -389,6 +521,25 @@ fn from_crates_io(purl: Option<&str>) -> bool {
 
 /// Matches `packages`; `distro` is the DB namespace of the detected OS (`debian:12`).
 pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result<Matched, Error> {
+    match_packages_with(db, packages, distro, &Options::default())
+}
+
+/// What matching may do beyond the defaults.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Match language packages the DB has no ecosystem statement about against NVD's CPE
+    /// configurations (off by default: guessed CPEs are the peers' main source of false
+    /// positives).
+    pub cpe: bool,
+}
+
+/// [`match_packages`] with [`Options`].
+pub fn match_packages_with(
+    db: &Db,
+    packages: &[Pkg],
+    distro: Option<&str>,
+    opts: &Options,
+) -> Result<Matched, Error> {
     let mut out = Matched {
         // findings are large: growing the vector by doubling would copy them over and over
         findings: Vec::with_capacity(packages.len() * 2),
@@ -440,33 +591,58 @@ pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result
         }
         // one copy of the package for all its findings
         let shared = std::sync::Arc::new(p.clone());
-        let keys_of = keys(p, &ns);
+        let mut ns = ns;
+        let mut kind = kind;
+        let mut keys_of = keys(p, &ns);
         let mut held: Vec<Statements> = Vec::with_capacity(keys_of.len());
-        for key in &keys_of {
-            let cached = lookups
-                .get(ns.as_str())
-                .and_then(|m| m.get(key.as_str()))
-                .cloned();
-            let statements = match cached {
-                Some(s) => s,
-                None => {
-                    let mut v = Vec::new();
-                    for e in db.package(&ns, key)? {
-                        v.push(Stmt::new(
-                            db.vulnerability_list(e.vulnerabilities)?,
-                            e,
-                            scheme,
-                        ));
-                    }
-                    let v = std::rc::Rc::new(v);
-                    lookups
-                        .entry(ns.clone())
-                        .or_default()
-                        .insert(key.clone(), v.clone());
-                    v
+        for pass in 0..2 {
+            if pass == 1 {
+                // the ecosystem's own data says nothing of this package: NVD's CPE
+                // configurations, when asked for, compared with the package's scheme
+                let Eco::Lang(eco) = p.eco else { break };
+                if !opts.cpe || held.iter().any(|h| !h.is_empty()) {
+                    break;
                 }
+                keys_of = cpe::candidates(eco, &p.name);
+                if keys_of.is_empty() {
+                    break;
+                }
+                held.clear();
+                ns = "cpe".to_string();
+                kind = "cpe";
+            }
+            // CPE statements are prepared with the scheme of the package they are read for
+            let cache_ns = if ns == "cpe" {
+                format!("cpe/{}", scheme.name())
+            } else {
+                ns.clone()
             };
-            held.push(statements);
+            for key in &keys_of {
+                let cached = lookups
+                    .get(cache_ns.as_str())
+                    .and_then(|m| m.get(key.as_str()))
+                    .cloned();
+                let statements = match cached {
+                    Some(s) => s,
+                    None => {
+                        let mut v = Vec::new();
+                        for e in db.package(&ns, key)? {
+                            v.push(Stmt::new(
+                                db.vulnerability_list(e.vulnerabilities)?,
+                                e,
+                                scheme,
+                            ));
+                        }
+                        let v = std::rc::Rc::new(v);
+                        lookups
+                            .entry(cache_ns.clone())
+                            .or_default()
+                            .insert(key.clone(), v.clone());
+                        v
+                    }
+                };
+                held.push(statements);
+            }
         }
         // (vulnerability id, key, statement), grouped by id in key and statement order
         let mut cands: Vec<(&str, usize, usize)> = Vec::new();
@@ -524,6 +700,7 @@ pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result
             let mut hit: Vec<(&String, &Stmt)> = Vec::new();
             for (key, st) in &entries {
                 match is_affected_prepared(scheme, &p.version, &st.osv, &st.versions) {
+                    Ok(Affected::Yes) if st.excludes(scheme, &p.version) => {}
                     Ok(Affected::Yes) => hit.push((key, *st)),
                     Ok(Affected::No) => {}
                     Ok(Affected::Unknown(why)) => out
@@ -736,6 +913,12 @@ pub fn explain(
                 "the distribution says this package is not affected".to_string()
             } else {
                 match is_affected_prepared(scheme, &p.version, &st.osv, &st.versions) {
+                    Ok(Affected::Yes) if st.excludes(scheme, &p.version) => {
+                        format!(
+                            "{} is where the range starts, exclusively: not affected",
+                            p.version
+                        )
+                    }
                     Ok(Affected::Yes) => {
                         affected = true;
                         format!("{} is inside: affected", p.version)

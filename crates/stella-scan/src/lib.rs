@@ -51,6 +51,9 @@ pub struct Options {
     pub fail_on: Option<String>,
     /// Keep only findings with a fixed version.
     pub only_fixed: bool,
+    /// Also match NVD CPE configurations for language packages their ecosystem's data says
+    /// nothing about.
+    pub cpe: bool,
     /// VEX statements to apply.
     pub vex: Vec<stella_vex::Statement>,
     /// Ignore entries, with the name of the file they came from.
@@ -307,7 +310,12 @@ pub fn scan(
     if packages.len() >= 100 {
         db.prefault();
     }
-    let mut m = stella_match::match_packages(db, &packages, distro.as_deref())?;
+    let mut m = stella_match::match_packages_with(
+        db,
+        &packages,
+        distro.as_deref(),
+        &stella_match::Options { cpe: opts.cpe },
+    )?;
     warnings.extend(m.warnings.iter().cloned());
     let today = epoch_days(&opts.now).unwrap_or(0);
     let built = db.manifest().built.clone();
