@@ -101,7 +101,14 @@ fn finish(
         eprintln!("warning: {w}");
     }
     let bytes = match a.format.as_str() {
-        "table" => stella_report::table(&report).into_bytes(),
+        "table" => {
+            use std::io::IsTerminal as _;
+            // colour for a person at a terminal; `NO_COLOR` (no-color.org) turns it off
+            let color = a.output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            stella_report::table_with(&report, color).into_bytes()
+        }
         "sarif" => stella_report::sarif(&report, env!("CARGO_PKG_VERSION")),
         "junit" => stella_report::junit(&report, a.fail_on.as_deref()),
         "cyclonedx" | "cyclonedx-json" => {

@@ -197,6 +197,23 @@ pub fn json(r: &Report) -> Vec<u8> {
 
 /// The terminal table: one line per finding, most severe first.
 pub fn table(r: &Report) -> String {
+    table_with(r, false)
+}
+
+/// The ANSI colour of a severity.
+fn colour(sev: &str) -> &'static str {
+    match sev {
+        "critical" => "\x1b[1;31m",
+        "high" => "\x1b[31m",
+        "medium" => "\x1b[33m",
+        "low" => "\x1b[34m",
+        _ => "\x1b[2m",
+    }
+}
+
+/// The table, grouped by where the packages were found (the OS's package database first,
+/// then each lockfile, manifest or binary), severities coloured when `color` (a terminal).
+pub fn table_with(r: &Report, color: bool) -> String {
     let head = [
         "SEVERITY",
         "VULNERABILITY",
@@ -205,41 +222,76 @@ pub fn table(r: &Report) -> String {
         "FIXED IN",
         "LAYER",
     ];
-    let rows: Vec<[String; 6]> = r
-        .findings
-        .iter()
-        .map(|f| {
-            [
-                match &f.vex {
-                    Some(v) => format!("{} (VEX {})", f.severity.to_uppercase(), v.status),
-                    None => f.severity.to_uppercase(),
-                },
-                f.vulnerability_id.clone(),
-                f.package.name.clone(),
-                f.package.version.clone(),
-                if f.fixed_versions.is_empty() {
-                    "-".into()
-                } else {
-                    f.fixed_versions.join(", ")
-                },
-                f.package
-                    .layer
-                    .as_deref()
-                    .map(|l| l.trim_start_matches("sha256:").chars().take(12).collect())
-                    .unwrap_or_else(|| "-".into()),
-            ]
-        })
-        .collect();
-    let mut w = head.map(str::len);
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            w[i] = w[i].max(c.chars().count());
+    let os_label = match &r.target.os {
+        Some(o) => format!(
+            "OS packages ({} {})",
+            o.family,
+            o.version.as_deref().unwrap_or("")
+        )
+        .replace(" )", ")"),
+        None => "OS packages".to_string(),
+    };
+    // (group, severity, cells), in group order, findings keeping their order inside
+    type Rows<'a> = Vec<(&'a Finding, [String; 6])>;
+    let mut groups: Vec<(String, Rows)> = Vec::new();
+    for f in &r.findings {
+        let group = if matches!(f.package.kind.as_str(), "deb" | "apk" | "rpm") {
+            (0, os_label.clone())
+        } else {
+            (
+                1,
+                format!(
+                    "{} ({})",
+                    f.package.location.as_deref().unwrap_or("-"),
+                    f.package.kind
+                ),
+            )
+        };
+        let cells = [
+            match &f.vex {
+                Some(v) => format!("{} (VEX {})", f.severity.to_uppercase(), v.status),
+                None => f.severity.to_uppercase(),
+            },
+            f.vulnerability_id.clone(),
+            f.package.name.clone(),
+            f.package.version.clone(),
+            if f.fixed_versions.is_empty() {
+                "-".into()
+            } else {
+                f.fixed_versions.join(", ")
+            },
+            f.package
+                .layer
+                .as_deref()
+                .map(|l| l.trim_start_matches("sha256:").chars().take(12).collect())
+                .unwrap_or_else(|| "-".into()),
+        ];
+        let label = format!("{}\u{0}{}", group.0, group.1);
+        match groups.iter_mut().find(|(g, _)| *g == label) {
+            Some((_, rows)) => rows.push((f, cells)),
+            None => groups.push((label, vec![(f, cells)])),
         }
     }
-    let line = |cells: &[String]| {
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut w = head.map(str::len);
+    for (_, rows) in &groups {
+        for (_, r) in rows {
+            for (i, c) in r.iter().enumerate() {
+                w[i] = w[i].max(c.chars().count());
+            }
+        }
+    }
+    let line = |cells: &[String], sev: Option<&str>| {
         let mut s = String::new();
         for (i, c) in cells.iter().enumerate() {
-            s.push_str(c);
+            match (i, sev) {
+                (0, Some(sev)) if color => {
+                    s.push_str(colour(sev));
+                    s.push_str(c);
+                    s.push_str("\x1b[0m");
+                }
+                _ => s.push_str(c),
+            }
             if i + 1 < cells.len() {
                 s.push_str(&" ".repeat(w[i] - c.chars().count() + 2));
             }
@@ -247,11 +299,25 @@ pub fn table(r: &Report) -> String {
         s.trim_end().to_string()
     };
     let mut out = String::new();
-    if !rows.is_empty() {
-        out.push_str(&line(&head.map(String::from)));
-        out.push('\n');
-        for r in &rows {
-            out.push_str(&line(r));
+    let several = groups.len() > 1;
+    for (gi, (label, rows)) in groups.iter().enumerate() {
+        if several {
+            if gi > 0 {
+                out.push('\n');
+            }
+            let name = label.split_once('\u{0}').map(|x| x.1).unwrap_or(label);
+            if color {
+                out.push_str(&format!("\x1b[1m{name}\x1b[0m\n"));
+            } else {
+                out.push_str(&format!("{name}\n"));
+            }
+        }
+        if gi == 0 || several {
+            out.push_str(&line(&head.map(String::from), None));
+            out.push('\n');
+        }
+        for (f, r) in rows {
+            out.push_str(&line(r, Some(f.severity.as_str())));
             out.push('\n');
         }
     }
