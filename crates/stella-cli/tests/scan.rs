@@ -512,6 +512,35 @@ fn scans_find_distro_and_language_vulnerabilities_and_gate() {
         !err.contains("GIT range"),
         "commit ranges beside version ranges are no warning: {err}"
     );
+    // fixes are offered only above the installed version: CVE-2021-31542 was fixed in
+    // 2.2.21, 3.1.9 and 3.2.1, and all three are upgrades from 2.2.0; from 3.2.0 only 3.2.1
+    for (installed, want) in [
+        ("2.2.0", vec!["2.2.21", "3.1.9", "3.2.1"]),
+        ("3.2.0", vec!["3.2.1"]),
+    ] {
+        let app = work.path().join(format!("app-{installed}"));
+        rootfs(
+            &app,
+            &[("srv/requirements.txt", &format!("django=={installed}\n"))],
+        );
+        let ta = format!("dir:{}", app.display());
+        let (_, out, err) = stella(&["scan", &ta, "--db", db_s, "-f", "json"], &cache);
+        let v: serde_json::Value = serde_json::from_str(&out).expect(&err);
+        let f = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| {
+                f["vulnerabilityId"] == "CVE-2021-31542"
+                    || f["aliases"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|a| a == "CVE-2021-31542")
+            })
+            .unwrap_or_else(|| panic!("{out}"));
+        assert_eq!(f["fixedVersions"], serde_json::json!(want), "{installed}");
+    }
     // bad input
     let (code, _, err) = stella(&["scan", &ta, "--db", "/nonexistent.db"], &cache);
     assert_eq!(code, 2);

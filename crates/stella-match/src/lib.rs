@@ -761,6 +761,12 @@ pub fn match_packages_with(
                         .iter()
                         .flat_map(|r| r.fixed_versions().map(str::to_string))
                 })
+                // a fix on another release line (2.2.21 for an installed 3.2.0) is no upgrade
+                // path: only fixes above the installed version are offered
+                .filter(|v| {
+                    scheme.compare(v, &p.version).ok() != Some(std::cmp::Ordering::Less)
+                        && scheme.compare(v, &p.version).ok() != Some(std::cmp::Ordering::Equal)
+                })
                 .collect();
             fixed.sort();
             fixed.dedup();
