@@ -15,7 +15,10 @@ use serde::Serialize;
 use stella_advisory::cvss::Level;
 use stella_advisory::db::PackageEntry;
 use stella_advisory::{Db, Source, Status};
-use stella_version::range::{Affected, PreparedRange, PreparedVersions, is_affected_prepared};
+use stella_version::range::{
+    Affected, Candidate, PreparedRange, PreparedVersions, is_affected_candidate,
+    is_affected_prepared,
+};
 
 /// Why matching failed.
 #[derive(Debug, thiserror::Error)]
@@ -272,6 +275,8 @@ struct Stmt {
     excluded: Vec<String>,
     /// The ranges as a finding's `found` shows them, made when first needed.
     ranges_text: std::cell::OnceCell<Vec<String>>,
+    /// The fixed versions, parsed, made when first needed.
+    fixes: std::cell::OnceCell<Vec<(String, Option<stella_version::Parsed>)>>,
 }
 
 impl Stmt {
@@ -309,7 +314,25 @@ impl Stmt {
             versions,
             excluded,
             ranges_text: std::cell::OnceCell::new(),
+            fixes: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The versions that fix it, each parsed once.
+    fn fixes(&self, scheme: stella_version::Scheme) -> &[(String, Option<stella_version::Parsed>)] {
+        self.fixes.get_or_init(|| {
+            let mut v: Vec<&str> = self
+                .entry
+                .ranges
+                .iter()
+                .flat_map(|r| r.fixed_versions())
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v.into_iter()
+                .map(|f| (f.to_string(), scheme.parse_owned(f).ok()))
+                .collect()
+        })
     }
 
     /// Whether `version` is a start the ranges exclude.
@@ -589,8 +612,10 @@ pub fn match_packages_with(
             ));
             continue;
         }
-        // one copy of the package for all its findings
+        // one copy of the package for all its findings, its version parsed once for all the
+        // statements it is checked against
         let shared = std::sync::Arc::new(p.clone());
+        let candidate = Candidate::new(&p.version);
         let mut ns = ns;
         let mut kind = kind;
         let mut keys_of = keys(p, &ns);
@@ -699,7 +724,7 @@ pub fn match_packages_with(
             }
             let mut hit: Vec<(&String, &Stmt)> = Vec::new();
             for (key, st) in &entries {
-                match is_affected_prepared(scheme, &p.version, &st.osv, &st.versions) {
+                match is_affected_candidate(scheme, &candidate, &st.osv, &st.versions) {
                     Ok(Affected::Yes) if st.excludes(scheme, &p.version) => {}
                     Ok(Affected::Yes) => hit.push((key, *st)),
                     Ok(Affected::No) => {}
@@ -753,20 +778,13 @@ pub fn match_packages_with(
                     continue;
                 }
             }
+            // a fix on another release line (2.2.21 for an installed 3.2.0) is no upgrade
+            // path: only fixes above the installed version are offered
             let mut fixed: Vec<String> = hit
                 .iter()
-                .flat_map(|(_, st)| {
-                    st.entry
-                        .ranges
-                        .iter()
-                        .flat_map(|r| r.fixed_versions().map(str::to_string))
-                })
-                // a fix on another release line (2.2.21 for an installed 3.2.0) is no upgrade
-                // path: only fixes above the installed version are offered
-                .filter(|v| {
-                    scheme.compare(v, &p.version).ok() != Some(std::cmp::Ordering::Less)
-                        && scheme.compare(v, &p.version).ok() != Some(std::cmp::Ordering::Equal)
-                })
+                .flat_map(|(_, st)| st.fixes(scheme).iter())
+                .filter(|(v, k)| candidate.is_below_parsed(scheme, v, k) != Some(false))
+                .map(|(v, _)| v.clone())
                 .collect();
             fixed.sort();
             fixed.dedup();

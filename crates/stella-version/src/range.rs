@@ -269,6 +269,52 @@ impl PreparedVersions {
     }
 }
 
+/// A version to check against many statements, parsed once per scheme it is compared with.
+pub struct Candidate<'a> {
+    version: &'a str,
+    parsed: std::cell::RefCell<Vec<(Scheme, Result<Parsed, Error>)>>,
+}
+
+impl<'a> Candidate<'a> {
+    /// The installed version.
+    pub fn new(version: &'a str) -> Self {
+        Candidate {
+            version,
+            parsed: std::cell::RefCell::new(Vec::with_capacity(2)),
+        }
+    }
+
+    /// Whether the candidate is below `other`, given `other`'s [`Scheme::parse_owned`] form
+    /// (`None` when either does not parse).
+    pub fn is_below_parsed(
+        &self,
+        scheme: Scheme,
+        other: &str,
+        theirs: &Option<Parsed>,
+    ) -> Option<bool> {
+        let theirs = theirs.as_ref()?;
+        self.with(scheme, |p| {
+            let ours = p.as_ref().ok()?;
+            scheme
+                .compare_parsed(self.version, ours, other, theirs)
+                .ok()
+                .map(|o| o == Ordering::Less)
+        })
+    }
+
+    fn with<T>(&self, scheme: Scheme, f: impl FnOnce(&Result<Parsed, Error>) -> T) -> T {
+        let mut p = self.parsed.borrow_mut();
+        let i = match p.iter().position(|(s, _)| *s == scheme) {
+            Some(i) => i,
+            None => {
+                p.push((scheme, scheme.parse_owned(self.version)));
+                p.len() - 1
+            }
+        };
+        f(&p[i].1)
+    }
+}
+
 /// [`is_affected`] over prepared ranges. A range that cannot be evaluated does not hide a match
 /// by another range or the `versions` list; without a match its error is returned.
 pub fn is_affected_prepared(
@@ -277,27 +323,29 @@ pub fn is_affected_prepared(
     ranges: &[PreparedRange],
     versions: &PreparedVersions,
 ) -> Result<Affected, Error> {
+    is_affected_candidate(scheme, &Candidate::new(version), ranges, versions)
+}
+
+/// [`is_affected_prepared`] for a [`Candidate`] that keeps its parsed forms between calls.
+pub fn is_affected_candidate(
+    scheme: Scheme,
+    c: &Candidate<'_>,
+    ranges: &[PreparedRange],
+    versions: &PreparedVersions,
+) -> Result<Affected, Error> {
+    let version = c.version;
     let mut unknown = None;
     let mut error = None;
-    // the candidate parsed once per scheme its ranges use (ECOSYSTEM and SEMVER may differ)
-    let mut parsed: Vec<(Scheme, Result<Parsed, Error>)> = Vec::with_capacity(2);
     for r in ranges {
         if r.git {
             unknown =
                 Some("a GIT range (commit-based) cannot be evaluated on a version".to_string());
             continue;
         }
-        let i = match parsed.iter().position(|(s, _)| *s == r.scheme) {
-            Some(i) => i,
-            None => {
-                parsed.push((r.scheme, r.scheme.parse_owned(version)));
-                parsed.len() - 1
-            }
-        };
-        let outcome = match &parsed[i].1 {
+        let outcome = c.with(r.scheme, |p| match p {
             Ok(k) => r.contains_parsed(version, k),
             Err(e) => Err(e.clone()),
-        };
+        });
         match outcome {
             Ok(true) => return Ok(Affected::Yes),
             Ok(false) => {}
@@ -306,14 +354,9 @@ pub fn is_affected_prepared(
             }
         }
     }
-    if !versions.list.is_empty() {
-        let own = match parsed.iter().find(|(s, _)| *s == scheme) {
-            Some((_, k)) => k.as_ref().ok().cloned(),
-            None => scheme.parse_owned(version).ok(),
-        };
-        if versions.contains(version, own.as_ref()) {
-            return Ok(Affected::Yes);
-        }
+    if !versions.list.is_empty() && c.with(scheme, |p| versions.contains(version, p.as_ref().ok()))
+    {
+        return Ok(Affected::Yes);
     }
     if let Some(e) = error {
         return Err(e);

@@ -163,7 +163,14 @@ impl Db {
     pub fn prefault(&self) {
         #[cfg(target_os = "linux")]
         if let Bytes::Mapped(m) = &self.bytes {
-            for k in [Kind::PkgIndex, Kind::PkgKeys, Kind::ListIndex, Kind::Lists] {
+            for k in [
+                Kind::PkgIndex,
+                Kind::PkgKeys,
+                Kind::VulnIndex,
+                Kind::VulnKeys,
+                Kind::ListIndex,
+                Kind::Lists,
+            ] {
                 let (o, l) = self.sections[k as usize];
                 // the advice wants a page-aligned start
                 let start = o & !4095;
