@@ -563,11 +563,7 @@ pub fn match_packages_with(
     distro: Option<&str>,
     opts: &Options,
 ) -> Result<Matched, Error> {
-    let mut out = Matched {
-        // findings are large: growing the vector by doubling would copy them over and over
-        findings: Vec::with_capacity(packages.len() * 2),
-        ..Matched::default()
-    };
+    let mut out = Matched::default();
     let mut vuln_cache: std::collections::HashMap<String, VulnInfo> =
         std::collections::HashMap::new();
     // packages repeat across an image (one name, many versions, many locations): each
