@@ -450,6 +450,9 @@ pub fn product_matches(product: &Purl, purl: &Purl) -> bool {
 /// Marks the findings the statements set aside (`not_affected`, `fixed`); the last statement
 /// that applies to a finding decides.
 pub fn apply(statements: &[Statement], findings: &mut [Finding]) {
+    if statements.is_empty() {
+        return;
+    }
     for f in findings {
         let Some(purl) = f.package.purl.as_deref().and_then(|p| Purl::parse(p).ok()) else {
             continue;
