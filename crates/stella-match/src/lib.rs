@@ -599,7 +599,9 @@ pub fn match_packages_with(
             ));
             continue;
         };
-        if scheme.validate(&p.version).is_err() {
+        // the installed version, parsed once for every statement it is checked against
+        let candidate = Candidate::new(&p.version);
+        if !candidate.is_valid(scheme) {
             out.warnings.push(format!(
                 "{} {}: the version is not a valid {} version; not matched (not \"not affected\")",
                 p.name,
@@ -608,10 +610,8 @@ pub fn match_packages_with(
             ));
             continue;
         }
-        // one copy of the package for all its findings, its version parsed once for all the
-        // statements it is checked against
-        let shared = std::sync::Arc::new(p.clone());
-        let candidate = Candidate::new(&p.version);
+        // one copy of the package for all its findings, made with the first
+        let mut shared: Option<std::sync::Arc<Pkg>> = None;
         let mut ns = ns;
         let mut kind = kind;
         let mut keys_of = keys(p, &ns);
@@ -794,7 +794,9 @@ pub fn match_packages_with(
                 cvss,
                 epss,
                 kev,
-                package: shared.clone(),
+                package: shared
+                    .get_or_insert_with(|| std::sync::Arc::new(p.clone()))
+                    .clone(),
                 status: if fixed.is_empty() {
                     "not-fixed"
                 } else {

@@ -284,6 +284,11 @@ impl<'a> Candidate<'a> {
         }
     }
 
+    /// Whether the candidate is a valid version of `scheme`.
+    pub fn is_valid(&self, scheme: Scheme) -> bool {
+        self.with(scheme, |p| p.is_ok())
+    }
+
     /// Whether the candidate is below `other`, given `other`'s [`Scheme::parse_owned`] form
     /// (`None` when either does not parse).
     pub fn is_below_parsed(
