@@ -937,3 +937,77 @@ fn cpe_matching_is_off_by_default_and_exact_when_on() {
         ]
     );
 }
+
+#[test]
+fn a_cyclonedx_py_sbom_scans_like_the_requirements_it_describes() {
+    let Some(adv) = advisories() else { return };
+    if Command::new("cyclonedx-py")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIP: cyclonedx-py is not installed (pip install cyclonedx-bom)");
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let db = work.path().join("v.db");
+    let db_s = db.to_str().unwrap();
+    let (code, _, err) = stella(
+        &[
+            "db",
+            "import",
+            "--db",
+            db_s,
+            adv.join("osv/pypi-pypa.zip").to_str().unwrap(),
+        ],
+        &cache,
+    );
+    assert_eq!(code, 0, "{err}");
+    let app = work.path().join("app");
+    rootfs(
+        &app,
+        &[(
+            "requirements.txt",
+            "django==3.2.0\nrequests==2.19.1\nurllib3==1.24.1\n",
+        )],
+    );
+    let bom = work.path().join("bom.json");
+    let out = Command::new("cyclonedx-py")
+        .args(["requirements", "requirements.txt", "-o"])
+        .arg(&bom)
+        .current_dir(&app)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let keys = |target: &str| {
+        let (code, out, err) = stella(&["scan", target, "--db", db_s, "-f", "json"], &cache);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {}@{}",
+                    f["vulnerabilityId"].as_str().unwrap(),
+                    f["package"]["name"].as_str().unwrap(),
+                    f["package"]["version"].as_str().unwrap()
+                )
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let from_dir = keys(&format!("dir:{}", app.display()));
+    let from_bom = keys(&format!("sbom:{}", bom.display()));
+    assert!(from_dir.len() > 20, "{from_dir:?}");
+    assert!(
+        from_dir.iter().any(|k| k.contains("urllib3@1.24.1")),
+        "{from_dir:?}"
+    );
+    assert_eq!(from_dir, from_bom);
+}
