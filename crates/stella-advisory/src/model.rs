@@ -21,6 +21,18 @@ pub enum Source {
     Nvd,
 }
 
+impl Source {
+    /// Lower-case name (`distro`, `osv`, `ghsa`, `nvd`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Distro => "distro",
+            Source::Osv => "osv",
+            Source::Ghsa => "ghsa",
+            Source::Nvd => "nvd",
+        }
+    }
+}
+
 /// A severity statement from one source.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Severity {

@@ -11,6 +11,8 @@
 //! Ksplice) says nothing about this package; a version that cannot be compared is a warning,
 //! never "not affected"; findings are sorted so the same inputs give the same bytes.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use stella_advisory::cvss::Level;
 use stella_advisory::db::PackageEntry;
@@ -76,6 +78,10 @@ pub struct Pkg {
     pub location: Option<String>,
 }
 
+/// A word from a small fixed vocabulary (severities, statuses, match kinds): no allocation
+/// per finding when made here, an owned string when read back from JSON.
+pub type Word = std::borrow::Cow<'static, str>;
+
 /// What was searched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Searched {
@@ -102,15 +108,15 @@ pub struct Found {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchDetails {
-    /// `distro` or `ecosystem`.
+    /// `distro`, `ecosystem` or `cpe`.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: Word,
     /// What was searched.
     pub searched_by: Searched,
-    /// What matched.
-    pub found: Vec<Found>,
+    /// What matched (shared by every finding the statement made).
+    pub found: Vec<Arc<Found>>,
     /// `distro`, `osv`, `ghsa`, `nvd`: the precedence class that decided.
-    pub source: String,
+    pub source: Word,
 }
 
 /// One CVSS statement.
@@ -131,32 +137,32 @@ pub struct Cvss {
 pub struct Finding {
     /// The vulnerability record id (the CVE when there is one).
     pub vulnerability_id: String,
-    /// Other ids.
-    pub aliases: Vec<String>,
+    /// Other ids (shared by every finding of the vulnerability).
+    pub aliases: Arc<[String]>,
     /// `critical`…`unknown`.
-    pub severity: String,
+    pub severity: Word,
     /// The base score behind the severity.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<f32>,
     /// The feed the severity came from.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub severity_source: Option<String>,
-    /// Every CVSS vector known.
-    pub cvss: Vec<Cvss>,
+    pub severity_source: Option<Arc<str>>,
+    /// Every CVSS vector known (shared by every finding of the vulnerability).
+    pub cvss: Arc<[Cvss]>,
     /// EPSS probability.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub epss: Option<f32>,
     /// In CISA's KEV catalogue.
     pub kev: bool,
     /// The package.
-    pub package: std::sync::Arc<Pkg>,
+    pub package: Arc<Pkg>,
     /// Versions that fix it.
     pub fixed_versions: Vec<String>,
     /// `fixed` (a fixed version exists) or `not-fixed`.
-    pub status: String,
-    /// Summary.
+    pub status: Word,
+    /// Summary (shared by every finding of the vulnerability).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub summary: Option<String>,
+    pub summary: Option<Arc<str>>,
     /// How it matched.
     pub match_details: MatchDetails,
     /// A VEX statement that says this finding does not apply (it stays in the report, marked,
@@ -201,7 +207,7 @@ pub struct Notice {
     pub package: Pkg,
     /// What it says.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub summary: Option<String>,
+    pub summary: Option<Arc<str>>,
 }
 
 fn rank(l: Level) -> u8 {
@@ -258,9 +264,15 @@ fn keys(p: &Pkg, ns: &str) -> Vec<String> {
         }
         Eco::Lang(_) => k.push(stella_advisory::namespace::normalize_package(ns, &p.name)),
     }
-    k.dedup();
-    let mut seen = std::collections::BTreeSet::new();
-    k.retain(|x| seen.insert(x.clone()));
+    // at most three keys: keep the first of each
+    let mut i = 1;
+    while i < k.len() {
+        if k[..i].contains(&k[i]) {
+            k.remove(i);
+        } else {
+            i += 1;
+        }
+    }
     k
 }
 
@@ -273,8 +285,8 @@ struct Stmt {
     /// Versions the statement's ranges start *after* (NVD's `versionStartExcluding`, stored
     /// as an `introduced` event with a leading `>`): not affected by it.
     excluded: Vec<String>,
-    /// The ranges as a finding's `found` shows them, made when first needed.
-    ranges_text: std::cell::OnceCell<Vec<String>>,
+    /// What findings say this statement found, made when first needed.
+    found: std::cell::OnceCell<Arc<Found>>,
     /// The fixed versions, parsed, made when first needed.
     fixes: std::cell::OnceCell<Vec<(String, Option<stella_version::Parsed>)>>,
 }
@@ -313,7 +325,7 @@ impl Stmt {
             osv,
             versions,
             excluded,
-            ranges_text: std::cell::OnceCell::new(),
+            found: std::cell::OnceCell::new(),
             fixes: std::cell::OnceCell::new(),
         }
     }
@@ -343,22 +355,22 @@ impl Stmt {
     }
 
     /// What a finding says this statement found.
-    fn found(&self, db: &Db) -> Found {
+    fn found(&self, db: &Db) -> Arc<Found> {
         let e = &self.entry;
-        Found {
-            advisory: e.advisory.clone(),
-            feed: db.feed_name(e.feed).to_string(),
-            ranges: self
-                .ranges_text
-                .get_or_init(|| {
-                    e.ranges
+        self.found
+            .get_or_init(|| {
+                Arc::new(Found {
+                    advisory: e.advisory.clone(),
+                    feed: db.feed_name(e.feed).to_string(),
+                    ranges: e
+                        .ranges
                         .iter()
                         .map(range_text)
                         .chain(e.versions.iter().map(|v| format!("={v}")))
-                        .collect()
+                        .collect(),
                 })
-                .clone(),
-        }
+            })
+            .clone()
     }
 }
 
@@ -475,12 +487,12 @@ mod cpe {
 struct VulnInfo {
     severity: Level,
     score: Option<f32>,
-    severity_source: Option<String>,
-    cvss: Vec<Cvss>,
+    severity_source: Option<Arc<str>>,
+    cvss: Arc<[Cvss]>,
     epss: Option<f32>,
     kev: bool,
-    aliases: Vec<String>,
-    summary: Option<String>,
+    aliases: Arc<[String]>,
+    summary: Option<Arc<str>>,
 }
 
 fn vuln_info(db: &Db, v: Option<stella_advisory::Vulnerability>) -> VulnInfo {
@@ -491,7 +503,7 @@ fn vuln_info(db: &Db, v: Option<stella_advisory::Vulnerability>) -> VulnInfo {
             severity_source: v
                 .severity_from
                 .and_then(|i| v.severities.get(usize::from(i)))
-                .map(|s| db.feed_name(s.feed).to_string()),
+                .map(|s| Arc::from(db.feed_name(s.feed))),
             cvss: v
                 .severities
                 .iter()
@@ -504,17 +516,17 @@ fn vuln_info(db: &Db, v: Option<stella_advisory::Vulnerability>) -> VulnInfo {
                 .collect(),
             epss: v.epss.as_ref().map(|e| e.score),
             kev: v.kev.is_some(),
-            aliases: v.aliases,
-            summary: v.summary,
+            aliases: v.aliases.into(),
+            summary: v.summary.map(Arc::from),
         },
         None => VulnInfo {
             severity: Level::Unknown,
             score: None,
             severity_source: None,
-            cvss: Vec::new(),
+            cvss: Arc::new([]),
             epss: None,
             kev: false,
-            aliases: Vec::new(),
+            aliases: Arc::new([]),
             summary: None,
         },
     }
@@ -564,7 +576,9 @@ pub fn match_packages_with(
     opts: &Options,
 ) -> Result<Matched, Error> {
     let mut out = Matched::default();
-    let mut vuln_cache: std::collections::HashMap<String, VulnInfo> =
+    // (severity rank, vulnerability's index in `vuln_cache`, package index, finding)
+    let mut found_all: Vec<(u8, u32, u32, Box<Finding>)> = Vec::new();
+    let mut vuln_cache: std::collections::HashMap<String, (u32, VulnInfo)> =
         std::collections::HashMap::new();
     // packages repeat across an image (one name, many versions, many locations): each
     // (namespace, key) is read and decoded once
@@ -573,7 +587,7 @@ pub fn match_packages_with(
         String,
         std::collections::HashMap<String, Statements>,
     > = std::collections::HashMap::new();
-    for p in packages {
+    for (pi, p) in packages.iter().enumerate() {
         let (ns, kind) = match p.eco {
             Eco::Apk | Eco::Deb | Eco::Rpm => match distro {
                 Some(d) => (d.to_string(), "distro"),
@@ -611,7 +625,7 @@ pub fn match_packages_with(
             continue;
         }
         // one copy of the package for all its findings, made with the first
-        let mut shared: Option<std::sync::Arc<Pkg>> = None;
+        let mut shared: Option<Arc<Pkg>> = None;
         let mut ns = ns;
         let mut kind = kind;
         let mut keys_of = keys(p, &ns);
@@ -737,9 +751,11 @@ pub fn match_packages_with(
             }
             if !vuln_cache.contains_key(vid) {
                 let info = vuln_info(db, db.vulnerability(vid).ok().flatten());
-                vuln_cache.insert(vid.to_string(), info);
+                let idx = vuln_cache.len() as u32;
+                vuln_cache.insert(vid.to_string(), (idx, info));
             }
-            let info = &vuln_cache[vid];
+            let (vidx, info) = &vuln_cache[vid];
+            let vidx = *vidx;
             let (severity, score, sev_src, cvss, epss, kev, aliases, summary) = (
                 info.severity,
                 info.score,
@@ -785,66 +801,74 @@ pub fn match_packages_with(
             fixed.sort();
             fixed.dedup();
             let (key0, _) = hit[0];
-            out.findings.push(Finding {
-                vulnerability_id: vid.to_string(),
-                aliases,
-                severity: severity.as_str().to_string(),
-                score,
-                severity_source: sev_src,
-                cvss,
-                epss,
-                kev,
-                package: shared
-                    .get_or_insert_with(|| std::sync::Arc::new(p.clone()))
-                    .clone(),
-                status: if fixed.is_empty() {
-                    "not-fixed"
-                } else {
-                    "fixed"
-                }
-                .to_string(),
-                fixed_versions: fixed,
-                summary,
-                match_details: MatchDetails {
-                    kind: kind.to_string(),
-                    searched_by: Searched {
-                        namespace: ns.clone(),
-                        name: key0.clone(),
-                        version: p.version.clone(),
+            found_all.push((
+                rank(severity),
+                vidx,
+                pi as u32,
+                Box::new(Finding {
+                    vulnerability_id: vid.to_string(),
+                    aliases,
+                    severity: Word::Borrowed(severity.as_str()),
+                    score,
+                    severity_source: sev_src,
+                    cvss,
+                    epss,
+                    kev,
+                    package: shared.get_or_insert_with(|| Arc::new(p.clone())).clone(),
+                    status: Word::Borrowed(if fixed.is_empty() {
+                        "not-fixed"
+                    } else {
+                        "fixed"
+                    }),
+                    fixed_versions: fixed,
+                    summary,
+                    match_details: MatchDetails {
+                        kind: Word::Borrowed(kind),
+                        searched_by: Searched {
+                            namespace: ns.clone(),
+                            name: key0.clone(),
+                            version: p.version.clone(),
+                        },
+                        found: hit.iter().map(|(_, st)| st.found(db)).collect(),
+                        source: Word::Borrowed(hit[0].1.entry.source.name()),
                     },
-                    found: hit.iter().map(|(_, st)| st.found(db)).collect(),
-                    source: format!("{:?}", hit[0].1.entry.source).to_lowercase(),
-                },
-                vex: None,
+                    vex: None,
+                }),
+            ));
+        }
+    }
+    // findings are large (hundreds of bytes): they are made boxed, sorted as pointers and
+    // moved once into a vector of the exact size, instead of being copied by every growth
+    // of the vector and by every swap of the sort
+    // of the vector and by every swap of the sort; the order (severity, then vulnerability
+    // id, then package name, version and location) is computed once per vulnerability and
+    // per package, not per comparison
+    let mut vid_ord = vec![0u32; vuln_cache.len()];
+    {
+        let mut ids: Vec<(&str, u32)> = vuln_cache
+            .iter()
+            .map(|(k, (i, _))| (k.as_str(), *i))
+            .collect();
+        ids.sort_unstable();
+        for (pos, (_, i)) in ids.into_iter().enumerate() {
+            vid_ord[i as usize] = pos as u32;
+        }
+    }
+    // unique keys (one finding per vulnerability and package), so the unstable sort is
+    // deterministic; then the few findings of one vulnerability are put in package order
+    // (stable: equal packages keep their input order)
+    found_all.sort_unstable_by_key(|&(r, v, p, _)| (std::cmp::Reverse(r), vid_ord[v as usize], p));
+    for run in found_all.chunk_by_mut(|a, b| a.0 == b.0 && a.1 == b.1) {
+        if run.len() > 1 {
+            run.sort_by(|(.., a), (.., b)| {
+                let (a, b) = (&a.package, &b.package);
+                (&a.name, &a.version, &a.location).cmp(&(&b.name, &b.version, &b.location))
             });
         }
     }
-    // findings are large: order indices, then move each once
-    let mut order: Vec<usize> = (0..out.findings.len()).collect();
-    {
-        let f = &out.findings;
-        let ranks: Vec<Option<u8>> = f.iter().map(|x| severity_rank(&x.severity)).collect();
-        order.sort_by(|&i, &j| {
-            let (a, b) = (&f[i], &f[j]);
-            ranks[j]
-                .cmp(&ranks[i])
-                .then_with(|| a.vulnerability_id.cmp(&b.vulnerability_id))
-                .then_with(|| a.package.name.cmp(&b.package.name))
-                .then_with(|| a.package.version.cmp(&b.package.version))
-                .then_with(|| a.package.location.cmp(&b.package.location))
-        });
-    }
-    // apply the order in place, cycle by cycle: position p takes the finding at order[p]
-    for start in 0..order.len() {
-        let mut cur = start;
-        while order[cur] != start {
-            let next = order[cur];
-            out.findings.swap(cur, next);
-            order[cur] = cur;
-            cur = next;
-        }
-        order[cur] = cur;
-    }
+    out.findings = Vec::with_capacity(found_all.len());
+    out.findings
+        .extend(found_all.into_iter().map(|(_, _, _, b)| *b));
     out.notices.sort_by(|a, b| {
         (
             &a.advisory,

@@ -93,7 +93,7 @@ fn cdx_vulnerability(fs: &[&Finding], analysis: Option<Value>) -> Value {
             })
         })
         .collect();
-    let sev = match f.severity.as_str() {
+    let sev = match &*f.severity {
         s @ ("critical" | "high" | "medium" | "low" | "none") => s,
         _ => "unknown",
     };

@@ -68,7 +68,7 @@ pub fn html(r: &Report, tool_version: &str) -> Vec<u8> {
     if !r.findings.is_empty() {
         o.push_str("<table><thead><tr><th>Severity</th><th>Vulnerability</th><th>Package</th><th>Installed</th><th>Fixed in</th><th>Summary</th></tr></thead><tbody>\n");
         for f in &r.findings {
-            let sev = match f.severity.as_str() {
+            let sev = match &*f.severity {
                 s @ ("critical" | "high" | "medium" | "low" | "none") => s,
                 _ => "unknown",
             };

@@ -120,7 +120,7 @@ pub fn summarize(findings: &[Finding]) -> Summary {
     let mut s = Summary::default();
     // findings a VEX statement set aside are reported, not counted
     for f in findings.iter().filter(|f| f.vex.is_none()) {
-        match f.severity.as_str() {
+        match &*f.severity {
             "critical" => s.critical += 1,
             "high" => s.high += 1,
             "medium" => s.medium += 1,
@@ -317,7 +317,7 @@ pub fn table_with(r: &Report, color: bool) -> String {
             out.push('\n');
         }
         for (f, r) in rows {
-            out.push_str(&line(r, Some(f.severity.as_str())));
+            out.push_str(&line(r, Some(&*f.severity)));
             out.push('\n');
         }
     }
@@ -377,7 +377,7 @@ pub fn sarif(r: &Report, tool_version: &str) -> Vec<u8> {
     let mut rules: std::collections::BTreeMap<&str, serde_json::Value> = Default::default();
     let mut results = Vec::new();
     for f in &r.findings {
-        let level = match f.severity.as_str() {
+        let level = match &*f.severity {
             "critical" | "high" => "error",
             "medium" => "warning",
             _ => "note",
@@ -389,7 +389,7 @@ pub fn sarif(r: &Report, tool_version: &str) -> Vec<u8> {
             }
             json!({
                 "id": f.vulnerability_id,
-                "shortDescription": { "text": f.summary.clone().unwrap_or_else(|| f.vulnerability_id.clone()) },
+                "shortDescription": { "text": f.summary.as_deref().unwrap_or(&f.vulnerability_id) },
                 "properties": props,
             })
         });

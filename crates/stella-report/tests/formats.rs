@@ -30,11 +30,11 @@ fn pkg(kind: &str, name: &str, version: &str, location: &str) -> Pkg {
 fn finding(id: &str, sev: &str, p: &Pkg, fixed: &[&str], vex: bool) -> Finding {
     Finding {
         vulnerability_id: id.into(),
-        aliases: Vec::new(),
-        severity: sev.into(),
+        aliases: Vec::new().into(),
+        severity: sev.to_string().into(),
         score: None,
         severity_source: None,
-        cvss: Vec::new(),
+        cvss: Vec::new().into(),
         epss: None,
         kev: false,
         package: Arc::new(p.clone()),
@@ -45,7 +45,7 @@ fn finding(id: &str, sev: &str, p: &Pkg, fixed: &[&str], vex: bool) -> Finding {
             "fixed"
         }
         .into(),
-        summary: Some(format!("{id} <summary> & more")),
+        summary: Some(format!("{id} <summary> & more").into()),
         match_details: MatchDetails {
             kind: "ecosystem".into(),
             searched_by: Searched {
@@ -53,11 +53,11 @@ fn finding(id: &str, sev: &str, p: &Pkg, fixed: &[&str], vex: bool) -> Finding {
                 name: p.name.clone(),
                 version: p.version.clone(),
             },
-            found: vec![Found {
+            found: vec![Arc::new(Found {
                 advisory: id.into(),
                 feed: "feed".into(),
                 ranges: vec![">=0 <9".into()],
-            }],
+            })],
             source: "osv".into(),
         },
         vex: vex.then(|| VexNote {
