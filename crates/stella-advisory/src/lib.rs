@@ -33,7 +33,10 @@ pub mod suse;
 pub mod time;
 pub mod vulnlist;
 
-pub use db::{Db, DbBuilder, Manifest, PackageEntry, StoredSeverity, Vulnerability};
+pub use db::{
+    Db, DbBuilder, KevView, Manifest, PackageEntry, SeverityView, StoredSeverity, Vulnerability,
+    VulnerabilityView,
+};
 pub use model::{Advisory, Affected, Problem, Range, RangeEvent, Severity, Source, Status};
 
 /// Why a feed or a DB could not be used.

@@ -84,7 +84,11 @@ pub fn normalize_package(namespace: &str, name: &str) -> String {
                         out.push('-');
                     }
                     sep = false;
-                    out.extend(c.to_lowercase());
+                    if c.is_ascii() {
+                        out.push(c.to_ascii_lowercase());
+                    } else {
+                        out.extend(c.to_lowercase());
+                    }
                 }
             }
             out

@@ -495,7 +495,7 @@ struct VulnInfo {
     summary: Option<Arc<str>>,
 }
 
-fn vuln_info(db: &Db, v: Option<stella_advisory::Vulnerability>) -> VulnInfo {
+fn vuln_info(db: &Db, v: Option<stella_advisory::VulnerabilityView<'_>>) -> VulnInfo {
     match v {
         Some(v) => VulnInfo {
             severity: v.severity,
@@ -509,14 +509,14 @@ fn vuln_info(db: &Db, v: Option<stella_advisory::Vulnerability>) -> VulnInfo {
                 .iter()
                 .filter(|s| s.kind.starts_with("CVSS_"))
                 .map(|s| Cvss {
-                    kind: s.kind.clone(),
-                    vector: s.value.clone(),
+                    kind: s.kind.to_string(),
+                    vector: s.value.to_string(),
                     source: db.feed_name(s.feed).to_string(),
                 })
                 .collect(),
             epss: v.epss.as_ref().map(|e| e.score),
             kev: v.kev.is_some(),
-            aliases: v.aliases.into(),
+            aliases: v.aliases.iter().map(|a| a.to_string()).collect(),
             summary: v.summary.map(Arc::from),
         },
         None => VulnInfo {
@@ -554,27 +554,22 @@ fn from_crates_io(purl: Option<&str>) -> bool {
     })
 }
 
-/// Matches `packages`; `distro` is the DB namespace of the detected OS (`debian:12`).
-pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result<Matched, Error> {
-    match_packages_with(db, packages, distro, &Options::default())
+/// What one worker found in its share of the packages.
+struct Part {
+    out: Matched,
+    /// (severity rank, vulnerability's index in `vuln_cache`, package position, finding)
+    found_all: Vec<(u8, u32, u32, Box<Finding>)>,
+    vuln_cache: std::collections::HashMap<String, (u32, VulnInfo)>,
 }
 
-/// What matching may do beyond the defaults.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Options {
-    /// Match language packages the DB has no ecosystem statement about against NVD's CPE
-    /// configurations (off by default: guessed CPEs are the peers' main source of false
-    /// positives).
-    pub cpe: bool,
-}
-
-/// [`match_packages`] with [`Options`].
-pub fn match_packages_with(
+/// Matches a share of the packages (`(position in report order, package)`), with caches of
+/// its own.
+fn match_part(
     db: &Db,
-    packages: &[Pkg],
+    part: &[(usize, &Arc<Pkg>)],
     distro: Option<&str>,
     opts: &Options,
-) -> Result<Matched, Error> {
+) -> Result<Part, Error> {
     let mut out = Matched::default();
     // (severity rank, vulnerability's index in `vuln_cache`, package index, finding)
     let mut found_all: Vec<(u8, u32, u32, Box<Finding>)> = Vec::new();
@@ -587,7 +582,7 @@ pub fn match_packages_with(
         String,
         std::collections::HashMap<String, Statements>,
     > = std::collections::HashMap::new();
-    for (pi, p) in packages.iter().enumerate() {
+    for &(pi, p) in part {
         let (ns, kind) = match p.eco {
             Eco::Apk | Eco::Deb | Eco::Rpm => match distro {
                 Some(d) => (d.to_string(), "distro"),
@@ -625,7 +620,6 @@ pub fn match_packages_with(
             continue;
         }
         // one copy of the package for all its findings, made with the first
-        let mut shared: Option<Arc<Pkg>> = None;
         let mut ns = ns;
         let mut kind = kind;
         let mut keys_of = keys(p, &ns);
@@ -750,7 +744,7 @@ pub fn match_packages_with(
                 continue;
             }
             if !vuln_cache.contains_key(vid) {
-                let info = vuln_info(db, db.vulnerability(vid).ok().flatten());
+                let info = vuln_info(db, db.vulnerability_view(vid).ok().flatten());
                 let idx = vuln_cache.len() as u32;
                 vuln_cache.insert(vid.to_string(), (idx, info));
             }
@@ -780,7 +774,7 @@ pub fn match_packages_with(
                         out.notices.push(Notice {
                             advisory: e.advisory.clone(),
                             kind: e.informational.clone().unwrap_or_default(),
-                            package: p.clone(),
+                            package: Pkg::clone(p),
                             summary: summary.clone(),
                         });
                     }
@@ -798,8 +792,11 @@ pub fn match_packages_with(
                 .filter(|(v, k)| candidate.is_below_parsed(scheme, v, k) != Some(false))
                 .map(|(v, _)| v.clone())
                 .collect();
-            fixed.sort();
-            fixed.dedup();
+            // one statement's fixes are sorted and unique already
+            if hit.len() > 1 {
+                fixed.sort();
+                fixed.dedup();
+            }
             let (key0, _) = hit[0];
             found_all.push((
                 rank(severity),
@@ -814,7 +811,7 @@ pub fn match_packages_with(
                     cvss,
                     epss,
                     kev,
-                    package: shared.get_or_insert_with(|| Arc::new(p.clone())).clone(),
+                    package: p.clone(),
                     status: Word::Borrowed(if fixed.is_empty() {
                         "not-fixed"
                     } else {
@@ -837,9 +834,52 @@ pub fn match_packages_with(
             ));
         }
     }
+    Ok(Part {
+        out,
+        found_all,
+        vuln_cache,
+    })
+}
+
+/// Matches `packages`; `distro` is the DB namespace of the detected OS (`debian:12`).
+pub fn match_packages(db: &Db, packages: &[Pkg], distro: Option<&str>) -> Result<Matched, Error> {
+    let shared: Vec<Arc<Pkg>> = packages.iter().cloned().map(Arc::new).collect();
+    match_packages_with(db, &shared, distro, &Options::default())
+}
+
+/// What matching may do beyond the defaults.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Match language packages the DB has no ecosystem statement about against NVD's CPE
+    /// configurations (off by default: guessed CPEs are the peers' main source of false
+    /// positives).
+    pub cpe: bool,
+}
+
+/// [`match_packages`] with [`Options`], for packages already shared (findings keep a
+/// reference to their package, not a copy).
+pub fn match_packages_with(
+    db: &Db,
+    packages: &[Arc<Pkg>],
+    distro: Option<&str>,
+    opts: &Options,
+) -> Result<Matched, Error> {
+    // packages are visited in report order (name, version, location; stable), so a
+    // finding's sort key needs only the visit position
+    let mut visit: Vec<&Arc<Pkg>> = packages.iter().collect();
+    visit.sort_by(|a, b| {
+        (&a.name, &a.version, &a.location).cmp(&(&b.name, &b.version, &b.location))
+    });
+    let visit: Vec<(usize, &Arc<Pkg>)> = visit.into_iter().enumerate().collect();
+    // (splitting the packages over two threads was tried: slower, as each worker repeats
+    // the DB decoding and faults in its own heap)
+    let Part {
+        mut out,
+        mut found_all,
+        vuln_cache,
+    } = match_part(db, &visit, distro, opts)?;
     // findings are large (hundreds of bytes): they are made boxed, sorted as pointers and
     // moved once into a vector of the exact size, instead of being copied by every growth
-    // of the vector and by every swap of the sort
     // of the vector and by every swap of the sort; the order (severity, then vulnerability
     // id, then package name, version and location) is computed once per vulnerability and
     // per package, not per comparison
@@ -854,18 +894,12 @@ pub fn match_packages_with(
             vid_ord[i as usize] = pos as u32;
         }
     }
-    // unique keys (one finding per vulnerability and package), so the unstable sort is
-    // deterministic; then the few findings of one vulnerability are put in package order
-    // (stable: equal packages keep their input order)
-    found_all.sort_unstable_by_key(|&(r, v, p, _)| (std::cmp::Reverse(r), vid_ord[v as usize], p));
-    for run in found_all.chunk_by_mut(|a, b| a.0 == b.0 && a.1 == b.1) {
-        if run.len() > 1 {
-            run.sort_by(|(.., a), (.., b)| {
-                let (a, b) = (&a.package, &b.package);
-                (&a.name, &a.version, &a.location).cmp(&(&b.name, &b.version, &b.location))
-            });
-        }
+    for f in &mut found_all {
+        f.1 = vid_ord[f.1 as usize];
     }
+    // unique keys (one finding per vulnerability and package), so the unstable sort is
+    // deterministic
+    found_all.sort_unstable_by_key(|&(r, v, p, _)| (std::cmp::Reverse(r), v, p));
     out.findings = Vec::with_capacity(found_all.len());
     out.findings
         .extend(found_all.into_iter().map(|(_, _, _, b)| *b));

@@ -310,6 +310,8 @@ pub fn scan(
     if packages.len() >= 100 {
         db.prefault();
     }
+    let packages: Vec<std::sync::Arc<Pkg>> =
+        packages.into_iter().map(std::sync::Arc::new).collect();
     let mut m = stella_match::match_packages_with(
         db,
         &packages,

@@ -110,6 +110,64 @@ pub struct Vulnerability {
     pub feeds: Vec<u16>,
 }
 
+/// A vulnerability record read in place: the same encoding as [`Vulnerability`], its
+/// strings borrowed from the mapped file (matching reads one per finding's vulnerability and
+/// needs only a few of its fields).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct VulnerabilityView<'a> {
+    /// Its id.
+    pub id: &'a str,
+    /// Other ids.
+    #[serde(borrow)]
+    pub aliases: Vec<&'a str>,
+    /// See [`Vulnerability::summary`].
+    pub summary: Option<&'a str>,
+    /// Earliest publication.
+    pub published: Option<&'a str>,
+    /// Latest modification.
+    pub modified: Option<&'a str>,
+    /// Set when every contributing advisory was withdrawn.
+    pub withdrawn: Option<&'a str>,
+    /// Every severity statement.
+    #[serde(borrow)]
+    pub severities: Vec<SeverityView<'a>>,
+    /// See [`Vulnerability::severity`].
+    pub severity: crate::cvss::Level,
+    /// See [`Vulnerability::score`].
+    pub score: Option<f32>,
+    /// See [`Vulnerability::severity_from`].
+    pub severity_from: Option<u16>,
+    /// CISA KEV entry.
+    #[serde(borrow)]
+    pub kev: Option<KevView<'a>>,
+    /// EPSS score.
+    pub epss: Option<Epss>,
+    /// Contributing feeds.
+    pub feeds: Vec<u16>,
+}
+
+/// [`StoredSeverity`] read in place.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SeverityView<'a> {
+    /// `CVSS_V2`, `CVSS_V3`, `CVSS_V4`, or a named scale.
+    pub kind: &'a str,
+    /// The vector or level.
+    pub value: &'a str,
+    /// The feed that said it.
+    pub feed: u16,
+}
+
+/// [`Kev`] read in place.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct KevView<'a> {
+    /// See [`Kev::date_added`].
+    pub date_added: &'a str,
+    /// See [`Kev::due_date`].
+    pub due_date: Option<&'a str>,
+    /// See [`Kev::ransomware`].
+    pub ransomware: bool,
+}
+
 /// A severity statement as stored.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct StoredSeverity {
@@ -210,4 +268,91 @@ pub fn choose_severity(
         }
     }
     (Level::Unknown, None, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn view_reads_the_record_encoding() {
+        let full = Vulnerability {
+            id: "CVE-1".into(),
+            aliases: vec!["GHSA-a".into(), "DSA-1".into()],
+            summary: Some("s".into()),
+            published: Some("2020-01-01".into()),
+            modified: Some("2021-01-01".into()),
+            withdrawn: Some("2022-01-01".into()),
+            severities: vec![StoredSeverity {
+                kind: "CVSS_V3".into(),
+                value: "CVSS:3.1/AV:N".into(),
+                feed: 3,
+            }],
+            severity: crate::cvss::Level::High,
+            score: Some(7.5),
+            severity_from: Some(0),
+            kev: Some(Kev {
+                date_added: "2023-01-01".into(),
+                due_date: Some("2023-02-01".into()),
+                ransomware: true,
+            }),
+            epss: Some(Epss {
+                score: 0.5,
+                percentile: 0.9,
+            }),
+            feeds: vec![1, 3],
+        };
+        let bytes = postcard::to_allocvec(&full).unwrap();
+        let v: VulnerabilityView<'_> = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(
+            (
+                v.id,
+                v.aliases.clone(),
+                v.summary,
+                v.published,
+                v.modified,
+                v.withdrawn
+            ),
+            (
+                "CVE-1",
+                vec!["GHSA-a", "DSA-1"],
+                Some("s"),
+                Some("2020-01-01"),
+                Some("2021-01-01"),
+                Some("2022-01-01")
+            )
+        );
+        assert_eq!(
+            v.severities,
+            [SeverityView {
+                kind: "CVSS_V3",
+                value: "CVSS:3.1/AV:N",
+                feed: 3
+            }]
+        );
+        assert_eq!(
+            (v.severity, v.score, v.severity_from),
+            (full.severity, full.score, full.severity_from)
+        );
+        assert_eq!(
+            v.kev,
+            Some(KevView {
+                date_added: "2023-01-01",
+                due_date: Some("2023-02-01"),
+                ransomware: true
+            })
+        );
+        assert_eq!((v.epss, &v.feeds), (full.epss, &full.feeds));
+        let none = Vulnerability {
+            aliases: vec![],
+            summary: None,
+            kev: None,
+            epss: None,
+            ..full
+        };
+        let bytes = postcard::to_allocvec(&none).unwrap();
+        let v: VulnerabilityView<'_> = postcard::from_bytes(&bytes).unwrap();
+        assert!(v.aliases.is_empty() && v.summary.is_none() && v.kev.is_none());
+        assert_eq!(v.feeds, [1, 3]);
+    }
 }

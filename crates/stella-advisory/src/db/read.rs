@@ -304,6 +304,24 @@ impl Db {
         }
     }
 
+    /// The record of a vulnerability id, read in place (see [`super::VulnerabilityView`]).
+    pub fn vulnerability_view(
+        &self,
+        id: &str,
+    ) -> Result<Option<super::VulnerabilityView<'_>>, Error> {
+        match self.find(
+            Kind::VulnIndex,
+            Kind::VulnKeys,
+            Kind::VulnRecords,
+            id.as_bytes(),
+        ) {
+            None => Ok(None),
+            Some(r) => postcard::from_bytes(r)
+                .map(Some)
+                .map_err(|e| self.bad(format!("vulnerability record {id}: {e}"))),
+        }
+    }
+
     fn bad(&self, why: String) -> Error {
         Error::Corrupt {
             path: self.path.display().to_string(),
