@@ -78,16 +78,24 @@ fn pom_xml(text: &str) -> Option<Gav> {
     let mut r = quick_xml::Reader::from_str(text);
     let mut path: Vec<String> = Vec::new();
     let (mut g, mut a, mut v, mut pg, mut pv) = (None, None, None, None, None);
+    // an element's text arrives in pieces (text, then each entity reference on its own)
+    let mut text = String::new();
     loop {
         match r.read_event() {
             Ok(Event::Start(e)) => {
                 path.push(String::from_utf8_lossy(e.local_name().as_ref()).into_owned());
+                text.clear();
             }
+            Ok(Event::Text(t)) => text.push_str(&t.xml10_content().ok()?),
+            Ok(Event::CData(t)) => text.push_str(&t.xml10_content().ok()?),
+            Ok(Event::GeneralRef(r)) => match r.resolve_char_ref().ok()? {
+                Some(c) => text.push(c),
+                None => text.push_str(quick_xml::escape::resolve_predefined_entity(
+                    &r.decode().ok()?,
+                )?),
+            },
             Ok(Event::End(_)) => {
-                path.pop();
-            }
-            Ok(Event::Text(t)) => {
-                let text = t.unescape().ok()?.trim().to_string();
+                let text = std::mem::take(&mut text).trim().to_string();
                 let p: Vec<&str> = path.iter().map(String::as_str).collect();
                 match p.as_slice() {
                     ["project", "groupId"] => g = Some(text),
@@ -97,6 +105,7 @@ fn pom_xml(text: &str) -> Option<Gav> {
                     ["project", "parent", "version"] => pv = Some(text),
                     _ => {}
                 }
+                path.pop();
             }
             Ok(Event::Eof) => break,
             Err(_) => return None,
@@ -359,5 +368,11 @@ mod tests {
         );
         let x = pom_xml("<project><parent><groupId>p.g</groupId><version>9</version></parent><artifactId>a</artifactId><dependencies><dependency><groupId>no</groupId></dependency></dependencies></project>").unwrap();
         assert_eq!((x.group.as_str(), x.version.as_str()), ("p.g", "9"));
+        // references arrive as events of their own: the text is put back together
+        let x = pom_xml("<project>\n <groupId> a&amp;b&#x2E;c </groupId><artifactId>x</artifactId><version><![CDATA[1.0]]>-&#49;</version></project>").unwrap();
+        assert_eq!(
+            (x.group.as_str(), x.artifact.as_str(), x.version.as_str()),
+            ("a&b.c", "x", "1.0-1")
+        );
     }
 }

@@ -416,3 +416,24 @@ fn spdx_examples() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn xml_entity_and_character_references_are_resolved() {
+    let x = br#"<?xml version="1.0" encoding="UTF-8"?>
+<bom xmlns="http://cyclonedx.org/schema/bom/1.5" version="1">
+  <components>
+    <component type="library" bom-ref="a&amp;b">
+      <name>fish &amp; chips &#x41;&#66;</name>
+      <version>1.0 &lt;rc&gt;</version>
+      <purl>pkg:npm/fish%26chips@1.0</purl>
+    </component>
+  </components>
+</bom>"#;
+    let r = read(x, None).unwrap();
+    let c = &r.sbom.components[0];
+    assert_eq!(c.name, "fish & chips AB");
+    assert_eq!(c.version.as_deref(), Some("1.0 <rc>"));
+    let bad = br#"<bom xmlns="http://cyclonedx.org/schema/bom/1.5"><components><component type="library"><name>&nbsp;</name></component></components></bom>"#;
+    let e = read(bad, None).unwrap_err().to_string();
+    assert!(e.contains("nbsp"), "{e}");
+}

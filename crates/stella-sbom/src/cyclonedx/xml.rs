@@ -20,7 +20,11 @@ fn attr(e: &BytesStart<'_>, name: &[u8]) -> Option<String> {
     e.attributes()
         .flatten()
         .find(|a| a.key.local_name().as_ref() == name)
-        .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
+        .and_then(|a| {
+            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .ok()
+                .map(|v| v.into_owned())
+        })
 }
 
 struct Building {
@@ -37,7 +41,7 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
         message: "invalid UTF-8".into(),
     })?;
     let mut reader = Reader::from_str(text);
-    reader.config_mut().trim_text(true);
+    // text is trimmed per element, not per piece: `a &amp; b` arrives as three events
     let mut path: Vec<String> = Vec::new();
     let mut spec_version = String::new();
     let mut md = Metadata::default();
@@ -138,11 +142,27 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
                 text_buf.clear();
             }
             Event::Text(t) => {
-                let s = t.unescape().map_err(|e| ReadError::Xml {
+                let s = t.xml10_content().map_err(|e| ReadError::Xml {
                     position: pos,
                     message: e.to_string(),
                 })?;
                 text_buf.push_str(&s);
+            }
+            // entity and character references come as events of their own
+            Event::GeneralRef(r) => {
+                let bad = |why: String| ReadError::Xml {
+                    position: pos,
+                    message: why,
+                };
+                match r.resolve_char_ref().map_err(|e| bad(e.to_string()))? {
+                    Some(c) => text_buf.push(c),
+                    None => {
+                        let name = r.decode().map_err(|e| bad(e.to_string()))?;
+                        let v = quick_xml::escape::resolve_predefined_entity(&name)
+                            .ok_or_else(|| bad(format!("unknown entity `&{name};`")))?;
+                        text_buf.push_str(v);
+                    }
+                }
             }
             Event::CData(t) => text_buf.push_str(&String::from_utf8_lossy(&t)),
             Event::End(_) => {
@@ -153,7 +173,8 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
                 } else {
                     ""
                 };
-                let value = std::mem::take(&mut text_buf);
+                let value = text_buf.trim().to_string();
+                text_buf.clear();
                 match (grand, parent, name.as_str()) {
                     (_, "metadata", "timestamp") => md.timestamp = Some(value.clone()),
                     ("metadata", "component", "name") => md.target = Some(value.clone()),
