@@ -1011,3 +1011,119 @@ fn a_cyclonedx_py_sbom_scans_like_the_requirements_it_describes() {
     );
     assert_eq!(from_dir, from_bom);
 }
+
+#[test]
+fn root_io_statements_replace_the_distros_in_a_root_io_image() {
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    // Alpine's secdb for 3.17: memcached fixed upstream in 1.6.22-r0
+    let secdb = work.path().join("secdb/v3.17");
+    std::fs::create_dir_all(&secdb).unwrap();
+    std::fs::write(
+        secdb.join("main.json"),
+        r#"{"distroversion":"v3.17","reponame":"main","archs":["x86_64"],"packages":[
+            {"pkg":{"name":"memcached","secfixes":{"1.6.22-r0":["CVE-2023-46853"],"1.6.30-r0":["CVE-2099-1111"]}}}]}"#,
+    )
+    .unwrap();
+    // Root.io's feed (the shape of vuln-list/rootio/cve_feed.json): its 1.6.17-r00071 build
+    // carries the fix for CVE-2023-46853 only
+    let rootio = work.path().join("vuln-list/rootio");
+    std::fs::create_dir_all(&rootio).unwrap();
+    std::fs::write(
+        rootio.join("cve_feed.json"),
+        r#"{"alpine":[{"distroversion":"3.17","packages":[{"pkg":{"name":"memcached","cves":{
+            "CVE-2023-46853":{"vulnerable_ranges":["<1.6.17-r00071"],"fixed_versions":["1.6.17-r00071"],"severity":"HIGH"}}}}]}]}"#,
+    )
+    .unwrap();
+    let db = work.path().join("v.db");
+    let db_s = db.to_str().unwrap();
+    for (format, dir) in [("alpine-secdb", &secdb), ("rootio", &rootio)] {
+        let (code, _, err) = stella(
+            &[
+                "db",
+                "import",
+                "--format",
+                format,
+                "--db",
+                db_s,
+                dir.to_str().unwrap(),
+            ],
+            &cache,
+        );
+        assert_eq!(code, 0, "{format}: {err}");
+    }
+    let scan = |versions: &[(&str, &str)]| -> Vec<(String, String, String)> {
+        let comps: Vec<String> = versions
+            .iter()
+            .map(|(n, v)| {
+                let purl = format!("pkg:apk/alpine/{n}@{v}?arch=x86_64&distro=alpine-3.17.3");
+                format!(r#"{{"type":"library","bom-ref":"{purl}","name":"{n}","version":"{v}","purl":"{purl}"}}"#)
+            })
+            .collect();
+        let sbom = work.path().join("img.cdx.json");
+        std::fs::write(
+            &sbom,
+            format!(
+                r#"{{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[{}]}}"#,
+                comps.join(",")
+            ),
+        )
+        .unwrap();
+        let t = format!("sbom:{}", sbom.display());
+        let (code, out, err) = stella(&["scan", &t, "--db", db_s, "-f", "json"], &cache);
+        assert_eq!(code, 0, "{err}");
+        check_schema(&out);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    format!(
+                        "{} {}",
+                        f["package"]["name"].as_str().unwrap(),
+                        f["vulnerabilityId"].as_str().unwrap()
+                    ),
+                    f["matchDetails"]["searchedBy"]["namespace"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                    f["fixedVersions"][0].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    };
+    let t = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    // a plain Alpine image: the distribution's data
+    let mut got = scan(&[("memcached", "1.6.17-r0")]);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            t("memcached CVE-2023-46853", "alpine:3.17", "1.6.22-r0"),
+            t("memcached CVE-2099-1111", "alpine:3.17", "1.6.30-r0")
+        ]
+    );
+    // Root.io's build: its fix counts for the CVE it speaks of, Alpine's data for the rest
+    let mut got = scan(&[("memcached", "1.6.17-r00071")]);
+    got.sort();
+    assert_eq!(
+        got,
+        [t("memcached CVE-2099-1111", "alpine:3.17", "1.6.30-r0")]
+    );
+    // a Root.io image whose memcached is not yet Root.io's build: Root.io's range decides
+    let mut got = scan(&[("memcached", "1.6.17-r0"), ("musl", "1.2.3-r10071")]);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            t(
+                "memcached CVE-2023-46853",
+                "rootio:alpine:3.17",
+                "1.6.17-r00071"
+            ),
+            t("memcached CVE-2099-1111", "alpine:3.17", "1.6.30-r0")
+        ]
+    );
+}

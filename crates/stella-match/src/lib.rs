@@ -554,6 +554,25 @@ fn from_crates_io(purl: Option<&str>) -> bool {
     })
 }
 
+/// The Root.io namespace (`rootio:debian:12`) when the image's distro packages include
+/// Root.io's patched builds: `.root.io` in a Debian, Ubuntu or RPM version, a release
+/// `-r<d>007<d>` in an Alpine one (the markers Trivy detects them by).
+fn rootio_namespace(distro: &str, packages: &[Arc<Pkg>]) -> Option<String> {
+    let family = distro.split(':').next().unwrap_or("");
+    let marked = |p: &Pkg| match p.eco {
+        Eco::Deb | Eco::Rpm => p.version.contains(".root.io"),
+        Eco::Apk => p.version.rsplit_once("-r").is_some_and(|(_, r)| {
+            let b = r.as_bytes();
+            b.windows(5)
+                .any(|w| w[0].is_ascii_digit() && &w[1..4] == b"007" && w[4].is_ascii_digit())
+        }),
+        Eco::Lang(_) => false,
+    };
+    (matches!(family, "debian" | "ubuntu" | "alpine" | "rocky")
+        && packages.iter().any(|p| marked(p)))
+    .then(|| format!("rootio:{distro}"))
+}
+
 /// What one worker found in its share of the packages.
 struct Part {
     out: Matched,
@@ -568,6 +587,7 @@ fn match_part(
     db: &Db,
     part: &[(usize, &Arc<Pkg>)],
     distro: Option<&str>,
+    rootio: Option<&str>,
     opts: &Options,
 ) -> Result<Part, Error> {
     let mut out = Matched::default();
@@ -673,6 +693,38 @@ fn match_part(
                 held.push(statements);
             }
         }
+        // an image patched by Root.io: its feed's statement about a vulnerability replaces
+        // the distribution's for every distro package (as Trivy does); held from `root_from`
+        let root_from = held.len();
+        let distro_pkg = matches!(p.eco, Eco::Apk | Eco::Deb | Eco::Rpm);
+        if let Some(rns) = rootio.filter(|_| distro_pkg) {
+            let n = keys_of.len();
+            for i in 0..n {
+                let key = keys_of[i].clone();
+                let cached = lookups.get(rns).and_then(|m| m.get(key.as_str())).cloned();
+                let statements = match cached {
+                    Some(s) => s,
+                    None => {
+                        let mut v = Vec::new();
+                        for e in db.package(rns, &key)? {
+                            v.push(Stmt::new(
+                                db.vulnerability_list(e.vulnerabilities)?,
+                                e,
+                                scheme,
+                            ));
+                        }
+                        let v = std::rc::Rc::new(v);
+                        lookups
+                            .entry(rns.to_string())
+                            .or_default()
+                            .insert(key.clone(), v.clone());
+                        v
+                    }
+                };
+                held.push(statements);
+                keys_of.push(key);
+            }
+        }
         // (vulnerability id, key, statement), grouped by id in key and statement order
         let mut cands: Vec<(&str, usize, usize)> = Vec::new();
         for (k, statements) in held.iter().enumerate() {
@@ -685,12 +737,13 @@ fn match_part(
         cands.sort_unstable();
         for group in cands.chunk_by(|a, b| a.0 == b.0) {
             let vid = group[0].0;
+            let by_rootio = group.iter().any(|&(_, k, _)| k >= root_from);
             let all: Vec<(&String, &Stmt)> = group
                 .iter()
+                .filter(|&&(_, k, _)| !by_rootio || k >= root_from)
                 .map(|&(_, k, i)| (&keys_of[k], &held[k][i]))
                 .collect();
             // the distribution's own statement wins for its packages
-            let distro_pkg = matches!(p.eco, Eco::Apk | Eco::Deb | Eco::Rpm);
             let best = all
                 .iter()
                 .map(|(_, st)| st.entry.source)
@@ -822,7 +875,10 @@ fn match_part(
                     match_details: MatchDetails {
                         kind: Word::Borrowed(kind),
                         searched_by: Searched {
-                            namespace: ns.clone(),
+                            namespace: match rootio {
+                                Some(r) if by_rootio => r.to_string(),
+                                _ => ns.clone(),
+                            },
                             name: key0.clone(),
                             version: p.version.clone(),
                         },
@@ -871,13 +927,14 @@ pub fn match_packages_with(
         (&a.name, &a.version, &a.location).cmp(&(&b.name, &b.version, &b.location))
     });
     let visit: Vec<(usize, &Arc<Pkg>)> = visit.into_iter().enumerate().collect();
+    let rootio = distro.and_then(|d| rootio_namespace(d, packages));
     // (splitting the packages over two threads was tried: slower, as each worker repeats
     // the DB decoding and faults in its own heap)
     let Part {
         mut out,
         mut found_all,
         vuln_cache,
-    } = match_part(db, &visit, distro, opts)?;
+    } = match_part(db, &visit, distro, rootio.as_deref(), opts)?;
     // findings are large (hundreds of bytes): they are made boxed, sorted as pointers and
     // moved once into a vector of the exact size, instead of being copied by every growth
     // of the vector and by every swap of the sort; the order (severity, then vulnerability
