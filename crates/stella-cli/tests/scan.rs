@@ -1127,3 +1127,104 @@ fn root_io_statements_replace_the_distros_in_a_root_io_image() {
         ]
     );
 }
+
+#[test]
+fn seal_rebuilds_are_matched_against_seal_data_alone() {
+    let Some(adv) = advisories() else { return };
+    let seal = adv.join("vuln-list-fixtures/seal/testdata/happy/vuln-list/seal");
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let db = work.path().join("v.db");
+    let db_s = db.to_str().unwrap();
+    let (code, _, err) = stella(
+        &[
+            "db",
+            "import",
+            "--format",
+            "osv",
+            "--db",
+            db_s,
+            seal.to_str().unwrap(),
+        ],
+        &cache,
+    );
+    assert_eq!(code, 0, "{err}");
+    let scan = |purls: &[&str]| -> Vec<(String, String)> {
+        let comps: Vec<String> = purls
+            .iter()
+            .map(|purl| {
+                format!(r#"{{"type":"library","bom-ref":"{purl}","name":"x","purl":"{purl}"}}"#)
+            })
+            .collect();
+        let sbom = work.path().join("img.cdx.json");
+        std::fs::write(
+            &sbom,
+            format!(
+                r#"{{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[{}]}}"#,
+                comps.join(",")
+            ),
+        )
+        .unwrap();
+        let t = format!("sbom:{}", sbom.display());
+        let (code, out, err) = stella(&["scan", &t, "--db", db_s, "-f", "json"], &cache);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let mut got: Vec<(String, String)> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    format!(
+                        "{}@{} {}",
+                        f["package"]["name"].as_str().unwrap(),
+                        f["package"]["version"].as_str().unwrap(),
+                        f["vulnerabilityId"].as_str().unwrap()
+                    ),
+                    f["matchDetails"]["searchedBy"]["namespace"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                )
+            })
+            .collect();
+        got.sort();
+        got
+    };
+    let s = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(
+        scan(&[
+            "pkg:apk/alpine/seal-zlib@1.2.8-r3?distro=alpine-3.17.3",
+            "pkg:apk/alpine/seal-zlib@1.2.8-r25341999?distro=alpine-3.17.3",
+        ]),
+        [s("seal-zlib@1.2.8-r3 CVE-2023-6992", "seal:alpine")]
+    );
+    assert_eq!(
+        scan(&[
+            "pkg:deb/debian/seal-wget@1.21-1%2Bdeb11u1%2Bsp1?distro=debian-11",
+            "pkg:deb/debian/seal-wget@1.21-1%2Bdeb11u1%2Bsp999?distro=debian-11",
+        ]),
+        [s(
+            "seal-wget@1.21-1+deb11u1+sp1 CVE-2024-10524",
+            "seal:debian"
+        )]
+    );
+    // the Red Hat release comes from the package's `elN`, not from the image
+    assert_eq!(
+        scan(&[
+            "pkg:rpm/centos/seal-expat@2.1.0-15.el7_9%2Bsp1?distro=centos-7",
+            "pkg:rpm/centos/seal-expat@2.0.1-15.el6_10%2Bsp1?distro=centos-7",
+            "pkg:rpm/centos/seal-expat@2.1.0-15.el7_9%2Bsp999?distro=centos-7",
+        ]),
+        [
+            s(
+                "seal-expat@2.0.1-15.el6_10+sp1 CVE-2022-22822",
+                "seal:redhat:6"
+            ),
+            s(
+                "seal-expat@2.1.0-15.el7_9+sp1 CVE-2022-22822",
+                "seal:redhat:7"
+            ),
+        ]
+    );
+}

@@ -573,6 +573,28 @@ fn rootio_namespace(distro: &str, packages: &[Arc<Pkg>]) -> Option<String> {
     .then(|| format!("rootio:{distro}"))
 }
 
+/// The Seal Security namespace of a distro package Seal rebuilt (its name or source name
+/// starts with `seal-`): `seal:alpine`, `seal:debian` (Debian and Ubuntu), `seal:redhat:<N>`
+/// (RPM distributions, `N` from the release's `elN`), as Trivy routes them.
+fn seal_namespace(distro: &str, p: &Pkg) -> Option<String> {
+    let sealed = |n: &str| n.get(..5).is_some_and(|x| x.eq_ignore_ascii_case("seal-"));
+    if !sealed(&p.name) && !p.source_name.as_deref().is_some_and(sealed) {
+        return None;
+    }
+    match distro.split(':').next().unwrap_or("") {
+        "alpine" => Some("seal:alpine".into()),
+        "debian" | "ubuntu" => Some("seal:debian".into()),
+        "redhat" | "centos" | "oracle" | "mariner" | "azurelinux" => {
+            let release = p.version.rsplit_once('-').map_or("", |(_, r)| r);
+            let (_, el) = release.split_once("el")?;
+            let n = el.split(['_', '+', '.']).next().unwrap_or("");
+            (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| format!("seal:redhat:{n}"))
+        }
+        _ => None,
+    }
+}
+
 /// What one worker found in its share of the packages.
 struct Part {
     out: Matched,
@@ -605,7 +627,11 @@ fn match_part(
     for &(pi, p) in part {
         let (ns, kind) = match p.eco {
             Eco::Apk | Eco::Deb | Eco::Rpm => match distro {
-                Some(d) => (d.to_string(), "distro"),
+                // Seal Security's rebuilds (`seal-zlib`) answer to Seal's data alone
+                Some(d) => (
+                    seal_namespace(d, p).unwrap_or_else(|| d.to_string()),
+                    "distro",
+                ),
                 None => {
                     out.warnings.push(format!(
                         "{} {}: no operating system detected, so its distro advisories cannot be looked up",
