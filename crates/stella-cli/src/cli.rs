@@ -26,6 +26,47 @@ pub enum Command {
     Db(DbCommand),
     /// Scan an image for vulnerabilities (offline, against a local DB) and gate on them.
     Scan(Box<ScanArgs>),
+    /// Check policies and evaluate them over scan results.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+/// `stella policy …`
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Check a policy file: every error with its line and column; exit 2 when invalid.
+    Validate(PolicyValidateArgs),
+    /// Evaluate a policy over a scan result (`stella scan -f json`) and print the verdict;
+    /// exit 1 when it fails.
+    Eval(PolicyEvalArgs),
+}
+
+/// `stella policy validate FILE`
+#[derive(Debug, Args)]
+pub struct PolicyValidateArgs {
+    /// The policy.
+    pub file: PathBuf,
+    /// Demand an `until` on every mute.
+    #[arg(long)]
+    pub require_mute_expiry: bool,
+}
+
+/// `stella policy eval --policy FILE --findings SCAN.json`
+#[derive(Debug, Args)]
+pub struct PolicyEvalArgs {
+    /// The policy.
+    #[arg(long)]
+    pub policy: PathBuf,
+    /// A scan result in the JSON format (`stella scan -f json`).
+    #[arg(long, value_name = "SCAN.json")]
+    pub findings: PathBuf,
+    /// `table` (the verdict and its reasons) or `json` (the scan result with the policy's
+    /// marks and verdict).
+    #[arg(long, short = 'f', default_value = "table")]
+    pub format: String,
+    /// Evaluate as of this day (YYYY-MM-DD; mutes expire against it); today by default.
+    #[arg(long, value_name = "DAY")]
+    pub today: Option<String>,
 }
 
 /// `stella scan TARGET`
@@ -64,6 +105,10 @@ pub struct ScanArgs {
     /// of the report.
     #[arg(long, value_name = "ID")]
     pub explain: Option<String>,
+    /// The policy (YAML, docs/policy.md) that decides the verdict: `deny` rules fail it,
+    /// `warn` rules make it WARN, mutes and `ignore` rules set findings aside, marked.
+    #[arg(long, value_name = "FILE", env = "STELLA_POLICY")]
+    pub policy: Option<PathBuf>,
     /// Findings to ignore: YAML (`ignore: [{id, purl, reason, expires}]`) or one id per line.
     #[arg(long, value_name = "FILE", env = "STELLA_IGNORE_FILE")]
     pub ignore_file: Option<PathBuf>,

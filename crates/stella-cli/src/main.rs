@@ -17,6 +17,7 @@ macro_rules! outln {
 
 mod cli;
 mod db_cmd;
+mod policy_cmd;
 mod progress;
 mod sbom_cmd;
 mod scan_cmd;
@@ -69,5 +70,6 @@ fn run(args: cli::Cli) -> anyhow::Result<u8> {
         cli::Command::Sbom(s) => sbom_cmd::run(*s),
         cli::Command::Db(d) => db_cmd::run(d),
         cli::Command::Scan(s) => scan_cmd::run(*s),
+        cli::Command::Policy(p) => policy_cmd::run(p),
     }
 }

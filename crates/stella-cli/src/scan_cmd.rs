@@ -63,7 +63,13 @@ fn finish(
         }
         None => None,
     };
+    let policy = match &a.policy {
+        Some(path) => Some(crate::policy_cmd::load(path)?),
+        None => None,
+    };
     let opts = stella_scan::Options {
+        policy,
+        base_layers: Default::default(),
         fail_on: a.fail_on.clone(),
         only_fixed: a.only_fixed,
         cpe: a.cpe,

@@ -1228,3 +1228,135 @@ fn seal_rebuilds_are_matched_against_seal_data_alone() {
         ]
     );
 }
+
+#[test]
+fn a_policy_decides_the_verdict_and_a_mute_lets_the_next_build_pass() {
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let secdb = work.path().join("secdb/v3.17");
+    std::fs::create_dir_all(&secdb).unwrap();
+    std::fs::write(
+        secdb.join("main.json"),
+        r#"{"distroversion":"v3.17","reponame":"main","archs":["x86_64"],"packages":[
+            {"pkg":{"name":"memcached","secfixes":{"1.6.22-r0":["CVE-2023-46853"],"1.6.30-r0":["CVE-2099-1111"]}}}]}"#,
+    )
+    .unwrap();
+    let db = work.path().join("v.db");
+    let db_s = db.to_str().unwrap();
+    let (code, _, err) = stella(
+        &[
+            "db",
+            "import",
+            "--format",
+            "alpine-secdb",
+            "--db",
+            db_s,
+            secdb.to_str().unwrap(),
+        ],
+        &cache,
+    );
+    assert_eq!(code, 0, "{err}");
+    let purl = "pkg:apk/alpine/memcached@1.6.17-r0?arch=x86_64&distro=alpine-3.17.3";
+    let sbom = work.path().join("img.cdx.json");
+    std::fs::write(
+        &sbom,
+        format!(r#"{{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[{{"type":"library","bom-ref":"a","name":"memcached","version":"1.6.17-r0","purl":"{purl}"}}]}}"#),
+    )
+    .unwrap();
+    let t = format!("sbom:{}", sbom.display());
+    let policy = work.path().join("policy.yaml");
+    let write_policy = |mutes: &str| {
+        std::fs::write(
+            &policy,
+            format!(
+                r#"version: 1
+rules:
+  - id: fixable
+    action: deny
+    when: {{ fixAvailable: true, package: "pkg:apk/alpine/memcached@*" }}
+    message: "{{vulnerabilityId}} in {{package}}: upgrade to {{fixedVersion}}"
+{mutes}"#
+            ),
+        )
+        .unwrap();
+    };
+    write_policy("");
+    let p = policy.to_str().unwrap();
+    let (code, out, err) = stella(
+        &["scan", &t, "--db", db_s, "--policy", p, "-f", "json"],
+        &cache,
+    );
+    assert_eq!(code, 1, "a deny fails the build: {err}");
+    check_schema(&out);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verdict"]["status"], "FAIL");
+    assert_eq!(v["verdict"]["details"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        v["verdict"]["details"][0]["message"],
+        "CVE-2023-46853 in memcached: upgrade to 1.6.22-r0"
+    );
+    // S-2: the developer mutes both CVEs, with a reason and an expiry; the next build passes
+    write_policy(
+        "mutes:\n  - vulnerability: [CVE-2023-46853, CVE-2099-1111]\n    until: 2999-12-31\n    reason: not reachable\n    by: dev@example.com\n",
+    );
+    let (code, out, err) = stella(
+        &["scan", &t, "--db", db_s, "--policy", p, "-f", "json"],
+        &cache,
+    );
+    assert_eq!(code, 0, "{err}");
+    check_schema(&out);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verdict"]["status"], "PASS");
+    let f = v["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 2, "muted findings stay in the report");
+    assert!(
+        f.iter()
+            .all(|x| x["policy"]["action"] == "muted" && x["policy"]["by"] == "dev@example.com")
+    );
+    assert_eq!(
+        v["summary"]["high"].as_u64().unwrap_or(0) + v["summary"]["unknown"].as_u64().unwrap_or(0),
+        0
+    );
+    // `policy eval` judges a stored result the same way, and says when a mute has expired
+    let scan_json = work.path().join("scan.json");
+    std::fs::write(&scan_json, &out).unwrap();
+    let sj = scan_json.to_str().unwrap();
+    let (code, out, _) = stella(&["policy", "eval", "--policy", p, "--findings", sj], &cache);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("verdict: PASS"), "{out}");
+    let (code, out, _) = stella(
+        &[
+            "policy",
+            "eval",
+            "--policy",
+            p,
+            "--findings",
+            sj,
+            "--today",
+            "3000-01-01",
+        ],
+        &cache,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("expired on 2999-12-31"), "{out}");
+    // validate: a valid file, and a broken one named with its line and column
+    let (code, out, _) = stella(&["policy", "validate", p], &cache);
+    assert_eq!(code, 0);
+    assert!(out.contains("valid (1 rule(s), 1 mute(s))"), "{out}");
+    let (code, _, err) = stella(&["policy", "validate", "--require-mute-expiry", p], &cache);
+    assert_eq!(code, 0, "{err}");
+    std::fs::write(
+        &policy,
+        "version: 1\nrules:\n  - id: x\n    action: deny\n    when: { severty: high }\n",
+    )
+    .unwrap();
+    let (code, _, err) = stella(&["policy", "validate", p], &cache);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("policy.yaml:5:") && err.contains("unknown field `severty`"),
+        "{err}"
+    );
+    // a policy that fails to load stops the scan (it never judges with half a policy)
+    let (code, _, err) = stella(&["scan", &t, "--db", db_s, "--policy", p], &cache);
+    assert_eq!(code, 2, "{err}");
+}

@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use stella_advisory::cvss::Level;
 use stella_advisory::db::PackageEntry;
 use stella_advisory::{Db, Source, Status};
@@ -44,12 +44,16 @@ pub enum Eco {
     Lang(&'static str),
 }
 
+fn unknown_eco() -> Eco {
+    Eco::Lang("")
+}
+
 /// An installed package to match.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Pkg {
-    /// Its kind.
-    #[serde(skip)]
+    /// Its kind (not in reports: a package read back from one is `Lang("")`).
+    #[serde(skip, default = "unknown_eco")]
     pub eco: Eco,
     /// `deb`, `apk`, `rpm`, `pypi`… (the purl type), for reports.
     #[serde(rename = "type")]
@@ -59,22 +63,22 @@ pub struct Pkg {
     /// Installed version.
     pub version: String,
     /// Package URL.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purl: Option<String>,
     /// Source package (distro packages).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_name: Option<String>,
     /// Architecture.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arch: Option<String>,
     /// RPM module stream (`nodejs:18`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module: Option<String>,
     /// The layer that introduced it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layer: Option<String>,
     /// The file it was found in.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
 }
 
@@ -83,7 +87,7 @@ pub struct Pkg {
 pub type Word = std::borrow::Cow<'static, str>;
 
 /// What was searched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Searched {
     /// DB namespace.
     pub namespace: String,
@@ -94,7 +98,7 @@ pub struct Searched {
 }
 
 /// What was found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Found {
     /// The advisory that said it.
     pub advisory: String,
@@ -105,7 +109,7 @@ pub struct Found {
 }
 
 /// How a finding was made.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchDetails {
     /// `distro`, `ecosystem` or `cpe`.
@@ -120,7 +124,7 @@ pub struct MatchDetails {
 }
 
 /// One CVSS statement.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cvss {
     /// `CVSS_V3`…
     #[serde(rename = "type")]
@@ -132,7 +136,7 @@ pub struct Cvss {
 }
 
 /// One vulnerability in one package.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
     /// The vulnerability record id (the CVE when there is one).
@@ -142,15 +146,15 @@ pub struct Finding {
     /// `critical`…`unknown`.
     pub severity: Word,
     /// The base score behind the severity.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<f32>,
     /// The feed the severity came from.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity_source: Option<Arc<str>>,
     /// Every CVSS vector known (shared by every finding of the vulnerability).
     pub cvss: Arc<[Cvss]>,
     /// EPSS probability.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epss: Option<f32>,
     /// In CISA's KEV catalogue.
     pub kev: bool,
@@ -161,30 +165,58 @@ pub struct Finding {
     /// `fixed` (a fixed version exists) or `not-fixed`.
     pub status: Word,
     /// Summary (shared by every finding of the vulnerability).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<Arc<str>>,
     /// How it matched.
     pub match_details: MatchDetails,
     /// A VEX statement that says this finding does not apply (it stays in the report, marked,
     /// and does not count for the gate).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vex: Option<VexNote>,
+    /// When the vulnerability was first published (policies judge its age by it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<Arc<str>>,
+    /// What the policy made of this finding: a mute or a rule's action, with why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyNote>,
+}
+
+/// What a policy said about one finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyNote {
+    /// `muted`, `ignore`, `warn` or `deny`.
+    pub action: String,
+    /// The rule that decided (not for mutes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// The rule's message, filled in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Why it was muted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Until when the mute holds (YYYY-MM-DD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    /// Who muted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 /// What a VEX document said about a finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VexNote {
     /// `not_affected` or `fixed`.
     pub status: String,
     /// Why (OpenVEX justification or impact statement).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub justification: Option<String>,
     /// The document that said it.
     pub document: String,
 }
 
 /// The result of matching.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Matched {
     /// Findings, sorted.
     pub findings: Vec<Finding>,
@@ -196,7 +228,7 @@ pub struct Matched {
 }
 
 /// An informational advisory that applies to a package.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Notice {
     /// The advisory (`RUSTSEC-2022-0057`).
@@ -206,7 +238,7 @@ pub struct Notice {
     /// The package.
     pub package: Pkg,
     /// What it says.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<Arc<str>>,
 }
 
@@ -485,6 +517,7 @@ mod cpe {
 
 /// What every finding of one vulnerability repeats, read from the DB once.
 struct VulnInfo {
+    published: Option<Arc<str>>,
     severity: Level,
     score: Option<f32>,
     severity_source: Option<Arc<str>>,
@@ -498,6 +531,7 @@ struct VulnInfo {
 fn vuln_info(db: &Db, v: Option<stella_advisory::VulnerabilityView<'_>>) -> VulnInfo {
     match v {
         Some(v) => VulnInfo {
+            published: v.published.map(Arc::from),
             severity: v.severity,
             score: v.score,
             severity_source: v
@@ -520,6 +554,7 @@ fn vuln_info(db: &Db, v: Option<stella_advisory::VulnerabilityView<'_>>) -> Vuln
             summary: v.summary.map(Arc::from),
         },
         None => VulnInfo {
+            published: None,
             severity: Level::Unknown,
             score: None,
             severity_source: None,
@@ -912,6 +947,8 @@ fn match_part(
                         source: Word::Borrowed(hit[0].1.entry.source.name()),
                     },
                     vex: None,
+                    published: info.published.clone(),
+                    policy: None,
                 }),
             ));
         }

@@ -7,11 +7,11 @@ pub mod html;
 pub use exchange::{cyclonedx_vdr, cyclonedx_vex, openvex, spdx};
 pub use html::html;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use stella_match::{Finding, severity_rank};
 
 /// What was scanned.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Target {
     /// `image`, `directory`, `sbom`.
@@ -19,25 +19,25 @@ pub struct Target {
     /// As given.
     pub reference: String,
     /// The image digest, when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
     /// The detected OS.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os: Option<Os>,
 }
 
 /// An OS.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Os {
     /// `debian`…
     pub family: String,
     /// `12`…
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 }
 
 /// The DB used.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DbInfo {
     /// When it was built.
     pub built: String,
@@ -46,7 +46,7 @@ pub struct DbInfo {
 }
 
 /// Counts per severity.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Summary {
     /// Critical.
     pub critical: usize,
@@ -61,16 +61,35 @@ pub struct Summary {
 }
 
 /// The gate's answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Verdict {
     /// `PASS`, `WARN` or `FAIL`.
     pub status: String,
-    /// Why.
+    /// Why, in words.
     pub reasons: Vec<String>,
+    /// Every policy rule that decided something, finding by finding.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<VerdictReason>,
+}
+
+/// One rule's decision about one finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerdictReason {
+    /// The rule.
+    pub rule: String,
+    /// `deny` or `warn`.
+    pub action: String,
+    /// The finding's vulnerability.
+    pub vulnerability_id: String,
+    /// The finding's package (purl, or `name@version`).
+    pub package: String,
+    /// The rule's message, filled in.
+    pub message: String,
 }
 
 /// A scan result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     /// `1`.
@@ -92,15 +111,15 @@ pub struct Report {
     /// Packages or statements that could not be evaluated.
     pub warnings: Vec<String>,
     /// Findings an ignore file silenced, with its reason.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignored: Vec<Ignored>,
     /// Informational advisories (unmaintained, unsound, notice): not findings, not gated.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<stella_match::Notice>,
 }
 
 /// A finding an ignore entry silenced.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Ignored {
     /// The vulnerability.
@@ -108,10 +127,10 @@ pub struct Ignored {
     /// The package (`name@version`).
     pub package: String,
     /// Why, as the ignore file says.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Until when.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,
 }
 
@@ -119,7 +138,7 @@ pub struct Ignored {
 pub fn summarize(findings: &[Finding]) -> Summary {
     let mut s = Summary::default();
     // findings a VEX statement set aside are reported, not counted
-    for f in findings.iter().filter(|f| f.vex.is_none()) {
+    for f in findings.iter().filter(|f| counts(f)) {
         match &*f.severity {
             "critical" => s.critical += 1,
             "high" => s.high += 1,
@@ -135,7 +154,7 @@ pub fn summarize(findings: &[Finding]) -> Summary {
 pub fn verdict(findings: &[Finding], fail_on: Option<&str>) -> Verdict {
     let threshold = fail_on.and_then(severity_rank);
     // findings a VEX statement set aside do not count
-    let findings: Vec<&Finding> = findings.iter().filter(|f| f.vex.is_none()).collect();
+    let findings: Vec<&Finding> = findings.iter().filter(|f| counts(f)).collect();
     let failing: Vec<&Finding> = findings
         .iter()
         .copied()
@@ -144,6 +163,7 @@ pub fn verdict(findings: &[Finding], fail_on: Option<&str>) -> Verdict {
     if let (Some(level), false) = (fail_on, failing.is_empty()) {
         Verdict {
             status: "FAIL".into(),
+            details: Vec::new(),
             reasons: vec![format!(
                 "{} finding(s) at or above {level}: {}",
                 failing.len(),
@@ -162,13 +182,25 @@ pub fn verdict(findings: &[Finding], fail_on: Option<&str>) -> Verdict {
         Verdict {
             status: "PASS".into(),
             reasons: Vec::new(),
+            details: Vec::new(),
         }
     } else {
         Verdict {
             status: "WARN".into(),
             reasons: vec![format!("{} finding(s) below the gate", findings.len())],
+            details: Vec::new(),
         }
     }
+}
+
+/// Whether a finding counts for summaries and gates: not set aside by a VEX statement, a
+/// policy mute or an `ignore` rule (such findings stay in the report, marked).
+pub fn counts(f: &Finding) -> bool {
+    f.vex.is_none()
+        && !f
+            .policy
+            .as_ref()
+            .is_some_and(|p| p.action == "muted" || p.action == "ignore")
 }
 
 /// A stable id from the findings and target (FNV-1a), so the same scan gets the same id.
@@ -441,7 +473,7 @@ pub fn sarif(r: &Report, tool_version: &str) -> Vec<u8> {
 pub fn junit(r: &Report, fail_on: Option<&str>) -> Vec<u8> {
     let threshold = fail_on.and_then(severity_rank);
     let fails = |f: &Finding| {
-        f.vex.is_none() && threshold.is_none_or(|t| severity_rank(&f.severity).unwrap_or(0) >= t)
+        counts(f) && threshold.is_none_or(|t| severity_rank(&f.severity).unwrap_or(0) >= t)
     };
     let failures = r.findings.iter().filter(|f| fails(f)).count();
     let mut o = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");

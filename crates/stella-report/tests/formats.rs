@@ -65,6 +65,8 @@ fn finding(id: &str, sev: &str, p: &Pkg, fixed: &[&str], vex: bool) -> Finding {
             justification: Some("vulnerable_code_not_in_execute_path".into()),
             document: "vex.json".into(),
         }),
+        published: None,
+        policy: None,
     }
 }
 

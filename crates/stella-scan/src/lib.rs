@@ -64,6 +64,11 @@ pub struct Options {
     pub db_hint: String,
     /// Now (RFC 3339): the report's time, and the day ignore entries expire against.
     pub now: String,
+    /// The policy that decides the verdict (with `fail_on`, when both are given: either
+    /// failing fails).
+    pub policy: Option<stella_policy::Policy>,
+    /// The base image's layers (diff ids), for policies' `layer` conditions.
+    pub base_layers: std::collections::BTreeSet<String>,
 }
 
 fn eco(k: Kind) -> Eco {
@@ -378,8 +383,26 @@ pub fn scan(
             }
         });
     }
+    let verdict = match &opts.policy {
+        Some(p) => {
+            let ctx = stella_policy::Context {
+                today,
+                image: (target.kind == "image").then(|| target.reference.clone()),
+                base_layers: opts.base_layers.clone(),
+            };
+            let mut v = stella_policy::evaluate(p, &mut m.findings, &ctx);
+            if opts.fail_on.is_some() {
+                let gate = stella_report::verdict(&m.findings, opts.fail_on.as_deref());
+                if gate.status == "FAIL" {
+                    v.status = gate.status;
+                    v.reasons.extend(gate.reasons);
+                }
+            }
+            v
+        }
+        None => stella_report::verdict(&m.findings, opts.fail_on.as_deref()),
+    };
     let summary = stella_report::summarize(&m.findings);
-    let verdict = stella_report::verdict(&m.findings, opts.fail_on.as_deref());
     let manifest = db.manifest();
     Ok(stella_report::Report {
         schema_version: "1".into(),

@@ -1,0 +1,128 @@
+//! `stella policy validate|eval`: checking a policy file, and judging a stored scan result
+//! with it.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use crate::cli::{PolicyCommand, PolicyEvalArgs, PolicyValidateArgs};
+use crate::exit;
+
+/// Reads and checks a policy file (the error names file, line and column).
+pub(crate) fn load(path: &Path) -> anyhow::Result<stella_policy::Policy> {
+    load_with(path, &stella_policy::LoadOptions::default())
+}
+
+fn load_with(
+    path: &Path,
+    opts: &stella_policy::LoadOptions,
+) -> anyhow::Result<stella_policy::Policy> {
+    let text = fs_err::read_to_string(path)?;
+    Ok(stella_policy::Policy::from_yaml(
+        &text,
+        &path.display().to_string(),
+        opts,
+    )?)
+}
+
+pub(crate) fn run(c: PolicyCommand) -> anyhow::Result<u8> {
+    match c {
+        PolicyCommand::Validate(a) => validate(a),
+        PolicyCommand::Eval(a) => eval(a),
+    }
+}
+
+fn validate(a: PolicyValidateArgs) -> anyhow::Result<u8> {
+    let p = load_with(
+        &a.file,
+        &stella_policy::LoadOptions {
+            require_mute_expiry: a.require_mute_expiry,
+        },
+    )?;
+    println!(
+        "{}: valid ({} rule(s), {} mute(s))",
+        a.file.display(),
+        p.rules.len(),
+        p.mutes.len()
+    );
+    Ok(exit::OK)
+}
+
+fn eval(a: PolicyEvalArgs) -> anyhow::Result<u8> {
+    let timing = std::env::var_os("STELLA_TIMING").is_some();
+    let started = std::time::Instant::now();
+    let policy = load(&a.policy)?;
+    let loaded = started.elapsed();
+    let bytes = crate::sbom_cmd::read_input(&a.findings, 1 << 30)?;
+    let mut report: stella_report::Report = serde_json::from_slice(&bytes).with_context(|| {
+        format!(
+            "{} is not a scan result\nhint: make one with `stella scan TARGET -f json -o scan.json`",
+            a.findings.display()
+        )
+    })?;
+    let now = crate::db_cmd::now();
+    let day = a.today.as_deref().unwrap_or(&now);
+    let today = stella_policy::epoch_days(day)
+        .with_context(|| format!("--today {day}: not a date (YYYY-MM-DD)"))?;
+    let ctx = stella_policy::Context {
+        today,
+        image: (report.target.kind == "image").then(|| report.target.reference.clone()),
+        base_layers: Default::default(),
+    };
+    let started = std::time::Instant::now();
+    report.verdict = stella_policy::evaluate(&policy, &mut report.findings, &ctx);
+    if timing {
+        eprintln!(
+            "timing: policy loaded in {:.3} ms, evaluated over {} findings in {:.3} ms",
+            loaded.as_secs_f64() * 1e3,
+            report.findings.len(),
+            started.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    report.summary = stella_report::summarize(&report.findings);
+    let out = match a.format.as_str() {
+        "json" => stella_report::json(&report),
+        "table" => {
+            let mut s = format!("verdict: {}\n", report.verdict.status);
+            for r in &report.verdict.reasons {
+                s.push_str(&format!("  {r}\n"));
+            }
+            for d in &report.verdict.details {
+                s.push_str(&format!(
+                    "  {} [{}] {} {}: {}\n",
+                    d.action, d.rule, d.vulnerability_id, d.package, d.message
+                ));
+            }
+            let muted = report
+                .findings
+                .iter()
+                .filter_map(|f| f.policy.as_ref().map(|p| (f, p)))
+                .filter(|(_, p)| p.action == "muted");
+            for (f, p) in muted {
+                s.push_str(&format!(
+                    "  muted {} in {} {}: {}{}\n",
+                    f.vulnerability_id,
+                    f.package.name,
+                    f.package.version,
+                    p.reason.as_deref().unwrap_or(""),
+                    p.until
+                        .as_deref()
+                        .map(|u| format!(" (until {u})"))
+                        .unwrap_or_default()
+                ));
+            }
+            s.into_bytes()
+        }
+        other => anyhow::bail!("unknown format `{other}` (json, table)"),
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(&out)
+        .context("cannot write to standard output")?;
+    Ok(if report.verdict.status == "FAIL" {
+        exit::FAIL
+    } else {
+        exit::OK
+    })
+}

@@ -1,0 +1,311 @@
+//! Loading errors and evaluation, rule by rule.
+
+use std::sync::Arc;
+
+use stella_match::{Eco, Finding, Found, MatchDetails, Pkg, Searched, VexNote};
+
+use super::*;
+
+fn finding(id: &str, sev: &str, purl: &str, fixed: &[&str]) -> Finding {
+    let (name, version) = purl
+        .rsplit_once('/')
+        .map(|(_, nv)| nv.split_once('@').unwrap_or((nv, "")))
+        .unwrap_or(("", ""));
+    Finding {
+        vulnerability_id: id.into(),
+        aliases: vec![format!("GHSA-{id}")].into(),
+        severity: sev.to_string().into(),
+        score: Some(7.5),
+        severity_source: None,
+        cvss: Vec::new().into(),
+        epss: Some(0.2),
+        kev: false,
+        package: Arc::new(Pkg {
+            eco: Eco::Deb,
+            kind: "deb".into(),
+            name: name.into(),
+            version: version.split('?').next().unwrap_or("").into(),
+            purl: Some(purl.into()),
+            source_name: None,
+            arch: None,
+            module: None,
+            layer: Some("sha256:app".into()),
+            location: None,
+        }),
+        fixed_versions: fixed.iter().map(|s| s.to_string()).collect(),
+        status: if fixed.is_empty() {
+            "not-fixed"
+        } else {
+            "fixed"
+        }
+        .into(),
+        summary: None,
+        match_details: MatchDetails {
+            kind: "distro".into(),
+            searched_by: Searched {
+                namespace: "debian:12".into(),
+                name: name.into(),
+                version: version.into(),
+            },
+            found: vec![Arc::new(Found {
+                advisory: id.into(),
+                feed: "f".into(),
+                ranges: vec![],
+            })],
+            source: "distro".into(),
+        },
+        vex: None,
+        published: Some("2026-01-01T00:00:00Z".into()),
+        policy: None,
+    }
+}
+
+fn load(y: &str) -> Result<Policy, Error> {
+    Policy::from_yaml(y, "p.yaml", &LoadOptions::default())
+}
+
+fn err(y: &str) -> String {
+    load(y).unwrap_err().to_string()
+}
+
+const DESIGN_EXAMPLE: &str = r#"version: 1
+rules:
+  - id: no-fixable-criticals
+    action: deny                 # deny | warn | ignore
+    when: { severity: ">= critical", fixAvailable: true }
+    message: "{vulnerabilityId} in {package}: upgrade to {fixedVersion}"
+mutes:
+  - vulnerability: CVE-2023-1234
+    package: "pkg:deb/debian/openssl*"
+    until: 2026-12-31
+    reason: "not reachable from the entrypoint"
+"#;
+
+fn ctx(today: &str) -> Context {
+    Context {
+        today: epoch_days(today).unwrap(),
+        ..Context::default()
+    }
+}
+
+#[test]
+fn the_design_example_loads_and_decides() {
+    let p = load(DESIGN_EXAMPLE).unwrap();
+    let mut f = vec![
+        finding(
+            "CVE-2023-1234",
+            "critical",
+            "pkg:deb/debian/openssl@3.0.1",
+            &["3.0.2"],
+        ),
+        finding(
+            "CVE-2023-9999",
+            "critical",
+            "pkg:deb/debian/curl@7.0",
+            &["7.1"],
+        ),
+        finding("CVE-2023-8888", "critical", "pkg:deb/debian/zlib@1.0", &[]),
+        finding("CVE-2023-7777", "high", "pkg:deb/debian/bash@5.0", &["5.1"]),
+    ];
+    let v = evaluate(&p, &mut f, &ctx("2026-11-29"));
+    assert_eq!(v.status, "FAIL");
+    assert_eq!(v.details.len(), 1);
+    assert_eq!(
+        v.details[0].message,
+        "CVE-2023-9999 in curl: upgrade to 7.1"
+    );
+    assert_eq!(
+        v.reasons,
+        ["rule `no-fixable-criticals` (deny): 1 finding(s)"]
+    );
+    let muted = f[0].policy.as_ref().unwrap();
+    assert_eq!(
+        (muted.action.as_str(), muted.until.as_deref()),
+        ("muted", Some("2026-12-31"))
+    );
+    assert!(f[2].policy.is_none() && f[3].policy.is_none());
+    // a month later the mute has expired: it no longer applies, and the verdict says so
+    let v = evaluate(&p, &mut f, &ctx("2027-01-01"));
+    assert_eq!(v.details.len(), 2);
+    assert!(
+        v.reasons
+            .iter()
+            .any(|r| r.contains("CVE-2023-1234") && r.contains("expired on 2026-12-31")),
+        "{:?}",
+        v.reasons
+    );
+    // the last day still holds
+    let v = evaluate(&p, &mut f, &ctx("2026-12-31"));
+    assert_eq!(v.details.len(), 1);
+}
+
+#[test]
+fn first_matching_rule_decides_and_verdicts_rank() {
+    let p = load(
+        r#"version: 1
+rules:
+  - id: accept-test-images
+    action: ignore
+    when: { image: "registry.example.com/test/*" }
+  - id: kev
+    action: deny
+    when: { kev: true }
+  - id: highs
+    action: warn
+    when: { severity: ">= high" }
+"#,
+    )
+    .unwrap();
+    let mut f = vec![
+        finding("CVE-1", "high", "pkg:deb/debian/a@1", &[]),
+        finding("CVE-2", "low", "pkg:deb/debian/b@1", &[]),
+    ];
+    let mut c = ctx("2026-11-29");
+    let v = evaluate(&p, &mut f, &c);
+    assert_eq!((v.status.as_str(), v.details.len()), ("WARN", 1));
+    f[1].kev = true;
+    assert_eq!(evaluate(&p, &mut f, &c).status, "FAIL");
+    c.image = Some("registry.example.com/test/app:1".into());
+    let v = evaluate(&p, &mut f, &c);
+    assert_eq!(v.status, "PASS");
+    assert!(
+        f.iter()
+            .all(|x| x.policy.as_ref().unwrap().action == "ignore")
+    );
+    // VEX-set-aside findings never count
+    c.image = None;
+    for x in &mut f {
+        x.vex = Some(VexNote {
+            status: "not_affected".into(),
+            justification: None,
+            document: "v.json".into(),
+        });
+    }
+    assert_eq!(evaluate(&p, &mut f, &c).status, "PASS");
+}
+
+#[test]
+fn every_condition() {
+    let one = |when: &str, f: &Finding, c: &Context| {
+        let p = load(&format!(
+            "version: 1\nrules:\n  - id: r\n    action: deny\n    when: {when}\n"
+        ))
+        .unwrap();
+        evaluate(&p, &mut [f.clone()], c).status == "FAIL"
+    };
+    let f = finding(
+        "CVE-2026-1",
+        "medium",
+        "pkg:deb/debian/openssl@3.0.1?arch=amd64",
+        &["3.0.2"],
+    );
+    let c = ctx("2026-03-02");
+    assert!(one(r#"{ severity: medium }"#, &f, &c));
+    assert!(!one(r#"{ severity: "> medium" }"#, &f, &c));
+    assert!(one(r#"{ cvss: ">= 7.5" }"#, &f, &c));
+    assert!(!one(r#"{ cvss: 8 }"#, &f, &c), "a bare number means >=");
+    assert!(one(r#"{ epss: "< 0.5" }"#, &f, &c));
+    assert!(one(r#"{ kev: false, fixAvailable: true }"#, &f, &c));
+    assert!(one(r#"{ vulnerability: "CVE-2026-*" }"#, &f, &c));
+    assert!(
+        one(r#"{ vulnerabilities: [GHSA-CVE-2026-1] }"#, &f, &c),
+        "aliases count"
+    );
+    assert!(one(r#"{ package: "pkg:deb/debian/openssl@*" }"#, &f, &c));
+    assert!(!one(r#"{ package: "pkg:deb/debian/openssl" }"#, &f, &c));
+    assert!(one(r#"{ packageType: [rpm, deb] }"#, &f, &c));
+    assert!(one(r#"{ age: ">= 60d" }"#, &f, &c));
+    assert!(!one(r#"{ age: "> 60d" }"#, &f, &c));
+    assert!(one(r#"{ layer: application }"#, &f, &c));
+    assert!(!one(r#"{ image: "*" }"#, &f, &c), "no image, no match");
+    let mut base = c.clone();
+    base.base_layers.insert("sha256:app".into());
+    assert!(one(r#"{ layer: base }"#, &f, &base));
+    assert!(one("{}", &f, &c), "no conditions: every finding");
+}
+
+#[test]
+fn bad_policies_say_what_and_where() {
+    let e = err("version: 1\nrules:\n  - id: a\n    action: deny\n    wehn: {}\n");
+    assert!(
+        e.starts_with("p.yaml:5:5: ") && e.contains("unknown field `wehn`"),
+        "{e}"
+    );
+    let e = err("version: 1\nrules:\n  - id: a\n    action: block\n");
+    assert!(e.starts_with("p.yaml:4:13: ") && e.contains("block"), "{e}");
+    let e = err(
+        "version: 1\nrules:\n  - id: a\n    action: deny\n    when: { package: \"pkg:[deb\" }\n",
+    );
+    assert!(
+        e.starts_with("p.yaml:5:") && e.contains("bad pattern"),
+        "{e}"
+    );
+    let e = err(
+        "version: 1\nrules:\n  - id: a\n    action: deny\n    when:\n      severity: \">= severe\"\n",
+    );
+    assert!(
+        e.starts_with("p.yaml:6:21: ") && e.contains("not a severity"),
+        "{e}"
+    );
+    let e =
+        err("version: 1\nmutes:\n  - vulnerability: CVE-1\n    until: 2026-02-30\n    reason: r\n");
+    assert!(
+        e.starts_with("p.yaml:4:12: ") && e.contains("not a date"),
+        "{e}"
+    );
+    let e = err("version: 1\nrules:\n  - id: a\n    action: deny\n    message: \"{pkg}\"\n");
+    assert!(e.contains("unknown placeholder `{pkg}`"), "{e}");
+    let e = err("version: 1\nrules:\n  - {id: a, action: deny}\n  - {id: a, action: warn}\n");
+    assert!(e.contains("`a` is used twice"), "{e}");
+    let e = err("version: 2\n");
+    assert!(e.contains("version 2 is not supported"), "{e}");
+    let e = err("version: 1\nmutes:\n  - vulnerability: CVE-1\n    reason: \" \"\n");
+    assert!(e.contains("`reason` is empty"), "{e}");
+    let e = err("rules: [\n");
+    assert!(e.starts_with("p.yaml:"), "{e}");
+    let strict = LoadOptions {
+        require_mute_expiry: true,
+    };
+    let e = Policy::from_yaml(
+        "version: 1\nmutes:\n  - vulnerability: CVE-1\n    reason: r\n",
+        "p.yaml",
+        &strict,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("no `until`"), "{e}");
+}
+
+#[test]
+fn days() {
+    assert_eq!(epoch_days("1970-01-01"), Some(0));
+    assert_eq!(epoch_days("2000-03-01T00:00:00Z"), Some(11_017));
+    assert_eq!(epoch_days("2024-02-29"), Some(19_782));
+    assert_eq!(epoch_days("2023-02-29"), None);
+    assert_eq!(epoch_days("2026-13-01"), None);
+    assert_eq!(epoch_days("soon"), None);
+}
+
+proptest::proptest! {
+    #[test]
+    fn loading_never_panics(s in "\\PC{0,200}") {
+        let _ = Policy::from_yaml(&s, "p", &LoadOptions::default());
+    }
+}
+
+#[test]
+fn every_yaml_example_in_the_docs_loads() {
+    let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/policy.md");
+    let text = std::fs::read_to_string(&doc).unwrap();
+    let blocks: Vec<&str> = text
+        .split("```yaml\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .collect();
+    assert!(blocks.len() >= 2, "no examples found in {}", doc.display());
+    for b in blocks {
+        let p = Policy::from_yaml(b, "docs/policy.md", &LoadOptions::default())
+            .unwrap_or_else(|e| panic!("{e}\n{b}"));
+        assert!(!p.rules.is_empty());
+    }
+}
