@@ -29,6 +29,9 @@ pub enum Command {
     /// Check policies and evaluate them over scan results.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Internal: evaluates one Rego policy job from standard input in a limited process.
+    #[command(name = "__rego-sandbox", hide = true)]
+    RegoSandbox,
 }
 
 /// `stella policy …`
@@ -44,7 +47,7 @@ pub enum PolicyCommand {
 /// `stella policy validate FILE`
 #[derive(Debug, Args)]
 pub struct PolicyValidateArgs {
-    /// The policy.
+    /// The policy (YAML, or Rego when it ends in `.rego`).
     pub file: PathBuf,
     /// Demand an `until` on every mute.
     #[arg(long)]
@@ -54,9 +57,9 @@ pub struct PolicyValidateArgs {
 /// `stella policy eval --policy FILE --findings SCAN.json`
 #[derive(Debug, Args)]
 pub struct PolicyEvalArgs {
-    /// The policy.
-    #[arg(long)]
-    pub policy: PathBuf,
+    /// The policy: one YAML file and any number of `.rego` files. Repeatable.
+    #[arg(long, required = true, value_delimiter = ',')]
+    pub policy: Vec<PathBuf>,
     /// A scan result in the JSON format (`stella scan -f json`).
     #[arg(long, value_name = "SCAN.json")]
     pub findings: PathBuf,
@@ -105,10 +108,16 @@ pub struct ScanArgs {
     /// of the report.
     #[arg(long, value_name = "ID")]
     pub explain: Option<String>,
-    /// The policy (YAML, docs/policy.md) that decides the verdict: `deny` rules fail it,
-    /// `warn` rules make it WARN, mutes and `ignore` rules set findings aside, marked.
-    #[arg(long, value_name = "FILE", env = "STELLA_POLICY")]
-    pub policy: Option<PathBuf>,
+    /// The policy that decides the verdict (docs/policy.md): one YAML file and any number
+    /// of Rego files (`.rego`, `package stella.policy`); `deny` fails, `warn` makes it WARN,
+    /// mutes and `ignore` set findings aside, marked. Repeatable.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "STELLA_POLICY",
+        value_delimiter = ','
+    )]
+    pub policy: Vec<PathBuf>,
     /// Findings to ignore: YAML (`ignore: [{id, purl, reason, expires}]`) or one id per line.
     #[arg(long, value_name = "FILE", env = "STELLA_IGNORE_FILE")]
     pub ignore_file: Option<PathBuf>,

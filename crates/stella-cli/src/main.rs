@@ -71,5 +71,8 @@ fn run(args: cli::Cli) -> anyhow::Result<u8> {
         cli::Command::Db(d) => db_cmd::run(d),
         cli::Command::Scan(s) => scan_cmd::run(*s),
         cli::Command::Policy(p) => policy_cmd::run(p),
+        cli::Command::RegoSandbox => {
+            Ok(u8::try_from(stella_policy::rego::serve_sandbox()).unwrap_or(2))
+        }
     }
 }

@@ -9,9 +9,40 @@ use anyhow::Context as _;
 use crate::cli::{PolicyCommand, PolicyEvalArgs, PolicyValidateArgs};
 use crate::exit;
 
-/// Reads and checks a policy file (the error names file, line and column).
-pub(crate) fn load(path: &Path) -> anyhow::Result<stella_policy::Policy> {
-    load_with(path, &stella_policy::LoadOptions::default())
+fn is_rego(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "rego")
+}
+
+/// Reads and checks policy files: at most one YAML policy and any number of Rego ones, which
+/// run in a child process of this binary with limited memory and time.
+pub(crate) fn load_set(paths: &[std::path::PathBuf]) -> anyhow::Result<stella_policy::PolicySet> {
+    let mut set = stella_policy::PolicySet::default();
+    for path in paths {
+        if is_rego(path) {
+            let text = fs_err::read_to_string(path)?;
+            set.rego.push(stella_policy::RegoPolicy::new(
+                &text,
+                &path.display().to_string(),
+            )?);
+        } else {
+            if set.yaml.is_some() {
+                anyhow::bail!(
+                    "{}: a second YAML policy; give one YAML policy (and any number of .rego files)",
+                    path.display()
+                );
+            }
+            set.yaml = Some(load_with(path, &stella_policy::LoadOptions::default())?);
+        }
+    }
+    if !set.rego.is_empty() {
+        set.runner = stella_policy::rego::Runner::Sandbox {
+            program: std::env::current_exe()
+                .context("cannot find this program to run the Rego sandbox")?,
+            args: vec!["__rego-sandbox".into()],
+            memory_limit: 2 << 30,
+        };
+    }
+    Ok(set)
 }
 
 fn load_with(
@@ -34,6 +65,12 @@ pub(crate) fn run(c: PolicyCommand) -> anyhow::Result<u8> {
 }
 
 fn validate(a: PolicyValidateArgs) -> anyhow::Result<u8> {
+    if is_rego(&a.file) {
+        let text = fs_err::read_to_string(&a.file)?;
+        stella_policy::RegoPolicy::new(&text, &a.file.display().to_string())?;
+        println!("{}: valid Rego (package stella.policy)", a.file.display());
+        return Ok(exit::OK);
+    }
     let p = load_with(
         &a.file,
         &stella_policy::LoadOptions {
@@ -52,7 +89,7 @@ fn validate(a: PolicyValidateArgs) -> anyhow::Result<u8> {
 fn eval(a: PolicyEvalArgs) -> anyhow::Result<u8> {
     let timing = std::env::var_os("STELLA_TIMING").is_some();
     let started = std::time::Instant::now();
-    let policy = load(&a.policy)?;
+    let policy = load_set(&a.policy)?;
     let loaded = started.elapsed();
     let bytes = crate::sbom_cmd::read_input(&a.findings, 1 << 30)?;
     let mut report: stella_report::Report = serde_json::from_slice(&bytes).with_context(|| {
@@ -69,9 +106,12 @@ fn eval(a: PolicyEvalArgs) -> anyhow::Result<u8> {
         today,
         image: (report.target.kind == "image").then(|| report.target.reference.clone()),
         base_layers: Default::default(),
+        target: serde_json::to_value(&report.target).unwrap_or_default(),
+        // a stored result lists findings, not its SBOM's packages
+        sbom: serde_json::Value::Null,
     };
     let started = std::time::Instant::now();
-    report.verdict = stella_policy::evaluate(&policy, &mut report.findings, &ctx);
+    report.verdict = stella_policy::evaluate_set(&policy, &mut report.findings, &ctx)?;
     if timing {
         eprintln!(
             "timing: policy loaded in {:.3} ms, evaluated over {} findings in {:.3} ms",

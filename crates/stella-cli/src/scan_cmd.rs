@@ -63,9 +63,10 @@ fn finish(
         }
         None => None,
     };
-    let policy = match &a.policy {
-        Some(path) => Some(crate::policy_cmd::load(path)?),
-        None => None,
+    let policy = if a.policy.is_empty() {
+        None
+    } else {
+        Some(crate::policy_cmd::load_set(&a.policy)?)
     };
     let opts = stella_scan::Options {
         policy,

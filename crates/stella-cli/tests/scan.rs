@@ -1359,4 +1359,65 @@ rules:
     // a policy that fails to load stops the scan (it never judges with half a policy)
     let (code, _, err) = stella(&["scan", &t, "--db", db_s, "--policy", p], &cache);
     assert_eq!(code, 2, "{err}");
+    // Rego beside YAML: any deny from either fails; the input carries the SBOM summary
+    std::fs::write(
+        &policy,
+        "version: 1\nrules:\n  - {id: note, action: warn}\n",
+    )
+    .unwrap();
+    let rego = work.path().join("gate.rego");
+    std::fs::write(
+        &rego,
+        r#"package stella.policy
+
+deny contains msg if {
+    some f in input.findings
+    f.fixedVersions[_] == "1.6.22-r0"
+    msg := sprintf("%s: upgrade %s (%d package(s) scanned)", [f.vulnerabilityId, f.package.name, input.sbom.packages])
+}
+
+ignore contains "CVE-2099-1111"
+"#,
+    )
+    .unwrap();
+    let r = rego.to_str().unwrap();
+    let (code, out, err) = stella(
+        &[
+            "scan", &t, "--db", db_s, "--policy", p, "--policy", r, "-f", "json",
+        ],
+        &cache,
+    );
+    assert_eq!(code, 1, "{err}");
+    check_schema(&out);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let details = v["verdict"]["details"].as_array().unwrap();
+    assert!(
+        details.iter().any(|d| d["rule"] == format!("rego:{r}")
+            && d["message"] == "CVE-2023-46853: upgrade memcached (1 package(s) scanned)"),
+        "{details:?}"
+    );
+    let ignored = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["vulnerabilityId"] == "CVE-2099-1111")
+        .unwrap();
+    assert_eq!(ignored["policy"]["action"], "ignore");
+    let (code, out, _) = stella(&["policy", "validate", r], &cache);
+    assert_eq!(code, 0);
+    assert!(out.contains("valid Rego"), "{out}");
+    // a Rego policy that explodes is stopped in its sandbox: an error naming it, exit 2, and
+    // this process unharmed
+    std::fs::write(
+        &rego,
+        "package stella.policy\ndeny contains n if { n := count(numbers.range(1, 100000000000)) }\n",
+    )
+    .unwrap();
+    let (code, _, err) = stella(&["scan", &t, "--db", db_s, "--policy", r], &cache);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("gate.rego") && err.contains("memory"), "{err}");
+    std::fs::write(&rego, "package other\n").unwrap();
+    let (code, _, err) = stella(&["policy", "validate", r], &cache);
+    assert_eq!(code, 2);
+    assert!(err.contains("package stella.policy"), "{err}");
 }

@@ -8,6 +8,7 @@
 //! ignored and VEX `not_affected` findings stay in the report, marked, and never count.
 
 pub mod glob;
+pub mod rego;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -18,6 +19,7 @@ use stella_match::{Finding, PolicyNote, severity_rank};
 use stella_report::{Verdict, VerdictReason};
 
 pub use glob::Glob;
+pub use rego::RegoPolicy;
 
 /// Why a policy could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -479,6 +481,10 @@ pub struct Context {
     /// The base image's layers (diff ids), when known (for `layer` conditions): without
     /// them no package is in the base.
     pub base_layers: BTreeSet<String>,
+    /// The scan's target, as the scan result writes it (`input.target` for Rego).
+    pub target: serde_json::Value,
+    /// What the SBOM held (`input.sbom` for Rego): `packages` and counts per `types`.
+    pub sbom: serde_json::Value,
 }
 
 /// Days since 1970-01-01 of an RFC 3339 date or time (`2026-11-29…`).
@@ -626,8 +632,42 @@ fn fill(template: &str, rule: &str, f: &Finding) -> String {
 /// denied or warned about) and gives the verdict: any deny → FAIL, else any warn → WARN,
 /// else PASS; every decision is a reason.
 pub fn evaluate(policy: &Policy, findings: &mut [Finding], ctx: &Context) -> Verdict {
-    let mut details = Vec::new();
-    let mut reasons = Vec::new();
+    let set = PolicySet {
+        yaml: Some(policy.clone()),
+        ..PolicySet::default()
+    };
+    // without Rego nothing can fail to evaluate
+    evaluate_set(&set, findings, ctx).unwrap_or_else(|e| Verdict {
+        status: "FAIL".into(),
+        reasons: vec![e.to_string()],
+        details: Vec::new(),
+    })
+}
+
+/// A YAML policy and Rego policies, judged together: any deny from either fails.
+#[derive(Debug, Clone, Default)]
+pub struct PolicySet {
+    /// The YAML policy.
+    pub yaml: Option<Policy>,
+    /// Rego policies.
+    pub rego: Vec<RegoPolicy>,
+    /// How the Rego policies run.
+    pub runner: rego::Runner,
+}
+
+fn is_set_aside(f: &Finding) -> bool {
+    f.vex.is_some()
+        || f.policy
+            .as_ref()
+            .is_some_and(|p| p.action == "muted" || p.action == "ignore")
+}
+
+/// Marks the findings a mute applies to; gives the mutes that expired, with their day.
+fn apply_mutes(
+    policy: &Policy,
+    findings: &mut [Finding],
+    ctx: &Context,
+) -> BTreeSet<(usize, String)> {
     let mut expired = BTreeSet::new();
     // mutes naming exact ids are found by id; only those with wildcards are tried on every
     // finding
@@ -643,14 +683,7 @@ pub fn evaluate(policy: &Policy, findings: &mut [Finding], ctx: &Context) -> Ver
         }
     }
     let mut candidates: Vec<usize> = Vec::new();
-    for f in findings.iter_mut() {
-        f.policy = None;
-        // a VEX `not_affected` finding is already set aside
-        if f.vex.is_some() {
-            continue;
-        }
-        let pkg = package_id(f).into_owned();
-        let mut muted = false;
+    for f in findings.iter_mut().filter(|f| !is_set_aside(f)) {
         // the mutes that may name this finding, in policy order
         candidates.clear();
         for id in
@@ -663,6 +696,7 @@ pub fn evaluate(policy: &Policy, findings: &mut [Finding], ctx: &Context) -> Ver
         candidates.extend_from_slice(&wild);
         candidates.sort_unstable();
         candidates.dedup();
+        let pkg = package_id(f).into_owned();
         for &i in &candidates {
             let m = &policy.mutes[i];
             if !names(&m.vulnerability, f) || m.package.as_ref().is_some_and(|g| !g.any(&pkg)) {
@@ -682,52 +716,154 @@ pub fn evaluate(policy: &Policy, findings: &mut [Finding], ctx: &Context) -> Ver
                 until: m.until.as_ref().map(|u| u.text.clone()),
                 by: m.by.clone(),
             });
-            muted = true;
             break;
         }
-        if muted {
-            continue;
+    }
+    expired
+}
+
+/// A finding's key for Rego's `ignore`: `<vulnerabilityId>|<purl or name@version>`.
+pub fn finding_key(f: &Finding) -> String {
+    format!("{}|{}", f.vulnerability_id, package_id(f))
+}
+
+/// The input document Rego policies see: `target`, `sbom`, and the findings that count (not
+/// set aside by VEX or a mute), each with its `key`.
+fn rego_input(findings: &[Finding], ctx: &Context) -> Result<String, Error> {
+    let bad = |e: serde_json::Error| Error::Invalid {
+        source_name: "policy input".into(),
+        line: None,
+        column: None,
+        message: e.to_string(),
+    };
+    // written straight out (no intermediate JSON tree): a finding is an object, so its key
+    // goes in before the closing brace
+    let mut out = Vec::with_capacity(1024 * findings.len() + 256);
+    out.extend_from_slice(b"{\"target\":");
+    serde_json::to_writer(&mut out, &ctx.target).map_err(bad)?;
+    out.extend_from_slice(b",\"sbom\":");
+    serde_json::to_writer(&mut out, &ctx.sbom).map_err(bad)?;
+    out.extend_from_slice(b",\"findings\":[");
+    for (n, f) in findings.iter().filter(|f| !is_set_aside(f)).enumerate() {
+        if n > 0 {
+            out.push(b',');
         }
-        let Some(rule) = policy.rules.iter().find(|r| r.when.holds(f, &pkg, ctx)) else {
-            continue;
-        };
-        let message = match &rule.message {
-            Some(t) => fill(t, &rule.id, f),
-            None => format!(
-                "{} in {} {} ({})",
-                f.vulnerability_id, f.package.name, f.package.version, f.severity
-            ),
-        };
-        if rule.action != Action::Ignore {
-            details.push(VerdictReason {
-                rule: rule.id.clone(),
+        serde_json::to_writer(&mut out, f).map_err(bad)?;
+        if out.last() == Some(&b'}') {
+            out.pop();
+            out.extend_from_slice(b",\"key\":");
+            serde_json::to_writer(&mut out, &finding_key(f)).map_err(bad)?;
+            out.push(b'}');
+        }
+    }
+    out.extend_from_slice(b"]}");
+    String::from_utf8(out).map_err(|e| Error::Invalid {
+        source_name: "policy input".into(),
+        line: None,
+        column: None,
+        message: e.to_string(),
+    })
+}
+
+/// Applies every policy of the set: VEX-set-aside findings are left alone; YAML mutes apply
+/// first; Rego policies then see the findings that still count (their `ignore` keys set
+/// findings aside, their `deny`/`warn` messages are reasons); YAML rules judge what is left.
+/// Any deny → FAIL, else any warn → WARN, else PASS. A Rego policy that fails to evaluate
+/// (time limit, bad builtin call) is an error, never a verdict.
+pub fn evaluate_set(
+    set: &PolicySet,
+    findings: &mut [Finding],
+    ctx: &Context,
+) -> Result<Verdict, Error> {
+    for f in findings.iter_mut() {
+        f.policy = None;
+    }
+    let mut details = Vec::new();
+    let mut notes = Vec::new();
+    let expired = match &set.yaml {
+        Some(p) => apply_mutes(p, findings, ctx),
+        None => BTreeSet::new(),
+    };
+    if !set.rego.is_empty() {
+        let input = rego_input(findings, ctx)?;
+        for r in &set.rego {
+            let res = r.evaluate_with(&input, &set.runner)?;
+            let rule = format!("rego:{}", r.name());
+            if !res.ignore.is_empty() {
+                let keys: BTreeSet<&str> = res.ignore.iter().map(String::as_str).collect();
+                for f in findings.iter_mut().filter(|f| !is_set_aside(f)) {
+                    let hit = keys.contains(f.vulnerability_id.as_str())
+                        || f.aliases.iter().any(|a| keys.contains(a.as_str()))
+                        || keys.contains(finding_key(f).as_str());
+                    if hit {
+                        f.policy = Some(PolicyNote {
+                            action: "ignore".into(),
+                            rule: Some(rule.clone()),
+                            message: None,
+                            reason: None,
+                            until: None,
+                            by: None,
+                        });
+                    }
+                }
+            }
+            for (action, list) in [("deny", &res.deny), ("warn", &res.warn)] {
+                for m in list {
+                    details.push(VerdictReason {
+                        rule: rule.clone(),
+                        action: action.into(),
+                        vulnerability_id: m.vulnerability_id.clone().unwrap_or_default(),
+                        package: m.package.clone().unwrap_or_default(),
+                        message: m.msg.clone(),
+                    });
+                }
+            }
+        }
+    }
+    if let Some(policy) = &set.yaml {
+        for f in findings.iter_mut().filter(|f| !is_set_aside(f)) {
+            let pkg = package_id(f).into_owned();
+            let Some(rule) = policy.rules.iter().find(|r| r.when.holds(f, &pkg, ctx)) else {
+                continue;
+            };
+            let message = match &rule.message {
+                Some(t) => fill(t, &rule.id, f),
+                None => format!(
+                    "{} in {} {} ({})",
+                    f.vulnerability_id, f.package.name, f.package.version, f.severity
+                ),
+            };
+            if rule.action != Action::Ignore {
+                details.push(VerdictReason {
+                    rule: rule.id.clone(),
+                    action: rule.action.name().to_string(),
+                    vulnerability_id: f.vulnerability_id.clone(),
+                    package: pkg,
+                    message: message.clone(),
+                });
+            }
+            f.policy = Some(PolicyNote {
                 action: rule.action.name().to_string(),
-                vulnerability_id: f.vulnerability_id.clone(),
-                package: pkg.clone(),
-                message: message.clone(),
+                rule: Some(rule.id.clone()),
+                message: Some(message),
+                reason: None,
+                until: None,
+                by: None,
             });
         }
-        f.policy = Some(PolicyNote {
-            action: rule.action.name().to_string(),
-            rule: Some(rule.id.clone()),
-            message: Some(message),
-            reason: None,
-            until: None,
-            by: None,
-        });
-    }
-    for (i, until) in &expired {
-        let m = &policy.mutes[*i];
-        reasons.push(format!(
-            "the mute of {} ({}) expired on {until} and no longer applies",
-            m.vulnerability
-                .0
-                .iter()
-                .map(Glob::as_str)
-                .collect::<Vec<_>>()
-                .join(", "),
-            m.reason
-        ));
+        for (i, until) in &expired {
+            let m = &policy.mutes[*i];
+            notes.push(format!(
+                "the mute of {} ({}) expired on {until} and no longer applies",
+                m.vulnerability
+                    .0
+                    .iter()
+                    .map(Glob::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                m.reason
+            ));
+        }
     }
     let count = |a: &str| details.iter().filter(|d| d.action == a).count();
     let (deny, warn) = (count("deny"), count("warn"));
@@ -738,26 +874,23 @@ pub fn evaluate(policy: &Policy, findings: &mut [Finding], ctx: &Context) -> Ver
     } else {
         "PASS"
     };
-    let mut per_rule: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
+    let mut per_rule: std::collections::BTreeMap<(bool, &str, &str), usize> = Default::default();
     for d in &details {
+        // deny before warn, then by rule id
         *per_rule
-            .entry((d.action.as_str(), d.rule.as_str()))
+            .entry((d.action != "deny", d.rule.as_str(), d.action.as_str()))
             .or_default() += 1;
     }
-    // deny before warn, then by rule id
-    let mut summary: Vec<String> = per_rule
+    let mut reasons: Vec<String> = per_rule
         .iter()
-        .map(|((a, r), n)| (*a != "deny", format!("rule `{r}` ({a}): {n} finding(s)")))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .map(|(_, s)| s)
+        .map(|((_, r, a), n)| format!("rule `{r}` ({a}): {n} finding(s)"))
         .collect();
-    summary.extend(reasons);
-    Verdict {
+    reasons.extend(notes);
+    Ok(Verdict {
         status: status.into(),
-        reasons: summary,
+        reasons,
         details,
-    }
+    })
 }
 
 impl fmt::Display for Action {

@@ -309,3 +309,147 @@ fn every_yaml_example_in_the_docs_loads() {
         assert!(!p.rules.is_empty());
     }
 }
+
+mod rego_policies {
+    use super::*;
+
+    fn set(yaml: Option<&str>, rego: &[&str]) -> PolicySet {
+        PolicySet {
+            yaml: yaml.map(|y| load(y).unwrap()),
+            runner: rego::Runner::InProcess,
+            rego: rego
+                .iter()
+                .enumerate()
+                .map(|(i, r)| RegoPolicy::new(r, &format!("p{i}.rego")).unwrap())
+                .collect(),
+        }
+    }
+
+    fn findings() -> Vec<Finding> {
+        vec![
+            finding(
+                "CVE-1",
+                "critical",
+                "pkg:deb/debian/openssl@3.0.1",
+                &["3.0.2"],
+            ),
+            finding("CVE-2", "high", "pkg:deb/debian/curl@7.0", &[]),
+            finding("CVE-3", "low", "pkg:deb/debian/zlib@1.0", &[]),
+        ]
+    }
+
+    const V1: &str = r#"package stella.policy
+
+deny contains msg if {
+    some f in input.findings
+    f.severity == "critical"
+    msg := sprintf("%s in %s is critical", [f.vulnerabilityId, f.package.name])
+}
+
+warn contains {"msg": "high", "vulnerabilityId": f.vulnerabilityId, "package": f.package.purl} if {
+    some f in input.findings
+    f.severity == "high"
+}
+
+ignore contains "CVE-3"
+"#;
+
+    #[test]
+    fn deny_warn_and_ignore() {
+        let mut f = findings();
+        let v = evaluate_set(&set(None, &[V1]), &mut f, &ctx("2026-11-29")).unwrap();
+        assert_eq!(v.status, "FAIL");
+        assert_eq!(v.details.len(), 2);
+        assert_eq!(v.details[0].message, "CVE-1 in openssl is critical");
+        assert_eq!(v.details[0].rule, "rego:p0.rego");
+        assert_eq!(
+            (
+                v.details[1].action.as_str(),
+                v.details[1].vulnerability_id.as_str()
+            ),
+            ("warn", "CVE-2")
+        );
+        assert_eq!(f[2].policy.as_ref().unwrap().action, "ignore");
+        // v0 syntax is read too
+        let v0 = "package stella.policy\nwarn[msg] { f := input.findings[_]; f.severity == \"low\"; msg := f.key }\n";
+        let mut f = findings();
+        let v = evaluate_set(&set(None, &[v0]), &mut f, &ctx("2026-11-29")).unwrap();
+        assert_eq!(v.status, "WARN");
+        assert_eq!(v.details[0].message, "CVE-3|pkg:deb/debian/zlib@1.0");
+    }
+
+    #[test]
+    fn yaml_and_rego_together() {
+        // the YAML mute hides CVE-1 from Rego; Rego's ignore takes CVE-3 from the YAML rules
+        let yaml = "version: 1\nrules:\n  - {id: any, action: warn}\nmutes:\n  - {vulnerability: CVE-1, reason: r}\n";
+        let mut f = findings();
+        let v = evaluate_set(&set(Some(yaml), &[V1]), &mut f, &ctx("2026-11-29")).unwrap();
+        assert_eq!(v.status, "WARN", "{v:?}");
+        assert_eq!(f[0].policy.as_ref().unwrap().action, "muted");
+        assert_eq!(f[1].policy.as_ref().unwrap().action, "warn");
+        assert_eq!(f[2].policy.as_ref().unwrap().action, "ignore");
+        // any deny from either fails
+        let deny_all =
+            "package stella.policy\ndeny contains \"no\" if { count(input.findings) > 0 }\n";
+        let mut f = findings();
+        let v = evaluate_set(&set(Some(yaml), &[deny_all]), &mut f, &ctx("2026-11-29")).unwrap();
+        assert_eq!(v.status, "FAIL");
+        assert!(
+            v.reasons
+                .contains(&"rule `rego:p0.rego` (deny): 1 finding(s)".to_string()),
+            "{:?}",
+            v.reasons
+        );
+    }
+
+    #[test]
+    fn bad_rego_is_an_error() {
+        let e = RegoPolicy::new("package other\ndeny contains 1\n", "x.rego")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("x.rego") && e.contains("package stella.policy"),
+            "{e}"
+        );
+        let e = RegoPolicy::new("package stella.policy\ndeny contains if {\n", "x.rego")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("x.rego"), "{e}");
+        // an evaluation that runs too long is stopped and reported, never a PASS
+        let slow = "package stella.policy\ndeny contains n if {\n  n := count([x | some a in numbers.range(1, 3000); some b in numbers.range(1, 3000); x := a * b])\n  n < 0\n}\n";
+        let mut p = RegoPolicy::new(slow, "slow.rego").unwrap();
+        p.time_limit = std::time::Duration::from_millis(50);
+        let e = p.evaluate("{\"findings\": []}").unwrap_err().to_string();
+        assert!(e.contains("slow.rego") && e.contains("stopped"), "{e}");
+        // a builtin misused is an error, not a silently undefined rule
+        let bad = "package stella.policy\ndeny contains x if { x := regex.match(\"(\", \"a\") }\n";
+        let p = RegoPolicy::new(bad, "bad.rego").unwrap();
+        assert!(p.evaluate("{}").is_err());
+    }
+}
+
+#[test]
+fn every_rego_example_in_the_docs_loads_and_runs() {
+    let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/policy.md");
+    let text = std::fs::read_to_string(&doc).unwrap();
+    let blocks: Vec<&str> = text
+        .split("```rego\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .collect();
+    assert!(blocks.len() >= 2, "no Rego examples in {}", doc.display());
+    let mut f = vec![
+        finding("CVE-9", "critical", "pkg:npm/eslint@1.0", &["1.1"]),
+        finding("CVE-8", "high", "pkg:npm/left-pad@1.0", &[]),
+    ];
+    f[0].kev = true;
+    let input = rego_input(&f, &ctx("2026-11-29")).unwrap();
+    for b in blocks {
+        let p = RegoPolicy::new(b, "docs/policy.md").unwrap_or_else(|e| panic!("{e}\n{b}"));
+        let r = p.evaluate(&input).unwrap_or_else(|e| panic!("{e}\n{b}"));
+        assert!(
+            !(r.deny.is_empty() && r.warn.is_empty() && r.ignore.is_empty()),
+            "the example decides nothing about a critical KEV finding:\n{b}"
+        );
+    }
+}

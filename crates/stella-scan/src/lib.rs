@@ -12,6 +12,9 @@ pub enum Error {
     /// The DB could not be read.
     #[error(transparent)]
     Match(#[from] stella_match::Error),
+    /// A policy could not be evaluated (a Rego policy ran past its limits).
+    #[error(transparent)]
+    Policy(#[from] stella_policy::Error),
     /// An ignore file is not usable.
     #[error("{source_name}: {why}")]
     Ignore {
@@ -66,7 +69,7 @@ pub struct Options {
     pub now: String,
     /// The policy that decides the verdict (with `fail_on`, when both are given: either
     /// failing fails).
-    pub policy: Option<stella_policy::Policy>,
+    pub policy: Option<stella_policy::PolicySet>,
     /// The base image's layers (diff ids), for policies' `layer` conditions.
     pub base_layers: std::collections::BTreeSet<String>,
 }
@@ -383,14 +386,29 @@ pub fn scan(
             }
         });
     }
+    let report_target = stella_report::Target {
+        kind: target.kind.clone(),
+        reference: target.reference.clone(),
+        digest: target.digest.clone(),
+        os: os.as_ref().map(|o| stella_report::Os {
+            family: o.id.clone(),
+            version: o.version_id.clone(),
+        }),
+    };
     let verdict = match &opts.policy {
         Some(p) => {
+            let mut types: std::collections::BTreeMap<&str, usize> = Default::default();
+            for pkg in &packages {
+                *types.entry(pkg.kind.as_str()).or_default() += 1;
+            }
             let ctx = stella_policy::Context {
                 today,
                 image: (target.kind == "image").then(|| target.reference.clone()),
                 base_layers: opts.base_layers.clone(),
+                target: serde_json::to_value(&report_target).unwrap_or_default(),
+                sbom: serde_json::json!({ "packages": packages.len(), "types": types }),
             };
-            let mut v = stella_policy::evaluate(p, &mut m.findings, &ctx);
+            let mut v = stella_policy::evaluate_set(p, &mut m.findings, &ctx)?;
             if opts.fail_on.is_some() {
                 let gate = stella_report::verdict(&m.findings, opts.fail_on.as_deref());
                 if gate.status == "FAIL" {
@@ -408,15 +426,7 @@ pub fn scan(
         schema_version: "1".into(),
         scan_id: stella_report::scan_id(&target.reference, &m.findings),
         created_at: opts.now.clone(),
-        target: stella_report::Target {
-            kind: target.kind,
-            reference: target.reference,
-            digest: target.digest,
-            os: os.as_ref().map(|o| stella_report::Os {
-                family: o.id.clone(),
-                version: o.version_id.clone(),
-            }),
-        },
+        target: report_target,
         db: stella_report::DbInfo {
             built: manifest.built.clone(),
             sources: manifest.feeds.keys().cloned().collect(),
