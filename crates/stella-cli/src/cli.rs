@@ -42,6 +42,21 @@ pub enum PolicyCommand {
     /// Evaluate a policy over a scan result (`stella scan -f json`) and print the verdict;
     /// exit 1 when it fails.
     Eval(PolicyEvalArgs),
+    /// Check a policy against golden cases: every `NAME.scan.json` in DIR with its
+    /// `NAME.expect.yaml` (`status`, and optionally `today`, `deny`, `warn`, `muted`,
+    /// `ignored`); exit 1 when any case disagrees.
+    Test(PolicyTestArgs),
+}
+
+/// `stella policy test FILE… --cases DIR`
+#[derive(Debug, Args)]
+pub struct PolicyTestArgs {
+    /// The policy: one YAML file and any number of `.rego` files.
+    #[arg(required = true)]
+    pub policy: Vec<PathBuf>,
+    /// The directory of cases.
+    #[arg(long)]
+    pub cases: PathBuf,
 }
 
 /// `stella policy validate FILE`

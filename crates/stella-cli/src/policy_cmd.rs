@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::cli::{PolicyCommand, PolicyEvalArgs, PolicyValidateArgs};
+use crate::cli::{PolicyCommand, PolicyEvalArgs, PolicyTestArgs, PolicyValidateArgs};
 use crate::exit;
 
 fn is_rego(path: &Path) -> bool {
@@ -61,7 +61,112 @@ pub(crate) fn run(c: PolicyCommand) -> anyhow::Result<u8> {
     match c {
         PolicyCommand::Validate(a) => validate(a),
         PolicyCommand::Eval(a) => eval(a),
+        PolicyCommand::Test(a) => test(a),
     }
+}
+
+/// What a golden case expects.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    status: String,
+    #[serde(default)]
+    today: Option<String>,
+    /// Rule ids that must deny (exactly this set, when given).
+    #[serde(default)]
+    deny: Option<Vec<String>>,
+    /// Rule ids that must warn (exactly this set, when given).
+    #[serde(default)]
+    warn: Option<Vec<String>>,
+    /// Vulnerability ids that must be muted (exactly this set, when given).
+    #[serde(default)]
+    muted: Option<Vec<String>>,
+    /// Vulnerability ids that must be ignored (exactly this set, when given).
+    #[serde(default)]
+    ignored: Option<Vec<String>>,
+}
+
+fn test(a: PolicyTestArgs) -> anyhow::Result<u8> {
+    use std::collections::BTreeSet;
+    let policy = load_set(&a.policy)?;
+    let mut names: Vec<String> = fs_err::read_dir(&a.cases)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".scan.json"))
+                .map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        anyhow::bail!(
+            "{}: no cases (NAME.scan.json with NAME.expect.yaml)",
+            a.cases.display()
+        );
+    }
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for name in &names {
+        let scan_path = a.cases.join(format!("{name}.scan.json"));
+        let expect_path = a.cases.join(format!("{name}.expect.yaml"));
+        let bytes = crate::sbom_cmd::read_input(&scan_path, 1 << 30)?;
+        let mut report: stella_report::Report = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not a scan result", scan_path.display()))?;
+        let expect: Expect = serde_yaml::from_str(&fs_err::read_to_string(&expect_path)?)
+            .with_context(|| format!("{}", expect_path.display()))?;
+        let day = expect.today.clone().unwrap_or_else(crate::db_cmd::now);
+        let today = stella_policy::epoch_days(&day)
+            .with_context(|| format!("{}: today {day} is not a date", expect_path.display()))?;
+        let ctx = stella_policy::Context {
+            today,
+            image: (report.target.kind == "image").then(|| report.target.reference.clone()),
+            base_layers: Default::default(),
+            target: serde_json::to_value(&report.target).unwrap_or_default(),
+            sbom: serde_json::Value::Null,
+        };
+        let v = stella_policy::evaluate_set(&policy, &mut report.findings, &ctx)?;
+        let rules = |action: &str| -> BTreeSet<String> {
+            v.details
+                .iter()
+                .filter(|d| d.action == action)
+                .map(|d| d.rule.clone())
+                .collect()
+        };
+        let marked = |action: &str| -> BTreeSet<String> {
+            report
+                .findings
+                .iter()
+                .filter(|f| f.policy.as_ref().is_some_and(|p| p.action == action))
+                .map(|f| f.vulnerability_id.clone())
+                .collect()
+        };
+        let mut wrong = Vec::new();
+        if v.status != expect.status {
+            wrong.push(format!("status {} (expected {})", v.status, expect.status));
+        }
+        for (what, want, got) in [
+            ("deny", &expect.deny, rules("deny")),
+            ("warn", &expect.warn, rules("warn")),
+            ("muted", &expect.muted, marked("muted")),
+            ("ignored", &expect.ignored, marked("ignore")),
+        ] {
+            if let Some(want) = want {
+                let want: BTreeSet<String> = want.iter().cloned().collect();
+                if want != got {
+                    wrong.push(format!("{what} {got:?} (expected {want:?})"));
+                }
+            }
+        }
+        if wrong.is_empty() {
+            passed += 1;
+            println!("ok    {name}: {}", v.status);
+        } else {
+            failed += 1;
+            println!("FAIL  {name}: {}", wrong.join("; "));
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    Ok(if failed > 0 { exit::FAIL } else { exit::OK })
 }
 
 fn validate(a: PolicyValidateArgs) -> anyhow::Result<u8> {

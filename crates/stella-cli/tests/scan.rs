@@ -1339,6 +1339,37 @@ rules:
     );
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("expired on 2999-12-31"), "{out}");
+    // golden cases: the same result judged today and after the mute expires
+    let cases = work.path().join("cases");
+    std::fs::create_dir_all(&cases).unwrap();
+    for name in ["muted", "expired"] {
+        std::fs::copy(&scan_json, cases.join(format!("{name}.scan.json"))).unwrap();
+    }
+    std::fs::write(
+        cases.join("muted.expect.yaml"),
+        "status: PASS\ntoday: 2026-11-29\nmuted: [CVE-2023-46853, CVE-2099-1111]\ndeny: []\n",
+    )
+    .unwrap();
+    std::fs::write(
+        cases.join("expired.expect.yaml"),
+        "status: FAIL\ntoday: 3000-01-01\ndeny: [fixable]\nmuted: []\n",
+    )
+    .unwrap();
+    let c = cases.to_str().unwrap();
+    let (code, out, err) = stella(&["policy", "test", p, "--cases", c], &cache);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("2 passed, 0 failed"), "{out}");
+    std::fs::write(
+        cases.join("expired.expect.yaml"),
+        "status: WARN\ntoday: 3000-01-01\n",
+    )
+    .unwrap();
+    let (code, out, _) = stella(&["policy", "test", p, "--cases", c], &cache);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("FAIL  expired: status FAIL (expected WARN)"),
+        "{out}"
+    );
     // validate: a valid file, and a broken one named with its line and column
     let (code, out, _) = stella(&["policy", "validate", p], &cache);
     assert_eq!(code, 0);
