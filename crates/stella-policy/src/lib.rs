@@ -8,6 +8,7 @@
 //! ignored and VEX `not_affected` findings stay in the report, marked, and never count.
 
 pub mod glob;
+pub mod history;
 pub mod rego;
 
 use std::collections::BTreeSet;
