@@ -1452,3 +1452,46 @@ ignore contains "CVE-2099-1111"
     assert_eq!(code, 2);
     assert!(err.contains("package stella.policy"), "{err}");
 }
+
+#[test]
+fn the_policy_examples_match_the_policy_schema() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let py = std::env::var("STELLA_PYTHON").unwrap_or_else(|_| "python3".into());
+    let have = Command::new(&py)
+        .args(["-c", "import jsonschema, yaml"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        assert!(
+            std::env::var("STELLA_REQUIRE_VALIDATORS").is_err(),
+            "python jsonschema and yaml are required but not importable"
+        );
+        eprintln!("SKIP: python jsonschema/yaml not installed");
+        return;
+    }
+    // every YAML example of docs/policy.md validates; a misspelt key does not
+    let script = r#"import json, re, sys, yaml, jsonschema
+s = json.load(open(sys.argv[1]))
+v = jsonschema.Draft202012Validator(s)
+blocks = re.findall(r"```yaml\n(.*?)```", open(sys.argv[2]).read(), re.S)
+assert len(blocks) >= 2, "no examples"
+for b in blocks:
+    errs = [e.message for e in v.iter_errors(json.loads(json.dumps(yaml.safe_load(b), default=str)))]
+    assert not errs, (errs, b)
+bad = {"version": 1, "rules": [{"id": "a", "action": "deny", "when": {"severty": "high"}}]}
+assert list(v.iter_errors(bad)), "a misspelt key passed"
+print("ok", len(blocks))
+"#;
+    let out = Command::new(&py)
+        .args(["-c", script])
+        .arg(root.join("docs/policy.schema.json"))
+        .arg(root.join("docs/policy.md"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
