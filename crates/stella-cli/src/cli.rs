@@ -64,7 +64,8 @@ pub struct PolicyTestArgs {
 pub struct PolicyValidateArgs {
     /// The policy (YAML, or Rego when it ends in `.rego`).
     pub file: PathBuf,
-    /// Demand an `until` on every mute.
+    /// Demand an `until` on every mute (also `STELLA_REQUIRE_MUTE_EXPIRY=1`, which every
+    /// command that loads a policy honours).
     #[arg(long)]
     pub require_mute_expiry: bool,
 }
@@ -144,6 +145,10 @@ pub struct ScanArgs {
         env = "STELLA_DB_MAX_AGE"
     )]
     pub db_max_age: u32,
+    /// The base image the scanned image was built on (same forms as TARGET): packages from
+    /// the layers it shares are `layer: base` for policies, the others `application`.
+    #[arg(long, value_name = "IMAGE")]
+    pub base_image: Option<String>,
     /// Pick one image of a multi-platform index (`linux/arm64`).
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,

@@ -9,6 +9,14 @@ use anyhow::Context as _;
 use crate::cli::{PolicyCommand, PolicyEvalArgs, PolicyTestArgs, PolicyValidateArgs};
 use crate::exit;
 
+/// `STELLA_REQUIRE_MUTE_EXPIRY=1`: a site that demands every mute expire.
+fn load_options() -> stella_policy::LoadOptions {
+    stella_policy::LoadOptions {
+        require_mute_expiry: std::env::var("STELLA_REQUIRE_MUTE_EXPIRY")
+            .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes")),
+    }
+}
+
 fn is_rego(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "rego")
 }
@@ -31,7 +39,7 @@ pub(crate) fn load_set(paths: &[std::path::PathBuf]) -> anyhow::Result<stella_po
                     path.display()
                 );
             }
-            set.yaml = Some(load_with(path, &stella_policy::LoadOptions::default())?);
+            set.yaml = Some(load_with(path, &load_options())?);
         }
     }
     if !set.rego.is_empty() {
@@ -179,7 +187,7 @@ fn validate(a: PolicyValidateArgs) -> anyhow::Result<u8> {
     let p = load_with(
         &a.file,
         &stella_policy::LoadOptions {
-            require_mute_expiry: a.require_mute_expiry,
+            require_mute_expiry: a.require_mute_expiry || load_options().require_mute_expiry,
         },
     )?;
     println!(

@@ -13,15 +13,39 @@ fn scan_sbom(a: &ScanArgs, db: &stella_advisory::Db, path: &std::path::Path) -> 
         .with_context(|| format!("cannot read {}", path.display()))?;
     let name = path.display().to_string();
     let input = stella_scan::input_from_sbom(&r, &name);
-    finish(a, db, input, ("sbom", &name, None))
+    finish(a, db, input, ("sbom", &name, None), Default::default())
 }
 
 /// Matches, reports and gates.
+/// Opens an image as `stella sbom` does (registry with the scan's credentials and platform,
+/// or a local archive, layout or directory).
+fn open_image(
+    a: &ScanArgs,
+    target: &stella_image::Target,
+    spec: &str,
+) -> anyhow::Result<stella_image::Image> {
+    Ok(match target {
+        stella_image::Target::Registry(r) => stella_registry::open(
+            r,
+            &stella_registry::Options {
+                insecure: a.insecure,
+                username: a.username.clone(),
+                password: a.password.clone(),
+                platform: a.platform.clone(),
+            },
+        )
+        .with_context(|| format!("cannot pull {r}"))?,
+        t => stella_image::Image::open(t, a.platform.as_deref())
+            .with_context(|| format!("cannot open {}", spec))?,
+    })
+}
+
 fn finish(
     a: &ScanArgs,
     db: &stella_advisory::Db,
     input: stella_scan::Input,
     (target_kind, name, digest): (&str, &str, Option<String>),
+    base_layers: std::collections::BTreeSet<String>,
 ) -> anyhow::Result<u8> {
     let table = a.format == "table";
     if let Some(id) = &a.explain {
@@ -70,7 +94,7 @@ fn finish(
     };
     let opts = stella_scan::Options {
         policy,
-        base_layers: Default::default(),
+        base_layers,
         fail_on: a.fail_on.clone(),
         only_fixed: a.only_fixed,
         cpe: a.cpe,
@@ -191,20 +215,7 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
     }
     let target = stella_image::Target::parse(&a.target)?;
     progress.step(&format!("opening {}", a.target));
-    let image = match &target {
-        stella_image::Target::Registry(r) => stella_registry::open(
-            r,
-            &stella_registry::Options {
-                insecure: a.insecure,
-                username: a.username.clone(),
-                password: a.password.clone(),
-                platform: a.platform.clone(),
-            },
-        )
-        .with_context(|| format!("cannot pull {r}"))?,
-        t => stella_image::Image::open(t, a.platform.as_deref())
-            .with_context(|| format!("cannot open {}", a.target))?,
-    };
+    let image = open_image(&a, &target, &a.target)?;
     let cache = if a.no_cache {
         None
     } else {
@@ -220,10 +231,28 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
     let cat = stella_catalog::catalog(&image, cache.as_ref(), threads)
         .with_context(|| format!("cannot catalog {}", a.target))?;
     let input = stella_scan::input_from_catalog(&cat.composed);
+    let base_layers = match &a.base_image {
+        Some(spec) => {
+            let t = stella_image::Target::parse(spec)?;
+            let base = open_image(&a, &t, spec)
+                .with_context(|| format!("cannot open the base image {spec}"))?;
+            base.layers
+                .iter()
+                .filter_map(|l| l.diff_id.clone())
+                .collect()
+        }
+        None => Default::default(),
+    };
     let kind = if matches!(target, stella_image::Target::Dir(_)) {
         "directory"
     } else {
         "image"
     };
-    finish(&a, &db, input, (kind, &image.name, image.digest.clone()))
+    finish(
+        &a,
+        &db,
+        input,
+        (kind, &image.name, image.digest.clone()),
+        base_layers,
+    )
 }

@@ -1317,6 +1317,12 @@ rules:
         v["summary"]["high"].as_u64().unwrap_or(0) + v["summary"]["unknown"].as_u64().unwrap_or(0),
         0
     );
+    let (code, table, _) = stella(&["scan", &t, "--db", db_s, "--policy", p], &cache);
+    assert_eq!(code, 0);
+    assert!(
+        table.contains("(muted until 2999-12-31: not reachable)"),
+        "{table}"
+    );
     // `policy eval` judges a stored result the same way, and says when a mute has expired
     let scan_json = work.path().join("scan.json");
     std::fs::write(&scan_json, &out).unwrap();
@@ -1494,4 +1500,64 @@ print("ok", len(blocks))
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn policies_tell_base_image_layers_from_the_applications() {
+    let Some(adv) = advisories() else { return };
+    let image = adv
+        .parent()
+        .unwrap()
+        .join("images/alpine-3.10.4.docker-archive.tar.gz");
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    // a made-up advisory so that the image has a finding
+    let secdb = work.path().join("secdb/v3.10");
+    std::fs::create_dir_all(&secdb).unwrap();
+    std::fs::write(
+        secdb.join("main.json"),
+        r#"{"distroversion":"v3.10","reponame":"main","archs":["x86_64"],"packages":[
+            {"pkg":{"name":"busybox","secfixes":{"9.9.9-r0":["CVE-2099-0001"]}}}]}"#,
+    )
+    .unwrap();
+    let db = work.path().join("v.db");
+    let db_s = db.to_str().unwrap();
+    let (code, _, err) = stella(
+        &[
+            "db",
+            "import",
+            "--format",
+            "alpine-secdb",
+            "--db",
+            db_s,
+            secdb.to_str().unwrap(),
+        ],
+        &cache,
+    );
+    assert_eq!(code, 0, "{err}");
+    let t = format!("docker-archive:{}", image.display());
+    let verdict = |layer: &str, base: Option<&str>| -> String {
+        let policy = work.path().join(format!("{layer}.yaml"));
+        std::fs::write(
+            &policy,
+            format!(
+                "version: 1\nrules:\n  - {{id: {layer}, action: deny, when: {{layer: {layer}}}}}\n"
+            ),
+        )
+        .unwrap();
+        let p = policy.to_str().unwrap();
+        let mut args = vec!["scan", &t, "--db", db_s, "--policy", p, "-f", "json"];
+        if let Some(b) = base {
+            args.extend(["--base-image", b]);
+        }
+        let (_, out, err) = stella(&args, &cache);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|_| panic!("{err}"));
+        v["verdict"]["status"].as_str().unwrap().to_string()
+    };
+    // built on itself: every package comes from the base image's layers
+    assert_eq!(verdict("base", Some(&t)), "FAIL");
+    assert_eq!(verdict("application", Some(&t)), "PASS");
+    // no base image given: nothing is known to be the base's
+    assert_eq!(verdict("base", None), "PASS");
+    assert_eq!(verdict("application", None), "FAIL");
 }

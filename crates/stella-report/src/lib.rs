@@ -193,6 +193,30 @@ pub fn verdict(findings: &[Finding], fail_on: Option<&str>) -> Verdict {
     }
 }
 
+/// Why a policy set a finding aside (`muted until 2026-12-31: reason`, `ignored by rule`),
+/// for reports that show it.
+pub fn set_aside_by_policy(f: &Finding) -> Option<String> {
+    let p = f.policy.as_ref()?;
+    match p.action.as_str() {
+        "muted" => Some(format!(
+            "muted{}{}",
+            p.until
+                .as_deref()
+                .map(|u| format!(" until {u}"))
+                .unwrap_or_default(),
+            p.reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        )),
+        "ignore" => Some(format!(
+            "ignored by {}",
+            p.rule.as_deref().unwrap_or("the policy")
+        )),
+        _ => None,
+    }
+}
+
 /// Whether a finding counts for summaries and gates: not set aside by a VEX statement, a
 /// policy mute or an `ignore` rule (such findings stay in the report, marked).
 pub fn counts(f: &Finding) -> bool {
@@ -280,9 +304,10 @@ pub fn table_with(r: &Report, color: bool) -> String {
             )
         };
         let cells = [
-            match &f.vex {
-                Some(v) => format!("{} (VEX {})", f.severity.to_uppercase(), v.status),
-                None => f.severity.to_uppercase(),
+            match (&f.vex, set_aside_by_policy(f)) {
+                (Some(v), _) => format!("{} (VEX {})", f.severity.to_uppercase(), v.status),
+                (None, Some(why)) => format!("{} ({why})", f.severity.to_uppercase()),
+                (None, None) => f.severity.to_uppercase(),
             },
             f.vulnerability_id.clone(),
             f.package.name.clone(),
@@ -436,10 +461,13 @@ pub fn sarif(r: &Report, tool_version: &str) -> Vec<u8> {
             .as_deref()
             .map(|l| l.trim_start_matches('/').to_string())
             .unwrap_or_else(|| r.target.reference.clone());
-        let suppressions = match &f.vex {
-            Some(v) => json!([{ "kind": "external", "status": "accepted",
+        let suppressions = match (&f.vex, set_aside_by_policy(f)) {
+            (Some(v), _) => json!([{ "kind": "external", "status": "accepted",
                                 "justification": format!("VEX {}: {}", v.status, v.justification.clone().unwrap_or_default()) }]),
-            None => json!([]),
+            (None, Some(why)) => {
+                json!([{ "kind": "external", "status": "accepted", "justification": why }])
+            }
+            (None, None) => json!([]),
         };
         results.push(json!({
             "suppressions": suppressions,
@@ -493,6 +521,11 @@ pub fn junit(r: &Report, fail_on: Option<&str>) -> Vec<u8> {
             o.push_str(&format!(
                 "\n      <skipped message=\"{}\"/>\n    ",
                 xml_escape(&format!("VEX {} ({})", v.status, v.document))
+            ));
+        } else if let Some(why) = set_aside_by_policy(f) {
+            o.push_str(&format!(
+                "\n      <skipped message=\"{}\"/>\n    ",
+                xml_escape(&why)
             ));
         } else if fails(f) {
             let fix = if f.fixed_versions.is_empty() {
