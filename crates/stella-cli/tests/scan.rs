@@ -1126,6 +1126,19 @@ fn root_io_statements_replace_the_distros_in_a_root_io_image() {
             t("memcached CVE-2099-1111", "alpine:3.17", "1.6.30-r0")
         ]
     );
+    // --explain tells the same story
+    let sbom = format!("sbom:{}", work.path().join("img.cdx.json").display());
+    let (code, out, err) = stella(
+        &["scan", &sbom, "--db", db_s, "--explain", "CVE-2023-46853"],
+        &cache,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("memcached 1.6.17-r0 (apk): MATCHES"), "{out}");
+    assert!(out.contains("in rootio:alpine:3.17/memcached"), "{out}");
+    assert!(
+        out.contains("ignored: Root.io's statement replaces the distribution's"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -1054,11 +1054,23 @@ pub fn explain(
         .vulnerability(id)?
         .map(|v| v.id)
         .unwrap_or_else(|| id.to_string());
+    // the verdict per package is the matcher's own, so `--explain` never disagrees with a scan
+    let shared: Vec<Arc<Pkg>> = packages.iter().cloned().map(Arc::new).collect();
+    let matched = match_packages_with(db, &shared, distro, &Options::default())?;
+    let matches = |p: &Pkg| {
+        matched.findings.iter().any(|f| {
+            (f.vulnerability_id == record
+                || f.vulnerability_id == id
+                || f.aliases.iter().any(|a| a == id))
+                && *f.package == *p
+        })
+    };
+    let rootio = distro.and_then(|d| rootio_namespace(d, &shared));
     let mut out = Vec::new();
     for p in packages {
         let ns = match p.eco {
             Eco::Apk | Eco::Deb | Eco::Rpm => match distro {
-                Some(d) => d.to_string(),
+                Some(d) => seal_namespace(d, p).unwrap_or_else(|| d.to_string()),
                 None => continue,
             },
             Eco::Lang(ns) => ns.to_string(),
@@ -1067,26 +1079,35 @@ pub fn explain(
             continue;
         };
         let mut lines = Vec::new();
-        let mut stmts: Vec<(String, PackageEntry)> = Vec::new();
-        for key in keys(p, &ns) {
-            for e in db.package(&ns, &key)? {
-                let vulns = db.vulnerability_list(e.vulnerabilities)?;
-                if vulns.iter().any(|v| *v == record || v == id) {
-                    stmts.push((key.clone(), e));
+        let distro_pkg = matches!(p.eco, Eco::Apk | Eco::Deb | Eco::Rpm);
+        let mut spaces = vec![ns.clone()];
+        if let Some(r) = rootio.as_ref().filter(|_| distro_pkg) {
+            spaces.push(r.clone());
+        }
+        let mut stmts: Vec<(String, String, PackageEntry)> = Vec::new();
+        for space in &spaces {
+            for key in keys(p, &ns) {
+                for e in db.package(space, &key)? {
+                    let vulns = db.vulnerability_list(e.vulnerabilities)?;
+                    if vulns.iter().any(|v| *v == record || v == id) {
+                        stmts.push((space.clone(), key.clone(), e));
+                    }
                 }
             }
         }
         if stmts.is_empty() {
             continue;
         }
-        let distro_pkg = matches!(p.eco, Eco::Apk | Eco::Deb | Eco::Rpm);
+        let by_rootio = rootio
+            .as_ref()
+            .is_some_and(|r| stmts.iter().any(|(space, ..)| space == r));
         let best = stmts
             .iter()
-            .map(|(_, e)| e.source)
+            .map(|(_, _, e)| e.source)
             .min()
             .unwrap_or(Source::Nvd);
-        let mut affected = false;
-        for (key, e) in &stmts {
+        for (space, key, e) in &stmts {
+            let ns = space;
             let st = Stmt::new(Vec::new(), e.clone(), scheme);
             let ranges: Vec<String> = e.ranges.iter().map(range_text).collect();
             let head = format!(
@@ -1100,7 +1121,9 @@ pub fn explain(
                     ranges.join(", ")
                 }
             );
-            let verdict = if distro_pkg && e.source != best {
+            let verdict = if by_rootio && rootio.as_ref() != Some(space) {
+                "ignored: Root.io's statement replaces the distribution's in this image".to_string()
+            } else if distro_pkg && e.source != best {
                 format!("ignored: the {:?} feed's statement takes precedence", best)
             } else if !e.arches.is_empty()
                 && !p
@@ -1119,10 +1142,7 @@ pub fn explain(
                             p.version
                         )
                     }
-                    Ok(Affected::Yes) => {
-                        affected = true;
-                        format!("{} is inside: affected", p.version)
-                    }
+                    Ok(Affected::Yes) => format!("{} is inside: affected", p.version),
                     Ok(Affected::No) => format!("{} is outside: not affected", p.version),
                     Ok(Affected::Unknown(why)) => format!("cannot tell: {why}"),
                     Err(err) => format!("cannot tell: {err}"),
@@ -1135,7 +1155,7 @@ pub fn explain(
             p.name,
             p.version,
             p.kind,
-            if affected {
+            if matches(p) {
                 "MATCHES"
             } else {
                 "does not match"
