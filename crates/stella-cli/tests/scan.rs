@@ -1574,3 +1574,121 @@ fn policies_tell_base_image_layers_from_the_applications() {
     assert_eq!(verdict("base", None), "PASS");
     assert_eq!(verdict("application", None), "FAIL");
 }
+
+/// An OSV record for one npm package, affected below `fixed`.
+fn npm_osv(id: &str, alias: &str, package: &str, fixed: &str) -> String {
+    format!(
+        r#"{{"schema_version":"1.6.0","id":"{id}","aliases":["{alias}"],"modified":"2024-01-01T00:00:00Z","published":"2023-01-01T00:00:00Z","summary":"{id} test record",
+  "affected":[{{"package":{{"ecosystem":"npm","name":"{package}"}},"ranges":[{{"type":"SEMVER","events":[{{"introduced":"0"}},{{"fixed":"{fixed}"}}]}}]}}]}}"#
+    )
+}
+
+#[test]
+fn a_cyclonedx_npm_sbom_scans_like_the_lockfile_it_describes() {
+    if Command::new("cyclonedx-npm")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("STELLA_REQUIRE_VALIDATORS").is_err(),
+            "cyclonedx-npm is required but not installed (npm install -g @cyclonedx/cyclonedx-npm)"
+        );
+        eprintln!("SKIP: cyclonedx-npm is not installed (npm install -g @cyclonedx/cyclonedx-npm)");
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    // the GitHub advisories of these packages (facts: ids, aliases, fixed versions)
+    let osv = work.path().join("osv");
+    std::fs::create_dir_all(&osv).unwrap();
+    for (id, alias, package, fixed) in [
+        ("GHSA-35jh-r3h4-6jhm", "CVE-2021-23337", "lodash", "4.17.21"),
+        ("GHSA-xvch-5gv4-984h", "CVE-2021-44906", "minimist", "1.2.6"),
+        (
+            "GHSA-67hx-6x53-jw92",
+            "CVE-2023-45133",
+            "@babel/traverse",
+            "7.23.2",
+        ),
+        // a dev dependency: neither side reports it
+        ("GHSA-0000-test-0001", "CVE-2099-0002", "left-pad", "9.0.0"),
+    ] {
+        std::fs::write(
+            osv.join(format!("{id}.json")),
+            npm_osv(id, alias, package, fixed),
+        )
+        .unwrap();
+    }
+    let db = work.path().join("v.db");
+    let db_s = db.to_str().unwrap();
+    let (code, _, err) = stella(
+        &[
+            "db",
+            "import",
+            "--format",
+            "osv",
+            "--db",
+            db_s,
+            osv.to_str().unwrap(),
+        ],
+        &cache,
+    );
+    assert_eq!(code, 0, "{err}");
+    let app = work.path().join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/npm-lock");
+    for f in ["package.json", "package-lock.json"] {
+        std::fs::copy(fixture.join(f), app.join(f)).unwrap();
+    }
+    let bom = work.path().join("bom.json");
+    let out = Command::new("cyclonedx-npm")
+        .args([
+            "--package-lock-only",
+            "--omit",
+            "dev",
+            "--output-format",
+            "JSON",
+            "--output-file",
+        ])
+        .arg(&bom)
+        .current_dir(&app)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let keys = |target: &str| {
+        let (code, out, err) = stella(&["scan", target, "--db", db_s, "-f", "json"], &cache);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {}@{}",
+                    f["vulnerabilityId"].as_str().unwrap(),
+                    f["package"]["name"].as_str().unwrap(),
+                    f["package"]["version"].as_str().unwrap()
+                )
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let from_dir = keys(&format!("dir:{}", app.display()));
+    let from_bom = keys(&format!("sbom:{}", bom.display()));
+    let want: std::collections::BTreeSet<String> = [
+        // findings are named by the CVE when there is one
+        "CVE-2021-23337 lodash@4.17.20",
+        "CVE-2021-44906 minimist@1.2.5",
+        "CVE-2023-45133 @babel/traverse@7.22.0",
+    ]
+    .into_iter()
+    .map(str::to_string)
+    .collect();
+    assert_eq!(from_dir, want);
+    assert_eq!(from_bom, want);
+}
