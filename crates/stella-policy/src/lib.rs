@@ -336,7 +336,7 @@ pub struct Mute {
     /// The packages (purl patterns); every package when absent.
     #[serde(default)]
     pub package: Option<Globs>,
-    /// The last day it applies.
+    /// The day it stops applying (it holds before).
     #[serde(default)]
     pub until: Option<Day>,
     /// Why.
@@ -475,7 +475,8 @@ fn value_at(
 /// What evaluation knows beyond the findings.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
-    /// Today, as days since 1970-01-01 (mutes expire against it; ages count to it).
+    /// Today (UTC), as days since 1970-01-01: a mute stops applying on its `until` day; ages
+    /// count to it.
     pub today: i64,
     /// The image reference scanned (for `image` conditions).
     pub image: Option<String>,
@@ -704,7 +705,7 @@ fn apply_mutes(
                 continue;
             }
             if let Some(u) = &m.until
-                && u.days < ctx.today
+                && u.days <= ctx.today
             {
                 expired.insert((i, u.text.clone()));
                 continue;

@@ -134,9 +134,11 @@ fn the_design_example_loads_and_decides() {
         "{:?}",
         v.reasons
     );
-    // the last day still holds
-    let v = evaluate(&p, &mut f, &ctx("2026-12-31"));
+    // the day before still holds; on the `until` day it no longer does
+    let v = evaluate(&p, &mut f, &ctx("2026-12-30"));
     assert_eq!(v.details.len(), 1);
+    let v = evaluate(&p, &mut f, &ctx("2026-12-31"));
+    assert_eq!(v.details.len(), 2);
 }
 
 #[test]

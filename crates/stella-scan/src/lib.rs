@@ -247,6 +247,17 @@ pub struct IgnoreEntry {
     expires: Option<String>,
 }
 
+impl IgnoreEntry {
+    /// Whether the entry applies on `today` (days since 1970-01-01, UTC): it stops on its
+    /// `expires` day, as Trivy's `exp:` does.
+    fn live(&self, today: i64) -> bool {
+        self.expires
+            .as_deref()
+            .and_then(epoch_days)
+            .is_none_or(|d| d > today)
+    }
+}
+
 #[derive(serde::Deserialize)]
 struct IgnoreFile {
     #[serde(default)]
@@ -347,7 +358,7 @@ pub fn scan(
     if let Some((source, entries)) = &opts.ignores {
         for e in entries {
             if let Some(x) = &e.expires
-                && epoch_days(x).is_some_and(|d| d < today)
+                && !e.live(today)
             {
                 warnings.push(format!(
                     "{source}: the ignore entry for {} expired on {x} and no longer applies",
@@ -357,11 +368,7 @@ pub fn scan(
         }
         m.findings.retain(|f| {
             let hit = entries.iter().find(|e| {
-                let live = e
-                    .expires
-                    .as_deref()
-                    .and_then(epoch_days)
-                    .is_none_or(|d| d >= today);
+                let live = e.live(today);
                 let id_ok = e
                     .id
                     .as_deref()
@@ -461,6 +468,14 @@ mod tests {
         assert!(parse_ignores("ignore:\n  - reason: r\n", "i.yaml").is_err());
         let bad = parse_ignores("ignore:\n  - id: X\n    expires: soon\n", "i.yaml").unwrap_err();
         assert!(bad.to_string().contains("i.yaml") && bad.to_string().contains("soon"));
+    }
+
+    #[test]
+    fn ignore_entries_stop_on_their_expiry_day() {
+        let e = &parse_ignores("ignore:\n  - id: X\n    expires: 2026-12-31\n", "i").unwrap()[0];
+        assert!(e.live(epoch_days("2026-12-30").unwrap()));
+        assert!(!e.live(epoch_days("2026-12-31").unwrap()));
+        assert!(parse_ignores("X\n", "i").unwrap()[0].live(i64::MAX));
     }
 
     #[test]
