@@ -1,0 +1,430 @@
+//! Core's embedded store: one directory, one crash-safe file (redb: ACID transactions over
+//! copy-on-write B-trees, readers never block the writer) holding scans and their history per
+//! image, layer fragments for Delta-SBOM, per-token daily quota counters, the job queue, the
+//! audit log and named documents (policy history, keys, clients).
+//!
+//! Traps: quota admission is one write transaction (redb has a single writer), so parallel
+//! requests across the limit admit exactly the limit; a job is leased, not removed, until
+//! its result is stored in the same transaction that removes it, so a worker killed mid-scan
+//! leaves a job that is leased again once its lease runs out and finishes exactly once.
+
+use std::path::Path;
+
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database file could not be opened or written.
+    #[error("store {path}: {message}")]
+    Db {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The job queue is full (back-pressure: try again later).
+    #[error("the job queue is full ({0} jobs)")]
+    QueueFull(u64),
+}
+
+/// scan id → scan result (JSON bytes).
+const SCANS: TableDefinition<&str, &[u8]> = TableDefinition::new("scans");
+/// `image \0 created \0 scan id` → () : each image's scans in time order.
+const HISTORY: TableDefinition<&str, ()> = TableDefinition::new("history");
+/// layer diffID → catalogue fragment (JSON bytes).
+const LAYERS: TableDefinition<&str, &[u8]> = TableDefinition::new("layers");
+/// `token \0 day` → scans admitted that UTC day.
+const QUOTA: TableDefinition<&str, u32> = TableDefinition::new("quota");
+/// sequence → job id (queue order).
+const QUEUE: TableDefinition<u64, &str> = TableDefinition::new("queue");
+/// job id → (sequence, payload, lease holder, lease end in ms, attempts) encoded by [`Job`].
+const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("jobs");
+/// job id → result key, for jobs completed (exactly-once answers to re-deliveries).
+const DONE: TableDefinition<&str, &str> = TableDefinition::new("done");
+/// sequence → audit entry (JSON bytes).
+const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+/// name → document (policy history, signing keys, clients…).
+const DOCS: TableDefinition<&str, &[u8]> = TableDefinition::new("docs");
+
+/// The answer to a quota admission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admission {
+    /// Whether this scan may run.
+    pub admitted: bool,
+    /// Scans admitted today, this one included when admitted.
+    pub used: u32,
+    /// How many more may run today.
+    pub remaining: u32,
+}
+
+/// A job handed to a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// Its id.
+    pub id: String,
+    /// What to do (the caller's encoding).
+    pub payload: Vec<u8>,
+    /// How many times it has been leased, this time included.
+    pub attempts: u32,
+}
+
+/// A job as stored: sequence, lease end (ms since the epoch; 0 = not leased), attempts,
+/// holder, payload.
+struct Stored {
+    seq: u64,
+    lease_end: u64,
+    attempts: u32,
+    holder: String,
+    payload: Vec<u8>,
+}
+
+impl Stored {
+    fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(24 + self.holder.len() + self.payload.len());
+        v.extend_from_slice(&self.seq.to_le_bytes());
+        v.extend_from_slice(&self.lease_end.to_le_bytes());
+        v.extend_from_slice(&self.attempts.to_le_bytes());
+        v.extend_from_slice(&(self.holder.len() as u32).to_le_bytes());
+        v.extend_from_slice(self.holder.as_bytes());
+        v.extend_from_slice(&self.payload);
+        v
+    }
+
+    fn decode(b: &[u8]) -> Option<Stored> {
+        let u64_at = |at: usize| Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?));
+        let u32_at = |at: usize| Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?));
+        let hl = u32_at(20)? as usize;
+        Some(Stored {
+            seq: u64_at(0)?,
+            lease_end: u64_at(8)?,
+            attempts: u32_at(16)?,
+            holder: String::from_utf8(b.get(24..24 + hl)?.to_vec()).ok()?,
+            payload: b.get(24 + hl..)?.to_vec(),
+        })
+    }
+}
+
+/// The store.
+pub struct Store {
+    db: Database,
+    path: String,
+    queue_limit: u64,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`; the queue holds at most `queue_limit` jobs.
+    pub fn open(dir: &Path, queue_limit: u64) -> Result<Store, Error> {
+        let path = dir.join("stella.redb");
+        let bad = |m: String| Error::Db {
+            path: path.display().to_string(),
+            message: m,
+        };
+        std::fs::create_dir_all(dir)
+            .map_err(|e| bad(format!("cannot create the directory: {e}")))?;
+        let db = Database::create(&path).map_err(|e| bad(e.to_string()))?;
+        let s = Store {
+            db,
+            path: path.display().to_string(),
+            queue_limit,
+        };
+        // every table exists from the start, so readers never meet a missing one
+        s.write(|w| {
+            w.open_table(SCANS)?;
+            w.open_table(HISTORY)?;
+            w.open_table(LAYERS)?;
+            w.open_table(QUOTA)?;
+            w.open_table(QUEUE)?;
+            w.open_table(JOBS)?;
+            w.open_table(DONE)?;
+            w.open_table(AUDIT)?;
+            w.open_table(DOCS)?;
+            Ok(())
+        })?;
+        Ok(s)
+    }
+
+    fn bad(&self, e: impl std::fmt::Display) -> Error {
+        Error::Db {
+            path: self.path.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<T, redb::Error>,
+    ) -> Result<T, Error> {
+        let w = self.db.begin_write().map_err(|e| self.bad(e))?;
+        let out = f(&w).map_err(|e| self.bad(e))?;
+        w.commit().map_err(|e| self.bad(e))?;
+        Ok(out)
+    }
+
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&redb::ReadTransaction) -> Result<T, redb::Error>,
+    ) -> Result<T, Error> {
+        let r = self.db.begin_read().map_err(|e| self.bad(e))?;
+        f(&r).map_err(|e| self.bad(e))
+    }
+
+    // ---- quota ----
+
+    /// Admits one scan for `token` on UTC `day` (`2026-11-29`) when fewer than `limit` were
+    /// admitted that day.
+    pub fn admit(&self, token: &str, day: &str, limit: u32) -> Result<Admission, Error> {
+        let key = format!("{token}\0{day}");
+        self.write(|w| {
+            let mut t = w.open_table(QUOTA)?;
+            let used = t.get(key.as_str())?.map_or(0, |v| v.value());
+            if used >= limit {
+                return Ok(Admission {
+                    admitted: false,
+                    used,
+                    remaining: 0,
+                });
+            }
+            t.insert(key.as_str(), used + 1)?;
+            Ok(Admission {
+                admitted: true,
+                used: used + 1,
+                remaining: limit - used - 1,
+            })
+        })
+    }
+
+    /// Scans admitted for `token` on `day`.
+    pub fn quota_used(&self, token: &str, day: &str) -> Result<u32, Error> {
+        let key = format!("{token}\0{day}");
+        self.read(|r| {
+            let t = r.open_table(QUOTA)?;
+            Ok(t.get(key.as_str())?.map_or(0, |v| v.value()))
+        })
+    }
+
+    // ---- scans ----
+
+    /// Stores a scan result and files it under its image.
+    pub fn put_scan(&self, id: &str, image: &str, created: &str, json: &[u8]) -> Result<(), Error> {
+        self.write(|w| {
+            w.open_table(SCANS)?.insert(id, json)?;
+            w.open_table(HISTORY)?
+                .insert(format!("{image}\0{created}\0{id}").as_str(), ())?;
+            Ok(())
+        })
+    }
+
+    /// A scan result.
+    pub fn get_scan(&self, id: &str) -> Result<Option<Vec<u8>>, Error> {
+        self.read(|r| Ok(r.open_table(SCANS)?.get(id)?.map(|v| v.value().to_vec())))
+    }
+
+    /// An image's scans, oldest first: `(created, id)`.
+    pub fn scans_of(&self, image: &str) -> Result<Vec<(String, String)>, Error> {
+        let lo = format!("{image}\0");
+        let hi = format!("{image}\u{1}");
+        self.read(|r| {
+            let t = r.open_table(HISTORY)?;
+            let mut out = Vec::new();
+            for e in t.range(lo.as_str()..hi.as_str())? {
+                let (k, _) = e?;
+                let mut parts = k.value()[lo.len()..].splitn(2, '\0');
+                if let (Some(c), Some(id)) = (parts.next(), parts.next()) {
+                    out.push((c.to_string(), id.to_string()));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    // ---- layers (Delta-SBOM) ----
+
+    /// The layers of `diff_ids` the store has no fragment of, in the order given.
+    pub fn missing_layers(&self, diff_ids: &[String]) -> Result<Vec<String>, Error> {
+        self.read(|r| {
+            let t = r.open_table(LAYERS)?;
+            let mut out = Vec::new();
+            for d in diff_ids {
+                if t.get(d.as_str())?.is_none() {
+                    out.push(d.clone());
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Stores a layer's fragment.
+    pub fn put_layer(&self, diff_id: &str, fragment: &[u8]) -> Result<(), Error> {
+        self.write(|w| {
+            w.open_table(LAYERS)?.insert(diff_id, fragment)?;
+            Ok(())
+        })
+    }
+
+    /// A layer's fragment.
+    pub fn get_layer(&self, diff_id: &str) -> Result<Option<Vec<u8>>, Error> {
+        self.read(|r| {
+            Ok(r.open_table(LAYERS)?
+                .get(diff_id)?
+                .map(|v| v.value().to_vec()))
+        })
+    }
+
+    // ---- jobs ----
+
+    /// Queues a job; refuses when the queue is full (back-pressure) and ignores an id already
+    /// queued or done (a retried submission is not run twice).
+    pub fn enqueue(&self, id: &str, payload: &[u8]) -> Result<(), Error> {
+        let limit = self.queue_limit;
+        let full = self.write(|w| {
+            let mut jobs = w.open_table(JOBS)?;
+            if jobs.get(id)?.is_some() || w.open_table(DONE)?.get(id)?.is_some() {
+                return Ok(None);
+            }
+            if jobs.len()? >= limit {
+                return Ok(Some(limit));
+            }
+            let mut queue = w.open_table(QUEUE)?;
+            let seq = queue.last()?.map_or(0, |(k, _)| k.value() + 1);
+            queue.insert(seq, id)?;
+            let s = Stored {
+                seq,
+                lease_end: 0,
+                attempts: 0,
+                holder: String::new(),
+                payload: payload.to_vec(),
+            };
+            jobs.insert(id, s.encode().as_slice())?;
+            Ok(None)
+        })?;
+        match full {
+            Some(n) => Err(Error::QueueFull(n)),
+            None => Ok(()),
+        }
+    }
+
+    /// Jobs waiting or running.
+    pub fn queue_depth(&self) -> Result<u64, Error> {
+        self.read(|r| Ok(r.open_table(JOBS)?.len()?))
+    }
+
+    /// Leases the oldest job that is not leased, or whose lease ran out (its worker died),
+    /// to `worker` until `now_ms + lease_ms`.
+    pub fn lease(&self, worker: &str, now_ms: u64, lease_ms: u64) -> Result<Option<Job>, Error> {
+        self.write(|w| {
+            let queue = w.open_table(QUEUE)?;
+            let mut jobs = w.open_table(JOBS)?;
+            let mut found = None;
+            for e in queue.iter()? {
+                let (_, id) = e?;
+                let id = id.value().to_string();
+                let Some(s) = jobs
+                    .get(id.as_str())?
+                    .and_then(|v| Stored::decode(v.value()))
+                else {
+                    continue;
+                };
+                if s.lease_end <= now_ms {
+                    found = Some((id, s));
+                    break;
+                }
+            }
+            drop(queue);
+            let Some((id, mut s)) = found else {
+                return Ok(None);
+            };
+            s.lease_end = now_ms + lease_ms.max(1);
+            s.attempts += 1;
+            s.holder = worker.to_string();
+            jobs.insert(id.as_str(), s.encode().as_slice())?;
+            Ok(Some(Job {
+                id,
+                payload: s.payload,
+                attempts: s.attempts,
+            }))
+        })
+    }
+
+    /// Finishes a job: stores `result` under `result_key` (in [`SCANS`]) and removes the job
+    /// in one transaction. Only the current lease holder may; a worker whose lease ran out
+    /// and was taken over gets `false` and must drop its result (exactly one result).
+    pub fn complete(
+        &self,
+        id: &str,
+        worker: &str,
+        result_key: &str,
+        image: &str,
+        created: &str,
+        result: &[u8],
+    ) -> Result<bool, Error> {
+        self.write(|w| {
+            let mut jobs = w.open_table(JOBS)?;
+            let Some(s) = jobs.get(id)?.and_then(|v| Stored::decode(v.value())) else {
+                return Ok(false);
+            };
+            if s.holder != worker {
+                return Ok(false);
+            }
+            jobs.remove(id)?;
+            w.open_table(QUEUE)?.remove(s.seq)?;
+            w.open_table(DONE)?.insert(id, result_key)?;
+            w.open_table(SCANS)?.insert(result_key, result)?;
+            w.open_table(HISTORY)?
+                .insert(format!("{image}\0{created}\0{result_key}").as_str(), ())?;
+            Ok(true)
+        })
+    }
+
+    /// The result key of a completed job.
+    pub fn job_result(&self, id: &str) -> Result<Option<String>, Error> {
+        self.read(|r| Ok(r.open_table(DONE)?.get(id)?.map(|v| v.value().to_string())))
+    }
+
+    // ---- audit and documents ----
+
+    /// Appends to the audit log (an entry the caller encodes, JSON by convention).
+    pub fn audit(&self, entry: &[u8]) -> Result<u64, Error> {
+        self.write(|w| {
+            let mut t = w.open_table(AUDIT)?;
+            let seq = t.last()?.map_or(0, |(k, _)| k.value() + 1);
+            t.insert(seq, entry)?;
+            Ok(seq)
+        })
+    }
+
+    /// Audit entries from sequence `from` on, at most `limit`.
+    pub fn audit_log(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, Error> {
+        self.read(|r| {
+            let t = r.open_table(AUDIT)?;
+            let mut out = Vec::new();
+            for e in t.range(from..)?.take(limit) {
+                let (k, v) = e?;
+                out.push((k.value(), v.value().to_vec()));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Replaces a named document.
+    pub fn put_doc(&self, name: &str, bytes: &[u8]) -> Result<(), Error> {
+        self.write(|w| {
+            w.open_table(DOCS)?.insert(name, bytes)?;
+            Ok(())
+        })
+    }
+
+    /// A named document.
+    pub fn get_doc(&self, name: &str) -> Result<Option<Vec<u8>>, Error> {
+        self.read(|r| Ok(r.open_table(DOCS)?.get(name)?.map(|v| v.value().to_vec())))
+    }
+}
+
+#[cfg(test)]
+mod tests;

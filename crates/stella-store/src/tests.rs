@@ -1,0 +1,148 @@
+//! The store's promises: exact quotas under parallel load, jobs that survive their worker,
+//! exactly one result, durability across reopening.
+
+use std::sync::Arc;
+
+use super::*;
+
+fn store(dir: &Path) -> Store {
+    Store::open(dir, 100).unwrap()
+}
+
+#[test]
+fn quota_is_exact_under_parallel_admissions() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Arc::new(store(dir.path()));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                (0..60)
+                    .filter(|_| s.admit("tid-1", "2026-11-29", 333).unwrap().admitted)
+                    .count()
+            })
+        })
+        .collect();
+    let admitted: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(admitted, 333, "480 attempts, exactly the limit admitted");
+    assert_eq!(s.quota_used("tid-1", "2026-11-29").unwrap(), 333);
+    let a = s.admit("tid-1", "2026-11-29", 333).unwrap();
+    assert_eq!((a.admitted, a.remaining), (false, 0));
+    // per token and per day
+    let b = s.admit("tid-1", "2026-11-30", 333).unwrap();
+    assert_eq!((b.admitted, b.used, b.remaining), (true, 1, 332));
+    assert!(s.admit("tid-2", "2026-11-29", 333).unwrap().admitted);
+}
+
+#[test]
+fn scans_history_layers_docs_audit_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = store(dir.path());
+        s.put_scan("b", "alpine:3.19", "2026-11-29T10:00:00Z", b"{\"n\":2}")
+            .unwrap();
+        s.put_scan("a", "alpine:3.19", "2026-11-28T10:00:00Z", b"{\"n\":1}")
+            .unwrap();
+        s.put_scan("c", "alpine:3.190", "2026-11-29T11:00:00Z", b"{}")
+            .unwrap();
+        s.put_layer("sha256:1", b"frag").unwrap();
+        s.put_doc("policy-history", b"{}").unwrap();
+        assert_eq!(s.audit(b"one").unwrap(), 0);
+        assert_eq!(s.audit(b"two").unwrap(), 1);
+    }
+    let s = store(dir.path());
+    assert_eq!(s.get_scan("a").unwrap().as_deref(), Some(&b"{\"n\":1}"[..]));
+    assert_eq!(s.get_scan("zz").unwrap(), None);
+    assert_eq!(
+        s.scans_of("alpine:3.19").unwrap(),
+        [
+            ("2026-11-28T10:00:00Z".to_string(), "a".to_string()),
+            ("2026-11-29T10:00:00Z".to_string(), "b".to_string())
+        ],
+        "oldest first, and not another image that merely shares the prefix"
+    );
+    assert_eq!(
+        s.missing_layers(&["sha256:0".into(), "sha256:1".into(), "sha256:2".into()])
+            .unwrap(),
+        ["sha256:0", "sha256:2"]
+    );
+    assert_eq!(
+        s.get_layer("sha256:1").unwrap().as_deref(),
+        Some(&b"frag"[..])
+    );
+    assert_eq!(
+        s.get_doc("policy-history").unwrap().as_deref(),
+        Some(&b"{}"[..])
+    );
+    assert_eq!(s.audit_log(1, 10).unwrap(), [(1, b"two".to_vec())]);
+}
+
+#[test]
+fn a_dead_workers_job_is_leased_again_and_finishes_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = store(dir.path());
+        s.enqueue("job-1", b"scan this").unwrap();
+        s.enqueue("job-2", b"and this").unwrap();
+        // a retried submission is not queued twice
+        s.enqueue("job-1", b"scan this").unwrap();
+        assert_eq!(s.queue_depth().unwrap(), 2);
+        let j = s.lease("w1", 1_000, 30_000).unwrap().unwrap();
+        assert_eq!((j.id.as_str(), j.attempts), ("job-1", 1));
+        // w1 dies here (the store is dropped without completing)
+    }
+    let s = store(dir.path());
+    // while w1's lease runs, w2 gets the next job
+    let j2 = s.lease("w2", 2_000, 30_000).unwrap().unwrap();
+    assert_eq!(j2.id, "job-2");
+    assert!(s.lease("w2", 2_000, 30_000).unwrap().is_none());
+    // after it ran out, job-1 goes to w2
+    let j1 = s.lease("w2", 40_000, 30_000).unwrap().unwrap();
+    assert_eq!(
+        (j1.id.as_str(), j1.attempts, j1.payload.as_slice()),
+        ("job-1", 2, &b"scan this"[..])
+    );
+    // w1 comes back late: its result is refused; w2's is the one stored
+    assert!(
+        !s.complete("job-1", "w1", "scan-x", "img", "t", b"late")
+            .unwrap()
+    );
+    assert!(
+        s.complete("job-1", "w2", "scan-1", "img", "t1", b"{}")
+            .unwrap()
+    );
+    assert!(
+        !s.complete("job-1", "w2", "scan-1", "img", "t1", b"{}")
+            .unwrap(),
+        "once"
+    );
+    assert!(
+        s.complete("job-2", "w2", "scan-2", "img", "t2", b"{}")
+            .unwrap()
+    );
+    assert_eq!(s.job_result("job-1").unwrap().as_deref(), Some("scan-1"));
+    assert_eq!(s.get_scan("scan-x").unwrap(), None);
+    assert_eq!(s.queue_depth().unwrap(), 0);
+    assert_eq!(s.scans_of("img").unwrap().len(), 2);
+    // a done job is not queued again
+    s.enqueue("job-1", b"scan this").unwrap();
+    assert_eq!(s.queue_depth().unwrap(), 0);
+}
+
+#[test]
+fn a_full_queue_pushes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path(), 2).unwrap();
+    s.enqueue("a", b"").unwrap();
+    s.enqueue("b", b"").unwrap();
+    assert!(matches!(s.enqueue("c", b""), Err(Error::QueueFull(2))));
+}
+
+#[test]
+fn an_unusable_place_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, b"x").unwrap();
+    let e = Store::open(&file, 1).unwrap_err().to_string();
+    assert!(e.contains("plain-file"), "{e}");
+}
