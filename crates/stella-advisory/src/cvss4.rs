@@ -439,10 +439,10 @@ impl<'a> Vector<'a> {
             ("CR" | "IR" | "AR", "X") => return "H",
             _ => {}
         }
-        if let Some(m) = self.0.get(format!("M{metric}").as_str()) {
-            if *m != "X" {
-                return m;
-            }
+        if let Some(m) = self.0.get(format!("M{metric}").as_str())
+            && *m != "X"
+        {
+            return m;
         }
         v
     }
@@ -678,10 +678,10 @@ mod tests {
                     }
                 }
             }
-            if let Ok(s) = std::str::from_utf8(&b) {
-                if let Ok(score) = v4_score(s) {
-                    assert!((0.0..=10.0).contains(&score), "{s}: {score}");
-                }
+            if let Ok(s) = std::str::from_utf8(&b)
+                && let Ok(score) = v4_score(s)
+            {
+                assert!((0.0..=10.0).contains(&score), "{s}: {score}");
             }
         }
     }

@@ -15,13 +15,13 @@ fn quoted(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut it = s.char_indices();
     while let Some((i, c)) = it.next() {
-        if c == '"' || c == '\'' {
-            if let Some(end) = s[i + 1..].find(c) {
-                out.push(s[i + 1..i + 1 + end].to_string());
-                // skip past the closing quote
-                for _ in 0..=end {
-                    it.next();
-                }
+        if (c == '"' || c == '\'')
+            && let Some(end) = s[i + 1..].find(c)
+        {
+            out.push(s[i + 1..i + 1 + end].to_string());
+            // skip past the closing quote
+            for _ in 0..=end {
+                it.next();
             }
         }
     }

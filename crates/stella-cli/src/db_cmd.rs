@@ -47,13 +47,13 @@ fn export(a: DbExportArgs) -> anyhow::Result<u8> {
         );
     }
     // Writing into a directory holding older files would mix two DBs on re-import.
-    if let Ok(mut entries) = std::fs::read_dir(&a.output) {
-        if entries.next().is_some() {
-            bail!(
-                "{} is not empty; export into a new or empty directory",
-                a.output.display()
-            );
-        }
+    if let Ok(mut entries) = std::fs::read_dir(&a.output)
+        && entries.next().is_some()
+    {
+        bail!(
+            "{} is not empty; export into a new or empty directory",
+            a.output.display()
+        );
     }
     let db = Db::open(&a.db)?;
     let n = stella_advisory::export::export_osv(&db, &a.output)

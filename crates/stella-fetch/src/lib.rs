@@ -245,22 +245,22 @@ fn attempt(
             None,
         );
     }
-    if let Some(n) = declared {
-        if n != body.len() as u64 {
-            return Attempt::Retry(format!("truncated: got {} of {n} bytes", body.len()));
-        }
+    if let Some(n) = declared
+        && n != body.len() as u64
+    {
+        return Attempt::Retry(format!("truncated: got {} of {n} bytes", body.len()));
     }
     let sha = format!("{:x}", Sha256::digest(&body));
-    if let Some(want) = &s.sha256 {
-        if !want.eq_ignore_ascii_case(&sha) {
-            return Attempt::Done(
-                Outcome::Failed {
-                    error: format!("checksum mismatch: expected sha256 {want}, got {sha}"),
-                    stale: prev.is_some(),
-                },
-                None,
-            );
-        }
+    if let Some(want) = &s.sha256
+        && !want.eq_ignore_ascii_case(&sha)
+    {
+        return Attempt::Done(
+            Outcome::Failed {
+                error: format!("checksum mismatch: expected sha256 {want}, got {sha}"),
+                stale: prev.is_some(),
+            },
+            None,
+        );
     }
     let file = cache.join(file_name(s));
     if let Err(e) = write_atomic(&file, &body) {

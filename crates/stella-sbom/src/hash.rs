@@ -45,13 +45,13 @@ pub fn normalize(alg: &str, digest: &str) -> Result<(&'static str, String), Stri
     if d.is_empty() || !d.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(format!("{a} digest `{digest}` is not hexadecimal"));
     }
-    if let Some(n) = hex_len(a) {
-        if d.len() != n {
-            return Err(format!(
-                "{a} digest has {} hex digits, expected {n}",
-                d.len()
-            ));
-        }
+    if let Some(n) = hex_len(a)
+        && d.len() != n
+    {
+        return Err(format!(
+            "{a} digest has {} hex digits, expected {n}",
+            d.len()
+        ));
     }
     Ok((a, d))
 }

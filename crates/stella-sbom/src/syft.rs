@@ -92,10 +92,10 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
                 .map(str::to_string)
                 .or_else(|| s(l, "spdxExpression"))
                 .or_else(|| s(l, "value"));
-            if let Some(t) = text {
-                if !c.licenses.contains(&t) {
-                    c.licenses.push(t);
-                }
+            if let Some(t) = text
+                && !c.licenses.contains(&t)
+            {
+                c.licenses.push(t);
             }
         }
         for l in a
@@ -115,15 +115,15 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
             // dpkg: source/sourceVersion; apk: originPackage; rpm: sourceRpm.
             c.source_name = s(m, "source").or_else(|| s(m, "originPackage"));
             c.source_version = s(m, "sourceVersion");
-            if c.source_name.is_none() {
-                if let Some(srpm) = s(m, "sourceRpm") {
-                    let base = srpm
-                        .trim_end_matches(".src.rpm")
-                        .trim_end_matches(".nosrc.rpm");
-                    let mut parts = base.rsplitn(3, '-');
-                    let (_r, _v, n) = (parts.next(), parts.next(), parts.next());
-                    c.source_name = n.filter(|n| !n.is_empty()).map(str::to_string);
-                }
+            if c.source_name.is_none()
+                && let Some(srpm) = s(m, "sourceRpm")
+            {
+                let base = srpm
+                    .trim_end_matches(".src.rpm")
+                    .trim_end_matches(".nosrc.rpm");
+                let mut parts = base.rsplitn(3, '-');
+                let (_r, _v, n) = (parts.next(), parts.next(), parts.next());
+                c.source_name = n.filter(|n| !n.is_empty()).map(str::to_string);
             }
             c.supplier = s(m, "maintainer")
                 .or_else(|| s(m, "vendor"))

@@ -129,11 +129,12 @@ fn normalize(list: &mut Vec<Item>, is_root: bool) {
     }
     // A hyphen list that lost its leading null (`1-ga-1`) is the inner list itself, as the
     // Maven version-order specification trims nulls "at each remaining hyphen".
-    if !is_root && list.len() == 1 {
-        if let Item::List(inner) = &list[0] {
-            let inner = inner.clone();
-            *list = inner;
-        }
+    if !is_root
+        && list.len() == 1
+        && let Item::List(inner) = &list[0]
+    {
+        let inner = inner.clone();
+        *list = inner;
     }
 }
 

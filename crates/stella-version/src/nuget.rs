@@ -29,10 +29,10 @@ impl NuGetVersion {
             Some((r, m)) => (r, Some(m)),
             None => (t, None),
         };
-        if let Some(m) = meta {
-            if m.is_empty() || m.split('.').any(|x| x.is_empty()) {
-                return Err(invalid("empty build metadata"));
-            }
+        if let Some(m) = meta
+            && (m.is_empty() || m.split('.').any(|x| x.is_empty()))
+        {
+            return Err(invalid("empty build metadata"));
         }
         let (core, pre) = match rest.split_once('-') {
             Some((c, p)) => (c, Some(p)),

@@ -43,10 +43,11 @@ fn canonicalize(s: &str) -> Vec<String> {
             prev = None;
             continue;
         }
-        if let Some(p) = prev {
-            if p.is_ascii_digit() != c.is_ascii_digit() && !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
+        if let Some(p) = prev
+            && p.is_ascii_digit() != c.is_ascii_digit()
+            && !cur.is_empty()
+        {
+            out.push(std::mem::take(&mut cur));
         }
         cur.push(c as char);
         prev = Some(c);

@@ -56,12 +56,11 @@ impl GemVersion {
                 "malformed version; expected digits and letters separated by dots",
             ));
         }
-        if let Some(p) = pre {
-            if p.split('.')
+        if let Some(p) = pre
+            && p.split('.')
                 .any(|x| x.is_empty() || !x.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
-            {
-                return Err(invalid("malformed pre-release after `-`"));
-            }
+        {
+            return Err(invalid("malformed pre-release after `-`"));
         }
         let full = match pre {
             Some(p) => format!("{main}.pre.{}", p.replace('-', ".pre.")),

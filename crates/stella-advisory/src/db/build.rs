@@ -577,7 +577,7 @@ impl DbBuilder {
         out[12..16].copy_from_slice(&(sections.len() as u32).to_le_bytes());
         for (i, (kind, data)) in sections.iter().enumerate() {
             // Sections start on 8-byte boundaries.
-            while out.len() % 8 != 0 {
+            while !out.len().is_multiple_of(8) {
                 out.push(0);
             }
             let off = out.len() as u64;

@@ -359,13 +359,13 @@ fn walk(c: Comp<'_>, at: &At<'_>, out: &mut Vec<Component>, warnings: &mut Vec<W
     }
     props.apply(&mut comp);
     for o in c.evidence.and_then(|e| e.occurrences).unwrap_or_default() {
-        if let Some(l) = o.location {
-            if !comp.locations.iter().any(|x| x.path == *l) {
-                comp.locations.insert(crate::Location {
-                    path: l.into_owned(),
-                    layer: None,
-                });
-            }
+        if let Some(l) = o.location
+            && !comp.locations.iter().any(|x| x.path == *l)
+        {
+            comp.locations.insert(crate::Location {
+                path: l.into_owned(),
+                layer: None,
+            });
         }
     }
     comp.shrink_to_fit();

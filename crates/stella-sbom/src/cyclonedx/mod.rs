@@ -57,14 +57,13 @@ impl Props {
                 let mut it = name.split(':');
                 if let (Some("syft" | "stella"), Some("location"), Some(n), Some(field), None) =
                     (it.next(), it.next(), it.next(), it.next(), it.next())
+                    && let Ok(n) = n.parse::<usize>()
                 {
-                    if let Ok(n) = n.parse::<usize>() {
-                        let e = self.locations.entry(n).or_default();
-                        match field {
-                            "path" => e.0 = v(),
-                            "layerID" | "layer" => e.1 = v(),
-                            _ => {}
-                        }
+                    let e = self.locations.entry(n).or_default();
+                    match field {
+                        "path" => e.0 = v(),
+                        "layerID" | "layer" => e.1 = v(),
+                        _ => {}
                     }
                 }
             }
@@ -103,13 +102,13 @@ impl Props {
                 layer: self.layer_all.clone(),
             });
         }
-        if let Some(l) = self.layer_all {
-            if c.locations.is_empty() {
-                c.locations.insert(Location {
-                    path: String::new(),
-                    layer: Some(l),
-                });
-            }
+        if let Some(l) = self.layer_all
+            && c.locations.is_empty()
+        {
+            c.locations.insert(Location {
+                path: String::new(),
+                layer: Some(l),
+            });
         }
     }
 }
@@ -198,10 +197,10 @@ pub(crate) fn serial(sbom: &crate::Sbom, opts: &crate::WriteOptions) -> String {
     if let Some(s) = &opts.serial {
         return s.clone();
     }
-    if let Some(s) = &sbom.metadata.serial {
-        if is_urn_uuid(s) {
-            return s.clone();
-        }
+    if let Some(s) = &sbom.metadata.serial
+        && is_urn_uuid(s)
+    {
+        return s.clone();
     }
     format!("urn:uuid:{}", sbom.derived_uuid())
 }

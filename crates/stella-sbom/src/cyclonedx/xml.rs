@@ -241,10 +241,9 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
                 if name == "component"
                     && parent == "components"
                     && (grand == "bom" || grand == "component")
+                    && let Some(b) = stack.pop()
                 {
-                    if let Some(b) = stack.pop() {
-                        finish_component(b, &mut out, &mut warnings);
-                    }
+                    finish_component(b, &mut out, &mut warnings);
                 }
                 if name == "dependency" {
                     dep_stack.pop();

@@ -207,10 +207,11 @@ pub(crate) fn namespace(sbom: &Sbom, opts: &crate::WriteOptions) -> String {
             )
         };
     }
-    if let Some(s) = &sbom.metadata.serial {
-        if s.contains("://") && !s.contains('#') {
-            return s.clone();
-        }
+    if let Some(s) = &sbom.metadata.serial
+        && s.contains("://")
+        && !s.contains('#')
+    {
+        return s.clone();
     }
     let name = sbom.metadata.target.as_deref().unwrap_or("sbom");
     let safe: String = name

@@ -46,10 +46,10 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
     let flush = |comps: &mut Vec<Component>,
                  declared: &mut Option<String>,
                  concluded: &mut Option<String>| {
-        if let Some(c) = comps.last_mut() {
-            if let Some(l) = declared.take().or(concluded.take()) {
-                c.licenses.push(l);
-            }
+        if let Some(c) = comps.last_mut()
+            && let Some(l) = declared.take().or(concluded.take())
+        {
+            c.licenses.push(l);
         }
         *declared = None;
         *concluded = None;
@@ -112,10 +112,11 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
                 current_license = (tag == "LicenseID").then(|| value.clone());
             }
             "LicenseName" => {
-                if let Some(id) = &current_license {
-                    if !value.is_empty() && value != "NOASSERTION" {
-                        license_names.insert(id.clone(), value);
-                    }
+                if let Some(id) = &current_license
+                    && !value.is_empty()
+                    && value != "NOASSERTION"
+                {
+                    license_names.insert(id.clone(), value);
                 }
             }
             "SPDXID" => match section {

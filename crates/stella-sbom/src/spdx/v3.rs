@@ -47,10 +47,10 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
             by_id.insert(id, el);
         }
         // Nested element objects (e.g. inline creationInfo) are reachable by id too.
-        if let Some(ci) = el.get("creationInfo").filter(|c| c.is_object()) {
-            if let Some(id) = id_of(ci) {
-                by_id.insert(id, ci);
-            }
+        if let Some(ci) = el.get("creationInfo").filter(|c| c.is_object())
+            && let Some(id) = id_of(ci)
+        {
+            by_id.insert(id, ci);
         }
     }
     let ty = |el: &Value| {
@@ -101,10 +101,10 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
             "SpdxDocument" => {
                 md.target = el.get("name").and_then(Value::as_str).map(str::to_string);
                 md.serial = id_of(el).map(str::to_string);
-                if let Some(roots) = el.get("rootElement").and_then(Value::as_array) {
-                    if roots.len() == 1 {
-                        md.target_ref = id_of(&roots[0]).map(str::to_string);
-                    }
+                if let Some(roots) = el.get("rootElement").and_then(Value::as_array)
+                    && roots.len() == 1
+                {
+                    md.target_ref = id_of(&roots[0]).map(str::to_string);
                 }
             }
             "software_Package" | "Package" => {
@@ -246,10 +246,10 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
         spec_version = "3.0".into();
     }
     for c in &mut comps {
-        if let Some(ls) = licenses.get(&c.id) {
-            if let Some(first) = ls.first() {
-                c.licenses.push(first.clone());
-            }
+        if let Some(ls) = licenses.get(&c.id)
+            && let Some(first) = ls.first()
+        {
+            c.licenses.push(first.clone());
         }
         if c.name.is_empty() {
             warnings.push(Warning {
