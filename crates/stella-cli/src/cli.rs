@@ -29,9 +29,39 @@ pub enum Command {
     /// Check policies and evaluate them over scan results.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Run Stella Core: the REST API (docs/api.md) on the embedded store.
+    Serve(ServeArgs),
     /// Internal: evaluates one Rego policy job from standard input in a limited process.
     #[command(name = "__rego-sandbox", hide = true)]
     RegoSandbox,
+}
+
+/// `stella serve`
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (`127.0.0.1:8080`; port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8080", env = "STELLA_LISTEN")]
+    pub listen: String,
+    /// The data directory (the embedded store; created when missing).
+    #[arg(long, default_value = "stella-data", env = "STELLA_DATA")]
+    pub data: PathBuf,
+    /// The vulnerability DB.
+    #[arg(long, env = "STELLA_DB")]
+    pub db: PathBuf,
+    /// The policy every scan is judged by (one YAML file and any .rego files). Repeatable.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "STELLA_POLICY",
+        value_delimiter = ','
+    )]
+    pub policy: Vec<PathBuf>,
+    /// Fail scans with a finding at least this severe.
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<String>,
+    /// Largest request body in MiB.
+    #[arg(long, default_value_t = 64)]
+    pub max_body_mib: usize,
 }
 
 /// `stella policy …`
