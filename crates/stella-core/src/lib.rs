@@ -50,6 +50,8 @@ pub struct Core {
     store: stella_store::Store,
     db: stella_advisory::Db,
     config: Config,
+    /// Scans running at once: one per core (more only adds threads, memory and contention).
+    scans: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Core {
@@ -108,7 +110,13 @@ impl Core {
     pub fn open(config: Config) -> Result<Core, Error> {
         let store = stella_store::Store::open(&config.data, config.queue_limit)?;
         let db = stella_advisory::Db::open(&config.db)?;
-        Ok(Core { store, db, config })
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Core {
+            store,
+            db,
+            config,
+            scans: tokio::sync::Semaphore::new(cores),
+        })
     }
 
     /// Scans an SBOM and stores the result.
@@ -117,7 +125,7 @@ impl Core {
         body: &[u8],
         hint: Option<&str>,
         image: Option<&str>,
-    ) -> Result<(String, stella_report::Report), Problem> {
+    ) -> Result<(String, Vec<u8>), Problem> {
         let format = match hint {
             Some(h) => Some(stella_sbom::Format::from_hint(h).ok_or_else(|| {
                 Problem::new(
@@ -168,11 +176,14 @@ impl Core {
         })?;
         // scan ids derive from the content; every request's result is kept under its own key
         let key = format!("{}-{}", report.scan_id, unique_suffix());
-        let json = stella_report::json(&report);
+        // compact, serialised once: stored and answered with the same bytes (pretty-printing
+        // a large result cost more than matching it)
+        let mut json = Vec::with_capacity(1024 + 1024 * report.findings.len());
+        serde_json::to_writer(&mut json, &report).map_err(internal)?;
         self.store
             .put_scan(&key, &reference, &report.created_at, &json)
             .map_err(internal)?;
-        Ok((key, report))
+        Ok((key, json))
     }
 }
 
@@ -250,18 +261,20 @@ async fn post_scan(
         .get("x-stella-sbom-type")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let permit = core.scans.acquire().await.map_err(internal)?;
     let c = core.clone();
     let image = q.image.clone();
-    let (key, report) =
+    let (key, json) =
         tokio::task::spawn_blocking(move || c.scan_sbom(&body, hint.as_deref(), image.as_deref()))
             .await
             .map_err(internal)??;
+    drop(permit);
     let location = format!("/api/v1/scans/{key}");
     if q.wait.unwrap_or(false) {
         let mut r = (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json")],
-            stella_report::json(&report),
+            json,
         )
             .into_response();
         if let Ok(v) = HeaderValue::from_str(&location) {
