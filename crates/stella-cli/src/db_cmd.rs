@@ -62,19 +62,6 @@ fn export(a: DbExportArgs) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-pub(crate) fn now() -> String {
-    let secs = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.trim().parse::<i64>().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0)
-        });
-    stella_sbom::rfc3339(secs)
-}
-
 fn format_names() -> String {
     stella_advisory::import::FORMAT_NAMES
         .iter()
@@ -104,7 +91,7 @@ fn import_cmd(a: DbImportArgs) -> anyhow::Result<u8> {
     } else {
         DbBuilder::new()
     };
-    let stamp = now();
+    let stamp = stella_sbom::now();
     let report = import(&mut b, format, &a.paths, &stamp)?;
     for p in &b.problems {
         eprintln!("warning: {}: {} (skipped)", p.file, p.message);
@@ -419,7 +406,7 @@ fn update(a: DbUpdateArgs) -> anyhow::Result<u8> {
         formats.push(f);
     }
     let results = stella_fetch::fetch_all(&config, &cache, &opts)?;
-    let stamp = now();
+    let stamp = stella_sbom::now();
     let mut b = DbBuilder::new();
     let mut failed = 0;
     let mut usable = 0;

@@ -94,6 +94,18 @@ struct Expect {
     ignored: Option<Vec<String>>,
 }
 
+/// What a policy knows when it judges a stored scan result.
+fn stored_context(report: &stella_report::Report, today: i64) -> stella_policy::Context {
+    stella_policy::Context {
+        today,
+        image: (report.target.kind == "image").then(|| report.target.reference.clone()),
+        base_layers: Default::default(),
+        target: serde_json::to_value(&report.target).unwrap_or_default(),
+        // a stored result lists findings, not its SBOM's packages
+        sbom: serde_json::Value::Null,
+    }
+}
+
 fn test(a: PolicyTestArgs) -> anyhow::Result<u8> {
     use std::collections::BTreeSet;
     let policy = load_set(&a.policy)?;
@@ -122,16 +134,10 @@ fn test(a: PolicyTestArgs) -> anyhow::Result<u8> {
             .with_context(|| format!("{} is not a scan result", scan_path.display()))?;
         let expect: Expect = serde_yaml::from_str(&fs_err::read_to_string(&expect_path)?)
             .with_context(|| format!("{}", expect_path.display()))?;
-        let day = expect.today.clone().unwrap_or_else(crate::db_cmd::now);
+        let day = expect.today.clone().unwrap_or_else(stella_sbom::now);
         let today = stella_policy::epoch_days(&day)
             .with_context(|| format!("{}: today {day} is not a date", expect_path.display()))?;
-        let ctx = stella_policy::Context {
-            today,
-            image: (report.target.kind == "image").then(|| report.target.reference.clone()),
-            base_layers: Default::default(),
-            target: serde_json::to_value(&report.target).unwrap_or_default(),
-            sbom: serde_json::Value::Null,
-        };
+        let ctx = stored_context(&report, today);
         let v = stella_policy::evaluate_set(&policy, &mut report.findings, &ctx)?;
         let rules = |action: &str| -> BTreeSet<String> {
             v.details
@@ -211,18 +217,11 @@ fn eval(a: PolicyEvalArgs) -> anyhow::Result<u8> {
             a.findings.display()
         )
     })?;
-    let now = crate::db_cmd::now();
+    let now = stella_sbom::now();
     let day = a.today.as_deref().unwrap_or(&now);
     let today = stella_policy::epoch_days(day)
         .with_context(|| format!("--today {day}: not a date (YYYY-MM-DD)"))?;
-    let ctx = stella_policy::Context {
-        today,
-        image: (report.target.kind == "image").then(|| report.target.reference.clone()),
-        base_layers: Default::default(),
-        target: serde_json::to_value(&report.target).unwrap_or_default(),
-        // a stored result lists findings, not its SBOM's packages
-        sbom: serde_json::Value::Null,
-    };
+    let ctx = stored_context(&report, today);
     let started = std::time::Instant::now();
     report.verdict = stella_policy::evaluate_set(&policy, &mut report.findings, &ctx)?;
     if timing {

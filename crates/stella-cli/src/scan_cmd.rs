@@ -102,7 +102,7 @@ fn finish(
         ignores,
         db_max_age_days: a.db_max_age,
         db_hint: a.db.display().to_string(),
-        now: crate::db_cmd::now(),
+        now: stella_sbom::now(),
     };
     let progress = crate::progress::Progress::new();
     progress.step(&format!(

@@ -71,6 +71,48 @@ fn check_schema(json: &str) {
     );
 }
 
+/// Alpine's secdb for 3.17 with memcached fixed upstream in 1.6.22-r0 (CVE-2023-46853) and
+/// 1.6.30-r0 (a made-up CVE-2099-1111); returns its directory.
+fn memcached_secdb(work: &Path) -> PathBuf {
+    let secdb = work.join("secdb/v3.17");
+    std::fs::create_dir_all(&secdb).unwrap();
+    std::fs::write(
+        secdb.join("main.json"),
+        r#"{"distroversion":"v3.17","reponame":"main","archs":["x86_64"],"packages":[
+            {"pkg":{"name":"memcached","secfixes":{"1.6.22-r0":["CVE-2023-46853"],"1.6.30-r0":["CVE-2099-1111"]}}}]}"#,
+    )
+    .unwrap();
+    secdb
+}
+
+/// A minimal CycloneDX 1.6 document around these component objects.
+fn cyclonedx(components: &[String]) -> String {
+    format!(
+        r#"{{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[{}]}}"#,
+        components.join(",")
+    )
+}
+
+/// `vulnerabilityId name@version` of every finding of a JSON scan of `target`.
+fn finding_keys(target: &str, db: &str, cache: &Path) -> std::collections::BTreeSet<String> {
+    let (code, out, err) = stella(&["scan", target, "--db", db, "-f", "json"], cache);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}@{}",
+                f["vulnerabilityId"].as_str().unwrap(),
+                f["package"]["name"].as_str().unwrap(),
+                f["package"]["version"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
 fn rootfs(dir: &Path, files: &[(&str, &str)]) {
     for (p, c) in files {
         let f = dir.join(p);
@@ -884,14 +926,7 @@ fn cpe_matching_is_off_by_default_and_exact_when_on() {
         comp("example", "pkg:pypi/example@1.2.0"),
         comp("example", "pkg:pypi/example@1.3.0"),
     ];
-    std::fs::write(
-        &sbom,
-        format!(
-            r#"{{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[{}]}}"#,
-            comps.join(",")
-        ),
-    )
-    .unwrap();
+    std::fs::write(&sbom, cyclonedx(&comps)).unwrap();
     let t = format!("sbom:{}", sbom.display());
     let (code, out, err) = stella(&["scan", &t, "--db", db_s, "-f", "json"], &cache);
     assert_eq!(code, 0, "{err}");
@@ -984,24 +1019,7 @@ fn a_cyclonedx_py_sbom_scans_like_the_requirements_it_describes() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let keys = |target: &str| {
-        let (code, out, err) = stella(&["scan", target, "--db", db_s, "-f", "json"], &cache);
-        assert_eq!(code, 0, "{err}");
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        v["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| {
-                format!(
-                    "{} {}@{}",
-                    f["vulnerabilityId"].as_str().unwrap(),
-                    f["package"]["name"].as_str().unwrap(),
-                    f["package"]["version"].as_str().unwrap()
-                )
-            })
-            .collect::<std::collections::BTreeSet<_>>()
-    };
+    let keys = |target: &str| finding_keys(target, db_s, &cache);
     let from_dir = keys(&format!("dir:{}", app.display()));
     let from_bom = keys(&format!("sbom:{}", bom.display()));
     assert!(from_dir.len() > 20, "{from_dir:?}");
@@ -1016,15 +1034,7 @@ fn a_cyclonedx_py_sbom_scans_like_the_requirements_it_describes() {
 fn root_io_statements_replace_the_distros_in_a_root_io_image() {
     let work = tempfile::tempdir().unwrap();
     let cache = work.path().join("cache");
-    // Alpine's secdb for 3.17: memcached fixed upstream in 1.6.22-r0
-    let secdb = work.path().join("secdb/v3.17");
-    std::fs::create_dir_all(&secdb).unwrap();
-    std::fs::write(
-        secdb.join("main.json"),
-        r#"{"distroversion":"v3.17","reponame":"main","archs":["x86_64"],"packages":[
-            {"pkg":{"name":"memcached","secfixes":{"1.6.22-r0":["CVE-2023-46853"],"1.6.30-r0":["CVE-2099-1111"]}}}]}"#,
-    )
-    .unwrap();
+    let secdb = memcached_secdb(work.path());
     // Root.io's feed (the shape of vuln-list/rootio/cve_feed.json): its 1.6.17-r00071 build
     // carries the fix for CVE-2023-46853 only
     let rootio = work.path().join("vuln-list/rootio");
@@ -1061,14 +1071,7 @@ fn root_io_statements_replace_the_distros_in_a_root_io_image() {
             })
             .collect();
         let sbom = work.path().join("img.cdx.json");
-        std::fs::write(
-            &sbom,
-            format!(
-                r#"{{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[{}]}}"#,
-                comps.join(",")
-            ),
-        )
-        .unwrap();
+        std::fs::write(&sbom, cyclonedx(&comps)).unwrap();
         let t = format!("sbom:{}", sbom.display());
         let (code, out, err) = stella(&["scan", &t, "--db", db_s, "-f", "json"], &cache);
         assert_eq!(code, 0, "{err}");
@@ -1170,14 +1173,7 @@ fn seal_rebuilds_are_matched_against_seal_data_alone() {
             })
             .collect();
         let sbom = work.path().join("img.cdx.json");
-        std::fs::write(
-            &sbom,
-            format!(
-                r#"{{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[{}]}}"#,
-                comps.join(",")
-            ),
-        )
-        .unwrap();
+        std::fs::write(&sbom, cyclonedx(&comps)).unwrap();
         let t = format!("sbom:{}", sbom.display());
         let (code, out, err) = stella(&["scan", &t, "--db", db_s, "-f", "json"], &cache);
         assert_eq!(code, 0, "{err}");
@@ -1246,14 +1242,7 @@ fn seal_rebuilds_are_matched_against_seal_data_alone() {
 fn a_policy_decides_the_verdict_and_a_mute_lets_the_next_build_pass() {
     let work = tempfile::tempdir().unwrap();
     let cache = work.path().join("cache");
-    let secdb = work.path().join("secdb/v3.17");
-    std::fs::create_dir_all(&secdb).unwrap();
-    std::fs::write(
-        secdb.join("main.json"),
-        r#"{"distroversion":"v3.17","reponame":"main","archs":["x86_64"],"packages":[
-            {"pkg":{"name":"memcached","secfixes":{"1.6.22-r0":["CVE-2023-46853"],"1.6.30-r0":["CVE-2099-1111"]}}}]}"#,
-    )
-    .unwrap();
+    let secdb = memcached_secdb(work.path());
     let db = work.path().join("v.db");
     let db_s = db.to_str().unwrap();
     let (code, _, err) = stella(
@@ -1273,7 +1262,9 @@ fn a_policy_decides_the_verdict_and_a_mute_lets_the_next_build_pass() {
     let sbom = work.path().join("img.cdx.json");
     std::fs::write(
         &sbom,
-        format!(r#"{{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[{{"type":"library","bom-ref":"a","name":"memcached","version":"1.6.17-r0","purl":"{purl}"}}]}}"#),
+        cyclonedx(&[format!(
+            r#"{{"type":"library","bom-ref":"a","name":"memcached","version":"1.6.17-r0","purl":"{purl}"}}"#
+        )]),
     )
     .unwrap();
     let t = format!("sbom:{}", sbom.display());
@@ -1660,24 +1651,7 @@ fn a_cyclonedx_npm_sbom_scans_like_the_lockfile_it_describes() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let keys = |target: &str| {
-        let (code, out, err) = stella(&["scan", target, "--db", db_s, "-f", "json"], &cache);
-        assert_eq!(code, 0, "{err}");
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        v["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| {
-                format!(
-                    "{} {}@{}",
-                    f["vulnerabilityId"].as_str().unwrap(),
-                    f["package"]["name"].as_str().unwrap(),
-                    f["package"]["version"].as_str().unwrap()
-                )
-            })
-            .collect::<std::collections::BTreeSet<_>>()
-    };
+    let keys = |target: &str| finding_keys(target, db_s, &cache);
     let from_dir = keys(&format!("dir:{}", app.display()));
     let from_bom = keys(&format!("sbom:{}", bom.display()));
     let want: std::collections::BTreeSet<String> = [

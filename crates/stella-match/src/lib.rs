@@ -630,6 +630,42 @@ fn seal_namespace(distro: &str, p: &Pkg) -> Option<String> {
     }
 }
 
+/// A (namespace, key)'s statements, decoded once.
+type Statements = std::rc::Rc<Vec<Stmt>>;
+
+/// Statements read and prepared per (namespace, key): packages repeat across an image (one
+/// name, many versions, many locations).
+type Lookups = std::collections::HashMap<String, std::collections::HashMap<String, Statements>>;
+
+/// The statements of `ns`/`key`, from the cache (`cache_ns` names the entry: CPE statements
+/// are prepared with the scheme of the package they were read for) or read now.
+fn statements(
+    db: &Db,
+    lookups: &mut Lookups,
+    cache_ns: &str,
+    ns: &str,
+    key: &str,
+    scheme: stella_version::Scheme,
+) -> Result<Statements, Error> {
+    if let Some(s) = lookups.get(cache_ns).and_then(|m| m.get(key)) {
+        return Ok(s.clone());
+    }
+    let mut v = Vec::new();
+    for e in db.package(ns, key)? {
+        v.push(Stmt::new(
+            db.vulnerability_list(e.vulnerabilities)?,
+            e,
+            scheme,
+        ));
+    }
+    let v = std::rc::Rc::new(v);
+    lookups
+        .entry(cache_ns.to_string())
+        .or_default()
+        .insert(key.to_string(), v.clone());
+    Ok(v)
+}
+
 /// What one worker found in its share of the packages.
 struct Part {
     out: Matched,
@@ -654,11 +690,7 @@ fn match_part(
         std::collections::HashMap::new();
     // packages repeat across an image (one name, many versions, many locations): each
     // (namespace, key) is read and decoded once
-    type Statements = std::rc::Rc<Vec<Stmt>>;
-    let mut lookups: std::collections::HashMap<
-        String,
-        std::collections::HashMap<String, Statements>,
-    > = std::collections::HashMap::new();
+    let mut lookups = Lookups::new();
     for &(pi, p) in part {
         let (ns, kind) = match p.eco {
             Eco::Apk | Eco::Deb | Eco::Rpm => match distro {
@@ -728,30 +760,7 @@ fn match_part(
                 ns.clone()
             };
             for key in &keys_of {
-                let cached = lookups
-                    .get(cache_ns.as_str())
-                    .and_then(|m| m.get(key.as_str()))
-                    .cloned();
-                let statements = match cached {
-                    Some(s) => s,
-                    None => {
-                        let mut v = Vec::new();
-                        for e in db.package(&ns, key)? {
-                            v.push(Stmt::new(
-                                db.vulnerability_list(e.vulnerabilities)?,
-                                e,
-                                scheme,
-                            ));
-                        }
-                        let v = std::rc::Rc::new(v);
-                        lookups
-                            .entry(cache_ns.clone())
-                            .or_default()
-                            .insert(key.clone(), v.clone());
-                        v
-                    }
-                };
-                held.push(statements);
+                held.push(statements(db, &mut lookups, &cache_ns, &ns, key, scheme)?);
             }
         }
         // an image patched by Root.io: its feed's statement about a vulnerability replaces
@@ -762,27 +771,7 @@ fn match_part(
             let n = keys_of.len();
             for i in 0..n {
                 let key = keys_of[i].clone();
-                let cached = lookups.get(rns).and_then(|m| m.get(key.as_str())).cloned();
-                let statements = match cached {
-                    Some(s) => s,
-                    None => {
-                        let mut v = Vec::new();
-                        for e in db.package(rns, &key)? {
-                            v.push(Stmt::new(
-                                db.vulnerability_list(e.vulnerabilities)?,
-                                e,
-                                scheme,
-                            ));
-                        }
-                        let v = std::rc::Rc::new(v);
-                        lookups
-                            .entry(rns.to_string())
-                            .or_default()
-                            .insert(key.clone(), v.clone());
-                        v
-                    }
-                };
-                held.push(statements);
+                held.push(statements(db, &mut lookups, rns, rns, &key, scheme)?);
                 keys_of.push(key);
             }
         }

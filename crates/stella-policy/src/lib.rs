@@ -21,6 +21,7 @@ use stella_report::{Verdict, VerdictReason};
 
 pub use glob::Glob;
 pub use rego::RegoPolicy;
+pub use stella_sbom::epoch_days;
 
 /// Why a policy could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -489,37 +490,6 @@ pub struct Context {
     pub sbom: serde_json::Value,
 }
 
-/// Days since 1970-01-01 of an RFC 3339 date or time (`2026-11-29…`).
-pub fn epoch_days(s: &str) -> Option<i64> {
-    let d = s.get(..10)?;
-    let b = d.as_bytes();
-    if b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let y: i64 = d[..4].parse().ok()?;
-    let m: i64 = d[5..7].parse().ok()?;
-    let day: i64 = d[8..10].parse().ok()?;
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let len = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    if !(1..=len).contains(&day) {
-        return None;
-    }
-    // Howard Hinnant's days_from_civil
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
-}
-
 fn package_id(f: &Finding) -> std::borrow::Cow<'_, str> {
     match &f.package.purl {
         Some(p) => std::borrow::Cow::Borrowed(p),
@@ -634,15 +604,13 @@ fn fill(template: &str, rule: &str, f: &Finding) -> String {
 /// denied or warned about) and gives the verdict: any deny → FAIL, else any warn → WARN,
 /// else PASS; every decision is a reason.
 pub fn evaluate(policy: &Policy, findings: &mut [Finding], ctx: &Context) -> Verdict {
-    let set = PolicySet {
-        yaml: Some(policy.clone()),
-        ..PolicySet::default()
-    };
     // without Rego nothing can fail to evaluate
-    evaluate_set(&set, findings, ctx).unwrap_or_else(|e| Verdict {
-        status: "FAIL".into(),
-        reasons: vec![e.to_string()],
-        details: Vec::new(),
+    evaluate_parts(Some(policy), &[], &rego::Runner::InProcess, findings, ctx).unwrap_or_else(|e| {
+        Verdict {
+            status: "FAIL".into(),
+            reasons: vec![e.to_string()],
+            details: Vec::new(),
+        }
     })
 }
 
@@ -777,19 +745,29 @@ pub fn evaluate_set(
     findings: &mut [Finding],
     ctx: &Context,
 ) -> Result<Verdict, Error> {
+    evaluate_parts(set.yaml.as_ref(), &set.rego, &set.runner, findings, ctx)
+}
+
+fn evaluate_parts(
+    yaml: Option<&Policy>,
+    regos: &[RegoPolicy],
+    runner: &rego::Runner,
+    findings: &mut [Finding],
+    ctx: &Context,
+) -> Result<Verdict, Error> {
     for f in findings.iter_mut() {
         f.policy = None;
     }
     let mut details = Vec::new();
     let mut notes = Vec::new();
-    let expired = match &set.yaml {
+    let expired = match yaml {
         Some(p) => apply_mutes(p, findings, ctx),
         None => BTreeSet::new(),
     };
-    if !set.rego.is_empty() {
+    if !regos.is_empty() {
         let input = rego_input(findings, ctx)?;
-        for r in &set.rego {
-            let res = r.evaluate_with(&input, &set.runner)?;
+        for r in regos {
+            let res = r.evaluate_with(&input, runner)?;
             let rule = format!("rego:{}", r.name());
             if !res.ignore.is_empty() {
                 let keys: BTreeSet<&str> = res.ignore.iter().map(String::as_str).collect();
@@ -822,7 +800,7 @@ pub fn evaluate_set(
             }
         }
     }
-    if let Some(policy) = &set.yaml {
+    if let Some(policy) = yaml {
         for f in findings.iter_mut().filter(|f| !is_set_aside(f)) {
             let pkg = package_id(f).into_owned();
             let Some(rule) = policy.rules.iter().find(|r| r.when.holds(f, &pkg, ctx)) else {

@@ -5,6 +5,7 @@
 
 use stella_catalog::{Kind, Package};
 use stella_match::{Eco, Pkg};
+pub use stella_sbom::epoch_days;
 
 /// Why a scan could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -210,28 +211,6 @@ pub fn input_from_catalog(c: &stella_catalog::Composed) -> Input {
         os: c.os.clone(),
         warnings: c.warnings.clone(),
     }
-}
-
-/// Days since 1970-01-01 of an RFC 3339 date or time (`2026-11-29…`).
-pub fn epoch_days(s: &str) -> Option<i64> {
-    let d = s.get(..10)?;
-    let mut it = d.split('-');
-    let (y, m, day): (i64, i64, i64) = (
-        it.next()?.parse().ok()?,
-        it.next()?.parse().ok()?,
-        it.next()?.parse().ok()?,
-    );
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
-        return None;
-    }
-    // Howard Hinnant's days_from_civil
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
 }
 
 /// One entry of an ignore file.

@@ -31,6 +31,8 @@ pub struct Db {
     bytes: Bytes,
     sections: [(usize, usize); 16],
     manifest: Manifest,
+    /// Whether [`Db::prefault`] has run: once per mapping is enough (Core scans many times).
+    prefaulted: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Db {
@@ -153,14 +155,21 @@ impl Db {
             bytes,
             sections,
             manifest,
+            prefaulted: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
     /// Maps the vulnerability lists into the process now, in one call, instead of page by
     /// page on first touch: worth it before matching many packages, whose statements' lists
-    /// land all over that section. A hint: failure is ignored (old kernels have no
-    /// `MADV_POPULATE_READ`).
+    /// land all over that section. Once per mapping: later calls do nothing. A hint: failure
+    /// is ignored (old kernels have no `MADV_POPULATE_READ`).
     pub fn prefault(&self) {
+        if self
+            .prefaulted
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            return;
+        }
         #[cfg(target_os = "linux")]
         if let Bytes::Mapped(m) = &self.bytes {
             for k in [
