@@ -31,6 +31,10 @@ pub enum Command {
     Policy(PolicyCommand),
     /// Run Stella Core: the REST API (docs/api.md) on the embedded store.
     Serve(ServeArgs),
+    /// Manage who may call Core: clients, users, signing keys, offline tokens (on a stopped
+    /// Core's data directory), and fetch a token from a running Core.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Internal: evaluates one Rego policy job from standard input in a limited process.
     #[command(name = "__rego-sandbox", hide = true)]
     RegoSandbox,
@@ -62,6 +66,106 @@ pub struct ServeArgs {
     /// Largest request body in MiB.
     #[arg(long, default_value_t = 64)]
     pub max_body_mib: usize,
+    /// The URL clients reach Core at, named as `iss` in every token and the base of
+    /// `/.well-known/openid-configuration` (default: `http://` and the listening address).
+    #[arg(long, env = "STELLA_ISSUER")]
+    pub issuer: Option<String>,
+    /// Let callers without a token scan (33 scans a day per client address).
+    #[arg(long, env = "STELLA_ANONYMOUS")]
+    pub anonymous: bool,
+}
+
+/// `stella token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Add a client (a pipeline): prints its id and secret, shown only this once.
+    AddClient(TokenAddArgs),
+    /// Add a user (a person, for the UI's password login); reads the password from stdin.
+    AddUser(TokenAddArgs),
+    /// List clients and users.
+    List(TokenDataArgs),
+    /// Remove a client (or, with --user, a user): its tokens stop being issued.
+    Remove(TokenRemoveArgs),
+    /// Start signing with a new key; tokens signed earlier stay valid until they expire.
+    RotateKey(TokenDataArgs),
+    /// Mint an offline token (1–90 days) for a client, for air-gapped sites.
+    Offline(TokenOfflineArgs),
+    /// Get a token from a running Core (OAuth2 client_credentials) and print it.
+    Get(TokenGetArgs),
+}
+
+/// The data directory of `stella token` commands.
+#[derive(Debug, Args)]
+pub struct TokenDataArgs {
+    /// Core's data directory.
+    #[arg(long, default_value = "stella-data", env = "STELLA_DATA")]
+    pub data: PathBuf,
+}
+
+/// `stella token add-client|add-user NAME`
+#[derive(Debug, Args)]
+pub struct TokenAddArgs {
+    /// The client id or user name (letters, digits, - _ . @).
+    pub name: String,
+    /// Scopes: scan, policy:write, admin. Repeatable.
+    #[arg(long = "scope", default_values_t = ["scan".to_string()], value_delimiter = ',')]
+    pub scopes: Vec<String>,
+    /// The plan.
+    #[arg(long, default_value = "Free")]
+    pub tier: String,
+    /// Daily scan limit.
+    #[arg(long, default_value_t = 333)]
+    pub max_scans_per_day: u32,
+    #[command(flatten)]
+    pub data: TokenDataArgs,
+}
+
+/// `stella token remove NAME`
+#[derive(Debug, Args)]
+pub struct TokenRemoveArgs {
+    /// The client id (or user name with --user).
+    pub name: String,
+    /// Remove a user, not a client.
+    #[arg(long)]
+    pub user: bool,
+    #[command(flatten)]
+    pub data: TokenDataArgs,
+}
+
+/// `stella token offline --client NAME`
+#[derive(Debug, Args)]
+pub struct TokenOfflineArgs {
+    /// The client the token is for.
+    #[arg(long)]
+    pub client: String,
+    /// Days it lives (1–90).
+    #[arg(long, default_value_t = 30)]
+    pub days: u64,
+    /// The issuer (default: the one Core last ran with).
+    #[arg(long)]
+    pub issuer: Option<String>,
+    #[command(flatten)]
+    pub data: TokenDataArgs,
+}
+
+/// `stella token get --server URL --client-id ID`
+#[derive(Debug, Args)]
+pub struct TokenGetArgs {
+    /// Core's URL.
+    #[arg(long, env = "STELLA_SERVER")]
+    pub server: String,
+    /// The client id.
+    #[arg(long, env = "STELLA_CLIENT_ID")]
+    pub client_id: String,
+    /// The client secret (prefer --client-secret-file or the environment).
+    #[arg(long, env = "STELLA_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+    /// A file holding the client secret (such as DATA/admin.secret).
+    #[arg(long, value_name = "FILE")]
+    pub client_secret_file: Option<PathBuf>,
+    /// Scopes to ask for (space-separated; default: all the client has).
+    #[arg(long)]
+    pub scope: Option<String>,
 }
 
 /// `stella policy …`

@@ -22,6 +22,7 @@ mod progress;
 mod sbom_cmd;
 mod scan_cmd;
 mod serve_cmd;
+mod token_cmd;
 mod version_cmd;
 
 use std::process::ExitCode;
@@ -41,6 +42,11 @@ pub mod exit {
     pub const FAIL: u8 = 1;
     /// Bad usage or input.
     pub const USAGE: u8 = 2;
+    /// Refused credentials or token.
+    pub const AUTH: u8 = 3;
+    /// Not found.
+    #[allow(dead_code)]
+    pub const NOT_FOUND: u8 = 4;
     /// Worth retrying later (a server or feed was down).
     pub const RETRYABLE: u8 = 10;
 }
@@ -73,6 +79,7 @@ fn run(args: cli::Cli) -> anyhow::Result<u8> {
         cli::Command::Scan(s) => scan_cmd::run(*s),
         cli::Command::Policy(p) => policy_cmd::run(p),
         cli::Command::Serve(a) => serve_cmd::run(a),
+        cli::Command::Token(t) => token_cmd::run(t),
         cli::Command::RegoSandbox => {
             Ok(u8::try_from(stella_policy::rego::serve_sandbox()).unwrap_or(2))
         }

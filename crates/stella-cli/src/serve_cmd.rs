@@ -19,14 +19,6 @@ pub(crate) fn run(a: ServeArgs) -> anyhow::Result<u8> {
     } else {
         Some(crate::policy_cmd::load_set(&a.policy)?)
     };
-    let core = stella_core::Core::open(stella_core::Config {
-        data: a.data.clone(),
-        db: a.db.clone(),
-        max_body: a.max_body_mib << 20,
-        queue_limit: 10_000,
-        policy,
-        fail_on: a.fail_on.clone(),
-    })?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -36,10 +28,31 @@ pub(crate) fn run(a: ServeArgs) -> anyhow::Result<u8> {
             .await
             .with_context(|| format!("cannot listen on {}", a.listen))?;
         let addr = listener.local_addr()?;
+        let issuer = a
+            .issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let core = stella_core::Core::open(stella_core::Config {
+            data: a.data.clone(),
+            db: a.db.clone(),
+            max_body: a.max_body_mib << 20,
+            queue_limit: 10_000,
+            policy,
+            fail_on: a.fail_on.clone(),
+            issuer,
+            anonymous: a.anonymous,
+        })?;
         eprintln!(
             "stella serve: listening on http://{addr} (data {})",
             a.data.display()
         );
+        if let Some(p) = core.bootstrap_secret() {
+            eprintln!(
+                "stella serve: first start: created the client `admin` (scope admin); its secret is in {}\nhint: stella token get --server http://{addr} --client-id admin --client-secret-file {}",
+                p.display(),
+                p.display()
+            );
+        }
         let shutdown = async {
             let ctrl_c = tokio::signal::ctrl_c();
             #[cfg(unix)]

@@ -1,5 +1,5 @@
 //! Stella Core's REST API: SBOMs in, scan results and verdicts out, every scan kept in the
-//! embedded store. The routes of DESIGN.md §4 arrive issue by issue; this is the scan path.
+//! embedded store, every caller identified by an EdDSA-signed token and held to a daily quota.
 //!
 //! Traps: scanning is CPU work and runs on the blocking pool, never on the async workers;
 //! every error is `application/problem+json` with a `detail` that says what to do, and bad
@@ -13,6 +13,15 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+
+mod auth;
+pub mod identity;
+pub mod metrics;
+mod problem;
+
+pub use auth::Caller;
+pub use problem::Problem;
+use problem::internal;
 
 /// The OpenAPI 3.1 document of the routes Core serves.
 pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
@@ -32,6 +41,10 @@ pub struct Config {
     pub policy: Option<stella_policy::PolicySet>,
     /// `--fail-on` for every scan.
     pub fail_on: Option<String>,
+    /// The URL tokens name as their issuer (`iss`), also the base of discovery.
+    pub issuer: String,
+    /// Whether callers without a token may scan (33 scans a day per address).
+    pub anonymous: bool,
 }
 
 /// Why Core could not start.
@@ -43,6 +56,12 @@ pub enum Error {
     /// The vulnerability DB.
     #[error(transparent)]
     Db(#[from] stella_advisory::Error),
+    /// The stored keys or clients.
+    #[error("identity: {0}")]
+    Auth(#[from] stella_auth::Error),
+    /// The data directory.
+    #[error("{0}")]
+    Io(String),
 }
 
 /// A running Core's shared state.
@@ -52,6 +71,12 @@ pub struct Core {
     config: Config,
     /// Scans running at once: one per core (more only adds threads, memory and contention).
     scans: tokio::sync::Semaphore,
+    /// Signing keys.
+    keys: std::sync::RwLock<stella_auth::Keyring>,
+    /// Clients and users.
+    principals: std::sync::RwLock<stella_auth::Directory>,
+    /// Where the first admin secret was written, on the start that created it.
+    bootstrap: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Core {
@@ -62,70 +87,45 @@ impl std::fmt::Debug for Core {
     }
 }
 
-/// An RFC 7807 problem.
-#[derive(Debug)]
-pub struct Problem {
-    status: StatusCode,
-    title: &'static str,
-    detail: String,
-}
-
-impl Problem {
-    fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Problem {
-        Problem {
-            status,
-            title,
-            detail: detail.into(),
-        }
-    }
-}
-
-impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
-        let body = serde_json::json!({
-            "type": "about:blank",
-            "title": self.title,
-            "status": self.status.as_u16(),
-            "detail": self.detail,
-        });
-        (
-            self.status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            body.to_string(),
-        )
-            .into_response()
-    }
-}
-
-fn internal(e: impl std::fmt::Display) -> Problem {
-    Problem::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Internal error",
-        format!("{e}; nothing stored was lost, try again"),
-    )
-}
-
 impl Core {
     /// Opens the store and the DB.
     pub fn open(config: Config) -> Result<Core, Error> {
         let store = stella_store::Store::open(&config.data, config.queue_limit)?;
         let db = stella_advisory::Db::open(&config.db)?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let (keys, principals, bootstrap) =
+            identity::load_identity(&store, &config.data, &config.issuer)?;
         Ok(Core {
             store,
             db,
             config,
             scans: tokio::sync::Semaphore::new(cores),
+            keys: std::sync::RwLock::new(keys),
+            principals: std::sync::RwLock::new(principals),
+            bootstrap,
         })
+    }
+
+    /// Where the first admin client's secret was written, when this start created it.
+    pub fn bootstrap_secret(&self) -> Option<&std::path::Path> {
+        self.bootstrap.as_deref()
+    }
+
+    /// Records who did what (failures to record are not the caller's problem).
+    pub(crate) fn audit(&self, caller: &Caller, action: &str, detail: &str) {
+        let _ = self
+            .store
+            .audit(&audit_entry(&caller.who(), action, detail));
     }
 
     /// Scans an SBOM and stores the result.
     fn scan_sbom(
         &self,
+        caller: &Caller,
         body: &[u8],
         hint: Option<&str>,
         image: Option<&str>,
-    ) -> Result<(String, Vec<u8>), Problem> {
+    ) -> Result<(String, Vec<u8>, auth::Admitted), Problem> {
         let format = match hint {
             Some(h) => Some(stella_sbom::Format::from_hint(h).ok_or_else(|| {
                 Problem::new(
@@ -143,6 +143,9 @@ impl Core {
                 format!("the request body is not an SBOM Stella reads: {e}"),
             )
         })?;
+        // admitted only once the SBOM is readable: a typo does not cost a scan
+        let admitted = self.admit(caller)?;
+        let started = std::time::Instant::now();
         let reference = image
             .map(str::to_string)
             .or_else(|| read.sbom.metadata.target.clone())
@@ -180,11 +183,30 @@ impl Core {
         // a large result cost more than matching it)
         let mut json = Vec::with_capacity(1024 + 1024 * report.findings.len());
         serde_json::to_writer(&mut json, &report).map_err(internal)?;
+        let audit = audit_entry(&caller.who(), "scan", &format!("{key} {reference}"));
         self.store
-            .put_scan(&key, &reference, &report.created_at, &json)
+            .put_scan(&key, &reference, &report.created_at, &json, Some(&audit))
             .map_err(internal)?;
-        Ok((key, json))
+        metrics::SCANS.inc();
+        metrics::SCAN_SECONDS.observe(started.elapsed());
+        let v = match report.verdict.status.as_str() {
+            "PASS" => 0,
+            "WARN" => 1,
+            _ => 2,
+        };
+        metrics::VERDICTS[v].inc();
+        Ok((key, json, admitted))
     }
+}
+
+fn audit_entry(who: &str, action: &str, detail: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "at": stella_sbom::rfc3339(auth::now_secs() as i64),
+        "who": who,
+        "action": action,
+        "detail": detail,
+    }))
+    .unwrap_or_default()
 }
 
 /// A suffix no other scan of this Core has: the time in nanoseconds and a counter.
@@ -200,26 +222,105 @@ fn unique_suffix() -> String {
 /// The routes.
 pub fn router(core: Arc<Core>) -> Router {
     let max = core.config.max_body;
-    let api = Router::new()
+    // everything a token (or anonymous access) is needed for
+    let protected = Router::new()
         .route("/scan", post(post_scan))
         .route("/scans", get(list_scans))
-        .route("/scans/{id}", get(get_scan));
+        .route("/scans/{id}", get(get_scan))
+        .route("/quota", get(auth::quota))
+        .route("/token/offline", post(auth::offline_token));
+    let seed = Router::new()
+        .route("/scan", post(post_scan))
+        .route("/quota", get(auth::quota));
+    let protected = Router::new()
+        .nest("/api/v1", protected)
+        .merge(seed)
+        .route_layer(axum::middleware::from_fn_with_state(
+            core.clone(),
+            auth::authenticate,
+        ));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_route))
         .route("/openapi.json", get(openapi))
-        // the seed's unversioned path
-        .route("/scan", post(post_scan))
-        .nest("/api/v1", api)
+        .route("/connect/token", post(auth::token))
+        .route("/.well-known/openid-configuration", get(auth::discovery))
+        .route("/jwks", get(auth::jwks))
+        .merge(protected)
         .fallback(|| async {
-            Problem::new(
-                StatusCode::NOT_FOUND,
+            Problem::not_found(
                 "Not found",
                 "no such route; the API is described at /openapi.json",
             )
         })
         .layer(DefaultBodyLimit::max(max))
+        .layer(axum::middleware::from_fn_with_state(
+            core.clone(),
+            too_large,
+        ))
+        .layer(axum::middleware::from_fn(observe))
         .with_state(core)
+}
+
+/// Refuses a body whose announced length is over the limit before reading any of it (or
+/// checking the token: a large upload costs the client, not Core). Chunked bodies are cut off
+/// at the limit by `DefaultBodyLimit`.
+async fn too_large(
+    State(core): State<Arc<Core>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(n) = announced.filter(|n| *n > core.config.max_body as u64) {
+        let mut r = Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Body too large",
+            format!(
+                "the body has {n} bytes, over this server's limit of {} (`stella serve --max-body-mib`); send a smaller SBOM or use Delta-SBOM layer uploads",
+                core.config.max_body
+            ),
+        )
+        .into_response();
+        // the rest of the body is not read: the connection cannot be reused
+        r.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return r;
+    }
+    next.run(req).await
+}
+
+/// Records every request's latency and status class.
+async fn observe(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let family = metrics::family(req.uri().path());
+    let start = std::time::Instant::now();
+    let resp = next.run(req).await;
+    metrics::REQUESTS[family].observe(start.elapsed());
+    let class = (resp.status().as_u16() / 100).clamp(1, 5) as usize - 1;
+    metrics::STATUS[class].inc();
+    resp
+}
+
+async fn metrics_route(State(core): State<Arc<Core>>) -> Response {
+    let depth = core.store.queue_depth().unwrap_or(0);
+    let built = stella_sbom::epoch_days(&core.db.manifest().built);
+    let age = built.and_then(|d| {
+        let t = core.db.manifest().built.get(11..19).and_then(|hms| {
+            let mut p = hms.split(':').map(|x| x.parse::<u64>().ok());
+            Some(p.next()?? * 3600 + p.next()?? * 60 + p.next()??)
+        });
+        let at = u64::try_from(d).ok()? * 86_400 + t.unwrap_or(0);
+        Some(auth::now_secs().saturating_sub(at))
+    });
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        metrics::render(depth, age),
+    )
+        .into_response()
 }
 
 async fn openapi() -> impl IntoResponse {
@@ -246,13 +347,14 @@ struct ScanParams {
 
 async fn post_scan(
     State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
     Query(q): Query<ScanParams>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
+    caller.require(stella_auth::Scope::Scan)?;
     if body.is_empty() {
-        return Err(Problem::new(
-            StatusCode::BAD_REQUEST,
+        return Err(Problem::bad_request(
             "Empty body",
             "send an SBOM (CycloneDX, SPDX, Syft or Trivy JSON) as the request body",
         ));
@@ -264,13 +366,14 @@ async fn post_scan(
     let permit = core.scans.acquire().await.map_err(internal)?;
     let c = core.clone();
     let image = q.image.clone();
-    let (key, json) =
-        tokio::task::spawn_blocking(move || c.scan_sbom(&body, hint.as_deref(), image.as_deref()))
-            .await
-            .map_err(internal)??;
+    let (key, json, admitted) = tokio::task::spawn_blocking(move || {
+        c.scan_sbom(&caller, &body, hint.as_deref(), image.as_deref())
+    })
+    .await
+    .map_err(internal)??;
     drop(permit);
     let location = format!("/api/v1/scans/{key}");
-    if q.wait.unwrap_or(false) {
+    let mut r = if q.wait.unwrap_or(false) {
         let mut r = (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json")],
@@ -280,17 +383,20 @@ async fn post_scan(
         if let Ok(v) = HeaderValue::from_str(&location) {
             r.headers_mut().insert(header::CONTENT_LOCATION, v);
         }
-        return Ok(r);
-    }
-    let mut r = (
-        StatusCode::ACCEPTED,
-        [(header::CONTENT_TYPE, "application/json")],
-        serde_json::json!({ "id": key, "location": location }).to_string(),
-    )
-        .into_response();
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        r.headers_mut().insert(header::LOCATION, v);
-    }
+        r
+    } else {
+        let mut r = (
+            StatusCode::ACCEPTED,
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::json!({ "id": key, "location": location }).to_string(),
+        )
+            .into_response();
+        if let Ok(v) = HeaderValue::from_str(&location) {
+            r.headers_mut().insert(header::LOCATION, v);
+        }
+        r
+    };
+    r.extensions_mut().insert(admitted);
     Ok(r)
 }
 
@@ -300,8 +406,7 @@ async fn get_scan(
 ) -> Result<Response, Problem> {
     match core.store.get_scan(&id).map_err(internal)? {
         Some(json) => Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response()),
-        None => Err(Problem::new(
-            StatusCode::NOT_FOUND,
+        None => Err(Problem::not_found(
             "No such scan",
             format!("there is no scan `{id}`; list an image's scans with /api/v1/scans?image=REF"),
         )),
@@ -318,8 +423,7 @@ async fn list_scans(
     Query(q): Query<ListParams>,
 ) -> Result<Response, Problem> {
     let Some(image) = q.image else {
-        return Err(Problem::new(
-            StatusCode::BAD_REQUEST,
+        return Err(Problem::bad_request(
             "Missing image",
             "say which image: /api/v1/scans?image=REF",
         ));
@@ -340,7 +444,10 @@ pub async fn serve(
     core: Arc<Core>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(core))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(core).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

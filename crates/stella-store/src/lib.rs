@@ -211,12 +211,23 @@ impl Store {
 
     // ---- scans ----
 
-    /// Stores a scan result and files it under its image.
-    pub fn put_scan(&self, id: &str, image: &str, created: &str, json: &[u8]) -> Result<(), Error> {
+    /// Stores a scan result, files it under its image and appends `audit` to the audit log,
+    /// in one transaction.
+    pub fn put_scan(
+        &self,
+        id: &str,
+        image: &str,
+        created: &str,
+        json: &[u8],
+        audit: Option<&[u8]>,
+    ) -> Result<(), Error> {
         self.write(|w| {
             w.open_table(SCANS)?.insert(id, json)?;
             w.open_table(HISTORY)?
                 .insert(format!("{image}\0{created}\0{id}").as_str(), ())?;
+            if let Some(a) = audit {
+                append_audit(w, a)?;
+            }
             Ok(())
         })
     }
@@ -391,12 +402,7 @@ impl Store {
 
     /// Appends to the audit log (an entry the caller encodes, JSON by convention).
     pub fn audit(&self, entry: &[u8]) -> Result<u64, Error> {
-        self.write(|w| {
-            let mut t = w.open_table(AUDIT)?;
-            let seq = t.last()?.map_or(0, |(k, _)| k.value() + 1);
-            t.insert(seq, entry)?;
-            Ok(seq)
-        })
+        self.write(|w| append_audit(w, entry))
     }
 
     /// Audit entries from sequence `from` on, at most `limit`.
@@ -424,6 +430,13 @@ impl Store {
     pub fn get_doc(&self, name: &str) -> Result<Option<Vec<u8>>, Error> {
         self.read(|r| Ok(r.open_table(DOCS)?.get(name)?.map(|v| v.value().to_vec())))
     }
+}
+
+fn append_audit(w: &redb::WriteTransaction, entry: &[u8]) -> Result<u64, redb::Error> {
+    let mut t = w.open_table(AUDIT)?;
+    let seq = t.last()?.map_or(0, |(k, _)| k.value() + 1);
+    t.insert(seq, entry)?;
+    Ok(seq)
 }
 
 #[cfg(test)]

@@ -39,11 +39,23 @@ fn scans_history_layers_docs_audit_survive_reopening() {
     let dir = tempfile::tempdir().unwrap();
     {
         let s = store(dir.path());
-        s.put_scan("b", "alpine:3.19", "2026-11-29T10:00:00Z", b"{\"n\":2}")
-            .unwrap();
-        s.put_scan("a", "alpine:3.19", "2026-11-28T10:00:00Z", b"{\"n\":1}")
-            .unwrap();
-        s.put_scan("c", "alpine:3.190", "2026-11-29T11:00:00Z", b"{}")
+        s.put_scan(
+            "b",
+            "alpine:3.19",
+            "2026-11-29T10:00:00Z",
+            b"{\"n\":2}",
+            None,
+        )
+        .unwrap();
+        s.put_scan(
+            "a",
+            "alpine:3.19",
+            "2026-11-28T10:00:00Z",
+            b"{\"n\":1}",
+            None,
+        )
+        .unwrap();
+        s.put_scan("c", "alpine:3.190", "2026-11-29T11:00:00Z", b"{}", None)
             .unwrap();
         s.put_layer("sha256:1", b"frag").unwrap();
         s.put_doc("policy-history", b"{}").unwrap();

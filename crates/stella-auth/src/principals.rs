@@ -1,0 +1,374 @@
+//! Clients and users: who may get a token, with which scopes and which quota.
+
+use std::collections::BTreeMap;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use serde::{Deserialize, Serialize};
+
+use crate::{Claims, Error};
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// Submit scans, read results, upload layer fragments.
+    Scan,
+    /// Change the policy and mutes.
+    PolicyWrite,
+    /// Everything, including offline tokens.
+    Admin,
+}
+
+impl Scope {
+    /// The scope's name in tokens.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Scan => "scan",
+            Scope::PolicyWrite => "policy:write",
+            Scope::Admin => "admin",
+        }
+    }
+
+    /// Reads a scope name.
+    pub fn parse(s: &str) -> Result<Scope, Error> {
+        match s {
+            "scan" => Ok(Scope::Scan),
+            "policy:write" => Ok(Scope::PolicyWrite),
+            "admin" => Ok(Scope::Admin),
+            other => Err(Error::UnknownScope(other.to_string())),
+        }
+    }
+}
+
+/// A machine client (`client_credentials`) or a person (`password`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A pipeline or service.
+    Client,
+    /// A person using the UI.
+    User,
+}
+
+/// Someone who may get tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Principal {
+    /// Client or user.
+    pub kind: Kind,
+    /// The client id or user name.
+    pub name: String,
+    /// The secret's argon2 hash (PHC string).
+    pub secret_hash: String,
+    /// Scopes granted.
+    pub scopes: Vec<String>,
+    /// The plan.
+    pub tier: String,
+    /// Daily scan limit.
+    pub max_scans_per_day: u32,
+    /// The quota account.
+    pub tid: String,
+    /// Created (seconds since the epoch).
+    pub created: u64,
+    /// No more tokens for it.
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+impl Principal {
+    /// `client:NAME` or `user:NAME`.
+    pub fn subject(&self) -> String {
+        match self.kind {
+            Kind::Client => format!("client:{}", self.name),
+            Kind::User => format!("user:{}", self.name),
+        }
+    }
+
+    /// Claims for a token of this principal, restricted to `requested` scopes when given.
+    pub fn claims(
+        &self,
+        iss: &str,
+        now: u64,
+        lifetime: u64,
+        requested: Option<&str>,
+    ) -> Result<Claims, Error> {
+        let scope = match requested.map(str::trim).filter(|r| !r.is_empty()) {
+            None => self.scopes.join(" "),
+            Some(r) => {
+                let mut out = Vec::new();
+                for s in r.split_ascii_whitespace() {
+                    Scope::parse(s)?;
+                    if !self.scopes.iter().any(|g| g == s || g == "admin") {
+                        return Err(Error::Invalid(format!(
+                            "`{}` may not have the scope `{s}`",
+                            self.name
+                        )));
+                    }
+                    out.push(s);
+                }
+                out.join(" ")
+            }
+        };
+        Ok(Claims {
+            iss: iss.to_string(),
+            sub: self.subject(),
+            tid: self.tid.clone(),
+            tier: self.tier.clone(),
+            max_scans_per_day: self.max_scans_per_day,
+            scope,
+            iat: now,
+            exp: now + lifetime.min(crate::MAX_LIFETIME_SECS),
+            jti: crate::random_hex::<12>()?,
+            offline: lifetime > crate::ONLINE_SECS,
+        })
+    }
+}
+
+/// Hashes a secret for storage (argon2id, a random salt).
+pub fn hash_secret(secret: &str) -> Result<String, Error> {
+    let salt = SaltString::encode_b64(&crate::random_bytes::<16>()?)
+        .map_err(|e| Error::Invalid(e.to_string()))?;
+    Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Invalid(e.to_string()))
+}
+
+/// Whether `secret` matches a stored hash.
+pub fn verify_secret(secret: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(secret.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// Every client and user, keyed by `kind:name`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Directory {
+    principals: BTreeMap<String, Principal>,
+}
+
+fn key(kind: Kind, name: &str) -> String {
+    match kind {
+        Kind::Client => format!("client:{name}"),
+        Kind::User => format!("user:{name}"),
+    }
+}
+
+impl Directory {
+    /// Reads a stored directory.
+    pub fn from_json(bytes: &[u8]) -> Result<Directory, Error> {
+        serde_json::from_slice(bytes)
+            .map_err(|e| Error::Invalid(format!("the stored client list is unreadable: {e}")))
+    }
+
+    /// The directory as stored.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Adds a client or user with a new random secret (for clients) or the given password;
+    /// returns the secret, shown once.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add(
+        &mut self,
+        kind: Kind,
+        name: &str,
+        secret: Option<&str>,
+        scopes: &[String],
+        tier: &str,
+        max_scans_per_day: u32,
+        now: u64,
+    ) -> Result<String, Error> {
+        if name.is_empty()
+            || name.len() > 128
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b))
+        {
+            return Err(Error::Invalid(format!(
+                "`{name}`: names are 1–128 characters of letters, digits and - _ . @"
+            )));
+        }
+        if self.principals.contains_key(&key(kind, name)) {
+            return Err(Error::Invalid(format!(
+                "`{name}` exists already; remove it first"
+            )));
+        }
+        for s in scopes {
+            Scope::parse(s)?;
+        }
+        if scopes.is_empty() {
+            return Err(Error::Invalid("give at least one scope".into()));
+        }
+        let secret = match secret {
+            Some(s) if s.len() < 12 => {
+                return Err(Error::Invalid(
+                    "passwords have at least 12 characters".into(),
+                ));
+            }
+            Some(s) => s.to_string(),
+            None => crate::random_hex::<24>()?,
+        };
+        let mut scopes = scopes.to_vec();
+        scopes.sort();
+        scopes.dedup();
+        self.principals.insert(
+            key(kind, name),
+            Principal {
+                kind,
+                name: name.to_string(),
+                secret_hash: hash_secret(&secret)?,
+                scopes,
+                tier: tier.to_string(),
+                max_scans_per_day,
+                tid: crate::random_hex::<8>()?,
+                created: now,
+                disabled: false,
+            },
+        );
+        Ok(secret)
+    }
+
+    /// Removes a client or user; whether it existed.
+    pub fn remove(&mut self, kind: Kind, name: &str) -> bool {
+        self.principals.remove(&key(kind, name)).is_some()
+    }
+
+    /// A client or user.
+    pub fn get(&self, kind: Kind, name: &str) -> Option<&Principal> {
+        self.principals.get(&key(kind, name))
+    }
+
+    /// Every principal, sorted.
+    pub fn iter(&self) -> impl Iterator<Item = &Principal> {
+        self.principals.values()
+    }
+
+    /// Whether there is nobody yet.
+    pub fn is_empty(&self) -> bool {
+        self.principals.is_empty()
+    }
+
+    /// Checks credentials. An unknown name costs as much as a wrong secret.
+    pub fn authenticate(&self, kind: Kind, name: &str, secret: &str) -> Result<&Principal, Error> {
+        // a fixed hash of a random string: verifying against it takes as long as a real check
+        const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c3RlbGxhLWR1bW15LXNhbHQ$0ZpGBR2f6L2VzfXyHMUd1WrjSgCN45Dmy2uwN6sBvf4";
+        match self.principals.get(&key(kind, name)) {
+            Some(p) if verify_secret(secret, &p.secret_hash) => {
+                if p.disabled {
+                    Err(Error::Disabled(name.to_string()))
+                } else {
+                    Ok(p)
+                }
+            }
+            Some(_) => Err(Error::Credentials),
+            None => {
+                let _ = verify_secret(secret, DUMMY);
+                Err(Error::Credentials)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_authenticate_with_their_secret_only() {
+        let mut d = Directory::default();
+        let s = d
+            .add(Kind::Client, "ci", None, &["scan".into()], "Free", 333, 1)
+            .unwrap();
+        assert_eq!(s.len(), 48);
+        let p = d.authenticate(Kind::Client, "ci", &s).unwrap();
+        assert_eq!(p.subject(), "client:ci");
+        assert!(!p.secret_hash.contains(&s), "only the hash is kept");
+        assert_eq!(
+            d.authenticate(Kind::Client, "ci", "wrong"),
+            Err(Error::Credentials)
+        );
+        assert_eq!(
+            d.authenticate(Kind::User, "ci", &s),
+            Err(Error::Credentials),
+            "a client is not a user"
+        );
+        assert_eq!(
+            d.authenticate(Kind::Client, "nobody", &s),
+            Err(Error::Credentials)
+        );
+        // survives storage
+        let d2 = Directory::from_json(&d.to_json()).unwrap();
+        assert!(d2.authenticate(Kind::Client, "ci", &s).is_ok());
+    }
+
+    #[test]
+    fn the_dummy_hash_is_a_valid_phc_string() {
+        // else unknown names would answer faster than wrong secrets
+        assert!(PasswordHash::new(
+            "$argon2id$v=19$m=19456,t=2,p=1$c3RlbGxhLWR1bW15LXNhbHQ$0ZpGBR2f6L2VzfXyHMUd1WrjSgCN45Dmy2uwN6sBvf4"
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn scopes_names_and_passwords_are_checked() {
+        let mut d = Directory::default();
+        assert_eq!(
+            d.add(Kind::Client, "x", None, &["root".into()], "Free", 333, 1),
+            Err(Error::UnknownScope("root".into()))
+        );
+        assert!(
+            d.add(Kind::Client, "../x", None, &["scan".into()], "Free", 333, 1)
+                .is_err()
+        );
+        assert!(
+            d.add(
+                Kind::User,
+                "ann",
+                Some("short"),
+                &["scan".into()],
+                "Free",
+                333,
+                1
+            )
+            .is_err()
+        );
+        d.add(
+            Kind::User,
+            "ann",
+            Some("a long password"),
+            &["scan".into()],
+            "Free",
+            333,
+            1,
+        )
+        .unwrap();
+        assert!(
+            d.add(
+                Kind::User,
+                "ann",
+                Some("a long password"),
+                &["scan".into()],
+                "Free",
+                333,
+                1
+            )
+            .is_err()
+        );
+        let p = d.get(Kind::User, "ann").unwrap();
+        let c = p.claims("iss", 10, crate::ONLINE_SECS, None).unwrap();
+        assert_eq!(c.scope, "scan");
+        assert!(!c.offline);
+        assert!(
+            p.claims("iss", 10, crate::ONLINE_SECS, Some("admin"))
+                .is_err()
+        );
+        assert!(c.has_scope("scan") && !c.has_scope("admin"));
+        let c = p.claims("iss", 10, 400 * 86_400, Some("scan")).unwrap();
+        assert_eq!(c.exp, 10 + crate::MAX_LIFETIME_SECS, "never beyond 90 days");
+        assert!(c.offline);
+    }
+}

@@ -1,0 +1,171 @@
+//! Shared by the `stella serve` end-to-end tests: a real server on a loopback port, a DB
+//! built from a small Alpine secdb, tokens from the server's own token endpoint.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::print_stderr)]
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+pub fn stella() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_stella"))
+}
+
+/// A server that is killed when the test ends, however it ends.
+pub struct Server {
+    pub child: Option<Child>,
+    pub url: String,
+    pub data: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(c) = self.child.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Starts `stella serve` on a free port.
+pub fn serve(data: &Path, db: &Path, extra: &[&str]) -> Server {
+    let mut child = stella()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .arg("--db")
+        .arg(db)
+        .args(extra)
+        .env_remove("STELLA_POLICY")
+        .env_remove("STELLA_ANONYMOUS")
+        .env_remove("STELLA_ISSUER")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("the server ended before listening"))
+            .unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+        eprintln!("server: {line}");
+    };
+    // keep draining stderr so the server never blocks on it
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child: Some(child),
+        url,
+        data: data.to_path_buf(),
+    }
+}
+
+/// SIGTERM, and the server must exit 0 after the requests in flight.
+pub fn stop(mut server: Server) {
+    let mut child = server.child.take().unwrap();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0: {status}");
+}
+
+/// (status, content type, body) of any answer.
+pub fn status_of(r: Result<ureq::Response, ureq::Error>) -> (u16, String, String) {
+    match r {
+        Ok(resp) => {
+            let ct = resp.content_type().to_string();
+            (resp.status(), ct, resp.into_string().unwrap())
+        }
+        Err(ureq::Error::Status(code, resp)) => {
+            let ct = resp.content_type().to_string();
+            (code, ct, resp.into_string().unwrap())
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The response, whatever its status.
+pub fn response(r: Result<ureq::Response, ureq::Error>) -> ureq::Response {
+    match r {
+        Ok(resp) | Err(ureq::Error::Status(_, resp)) => resp,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// A token for `client` with `secret` (client_credentials).
+pub fn token(url: &str, client: &str, secret: &str) -> String {
+    let r = ureq::post(&format!("{url}/connect/token"))
+        .send_form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client),
+            ("client_secret", secret),
+        ])
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
+    v["access_token"].as_str().unwrap().to_string()
+}
+
+/// `Bearer …` for the bootstrap admin client of a data directory.
+pub fn admin_bearer(server: &Server) -> String {
+    let secret = std::fs::read_to_string(server.data.join("admin.secret")).unwrap();
+    format!("Bearer {}", token(&server.url, "admin", secret.trim()))
+}
+
+/// A DB with two memcached CVEs for Alpine 3.17 (real secdb shape).
+pub fn secdb_db(work: &Path) -> PathBuf {
+    let secdb = work.join("secdb/v3.17");
+    std::fs::create_dir_all(&secdb).unwrap();
+    std::fs::write(
+        secdb.join("main.json"),
+        r#"{"distroversion":"v3.17","reponame":"main","archs":["x86_64"],"packages":[
+            {"pkg":{"name":"memcached","secfixes":{"1.6.22-r0":["CVE-2023-46853"],"1.6.30-r0":["CVE-2099-1111"]}}}]}"#,
+    )
+    .unwrap();
+    let db = work.join("v.db");
+    let out = stella()
+        .args(["db", "import", "--format", "alpine-secdb", "--db"])
+        .arg(&db)
+        .arg(&secdb)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    db
+}
+
+/// A CycloneDX SBOM with the vulnerable memcached.
+pub fn memcached_sbom() -> String {
+    let purl = "pkg:apk/alpine/memcached@1.6.17-r0?arch=x86_64&distro=alpine-3.17.3";
+    format!(
+        r#"{{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[{{"type":"library","bom-ref":"a","name":"memcached","version":"1.6.17-r0","purl":"{purl}"}}]}}"#
+    )
+}
+
+/// Sends raw bytes to the server and returns what it answers (until it closes or 5 s pass).
+pub fn raw_request(url: &str, request: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let addr = url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                out.extend_from_slice(&buf[..n]);
+                if out.windows(4).any(|w| w == b"\r\n\r\n") && out.ends_with(b"}") {
+                    break;
+                }
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -1,0 +1,535 @@
+//! Identity and quota at the edge: bearer tokens checked on every protected route, the OAuth2
+//! token endpoint, discovery and JWKS, offline tokens, and the per-token daily quota with its
+//! headers.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use stella_auth::{Claims, Kind, Scope};
+
+use crate::Core;
+use crate::problem::{Problem, internal};
+
+/// Anonymous callers (when enabled) get this many scans per day and address.
+pub const ANONYMOUS_LIMIT: u32 = 33;
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// A verified token.
+    Token(Arc<Claims>),
+    /// No token, anonymous access enabled: counted per client address.
+    Anonymous(String),
+}
+
+impl Caller {
+    /// The quota account.
+    pub fn tid(&self) -> String {
+        match self {
+            Caller::Token(c) => c.tid.clone(),
+            Caller::Anonymous(ip) => format!("anonymous:{ip}"),
+        }
+    }
+
+    /// Scans per UTC day.
+    pub fn limit(&self) -> u32 {
+        match self {
+            Caller::Token(c) => c.max_scans_per_day,
+            Caller::Anonymous(_) => ANONYMOUS_LIMIT,
+        }
+    }
+
+    /// Who, for the audit log.
+    pub fn who(&self) -> String {
+        match self {
+            Caller::Token(c) => c.sub.clone(),
+            Caller::Anonymous(ip) => format!("anonymous@{ip}"),
+        }
+    }
+
+    /// Refuses with 403 unless the caller holds `scope`.
+    pub fn require(&self, scope: Scope) -> Result<(), Problem> {
+        let ok = match self {
+            Caller::Token(c) => c.has_scope(scope.as_str()),
+            Caller::Anonymous(_) => scope == Scope::Scan,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "Insufficient scope",
+                format!(
+                    "this needs the scope `{}`; ask an admin for a client that has it",
+                    scope.as_str()
+                ),
+            )
+            .with(
+                header::WWW_AUTHENTICATE,
+                format!(
+                    "Bearer realm=\"stella\", error=\"insufficient_scope\", scope=\"{}\"",
+                    scope.as_str()
+                ),
+            ))
+        }
+    }
+}
+
+fn unauthorized(detail: String, error: Option<&str>) -> Problem {
+    let challenge = match error {
+        Some(e) => format!(
+            "Bearer realm=\"stella\", error=\"{e}\", error_description=\"{}\"",
+            detail.replace(['"', '\\'], "'")
+        ),
+        None => "Bearer realm=\"stella\"".to_string(),
+    };
+    Problem::new(StatusCode::UNAUTHORIZED, "Unauthorized", detail)
+        .with(header::WWW_AUTHENTICATE, challenge)
+}
+
+/// Seconds since the epoch.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `YYYY-MM-DD` (UTC) of `secs`, and the next UTC midnight in seconds.
+pub fn utc_day(secs: u64) -> (String, u64) {
+    let day = stella_sbom::rfc3339(secs as i64)[..10].to_string();
+    (day, (secs / 86_400 + 1) * 86_400)
+}
+
+impl Core {
+    fn caller(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> Result<Caller, Problem> {
+        let Some(h) = headers.get(header::AUTHORIZATION) else {
+            if self.config.anonymous {
+                let ip = peer.map_or_else(|| "unknown".to_string(), |p| p.ip().to_string());
+                return Ok(Caller::Anonymous(ip));
+            }
+            return Err(unauthorized(
+                "this route needs a bearer token: get one from POST /connect/token (client_credentials) and send `Authorization: Bearer TOKEN`".into(),
+                None,
+            ));
+        };
+        let token = h
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                let (scheme, rest) = v.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+            })
+            .ok_or_else(|| {
+                unauthorized(
+                    "the Authorization header must be `Bearer TOKEN`".into(),
+                    Some("invalid_request"),
+                )
+            })?;
+        let keys = self.keys.read().map_err(internal)?;
+        let claims = keys
+            .verify(token, &self.config.issuer, now_secs())
+            .map_err(|e| unauthorized(e.to_string(), Some("invalid_token")))?;
+        Ok(Caller::Token(Arc::new(claims)))
+    }
+
+    /// Quota headers for `caller` after `used` scans today.
+    fn quota_headers(&self, caller: &Caller, used: u32, h: &mut HeaderMap) {
+        let limit = caller.limit();
+        let (_, reset) = utc_day(now_secs());
+        let mut put = |name: &'static str, v: String| {
+            if let Ok(v) = HeaderValue::from_str(&v) {
+                h.insert(HeaderName::from_static(name), v);
+            }
+        };
+        put("x-stella-quota-limit", limit.to_string());
+        put(
+            "x-stella-quota-remaining",
+            limit.saturating_sub(used).to_string(),
+        );
+        put("x-stella-reset", stella_sbom::rfc3339(reset as i64));
+        if used >= warning_threshold(limit) {
+            put(
+                "x-stella-quota-warning",
+                format!("{used} of {limit} scans used today; the quota resets at midnight UTC"),
+            );
+        }
+    }
+
+    /// Admits one scan for `caller`, or the 429 that says when to come back.
+    pub(crate) fn admit(&self, caller: &Caller) -> Result<Admitted, Problem> {
+        let now = now_secs();
+        let (day, reset) = utc_day(now);
+        let a = self
+            .store
+            .admit(&caller.tid(), &day, caller.limit())
+            .map_err(internal)?;
+        if a.admitted {
+            return Ok(Admitted(a.used));
+        }
+        crate::metrics::QUOTA_REJECTIONS.inc();
+        let mut p = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Quota exhausted",
+            format!(
+                "{} scans used today, the daily limit of this token; the quota resets at {} (retry after that, or `stella scan --quota-wait`)",
+                a.used,
+                stella_sbom::rfc3339(reset as i64)
+            ),
+        )
+        .with(header::RETRY_AFTER, (reset - now).max(1).to_string());
+        let mut h = HeaderMap::new();
+        self.quota_headers(caller, a.used, &mut h);
+        for (k, v) in &h {
+            p = p.with(k.clone(), v.to_str().unwrap_or_default());
+        }
+        Err(p)
+    }
+}
+
+/// The warning starts at 200 of 333 (DESIGN.md §4), proportionally for other limits.
+fn warning_threshold(limit: u32) -> u32 {
+    ((u64::from(limit) * 200).div_ceil(333)) as u32
+}
+
+/// Marks a response whose scan was admitted: the quota headers then need no store read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Admitted(pub u32);
+
+/// Checks the bearer token (or admits an anonymous caller), then adds the quota headers to
+/// whatever the route answers.
+pub(crate) async fn authenticate(
+    State(core): State<Arc<Core>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let caller = match core.caller(req.headers(), peer) {
+        Ok(c) => c,
+        Err(p) => return p.into_response(),
+    };
+    req.extensions_mut().insert(caller.clone());
+    let mut resp = next.run(req).await;
+    if resp.headers().contains_key("x-stella-quota-remaining") {
+        return resp;
+    }
+    let used = match resp.extensions().get::<Admitted>() {
+        Some(a) => a.0,
+        None => core
+            .store
+            .quota_used(&caller.tid(), &utc_day(now_secs()).0)
+            .unwrap_or(0),
+    };
+    core.quota_headers(&caller, used, resp.headers_mut());
+    resp
+}
+
+/// `GET /quota`
+pub(crate) async fn quota(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+) -> Result<Response, Problem> {
+    let now = now_secs();
+    let (day, reset) = utc_day(now);
+    let used = core
+        .store
+        .quota_used(&caller.tid(), &day)
+        .map_err(internal)?;
+    let limit = caller.limit();
+    Ok(axum::Json(serde_json::json!({
+        "limit": limit,
+        "used": used,
+        "remaining": limit.saturating_sub(used),
+        "resetAt": stella_sbom::rfc3339(reset as i64),
+    }))
+    .into_response())
+}
+
+/// An OAuth2 error (RFC 6749 §5.2).
+fn oauth_error(status: StatusCode, error: &str, description: impl Into<String>) -> Response {
+    let mut r = (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        serde_json::json!({ "error": error, "error_description": description.into() }).to_string(),
+    )
+        .into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"stella\""),
+        );
+    }
+    r
+}
+
+/// `POST /connect/token`: `client_credentials` (secret in HTTP Basic or the form) and
+/// `password`.
+pub(crate) async fn token(
+    State(core): State<Arc<Core>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form: std::collections::HashMap<String, String> =
+        form_urlencoded::parse(&body).into_owned().collect();
+    let get = |k: &str| form.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+        })
+        .and_then(|b| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| {
+            let (id, secret) = s.split_once(':')?;
+            Some((
+                form_urlencoded::parse(format!("a={id}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())?,
+                form_urlencoded::parse(format!("a={secret}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())?,
+            ))
+        });
+    let (kind, name, secret) = match get("grant_type") {
+        Some("client_credentials") => {
+            let (id, secret) = match (&basic, get("client_id"), get("client_secret")) {
+                (Some((i, s)), _, _) => (i.clone(), s.clone()),
+                (None, Some(i), Some(s)) => (i.to_string(), s.to_string()),
+                _ => {
+                    return oauth_error(
+                        StatusCode::UNAUTHORIZED,
+                        "invalid_client",
+                        "send the client id and secret with HTTP Basic or as client_id and client_secret",
+                    );
+                }
+            };
+            (Kind::Client, id, secret)
+        }
+        Some("password") => match (get("username"), get("password")) {
+            (Some(u), Some(p)) => (Kind::User, u.to_string(), p.to_string()),
+            _ => {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "the password grant needs username and password",
+                );
+            }
+        },
+        Some(other) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                format!("`{other}`: Core issues tokens for client_credentials and password"),
+            );
+        }
+        None => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "send grant_type (client_credentials or password) as application/x-www-form-urlencoded",
+            );
+        }
+    };
+    let scope = get("scope").map(str::to_string);
+    let c = core.clone();
+    // argon2 is deliberately slow: never on the async workers
+    let issued = tokio::task::spawn_blocking(move || {
+        let dir = c.principals.read().map_err(|e| e.to_string())?;
+        let p = match dir.authenticate(kind, &name, &secret) {
+            Ok(p) => p.clone(),
+            Err(e) => return Ok(Err(e)),
+        };
+        drop(dir);
+        let claims = match p.claims(
+            &c.config.issuer,
+            now_secs(),
+            stella_auth::ONLINE_SECS,
+            scope.as_deref(),
+        ) {
+            Ok(cl) => cl,
+            Err(e) => return Ok(Err(e)),
+        };
+        let jwt = c
+            .keys
+            .read()
+            .map_err(|e| e.to_string())?
+            .sign(&claims)
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>(Ok((jwt, claims)))
+    })
+    .await;
+    match issued {
+        Ok(Ok(Ok((jwt, claims)))) => (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            serde_json::json!({
+                "access_token": jwt,
+                "token_type": "Bearer",
+                "expires_in": claims.exp - claims.iat,
+                "scope": claims.scope,
+            })
+            .to_string(),
+        )
+            .into_response(),
+        Ok(Ok(Err(stella_auth::Error::UnknownScope(s)))) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            format!("unknown scope `{s}` (scan, policy:write, admin)"),
+        ),
+        Ok(Ok(Err(stella_auth::Error::Invalid(m)))) => {
+            oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", m)
+        }
+        Ok(Ok(Err(e))) => match kind {
+            Kind::Client => oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", e.to_string()),
+            Kind::User => oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", e.to_string()),
+        },
+        Ok(Err(e)) => internal(e).into_response(),
+        Err(e) => internal(e).into_response(),
+    }
+}
+
+/// `GET /.well-known/openid-configuration`
+pub(crate) async fn discovery(State(core): State<Arc<Core>>) -> Response {
+    let iss = core.config.issuer.trim_end_matches('/');
+    axum::Json(serde_json::json!({
+        "issuer": core.config.issuer,
+        "token_endpoint": format!("{iss}/connect/token"),
+        "jwks_uri": format!("{iss}/jwks"),
+        "grant_types_supported": ["client_credentials", "password"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": ["scan", "policy:write", "admin"],
+        "response_types_supported": ["token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["EdDSA"],
+        "claims_supported": ["iss", "sub", "tid", "tier", "maxScansPerDay", "scope", "iat", "exp", "jti"],
+    }))
+    .into_response()
+}
+
+/// `GET /jwks`
+pub(crate) async fn jwks(State(core): State<Arc<Core>>) -> Result<Response, Problem> {
+    let set = core.keys.read().map_err(internal)?.jwks();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/jwk-set+json"),
+            (header::CACHE_CONTROL, "max-age=300"),
+        ],
+        set.to_string(),
+    )
+        .into_response())
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct OfflineRequest {
+    expires_days: Option<u64>,
+    client_id: Option<String>,
+}
+
+/// `POST /token/offline` (admin): a long-lived token for an air-gapped site.
+pub(crate) async fn offline_token(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    caller.require(Scope::Admin)?;
+    let req: OfflineRequest = if body.is_empty() {
+        OfflineRequest {
+            expires_days: None,
+            client_id: None,
+        }
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            Problem::bad_request(
+                "Bad request",
+                format!("expected {{\"expiresDays\": 1–90, \"clientId\": \"…\"}}: {e}"),
+            )
+        })?
+    };
+    let days = req.expires_days.unwrap_or(30);
+    if !(1..=90).contains(&days) {
+        return Err(Problem::bad_request(
+            "Bad lifetime",
+            format!("expiresDays is {days}; offline tokens live 1 to 90 days"),
+        ));
+    }
+    let Caller::Token(me) = &caller else {
+        return Err(internal("an anonymous caller passed the admin check"));
+    };
+    let dir = core.principals.read().map_err(internal)?;
+    let p = match &req.client_id {
+        Some(id) => dir.get(Kind::Client, id),
+        None => {
+            let (kind, name) = match me.sub.split_once(':') {
+                Some(("user", n)) => (Kind::User, n),
+                Some((_, n)) => (Kind::Client, n),
+                None => (Kind::Client, me.sub.as_str()),
+            };
+            dir.get(kind, name)
+        }
+    }
+    .cloned()
+    .ok_or_else(|| {
+        Problem::not_found(
+            "No such client",
+            format!(
+                "no client `{}`; list them with `stella token list`",
+                req.client_id.as_deref().unwrap_or(&me.sub)
+            ),
+        )
+    })?;
+    drop(dir);
+    let claims = p
+        .claims(&core.config.issuer, now_secs(), days * 86_400, None)
+        .map_err(internal)?;
+    let jwt = core
+        .keys
+        .read()
+        .map_err(internal)?
+        .sign(&claims)
+        .map_err(internal)?;
+    core.audit(
+        &caller,
+        "token.offline",
+        &format!("{} for {days} days", p.subject()),
+    );
+    Ok(axum::Json(serde_json::json!({
+        "jwt": jwt,
+        "expires": stella_sbom::rfc3339(claims.exp as i64),
+        "sub": claims.sub,
+    }))
+    .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_and_midnights() {
+        assert_eq!(utc_day(0), ("1970-01-01".into(), 86_400));
+        assert_eq!(utc_day(86_399), ("1970-01-01".into(), 86_400));
+        assert_eq!(utc_day(86_400), ("1970-01-02".into(), 172_800));
+        assert_eq!(warning_threshold(333), 200);
+        assert_eq!(warning_threshold(33), 20);
+    }
+}

@@ -1,0 +1,75 @@
+//! RFC 9457 problem documents: every error Core answers with.
+
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// An error answer: status, a short title, a `detail` that says what to do, extra headers.
+#[derive(Debug)]
+pub struct Problem {
+    pub(crate) status: StatusCode,
+    title: &'static str,
+    detail: String,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Problem {
+    pub(crate) fn new(
+        status: StatusCode,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Problem {
+        Problem {
+            status,
+            title,
+            detail: detail.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub(crate) fn bad_request(title: &'static str, detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::BAD_REQUEST, title, detail)
+    }
+
+    pub(crate) fn not_found(title: &'static str, detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::NOT_FOUND, title, detail)
+    }
+
+    /// Adds a header (a value that is not a valid header is dropped).
+    pub(crate) fn with(mut self, name: HeaderName, value: impl AsRef<str>) -> Problem {
+        if let Ok(v) = HeaderValue::from_str(value.as_ref()) {
+            self.headers.push((name, v));
+        }
+        self
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        let mut r = (
+            self.status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response();
+        for (k, v) in self.headers {
+            r.headers_mut().append(k, v);
+        }
+        r
+    }
+}
+
+/// A server-side failure; the detail says nothing stored was lost (every write is one
+/// transaction).
+pub(crate) fn internal(e: impl std::fmt::Display) -> Problem {
+    Problem::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal error",
+        format!("{e}; nothing stored was lost, try again"),
+    )
+}
