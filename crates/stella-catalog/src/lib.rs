@@ -180,6 +180,39 @@ pub struct Catalogued {
     pub bytes_read: u64,
 }
 
+/// Catalogs the layers of `image` at `indices` (bottom = 0), `threads` at a time: each
+/// layer's fragment with its index, and the compressed bytes read. Delta-SBOM clients call
+/// this for the layers their server lacks.
+pub fn catalog_layers(
+    image: &stella_image::Image,
+    indices: &[usize],
+    threads: usize,
+) -> Result<(Vec<(usize, Fragment)>, u64), Error> {
+    catalog_layers_with(image, indices, threads, &all())
+}
+
+fn catalog_layers_with(
+    image: &stella_image::Image,
+    indices: &[usize],
+    threads: usize,
+    catalogers: &[Box<dyn Cataloger>],
+) -> Result<(Vec<(usize, Fragment)>, u64), Error> {
+    let mut bytes_read = 0;
+    let mut out = Vec::with_capacity(indices.len());
+    let results = image.walk_layers(
+        indices,
+        |_| FragmentBuilder::new(catalogers),
+        stella_image::Limits::default(),
+        threads,
+    );
+    for (i, r) in results {
+        let (builder, digests) = r?;
+        bytes_read += digests.compressed;
+        out.push((i, builder.finish(&digests.diff_id)));
+    }
+    Ok((out, bytes_read))
+}
+
 /// Catalogs every layer of `image` that `cache` does not already hold, `threads` layers at a
 /// time, and composes the fragments. A layer that cannot be read fails the whole image: a
 /// partial package list would silently hide vulnerabilities.
@@ -201,17 +234,8 @@ pub fn catalog(
         }
     }
     let cached = image.layers.len() - todo.len();
-    let mut bytes_read = 0;
-    let results = image.walk_layers(
-        &todo,
-        |_| FragmentBuilder::new(&catalogers),
-        stella_image::Limits::default(),
-        threads,
-    );
-    for (i, r) in results {
-        let (builder, digests) = r?;
-        bytes_read += digests.compressed;
-        let f = builder.finish(&digests.diff_id);
+    let (made, bytes_read) = catalog_layers_with(image, &todo, threads, &catalogers)?;
+    for (i, f) in made {
         if let Some(c) = cache {
             // a cache that cannot be written only costs the next scan time
             let _ = c.put(&f);

@@ -73,6 +73,18 @@ pub struct ServeArgs {
     /// Let callers without a token scan (33 scans a day per client address).
     #[arg(long, env = "STELLA_ANONYMOUS")]
     pub anonymous: bool,
+    /// Workers for queued scans (0: one per core).
+    #[arg(long, default_value_t = 0, env = "STELLA_WORKERS")]
+    pub workers: usize,
+    /// Let Core pull images from plain-HTTP registries on this machine.
+    #[arg(long)]
+    pub insecure_registry: bool,
+    /// Registry user for images Core pulls.
+    #[arg(long, env = "STELLA_REGISTRY_USERNAME")]
+    pub registry_username: Option<String>,
+    /// Registry password or token for images Core pulls.
+    #[arg(long, env = "STELLA_REGISTRY_PASSWORD", hide_env_values = true)]
+    pub registry_password: Option<String>,
 }
 
 /// `stella token …`
@@ -228,9 +240,20 @@ pub struct ScanArgs {
     /// The image (as for `stella sbom`): `registry:REF`, `docker-archive:PATH`, `oci-dir:PATH`,
     /// `oci-archive:PATH`, `dir:PATH`, or a bare path.
     pub target: String,
-    /// The vulnerability DB.
-    #[arg(long, env = "STELLA_DB")]
-    pub db: PathBuf,
+    /// The vulnerability DB (local scans).
+    #[arg(long, env = "STELLA_DB", required_unless_present = "server")]
+    pub db: Option<PathBuf>,
+    /// Scan with Stella Core instead of a local DB: only the layers Core has never seen are
+    /// catalogued and uploaded (Delta-SBOM); Core's policy gives the verdict.
+    #[arg(long, env = "STELLA_SERVER", value_name = "URL", conflicts_with = "db")]
+    pub server: Option<String>,
+    /// A bearer token for --server (`stella token get`); else STELLA_CLIENT_ID and
+    /// STELLA_CLIENT_SECRET fetch one.
+    #[arg(long, env = "STELLA_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// When Core says the daily quota is used up, wait for the reset instead of failing.
+    #[arg(long)]
+    pub quota_wait: bool,
     /// Output format: `table` (default), `json` (the scan result of docs/scan-result.md),
     /// `sarif` (2.1.0, for code-scanning dashboards), `junit` (XML test report), `cyclonedx`
     /// (1.6 with vulnerabilities), `cyclonedx-vex`, `openvex`, `spdx` (2.3 JSON with security

@@ -19,6 +19,7 @@ mod cli;
 mod db_cmd;
 mod policy_cmd;
 mod progress;
+mod remote_cmd;
 mod sbom_cmd;
 mod scan_cmd;
 mod serve_cmd;
@@ -45,7 +46,6 @@ pub mod exit {
     /// Refused credentials or token.
     pub const AUTH: u8 = 3;
     /// Not found.
-    #[allow(dead_code)]
     pub const NOT_FOUND: u8 = 4;
     /// Worth retrying later (a server or feed was down).
     pub const RETRYABLE: u8 = 10;

@@ -19,7 +19,7 @@ fn scan_sbom(a: &ScanArgs, db: &stella_advisory::Db, path: &std::path::Path) -> 
 /// Matches, reports and gates.
 /// Opens an image as `stella sbom` does (registry with the scan's credentials and platform,
 /// or a local archive, layout or directory).
-fn open_image(
+pub(crate) fn open_image(
     a: &ScanArgs,
     target: &stella_image::Target,
     spec: &str,
@@ -47,7 +47,6 @@ fn finish(
     (target_kind, name, digest): (&str, &str, Option<String>),
     base_layers: std::collections::BTreeSet<String>,
 ) -> anyhow::Result<u8> {
-    let table = a.format == "table";
     if let Some(id) = &a.explain {
         let distro = input.os.as_ref().and_then(|o| o.namespace());
         let lines = stella_match::explain(db, &input.packages, distro.as_deref(), id)?;
@@ -101,7 +100,11 @@ fn finish(
         vex,
         ignores,
         db_max_age_days: a.db_max_age,
-        db_hint: a.db.display().to_string(),
+        db_hint: a
+            .db
+            .as_ref()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default(),
         now: stella_sbom::now(),
     };
     let progress = crate::progress::Progress::new();
@@ -128,6 +131,16 @@ fn finish(
         );
     }
     progress.done();
+    render(a, &report, name)
+}
+
+/// Writes the report in the asked format and returns the verdict's exit code.
+pub(crate) fn render(
+    a: &ScanArgs,
+    report: &stella_report::Report,
+    name: &str,
+) -> anyhow::Result<u8> {
+    let table = a.format == "table";
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
@@ -138,18 +151,18 @@ fn finish(
             let color = a.output.is_none()
                 && std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-            stella_report::table_with(&report, color).into_bytes()
+            stella_report::table_with(report, color).into_bytes()
         }
-        "sarif" => stella_report::sarif(&report, env!("CARGO_PKG_VERSION")),
-        "junit" => stella_report::junit(&report, a.fail_on.as_deref()),
+        "sarif" => stella_report::sarif(report, env!("CARGO_PKG_VERSION")),
+        "junit" => stella_report::junit(report, a.fail_on.as_deref()),
         "cyclonedx" | "cyclonedx-json" => {
-            stella_report::cyclonedx_vdr(&report, env!("CARGO_PKG_VERSION"))
+            stella_report::cyclonedx_vdr(report, env!("CARGO_PKG_VERSION"))
         }
-        "cyclonedx-vex" => stella_report::cyclonedx_vex(&report, env!("CARGO_PKG_VERSION")),
-        "openvex" => stella_report::openvex(&report, env!("CARGO_PKG_VERSION")),
-        "spdx" | "spdx-json" => stella_report::spdx(&report, env!("CARGO_PKG_VERSION")),
-        "html" => stella_report::html(&report, env!("CARGO_PKG_VERSION")),
-        _ => stella_report::json(&report),
+        "cyclonedx-vex" => stella_report::cyclonedx_vex(report, env!("CARGO_PKG_VERSION")),
+        "openvex" => stella_report::openvex(report, env!("CARGO_PKG_VERSION")),
+        "spdx" | "spdx-json" => stella_report::spdx(report, env!("CARGO_PKG_VERSION")),
+        "html" => stella_report::html(report, env!("CARGO_PKG_VERSION")),
+        _ => stella_report::json(report),
     };
     match &a.output {
         Some(p) => crate::sbom_cmd::write_atomically(p, &bytes)?,
@@ -201,13 +214,16 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
     {
         bail!("unknown severity `{f}`\nhint: use critical, high, medium or low");
     }
-    if !a.db.exists() {
+    let Some(db_path) = a.db.clone() else {
+        return crate::remote_cmd::run(&a);
+    };
+    if !db_path.exists() {
         bail!(
             "{}: no vulnerability DB there\nhint: build one with `stella db update --db {0}` (or `stella db import --db {0} FEEDS…` offline)",
-            a.db.display()
+            db_path.display()
         );
     }
-    let db = stella_advisory::Db::open(&a.db)?;
+    let db = stella_advisory::Db::open(&db_path)?;
     let progress = crate::progress::Progress::new();
     if let Some(path) = a.target.strip_prefix("sbom:") {
         progress.step(&format!("reading {path}"));

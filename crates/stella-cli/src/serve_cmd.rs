@@ -41,7 +41,13 @@ pub(crate) fn run(a: ServeArgs) -> anyhow::Result<u8> {
             fail_on: a.fail_on.clone(),
             issuer,
             anonymous: a.anonymous,
+            insecure_registry: a.insecure_registry,
+            registry_username: a.registry_username.clone(),
+            registry_password: a.registry_password.clone(),
+            workers: a.workers,
         })?;
+        let core = Arc::new(core);
+        let workers = core.start_workers()?;
         eprintln!(
             "stella serve: listening on http://{addr} (data {})",
             a.data.display()
@@ -78,9 +84,15 @@ pub(crate) fn run(a: ServeArgs) -> anyhow::Result<u8> {
             }
             eprintln!("stella serve: shutting down after the requests in flight");
         };
-        stella_core::serve(listener, Arc::new(core), shutdown)
+        let served = stella_core::serve(listener, core.clone(), shutdown)
             .await
-            .context("the server failed")
+            .context("the server failed");
+        // queued jobs stay queued; a job in progress finishes (or is resumed on the next start)
+        core.stop_workers();
+        for w in workers {
+            let _ = w.join();
+        }
+        served
     })?;
     Ok(exit::OK)
 }

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 struct Registry(Child);
 impl Drop for Registry {
     fn drop(&mut self) {
@@ -389,4 +391,94 @@ fn pulls_with_bearer_tokens_from_a_token_service() {
     ]);
     assert_eq!(code, 2);
     assert!(err.contains("token service answered 401"), "{err}");
+}
+
+/// Core pulls an image by reference (`{"image": {"reference": …}}`), catalogs it, and keeps
+/// the layers' fragments for every later caller.
+#[test]
+fn core_pulls_and_scans_an_image_by_reference() {
+    let Some(imgs) = images() else {
+        eprintln!("SKIP: shared images are absent");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_reg, port)) = start(dir.path()) else {
+        return;
+    };
+    let layout = imgs.join("alpine-3.10.4.oci");
+    push(
+        &format!("oci:{}:3.10", layout.display()),
+        port,
+        "library/alpine:3.10",
+        false,
+    );
+    let db = common::secdb_db(dir.path());
+    let server = {
+        // the registry's credentials reach Core through the environment
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stella"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--insecure-registry",
+                "--data",
+            ])
+            .arg(dir.path().join("core"))
+            .arg("--db")
+            .arg(&db)
+            .env("STELLA_REGISTRY_USERNAME", "stella")
+            .env("STELLA_REGISTRY_PASSWORD", "s3cret")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::BufRead as _;
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = loop {
+            let l = lines.next().unwrap().unwrap();
+            if let Some(r) = l.split("listening on ").nth(1) {
+                break r.split_whitespace().next().unwrap().to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        common::Server {
+            child: Some(child),
+            url,
+            data: dir.path().join("core"),
+        }
+    };
+    let auth = common::admin_bearer(&server);
+    let reference = format!("127.0.0.1:{port}/library/alpine:3.10");
+    let (code, _, body) = common::status_of(
+        ureq::post(&format!("{}/api/v1/scan?wait=true", server.url))
+            .set("Authorization", &auth)
+            .send_string(&format!(r#"{{"image":{{"reference":"{reference}"}}}}"#)),
+    );
+    assert_eq!(code, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["target"]["kind"], "image");
+    assert_eq!(v["target"]["reference"], reference.as_str());
+    assert_eq!(v["target"]["os"]["family"], "alpine");
+    // Core's own fragments serve every caller: no layer of this image is missing now
+    let (code, _, m) = common::status_of(
+        ureq::post(&format!("{}/api/v1/layers/missing", server.url))
+            .set("Authorization", &auth)
+            .send_string(&format!(r#"{{"layers":["sha256:{}"]}}"#, "0".repeat(64))),
+    );
+    assert_eq!(code, 200);
+    assert!(m.contains("sha256:000"), "an unknown layer is missing: {m}");
+    // an image that does not exist is a 422 that names it
+    let (code, ct, body) = common::status_of(
+        ureq::post(&format!("{}/api/v1/scan?wait=true", server.url))
+            .set("Authorization", &auth)
+            .send_string(&format!(
+                r#"{{"image":{{"reference":"127.0.0.1:{port}/library/nope:1"}}}}"#
+            )),
+    );
+    assert_eq!(
+        (code, ct.as_str()),
+        (422, "application/problem+json"),
+        "{body}"
+    );
+    assert!(body.contains("nope"), "{body}");
+    common::stop(server);
 }

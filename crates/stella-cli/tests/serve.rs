@@ -56,12 +56,8 @@ fn core_scans_sboms_over_http_and_keeps_them() {
         .unwrap();
     assert_eq!(resp.status(), 202);
     let location = resp.header("Location").unwrap().to_string();
-    let (code, _, body) = status_of(
-        ureq::get(&format!("{url}{location}"))
-            .set("Authorization", &auth)
-            .call(),
-    );
-    assert_eq!(code, 200);
+    // queued: 202 with its state until a worker has stored the result
+    let body = wait_for(&url, &location, &auth);
     let again: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(again["findings"], v["findings"]);
 

@@ -8,9 +8,8 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
@@ -18,6 +17,7 @@ mod auth;
 pub mod identity;
 pub mod metrics;
 mod problem;
+mod scan;
 
 pub use auth::Caller;
 pub use problem::Problem;
@@ -45,6 +45,14 @@ pub struct Config {
     pub issuer: String,
     /// Whether callers without a token may scan (33 scans a day per address).
     pub anonymous: bool,
+    /// Allow pulling from plain-HTTP registries on this machine.
+    pub insecure_registry: bool,
+    /// Credentials for pulling images (basic auth or a token service).
+    pub registry_username: Option<String>,
+    /// Password or token for `registry_username`.
+    pub registry_password: Option<String>,
+    /// Workers taking queued scans (default: the number of cores).
+    pub workers: usize,
 }
 
 /// Why Core could not start.
@@ -77,6 +85,10 @@ pub struct Core {
     principals: std::sync::RwLock<stella_auth::Directory>,
     /// Where the first admin secret was written, on the start that created it.
     bootstrap: Option<std::path::PathBuf>,
+    /// Live progress, worker wake-ups, back-pressure.
+    live: scan::Live,
+    /// Set when Core shuts down: workers finish their job and stop.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Core {
@@ -103,7 +115,39 @@ impl Core {
             keys: std::sync::RwLock::new(keys),
             principals: std::sync::RwLock::new(principals),
             bootstrap,
+            live: scan::Live::new(),
+            stopping: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Starts the workers (each an OS thread: scans are CPU work). Jobs an earlier run left
+    /// running are released first, so they run again at once.
+    pub fn start_workers(self: &Arc<Self>) -> Result<Vec<std::thread::JoinHandle<()>>, Error> {
+        let resumed = self.store.release_all()?;
+        let _ = resumed;
+        let run = unique_suffix();
+        let n = if self.config.workers == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            self.config.workers
+        };
+        (0..n)
+            .map(|i| {
+                let core = self.clone();
+                let name = format!("worker-{run}-{i}");
+                std::thread::Builder::new()
+                    .name(format!("stella-worker-{i}"))
+                    .spawn(move || core.work(name))
+                    .map_err(|e| Error::Io(format!("cannot start a worker: {e}")))
+            })
+            .collect()
+    }
+
+    /// Tells the workers to stop after their current job.
+    pub fn stop_workers(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.live.wake_all();
     }
 
     /// Where the first admin client's secret was written, when this start created it.
@@ -116,86 +160,6 @@ impl Core {
         let _ = self
             .store
             .audit(&audit_entry(&caller.who(), action, detail));
-    }
-
-    /// Scans an SBOM and stores the result.
-    fn scan_sbom(
-        &self,
-        caller: &Caller,
-        body: &[u8],
-        hint: Option<&str>,
-        image: Option<&str>,
-    ) -> Result<(String, Vec<u8>, auth::Admitted), Problem> {
-        let format = match hint {
-            Some(h) => Some(stella_sbom::Format::from_hint(h).ok_or_else(|| {
-                Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "Unknown SBOM type",
-                    format!("X-Stella-Sbom-Type: `{h}` is not a format Stella reads (cyclonedx-json, cyclonedx-xml, spdx-json, spdx-tag-value, spdx3-json, syft-json, trivy-json); leave the header out to have it detected"),
-                )
-            })?),
-            None => None,
-        };
-        let read = stella_sbom::read(body, format).map_err(|e| {
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                "Unreadable SBOM",
-                format!("the request body is not an SBOM Stella reads: {e}"),
-            )
-        })?;
-        // admitted only once the SBOM is readable: a typo does not cost a scan
-        let admitted = self.admit(caller)?;
-        let started = std::time::Instant::now();
-        let reference = image
-            .map(str::to_string)
-            .or_else(|| read.sbom.metadata.target.clone())
-            .unwrap_or_else(|| "sbom".into());
-        let input = stella_scan::input_from_sbom(&read, "request body");
-        let opts = stella_scan::Options {
-            fail_on: self.config.fail_on.clone(),
-            db_max_age_days: 7,
-            db_hint: self.config.db.display().to_string(),
-            now: stella_sbom::now(),
-            policy: self.config.policy.clone(),
-            ..stella_scan::Options::default()
-        };
-        let report = stella_scan::scan(
-            &self.db,
-            input,
-            stella_scan::Target {
-                kind: "sbom".into(),
-                reference: reference.clone(),
-                digest: None,
-            },
-            &opts,
-        )
-        .map_err(|e| match e {
-            stella_scan::Error::Policy(p) => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Policy failed",
-                p.to_string(),
-            ),
-            other => internal(other),
-        })?;
-        // scan ids derive from the content; every request's result is kept under its own key
-        let key = format!("{}-{}", report.scan_id, unique_suffix());
-        // compact, serialised once: stored and answered with the same bytes (pretty-printing
-        // a large result cost more than matching it)
-        let mut json = Vec::with_capacity(1024 + 1024 * report.findings.len());
-        serde_json::to_writer(&mut json, &report).map_err(internal)?;
-        let audit = audit_entry(&caller.who(), "scan", &format!("{key} {reference}"));
-        self.store
-            .put_scan(&key, &reference, &report.created_at, &json, Some(&audit))
-            .map_err(internal)?;
-        metrics::SCANS.inc();
-        metrics::SCAN_SECONDS.observe(started.elapsed());
-        let v = match report.verdict.status.as_str() {
-            "PASS" => 0,
-            "WARN" => 1,
-            _ => 2,
-        };
-        metrics::VERDICTS[v].inc();
-        Ok((key, json, admitted))
     }
 }
 
@@ -224,13 +188,20 @@ pub fn router(core: Arc<Core>) -> Router {
     let max = core.config.max_body;
     // everything a token (or anonymous access) is needed for
     let protected = Router::new()
-        .route("/scan", post(post_scan))
+        .route("/scan", post(scan::post_scan))
         .route("/scans", get(list_scans))
-        .route("/scans/{id}", get(get_scan))
+        .route("/scans/{id}", get(scan::get_scan))
+        .route("/scans/{id}/events", get(scan::events))
+        .route("/layers/missing", post(scan::layers_missing))
+        .route(
+            "/layers/{diff_id}/sbom",
+            axum::routing::put(scan::put_layer).post(scan::put_layer),
+        )
         .route("/quota", get(auth::quota))
         .route("/token/offline", post(auth::offline_token));
     let seed = Router::new()
-        .route("/scan", post(post_scan))
+        .route("/scan", post(scan::post_scan))
+        .route("/layers/missing", post(scan::layers_missing))
         .route("/quota", get(auth::quota));
     let protected = Router::new()
         .nest("/api/v1", protected)
@@ -340,80 +311,6 @@ async fn readyz(State(core): State<Arc<Core>>) -> Response {
 }
 
 #[derive(serde::Deserialize)]
-struct ScanParams {
-    wait: Option<bool>,
-    image: Option<String>,
-}
-
-async fn post_scan(
-    State(core): State<Arc<Core>>,
-    axum::Extension(caller): axum::Extension<Caller>,
-    Query(q): Query<ScanParams>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Problem> {
-    caller.require(stella_auth::Scope::Scan)?;
-    if body.is_empty() {
-        return Err(Problem::bad_request(
-            "Empty body",
-            "send an SBOM (CycloneDX, SPDX, Syft or Trivy JSON) as the request body",
-        ));
-    }
-    let hint = headers
-        .get("x-stella-sbom-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let permit = core.scans.acquire().await.map_err(internal)?;
-    let c = core.clone();
-    let image = q.image.clone();
-    let (key, json, admitted) = tokio::task::spawn_blocking(move || {
-        c.scan_sbom(&caller, &body, hint.as_deref(), image.as_deref())
-    })
-    .await
-    .map_err(internal)??;
-    drop(permit);
-    let location = format!("/api/v1/scans/{key}");
-    let mut r = if q.wait.unwrap_or(false) {
-        let mut r = (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/json")],
-            json,
-        )
-            .into_response();
-        if let Ok(v) = HeaderValue::from_str(&location) {
-            r.headers_mut().insert(header::CONTENT_LOCATION, v);
-        }
-        r
-    } else {
-        let mut r = (
-            StatusCode::ACCEPTED,
-            [(header::CONTENT_TYPE, "application/json")],
-            serde_json::json!({ "id": key, "location": location }).to_string(),
-        )
-            .into_response();
-        if let Ok(v) = HeaderValue::from_str(&location) {
-            r.headers_mut().insert(header::LOCATION, v);
-        }
-        r
-    };
-    r.extensions_mut().insert(admitted);
-    Ok(r)
-}
-
-async fn get_scan(
-    State(core): State<Arc<Core>>,
-    Path(id): Path<String>,
-) -> Result<Response, Problem> {
-    match core.store.get_scan(&id).map_err(internal)? {
-        Some(json) => Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response()),
-        None => Err(Problem::not_found(
-            "No such scan",
-            format!("there is no scan `{id}`; list an image's scans with /api/v1/scans?image=REF"),
-        )),
-    }
-}
-
-#[derive(serde::Deserialize)]
 struct ListParams {
     image: Option<String>,
 }
@@ -444,6 +341,13 @@ pub async fn serve(
     core: Arc<Core>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // stop the workers and end event streams as soon as shutdown begins: open streams would
+    // otherwise hold the graceful shutdown
+    let c = core.clone();
+    let shutdown = async move {
+        shutdown.await;
+        c.stop_workers();
+    };
     axum::serve(
         listener,
         router(core).into_make_service_with_connect_info::<std::net::SocketAddr>(),

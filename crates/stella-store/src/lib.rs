@@ -42,6 +42,8 @@ const QUEUE: TableDefinition<u64, &str> = TableDefinition::new("queue");
 const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("jobs");
 /// job id → result key, for jobs completed (exactly-once answers to re-deliveries).
 const DONE: TableDefinition<&str, &str> = TableDefinition::new("done");
+/// job id → why it failed (a problem document, JSON bytes).
+const FAILED: TableDefinition<&str, &[u8]> = TableDefinition::new("failed");
 /// sequence → audit entry (JSON bytes).
 const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 /// name → document (policy history, signing keys, clients…).
@@ -67,6 +69,24 @@ pub struct Job {
     pub payload: Vec<u8>,
     /// How many times it has been leased, this time included.
     pub attempts: u32,
+}
+
+/// Where a job stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobState {
+    /// Waiting for a worker.
+    Queued,
+    /// A worker holds it.
+    Running {
+        /// Leases so far, this one included.
+        attempts: u32,
+    },
+    /// Its result is stored (under the job's result key).
+    Done,
+    /// It ended with this problem document.
+    Failed(Vec<u8>),
+    /// No such job.
+    Unknown,
 }
 
 /// A job as stored: sequence, lease end (ms since the epoch; 0 = not leased), attempts,
@@ -143,6 +163,7 @@ impl Store {
             w.open_table(QUEUE)?;
             w.open_table(JOBS)?;
             w.open_table(DONE)?;
+            w.open_table(FAILED)?;
             w.open_table(AUDIT)?;
             w.open_table(DOCS)?;
             Ok(())
@@ -257,13 +278,19 @@ impl Store {
 
     // ---- layers (Delta-SBOM) ----
 
-    /// The layers of `diff_ids` the store has no fragment of, in the order given.
-    pub fn missing_layers(&self, diff_ids: &[String]) -> Result<Vec<String>, Error> {
+    /// The layers of `diff_ids` the store has no fragment of under `scope` (who uploaded it
+    /// and with which cataloger set), in the order given.
+    pub fn missing_layers(&self, scope: &str, diff_ids: &[String]) -> Result<Vec<String>, Error> {
         self.read(|r| {
             let t = r.open_table(LAYERS)?;
             let mut out = Vec::new();
+            let mut key = String::with_capacity(scope.len() + 80);
             for d in diff_ids {
-                if t.get(d.as_str())?.is_none() {
+                key.clear();
+                key.push_str(scope);
+                key.push('\0');
+                key.push_str(d);
+                if t.get(key.as_str())?.is_none() {
                     out.push(d.clone());
                 }
             }
@@ -271,19 +298,21 @@ impl Store {
         })
     }
 
-    /// Stores a layer's fragment.
-    pub fn put_layer(&self, diff_id: &str, fragment: &[u8]) -> Result<(), Error> {
+    /// Stores a layer's fragment under `scope`.
+    pub fn put_layer(&self, scope: &str, diff_id: &str, fragment: &[u8]) -> Result<(), Error> {
+        let key = format!("{scope}\0{diff_id}");
         self.write(|w| {
-            w.open_table(LAYERS)?.insert(diff_id, fragment)?;
+            w.open_table(LAYERS)?.insert(key.as_str(), fragment)?;
             Ok(())
         })
     }
 
-    /// A layer's fragment.
-    pub fn get_layer(&self, diff_id: &str) -> Result<Option<Vec<u8>>, Error> {
+    /// A layer's fragment under `scope`.
+    pub fn get_layer(&self, scope: &str, diff_id: &str) -> Result<Option<Vec<u8>>, Error> {
+        let key = format!("{scope}\0{diff_id}");
         self.read(|r| {
             Ok(r.open_table(LAYERS)?
-                .get(diff_id)?
+                .get(key.as_str())?
                 .map(|v| v.value().to_vec()))
         })
     }
@@ -390,6 +419,72 @@ impl Store {
             w.open_table(HISTORY)?
                 .insert(format!("{image}\0{created}\0{result_key}").as_str(), ())?;
             Ok(true)
+        })
+    }
+
+    /// Ends a job that cannot succeed (bad input, or it crashed its worker too often): keeps
+    /// `problem` as its answer and removes it, in one transaction; only the lease holder may.
+    pub fn fail(&self, id: &str, worker: &str, problem: &[u8]) -> Result<bool, Error> {
+        self.write(|w| {
+            let mut jobs = w.open_table(JOBS)?;
+            let Some(s) = jobs.get(id)?.and_then(|v| Stored::decode(v.value())) else {
+                return Ok(false);
+            };
+            if s.holder != worker {
+                return Ok(false);
+            }
+            jobs.remove(id)?;
+            w.open_table(QUEUE)?.remove(s.seq)?;
+            w.open_table(FAILED)?.insert(id, problem)?;
+            Ok(true)
+        })
+    }
+
+    /// Releases every lease: at start, when no worker of an earlier run can still be alive
+    /// (the store is locked to one process), so interrupted jobs run again at once instead of
+    /// after their lease. Returns how many were running.
+    pub fn release_all(&self) -> Result<usize, Error> {
+        self.write(|w| {
+            let mut jobs = w.open_table(JOBS)?;
+            let mut leased = Vec::new();
+            for e in jobs.iter()? {
+                let (k, v) = e?;
+                if let Some(s) = Stored::decode(v.value())
+                    && s.lease_end != 0
+                {
+                    leased.push((k.value().to_string(), s));
+                }
+            }
+            let n = leased.len();
+            for (id, mut s) in leased {
+                s.lease_end = 0;
+                s.holder.clear();
+                jobs.insert(id.as_str(), s.encode().as_slice())?;
+            }
+            Ok(n)
+        })
+    }
+
+    /// Where a job stands.
+    pub fn job_state(&self, id: &str) -> Result<JobState, Error> {
+        self.read(|r| {
+            if r.open_table(DONE)?.get(id)?.is_some() {
+                return Ok(JobState::Done);
+            }
+            if let Some(p) = r.open_table(FAILED)?.get(id)? {
+                return Ok(JobState::Failed(p.value().to_vec()));
+            }
+            match r
+                .open_table(JOBS)?
+                .get(id)?
+                .and_then(|v| Stored::decode(v.value()))
+            {
+                Some(s) if s.lease_end != 0 => Ok(JobState::Running {
+                    attempts: s.attempts,
+                }),
+                Some(_) => Ok(JobState::Queued),
+                None => Ok(JobState::Unknown),
+            }
         })
     }
 

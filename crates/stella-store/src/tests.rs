@@ -57,7 +57,7 @@ fn scans_history_layers_docs_audit_survive_reopening() {
         .unwrap();
         s.put_scan("c", "alpine:3.190", "2026-11-29T11:00:00Z", b"{}", None)
             .unwrap();
-        s.put_layer("sha256:1", b"frag").unwrap();
+        s.put_layer("t1", "sha256:1", b"frag").unwrap();
         s.put_doc("policy-history", b"{}").unwrap();
         assert_eq!(s.audit(b"one").unwrap(), 0);
         assert_eq!(s.audit(b"two").unwrap(), 1);
@@ -74,13 +74,21 @@ fn scans_history_layers_docs_audit_survive_reopening() {
         "oldest first, and not another image that merely shares the prefix"
     );
     assert_eq!(
-        s.missing_layers(&["sha256:0".into(), "sha256:1".into(), "sha256:2".into()])
-            .unwrap(),
+        s.missing_layers(
+            "t1",
+            &["sha256:0".into(), "sha256:1".into(), "sha256:2".into()]
+        )
+        .unwrap(),
         ["sha256:0", "sha256:2"]
     );
     assert_eq!(
-        s.get_layer("sha256:1").unwrap().as_deref(),
+        s.get_layer("t1", "sha256:1").unwrap().as_deref(),
         Some(&b"frag"[..])
+    );
+    assert_eq!(
+        s.missing_layers("t2", &["sha256:1".into()]).unwrap(),
+        ["sha256:1"],
+        "another scope does not see the fragment"
     );
     assert_eq!(
         s.get_doc("policy-history").unwrap().as_deref(),
@@ -157,4 +165,39 @@ fn an_unusable_place_is_a_clear_error() {
     std::fs::write(&file, b"x").unwrap();
     let e = Store::open(&file, 1).unwrap_err().to_string();
     assert!(e.contains("plain-file"), "{e}");
+}
+
+#[test]
+fn interrupted_jobs_run_again_at_once_and_failures_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path(), 10).unwrap();
+    s.enqueue("j1", b"p1").unwrap();
+    s.enqueue("j2", b"p2").unwrap();
+    assert_eq!(s.job_state("j1").unwrap(), JobState::Queued);
+    let j = s.lease("w1", 1_000, 3_600_000).unwrap().unwrap();
+    assert_eq!(j.id, "j1");
+    assert_eq!(
+        s.job_state("j1").unwrap(),
+        JobState::Running { attempts: 1 }
+    );
+    drop(s);
+    // the process died; the next start releases the lease
+    let s = Store::open(dir.path(), 10).unwrap();
+    assert_eq!(s.release_all().unwrap(), 1);
+    let j = s.lease("w2", 2_000, 3_600_000).unwrap().unwrap();
+    assert_eq!((j.id.as_str(), j.attempts), ("j1", 2));
+    assert!(
+        !s.complete("j1", "w1", "j1", "img", "t", b"{}").unwrap(),
+        "the dead worker's result is refused"
+    );
+    assert!(s.complete("j1", "w2", "j1", "img", "t", b"{}").unwrap());
+    assert_eq!(s.job_state("j1").unwrap(), JobState::Done);
+    let j = s.lease("w2", 2_000, 3_600_000).unwrap().unwrap();
+    assert!(s.fail(&j.id, "w2", b"{\"status\":422}").unwrap());
+    assert_eq!(
+        s.job_state("j2").unwrap(),
+        JobState::Failed(b"{\"status\":422}".to_vec())
+    );
+    assert_eq!(s.queue_depth().unwrap(), 0);
+    assert_eq!(s.job_state("nope").unwrap(), JobState::Unknown);
 }

@@ -169,3 +169,27 @@ pub fn raw_request(url: &str, request: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// Polls a queued scan until it is stored (200) or 30 s pass; its body.
+pub fn wait_for(url: &str, location: &str, auth: &str) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        let (code, _, body) = status_of(
+            ureq::get(&format!("{url}{location}"))
+                .set("Authorization", auth)
+                .call(),
+        );
+        match code {
+            200 => return body,
+            202 if start.elapsed().as_secs() < 30 => {
+                let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+                assert!(
+                    matches!(v["state"].as_str(), Some("queued" | "running")),
+                    "{body}"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            _ => panic!("{location}: {code} {body}"),
+        }
+    }
+}

@@ -1,0 +1,972 @@
+//! The scan path: what a request asks for (an SBOM, or an image by its layers or by
+//! reference), the durable job queue and its workers, live progress for `/events`, and the
+//! Delta-SBOM layer routes.
+//!
+//! Traps: a request is read and checked before it is admitted against the quota or queued
+//! (a typo costs no scan, and a queued job can only fail for reasons found later); `?wait`
+//! scans run at once on a bounded pool and are not queued (the caller holds the connection and
+//! retries if Core dies), queued scans are durable (the caller was promised a result); a layer
+//! fragment is trusted only by the caller that uploaded it (its content cannot be checked
+//! without the layer), while fragments Core catalogued itself serve everyone.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{Admitted, Caller};
+use crate::problem::{Problem, internal};
+use crate::{Core, metrics};
+
+/// The scope of fragments Core catalogued itself (trusted by every caller).
+const CORE_SCOPE: &str = "core";
+/// Layers one image may have at most.
+const MAX_LAYERS: usize = 1000;
+
+/// `{"image": {...}}`: scan an image by its layers (Delta-SBOM) or by reference (Core pulls it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ImageBody {
+    image: ImageRequest,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ImageRequest {
+    /// `registry/repo:tag`: the name scans are filed under; pulled when `layers` is absent.
+    reference: Option<String>,
+    /// The image's digest.
+    digest: Option<String>,
+    /// diffIDs, bottom first: compose the uploaded fragments.
+    layers: Option<Vec<String>>,
+    /// The platform to pull (`linux/amd64`).
+    platform: Option<String>,
+}
+
+/// A request, read and checked, ready to scan or to queue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Job {
+    /// `tid` of the caller (layer fragments are theirs).
+    tid: String,
+    /// Who, for the audit log.
+    who: String,
+    /// `?image=` of the request.
+    image: Option<String>,
+    /// The SBOM type header.
+    hint: Option<String>,
+    /// An image request, or None for an SBOM in `body`.
+    request: Option<ImageRequest>,
+    /// When it was submitted (RFC 3339).
+    submitted: String,
+    #[serde(skip)]
+    body: Bytes,
+}
+
+impl Job {
+    fn encode(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec(self).unwrap_or_default();
+        v.push(b'\n');
+        v.extend_from_slice(&self.body);
+        v
+    }
+
+    fn decode(b: &[u8]) -> Option<Job> {
+        let nl = b.iter().position(|&c| c == b'\n')?;
+        let mut j: Job = serde_json::from_slice(&b[..nl]).ok()?;
+        j.body = Bytes::copy_from_slice(&b[nl + 1..]);
+        Some(j)
+    }
+}
+
+fn sbom_format(hint: Option<&str>) -> Result<Option<stella_sbom::Format>, Problem> {
+    let Some(h) = hint else {
+        return Ok(None);
+    };
+    stella_sbom::Format::from_hint(h).map(Some).ok_or_else(|| {
+        Problem::bad_request(
+            "Unknown SBOM type",
+            format!("X-Stella-Sbom-Type: `{h}` is not a format Stella reads (cyclonedx-json, cyclonedx-xml, spdx-json, spdx-tag-value, spdx3-json, syft-json, trivy-json); leave the header out to have it detected"),
+        )
+    })
+}
+
+fn read_sbom(body: &[u8], hint: Option<&str>) -> Result<stella_sbom::Read, Problem> {
+    stella_sbom::read(body, sbom_format(hint)?).map_err(|e| {
+        Problem::bad_request(
+            "Unreadable SBOM",
+            format!("the request body is not an SBOM Stella reads: {e}"),
+        )
+    })
+}
+
+/// Whether `s` is a diffID (`sha256:` and 64 lowercase hex digits): anything else is refused
+/// before it reaches a key or a path.
+pub(crate) fn is_diff_id(s: &str) -> bool {
+    s.strip_prefix("sha256:").is_some_and(|h| {
+        h.len() == 64
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+fn bad_diff_id(s: &str) -> Problem {
+    let shown: String = s.chars().take(80).collect();
+    Problem::bad_request(
+        "Bad layer id",
+        format!("`{shown}` is not a diffID (sha256: and 64 lowercase hex digits)"),
+    )
+}
+
+/// The fragment scope of a caller: their tid and the cataloger set.
+fn scope(tid: &str) -> String {
+    format!("{tid}\0{}", stella_catalog::CATALOGERS)
+}
+
+fn core_scope() -> String {
+    format!("{CORE_SCOPE}\0{}", stella_catalog::CATALOGERS)
+}
+
+/// What a running scan is doing, for `/events`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Progress {
+    /// `queued`, `running`, `done`, `failed`.
+    state: &'static str,
+    /// The step (`pulling`, `cataloguing 2/5 layers`, `matching`…).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step: Option<String>,
+    /// The verdict, once done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verdict: Option<String>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<serde_json::Value>,
+}
+
+/// Live state shared by the workers and `/events`.
+#[derive(Debug, Default)]
+pub(crate) struct Live {
+    /// Steps of running jobs.
+    steps: Mutex<HashMap<String, String>>,
+    /// Wakes the workers when a job is queued.
+    wake: (Mutex<u64>, Condvar),
+    /// Tells `/events` streams something changed.
+    pub(crate) changed: Option<tokio::sync::broadcast::Sender<String>>,
+    /// `?wait` scans waiting for a slot (back-pressure).
+    pub(crate) waiting: std::sync::atomic::AtomicU64,
+}
+
+impl Live {
+    pub(crate) fn new() -> Live {
+        Live {
+            changed: Some(tokio::sync::broadcast::channel(1024).0),
+            ..Live::default()
+        }
+    }
+
+    fn step(&self, id: &str, step: &str) {
+        if let Ok(mut s) = self.steps.lock() {
+            s.insert(id.to_string(), step.to_string());
+        }
+        self.notify(id);
+    }
+
+    fn finish(&self, id: &str) {
+        if let Ok(mut s) = self.steps.lock() {
+            s.remove(id);
+        }
+        self.notify(id);
+    }
+
+    fn notify(&self, id: &str) {
+        if let Some(c) = &self.changed {
+            let _ = c.send(id.to_string());
+        }
+    }
+
+    pub(crate) fn wake_all(&self) {
+        self.wake_workers();
+    }
+
+    fn wake_workers(&self) {
+        if let Ok(mut n) = self.wake.0.lock() {
+            *n += 1;
+        }
+        self.wake.1.notify_all();
+    }
+
+    /// Waits until woken or `d` passes.
+    fn sleep(&self, d: std::time::Duration) {
+        if let Ok(g) = self.wake.0.lock() {
+            let seen = *g;
+            let _ = self.wake.1.wait_timeout_while(g, d, |n| *n == seen);
+        }
+    }
+}
+
+impl Core {
+    /// Reads and checks a request: an SBOM (parsed here, so a bad one is refused before it
+    /// costs a scan) or an image request.
+    fn prepare(
+        &self,
+        caller: &Caller,
+        body: Bytes,
+        hint: Option<String>,
+        image: Option<String>,
+    ) -> Result<(Job, Option<stella_sbom::Read>), Problem> {
+        let mut job = Job {
+            tid: caller.tid(),
+            who: caller.who(),
+            image,
+            hint,
+            request: None,
+            submitted: stella_sbom::now(),
+            body: Bytes::new(),
+        };
+        let looks_like_image = job.hint.is_none()
+            && body
+                .iter()
+                .find(|b| !b.is_ascii_whitespace())
+                .is_some_and(|&b| b == b'{')
+            && body
+                .windows(8)
+                .take(64)
+                .any(|w| w == b"\"image\":" || w == b"\"image\" ");
+        if looks_like_image
+            && let Ok(ImageBody { image }) = serde_json::from_slice::<ImageBody>(&body)
+        {
+            match &image.layers {
+                Some(layers) => {
+                    if layers.is_empty() || layers.len() > MAX_LAYERS {
+                        return Err(Problem::bad_request(
+                            "Bad layers",
+                            format!(
+                                "an image has 1 to {MAX_LAYERS} layers, not {}",
+                                layers.len()
+                            ),
+                        ));
+                    }
+                    if let Some(bad) = layers.iter().find(|l| !is_diff_id(l)) {
+                        return Err(bad_diff_id(bad));
+                    }
+                }
+                None => {
+                    let Some(r) = image.reference.as_deref().filter(|r| !r.is_empty()) else {
+                        return Err(Problem::bad_request(
+                            "Nothing to scan",
+                            "an image request needs `layers` (Delta-SBOM: upload the missing fragments first) or a `reference` Core can pull",
+                        ));
+                    };
+                    stella_registry::Reference::parse(r)
+                        .map_err(|e| Problem::bad_request("Bad image reference", e.to_string()))?;
+                }
+            }
+            job.request = Some(image);
+            return Ok((job, None));
+        }
+        let read = read_sbom(&body, job.hint.as_deref())?;
+        job.body = body;
+        Ok((job, Some(read)))
+    }
+
+    /// Runs a prepared job: compose or pull, match, judge, store. Returns the result JSON and
+    /// its verdict.
+    fn execute(
+        &self,
+        key: &str,
+        track: bool,
+        job: &Job,
+        read: Option<stella_sbom::Read>,
+        complete: impl FnOnce(&str, &str, &[u8], &[u8]) -> Result<(), Problem>,
+    ) -> Result<(Vec<u8>, String), Problem> {
+        let started = std::time::Instant::now();
+        let (input, target) = match &job.request {
+            None => {
+                let read = match read {
+                    Some(r) => r,
+                    None => read_sbom(&job.body, job.hint.as_deref())?,
+                };
+                let reference = job
+                    .image
+                    .clone()
+                    .or_else(|| read.sbom.metadata.target.clone())
+                    .unwrap_or_else(|| "sbom".into());
+                (
+                    stella_scan::input_from_sbom(&read, "request body"),
+                    stella_scan::Target {
+                        kind: "sbom".into(),
+                        reference,
+                        digest: None,
+                    },
+                )
+            }
+            Some(req) => {
+                let composed = match &req.layers {
+                    Some(layers) => self.compose(&job.tid, layers)?,
+                    None => self.pull(key, track, req)?,
+                };
+                let reference = job
+                    .image
+                    .clone()
+                    .or_else(|| req.reference.clone())
+                    .or_else(|| req.digest.clone())
+                    .unwrap_or_else(|| "image".into());
+                (
+                    stella_scan::input_from_catalog(&composed),
+                    stella_scan::Target {
+                        kind: "image".into(),
+                        reference,
+                        digest: req.digest.clone(),
+                    },
+                )
+            }
+        };
+        if track {
+            self.live.step(key, "matching");
+        }
+        let reference = target.reference.clone();
+        let opts = stella_scan::Options {
+            fail_on: self.config.fail_on.clone(),
+            db_max_age_days: 7,
+            db_hint: self.config.db.display().to_string(),
+            now: stella_sbom::now(),
+            policy: self.config.policy.clone(),
+            ..stella_scan::Options::default()
+        };
+        let report = stella_scan::scan(&self.db, input, target, &opts).map_err(|e| match e {
+            stella_scan::Error::Policy(p) => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Policy failed",
+                p.to_string(),
+            ),
+            other => internal(other),
+        })?;
+        // compact, serialised once: stored and answered with the same bytes (pretty-printing
+        // a large result cost more than matching it)
+        let mut json = Vec::with_capacity(1024 + 1024 * report.findings.len());
+        serde_json::to_writer(&mut json, &report).map_err(internal)?;
+        let audit = crate::audit_entry(&job.who, "scan", &format!("{key} {reference}"));
+        complete(&reference, &report.created_at, &json, &audit)?;
+        metrics::SCANS.inc();
+        metrics::SCAN_SECONDS.observe(started.elapsed());
+        let v = match report.verdict.status.as_str() {
+            "PASS" => 0,
+            "WARN" => 1,
+            _ => 2,
+        };
+        metrics::VERDICTS[v].inc();
+        Ok((json, report.verdict.status))
+    }
+
+    /// Composes an image from uploaded fragments (the caller's, or Core's own).
+    fn compose(&self, tid: &str, layers: &[String]) -> Result<stella_catalog::Composed, Problem> {
+        let mine = scope(tid);
+        let core = core_scope();
+        let mut fragments = Vec::with_capacity(layers.len());
+        let mut missing = Vec::new();
+        for d in layers {
+            let bytes = match self.store.get_layer(&mine, d).map_err(internal)? {
+                Some(b) => Some(b),
+                None => self.store.get_layer(&core, d).map_err(internal)?,
+            };
+            match bytes {
+                Some(b) => fragments.push(
+                    serde_json::from_slice::<stella_catalog::Fragment>(&b).map_err(internal)?,
+                ),
+                None => missing.push(d.as_str()),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "Layers missing",
+                format!(
+                    "no fragment for {} of the image's layers ({}); ask POST /api/v1/layers/missing and upload each with PUT /api/v1/layers/{{diffID}}/sbom first",
+                    missing.len(),
+                    missing.join(", ")
+                ),
+            ));
+        }
+        Ok(stella_catalog::compose::compose(&fragments))
+    }
+
+    /// Pulls an image and catalogs the layers Core has not catalogued before.
+    fn pull(
+        &self,
+        key: &str,
+        track: bool,
+        req: &ImageRequest,
+    ) -> Result<stella_catalog::Composed, Problem> {
+        let reference = req.reference.as_deref().unwrap_or_default();
+        if track {
+            self.live.step(key, &format!("pulling {reference}"));
+        }
+        let image = stella_registry::open(
+            reference,
+            &stella_registry::Options {
+                insecure: self.config.insecure_registry,
+                username: self.config.registry_username.clone(),
+                password: self.config.registry_password.clone(),
+                platform: req.platform.clone(),
+            },
+        )
+        .map_err(|e| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Cannot pull",
+                format!("{reference}: {e}"),
+            )
+        })?;
+        let core = core_scope();
+        let mut fragments: Vec<Option<stella_catalog::Fragment>> = vec![None; image.layers.len()];
+        let mut todo = Vec::new();
+        for (i, l) in image.layers.iter().enumerate() {
+            let cached = match &l.diff_id {
+                Some(d) => self
+                    .store
+                    .get_layer(&core, d)
+                    .map_err(internal)?
+                    .and_then(|b| serde_json::from_slice(&b).ok()),
+                None => None,
+            };
+            match cached {
+                Some(f) => fragments[i] = Some(f),
+                None => todo.push(i),
+            }
+        }
+        if track {
+            self.live.step(
+                key,
+                &format!(
+                    "cataloguing {} of {} layers",
+                    todo.len(),
+                    image.layers.len()
+                ),
+            );
+        }
+        let (made, _) = stella_catalog::catalog_layers(&image, &todo, 1).map_err(|e| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Cannot catalog",
+                format!("{reference}: {e}"),
+            )
+        })?;
+        for (i, f) in made {
+            if is_diff_id(&f.diff_id) {
+                let bytes = serde_json::to_vec(&f).map_err(internal)?;
+                self.store
+                    .put_layer(&core, &f.diff_id, &bytes)
+                    .map_err(internal)?;
+            }
+            fragments[i] = Some(f);
+        }
+        let fragments: Vec<_> = fragments.into_iter().flatten().collect();
+        Ok(stella_catalog::compose::compose(&fragments))
+    }
+
+    /// One worker: leases jobs until Core stops.
+    pub(crate) fn work(self: Arc<Self>, worker: String) {
+        const LEASE_MS: u64 = 10 * 60 * 1000;
+        while !self.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+            let now = crate::auth::now_secs() * 1000;
+            let job = match self.store.lease(&worker, now, LEASE_MS) {
+                Ok(Some(j)) => j,
+                Ok(None) => {
+                    self.live.sleep(std::time::Duration::from_secs(1));
+                    continue;
+                }
+                Err(_) => {
+                    self.live.sleep(std::time::Duration::from_secs(1));
+                    continue;
+                }
+            };
+            let id = job.id.clone();
+            self.live.step(&id, "running");
+            let outcome = match Job::decode(&job.payload) {
+                _ if job.attempts > 3 => Err(Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Scan abandoned",
+                    "this scan stopped Core three times; it is not tried again (report it with the SBOM)",
+                )),
+                None => Err(internal("the queued job is unreadable")),
+                Some(j) => {
+                    let store = &self.store;
+                    let w = worker.as_str();
+                    let jid = id.as_str();
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        self.execute(jid, true, &j, None, |reference, created, json, _audit| {
+                            store
+                                .complete(jid, w, jid, reference, created, json)
+                                .map(|_| ())
+                                .map_err(internal)
+                        })
+                    }))
+                    .unwrap_or_else(|_| Err(internal("the scan panicked")))
+                }
+            };
+            if let Err(p) = outcome {
+                let _ = self.store.fail(&id, &worker, &p.to_json());
+            }
+            self.live.finish(&id);
+        }
+    }
+
+    /// Where a job stands, for `/events` and `GET /scans/{id}`.
+    fn progress(&self, id: &str) -> Result<Option<Progress>, Problem> {
+        let state = self.store.job_state(id).map_err(internal)?;
+        let step = self.live.steps.lock().ok().and_then(|s| s.get(id).cloned());
+        Ok(match state {
+            stella_store::JobState::Queued => Some(Progress {
+                state: "queued",
+                step: None,
+                verdict: None,
+                problem: None,
+            }),
+            stella_store::JobState::Running { .. } => Some(Progress {
+                state: "running",
+                step,
+                verdict: None,
+                problem: None,
+            }),
+            stella_store::JobState::Failed(p) => Some(Progress {
+                state: "failed",
+                step: None,
+                verdict: None,
+                problem: serde_json::from_slice(&p).ok(),
+            }),
+            stella_store::JobState::Done | stella_store::JobState::Unknown => self
+                .store
+                .get_scan(id)
+                .map_err(internal)?
+                .map(|json| Progress {
+                    state: "done",
+                    step: None,
+                    verdict: verdict_of(&json),
+                    problem: None,
+                }),
+        })
+    }
+}
+
+/// The verdict's status of a stored result, without parsing the findings.
+fn verdict_of(json: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct V {
+        status: String,
+    }
+    #[derive(Deserialize)]
+    struct R {
+        verdict: V,
+    }
+    serde_json::from_slice::<R>(json)
+        .ok()
+        .map(|r| r.verdict.status)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ScanParams {
+    wait: Option<bool>,
+    image: Option<String>,
+}
+
+/// `POST /scan`
+pub(crate) async fn post_scan(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Query(q): Query<ScanParams>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    caller.require(stella_auth::Scope::Scan)?;
+    if body.is_empty() {
+        return Err(Problem::bad_request(
+            "Empty body",
+            "send an SBOM (CycloneDX, SPDX, Syft or Trivy JSON) or {\"image\": {...}} as the request body",
+        ));
+    }
+    let hint = headers
+        .get("x-stella-sbom-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let wait = q.wait.unwrap_or(false);
+    let key = format!("scan-{}", crate::unique_suffix());
+    if wait {
+        // back-pressure: no more waiting than the queue would hold
+        let waiting = core
+            .live
+            .waiting
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let _guard = Decrement(&core.live.waiting);
+        if waiting >= core.config.queue_limit {
+            return Err(busy(core.config.queue_limit));
+        }
+        let permit = core.scans.acquire().await.map_err(internal)?;
+        let c = core.clone();
+        let k = key.clone();
+        let (json, admitted) = tokio::task::spawn_blocking(move || {
+            let (job, read) = c.prepare(&caller, body, hint, q.image)?;
+            // admitted only once the request is readable: a typo does not cost a scan
+            let admitted = c.admit(&caller)?;
+            let (json, _) =
+                c.execute(&k, false, &job, read, |reference, created, json, audit| {
+                    c.store
+                        .put_scan(&k, reference, created, json, Some(audit))
+                        .map_err(internal)
+                })?;
+            Ok::<_, Problem>((json, admitted))
+        })
+        .await
+        .map_err(internal)??;
+        drop(permit);
+        let mut r = (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            json,
+        )
+            .into_response();
+        if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/scans/{key}")) {
+            r.headers_mut().insert(header::CONTENT_LOCATION, v);
+        }
+        r.extensions_mut().insert(admitted);
+        return Ok(r);
+    }
+    let c = core.clone();
+    let k = key.clone();
+    let admitted = tokio::task::spawn_blocking(move || {
+        let (job, _) = c.prepare(&caller, body, hint, q.image)?;
+        if c.store.queue_depth().map_err(internal)? >= c.config.queue_limit {
+            metrics::QUEUE_REJECTIONS.inc();
+            return Err(busy(c.config.queue_limit));
+        }
+        let admitted = c.admit(&caller)?;
+        match c.store.enqueue(&k, &job.encode()) {
+            Ok(()) => {}
+            Err(stella_store::Error::QueueFull(n)) => {
+                metrics::QUEUE_REJECTIONS.inc();
+                return Err(busy(n));
+            }
+            Err(e) => return Err(internal(e)),
+        }
+        c.live.wake_workers();
+        Ok::<_, Problem>(admitted)
+    })
+    .await
+    .map_err(internal)??;
+    let location = format!("/api/v1/scans/{key}");
+    let mut r = (
+        StatusCode::ACCEPTED,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::json!({
+            "id": key,
+            "location": location,
+            "events": format!("{location}/events"),
+        })
+        .to_string(),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r.extensions_mut().insert::<Admitted>(admitted);
+    Ok(r)
+}
+
+struct Decrement<'a>(&'a std::sync::atomic::AtomicU64);
+
+impl Drop for Decrement<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+fn busy(limit: u64) -> Problem {
+    Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Busy",
+        format!("{limit} scans are waiting already; retry after a few seconds"),
+    )
+    .with(header::RETRY_AFTER, "5")
+}
+
+/// Refuses ids that cannot be a scan's before they reach the store.
+fn check_id(id: &str) -> Result<(), Problem> {
+    if id.is_empty()
+        || id.len() > 128
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        let shown: String = id.chars().take(80).collect();
+        return Err(Problem::not_found(
+            "No such scan",
+            format!("`{shown}` is not a scan id"),
+        ));
+    }
+    Ok(())
+}
+
+/// `GET /scans/{id}`: the result; `202` with the state while queued or running; the problem
+/// when it failed.
+pub(crate) async fn get_scan(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    caller.require(stella_auth::Scope::Scan)?;
+    check_id(&id)?;
+    let c = core.clone();
+    let i = id.clone();
+    let (json, progress) = tokio::task::spawn_blocking(move || {
+        let json = c.store.get_scan(&i).map_err(internal)?;
+        let progress = match json {
+            Some(_) => None,
+            None => c.progress(&i)?,
+        };
+        Ok::<_, Problem>((json, progress))
+    })
+    .await
+    .map_err(internal)??;
+    if let Some(json) = json {
+        return Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response());
+    }
+    match progress {
+        Some(p) if p.state == "failed" => {
+            let status = p
+                .problem
+                .as_ref()
+                .and_then(|v| v["status"].as_u64())
+                .and_then(|s| StatusCode::from_u16(s as u16).ok())
+                .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            Ok((
+                status,
+                [(header::CONTENT_TYPE, "application/problem+json")],
+                p.problem.unwrap_or_default().to_string(),
+            )
+                .into_response())
+        }
+        Some(p) => Ok((
+            StatusCode::ACCEPTED,
+            [(header::RETRY_AFTER, "1")],
+            axum::Json(p),
+        )
+            .into_response()),
+        None => Err(Problem::not_found(
+            "No such scan",
+            format!("there is no scan `{id}`; list an image's scans with /api/v1/scans?image=REF"),
+        )),
+    }
+}
+
+/// `GET /scans/{id}/events`: server-sent events until the scan is done or failed.
+pub(crate) async fn events(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    caller.require(stella_auth::Scope::Scan)?;
+    check_id(&id)?;
+    let first = {
+        let c = core.clone();
+        let i = id.clone();
+        tokio::task::spawn_blocking(move || c.progress(&i))
+            .await
+            .map_err(internal)??
+    };
+    let Some(first) = first else {
+        return Err(Problem::not_found(
+            "No such scan",
+            format!("there is no scan `{id}`"),
+        ));
+    };
+    let rx = core.live.changed.as_ref().map(|c| c.subscribe());
+    struct St {
+        core: Arc<Core>,
+        id: String,
+        rx: Option<tokio::sync::broadcast::Receiver<String>>,
+        last: Option<String>,
+        pending: Option<Progress>,
+        ended: bool,
+    }
+    let st = St {
+        core,
+        id,
+        rx,
+        last: None,
+        pending: Some(first),
+        ended: false,
+    };
+    let stream = futures_util::stream::unfold(st, |mut st| async move {
+        loop {
+            if st.ended || st.core.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                return None;
+            }
+            if let Some(p) = st.pending.take() {
+                let text = serde_json::to_string(&p).unwrap_or_default();
+                if st.last.as_deref() != Some(text.as_str()) {
+                    st.last = Some(text.clone());
+                    st.ended = matches!(p.state, "done" | "failed");
+                    let ev = Event::default().event(p.state).data(text);
+                    return Some((Ok::<_, std::convert::Infallible>(ev), st));
+                }
+            }
+            // wait for a change of this job (or a second, for changes made elsewhere)
+            let deadline = tokio::time::sleep(std::time::Duration::from_secs(1));
+            tokio::pin!(deadline);
+            loop {
+                let Some(rx) = st.rx.as_mut() else {
+                    deadline.as_mut().await;
+                    break;
+                };
+                tokio::select! {
+                    _ = &mut deadline => break,
+                    m = rx.recv() => match m {
+                        Ok(changed) if changed == st.id => break,
+                        Ok(_) => continue,
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
+                        Err(_) => { st.rx = None; break }
+                    },
+                }
+            }
+            let c = st.core.clone();
+            let i = st.id.clone();
+            st.pending = tokio::task::spawn_blocking(move || c.progress(&i))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .flatten();
+            st.pending.as_ref()?;
+        }
+    });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MissingBody {
+    layers: Vec<String>,
+}
+
+/// `POST /layers/missing`: which of these layers Core has no fragment of for this caller.
+pub(crate) async fn layers_missing(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    caller.require(stella_auth::Scope::Scan)?;
+    let req: MissingBody = serde_json::from_slice(&body).map_err(|e| {
+        Problem::bad_request(
+            "Bad request",
+            format!("expected {{\"layers\": [\"sha256:…\", …]}}: {e}"),
+        )
+    })?;
+    if req.layers.len() > MAX_LAYERS {
+        return Err(Problem::bad_request(
+            "Too many layers",
+            format!("at most {MAX_LAYERS} layers per request"),
+        ));
+    }
+    if let Some(bad) = req.layers.iter().find(|l| !is_diff_id(l)) {
+        return Err(bad_diff_id(bad));
+    }
+    // a read transaction: cheap enough for the async worker (no blocking I/O beyond the page
+    // cache)
+    let mine = core
+        .store
+        .missing_layers(&scope(&caller.tid()), &req.layers)
+        .map_err(internal)?;
+    let missing = if mine.is_empty() {
+        mine
+    } else {
+        core.store
+            .missing_layers(&core_scope(), &mine)
+            .map_err(internal)?
+    };
+    Ok(axum::Json(serde_json::json!({ "missing": missing })).into_response())
+}
+
+/// `PUT /layers/{diffId}/sbom`: one layer's fragment (`stella sbom --per-layer` shape).
+pub(crate) async fn put_layer(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(diff_id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    caller.require(stella_auth::Scope::Scan)?;
+    if !is_diff_id(&diff_id) {
+        return Err(bad_diff_id(&diff_id));
+    }
+    let c = core.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut f: stella_catalog::Fragment = serde_json::from_slice(&body).map_err(|e| {
+            Problem::bad_request(
+                "Bad fragment",
+                format!("the body is not a layer fragment (as `stella sbom --per-layer` writes under `fragment`): {e}"),
+            )
+        })?;
+        if f.diff_id.is_empty() {
+            f.diff_id = diff_id.clone();
+        }
+        if f.diff_id != diff_id {
+            return Err(Problem::bad_request(
+                "Layer mismatch",
+                format!("the fragment is of {}, not of {diff_id}", f.diff_id),
+            ));
+        }
+        if f.catalogers != stella_catalog::CATALOGERS {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Other catalogers",
+                format!(
+                    "the fragment was made by catalogers `{}`; this Core composes `{}` (use a stella CLI of the same version)",
+                    f.catalogers,
+                    stella_catalog::CATALOGERS
+                ),
+            ));
+        }
+        let bytes = serde_json::to_vec(&f).map_err(internal)?;
+        c.store
+            .put_layer(&scope(&caller.tid()), &diff_id, &bytes)
+            .map_err(internal)
+    })
+    .await
+    .map_err(internal)??;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_ids_are_strict() {
+        let ok = format!("sha256:{}", "a".repeat(64));
+        assert!(is_diff_id(&ok));
+        assert!(!is_diff_id(&format!("sha256:{}", "A".repeat(64))));
+        assert!(!is_diff_id(&format!("sha256:{}/../x", "a".repeat(58))));
+        assert!(!is_diff_id("sha512:00"));
+        assert!(!is_diff_id(""));
+    }
+
+    #[test]
+    fn jobs_round_trip() {
+        let j = Job {
+            tid: "t".into(),
+            who: "client:ci".into(),
+            image: Some("a:1".into()),
+            hint: None,
+            request: None,
+            submitted: "2026-11-29T00:00:00Z".into(),
+            body: Bytes::from_static(b"{\"bomFormat\":\n\"CycloneDX\"}"),
+        };
+        let d = Job::decode(&j.encode()).unwrap();
+        assert_eq!(d.body, j.body);
+        assert_eq!(d.image, j.image);
+    }
+}
