@@ -85,6 +85,31 @@ pub struct ServeArgs {
     /// Registry password or token for images Core pulls.
     #[arg(long, env = "STELLA_REGISTRY_PASSWORD", hide_env_values = true)]
     pub registry_password: Option<String>,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+    #[arg(
+        long,
+        env = "STELLA_TLS_CERT",
+        requires = "tls_key",
+        value_name = "PEM"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(
+        long,
+        env = "STELLA_TLS_KEY",
+        requires = "tls_cert",
+        value_name = "PEM"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Log lines: `json` (one object per line, for collectors) or `text`.
+    #[arg(long, default_value = "json", env = "STELLA_LOG_FORMAT")]
+    pub log_format: String,
+    /// Longest time one request may take, in seconds.
+    #[arg(long, default_value_t = 300)]
+    pub request_timeout_secs: u64,
+    /// Longest time a client may take to send its request headers, in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub header_timeout_secs: u64,
 }
 
 /// `stella token …`

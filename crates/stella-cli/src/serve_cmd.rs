@@ -19,6 +19,11 @@ pub(crate) fn run(a: ServeArgs) -> anyhow::Result<u8> {
     } else {
         Some(crate::policy_cmd::load_set(&a.policy)?)
     };
+    let tls = match (&a.tls_cert, &a.tls_key) {
+        (Some(c), Some(k)) => Some(stella_core::tls_config(c, k)?),
+        _ => None,
+    };
+    init_logs(&a.log_format)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -31,7 +36,10 @@ pub(crate) fn run(a: ServeArgs) -> anyhow::Result<u8> {
         let issuer = a
             .issuer
             .clone()
-            .unwrap_or_else(|| format!("http://{addr}"));
+            .unwrap_or_else(|| {
+                let scheme = if tls.is_some() { "https" } else { "http" };
+                format!("{scheme}://{addr}")
+            });
         let core = stella_core::Core::open(stella_core::Config {
             data: a.data.clone(),
             db: a.db.clone(),
@@ -45,16 +53,19 @@ pub(crate) fn run(a: ServeArgs) -> anyhow::Result<u8> {
             registry_username: a.registry_username.clone(),
             registry_password: a.registry_password.clone(),
             workers: a.workers,
+            request_timeout: std::time::Duration::from_secs(a.request_timeout_secs.max(1)),
+            header_timeout: std::time::Duration::from_secs(a.header_timeout_secs.max(1)),
         })?;
         let core = Arc::new(core);
         let workers = core.start_workers()?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
         eprintln!(
-            "stella serve: listening on http://{addr} (data {})",
+            "stella serve: listening on {scheme}://{addr} (data {})",
             a.data.display()
         );
         if let Some(p) = core.bootstrap_secret() {
             eprintln!(
-                "stella serve: first start: created the client `admin` (scope admin); its secret is in {}\nhint: stella token get --server http://{addr} --client-id admin --client-secret-file {}",
+                "stella serve: first start: created the client `admin` (scope admin); its secret is in {}\nhint: stella token get --server {scheme}://{addr} --client-id admin --client-secret-file {}",
                 p.display(),
                 p.display()
             );
@@ -84,7 +95,7 @@ pub(crate) fn run(a: ServeArgs) -> anyhow::Result<u8> {
             }
             eprintln!("stella serve: shutting down after the requests in flight");
         };
-        let served = stella_core::serve(listener, core.clone(), shutdown)
+        let served = stella_core::serve(listener, core.clone(), tls, shutdown)
             .await
             .context("the server failed");
         // queued jobs stay queued; a job in progress finishes (or is resumed on the next start)
@@ -95,4 +106,20 @@ pub(crate) fn run(a: ServeArgs) -> anyhow::Result<u8> {
         served
     })?;
     Ok(exit::OK)
+}
+
+/// Request logs on standard error: JSON lines by default; `STELLA_LOG` filters
+/// (`info` by default, `warn` to drop request lines).
+fn init_logs(format: &str) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("STELLA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let r = match format {
+        "json" => b.json().flatten_event(true).try_init(),
+        "text" => b.with_ansi(false).try_init(),
+        other => anyhow::bail!("--log-format {other}: use json or text"),
+    };
+    r.map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))
 }

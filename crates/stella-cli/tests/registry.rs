@@ -444,6 +444,7 @@ fn core_pulls_and_scans_an_image_by_reference() {
             child: Some(child),
             url,
             data: dir.path().join("core"),
+            log: Default::default(),
         }
     };
     let auth = common::admin_bearer(&server);

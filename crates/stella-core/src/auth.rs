@@ -217,6 +217,7 @@ pub(crate) async fn authenticate(
     };
     req.extensions_mut().insert(caller.clone());
     let mut resp = next.run(req).await;
+    resp.extensions_mut().insert(caller.clone());
     if resp.headers().contains_key("x-stella-quota-remaining") {
         return resp;
     }

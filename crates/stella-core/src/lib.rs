@@ -18,6 +18,7 @@ pub mod identity;
 pub mod metrics;
 mod problem;
 mod scan;
+mod server;
 
 pub use auth::Caller;
 pub use problem::Problem;
@@ -53,6 +54,10 @@ pub struct Config {
     pub registry_password: Option<String>,
     /// Workers taking queued scans (default: the number of cores).
     pub workers: usize,
+    /// How long one request may take.
+    pub request_timeout: std::time::Duration,
+    /// How long a client may take to send its request headers (slow clients are dropped).
+    pub header_timeout: std::time::Duration,
 }
 
 /// Why Core could not start.
@@ -230,7 +235,7 @@ pub fn router(core: Arc<Core>) -> Router {
             core.clone(),
             too_large,
         ))
-        .layer(axum::middleware::from_fn(observe))
+        .layer(axum::middleware::from_fn_with_state(core.clone(), observe))
         .with_state(core)
 }
 
@@ -265,14 +270,48 @@ async fn too_large(
     next.run(req).await
 }
 
-/// Records every request's latency and status class.
-async fn observe(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+/// Records every request's latency and status class, logs it, and bounds how long it may
+/// take (a client trickling its body, a pull that hangs).
+async fn observe(
+    State(core): State<Arc<Core>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let family = metrics::family(req.uri().path());
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
     let start = std::time::Instant::now();
-    let resp = next.run(req).await;
-    metrics::REQUESTS[family].observe(start.elapsed());
-    let class = (resp.status().as_u16() / 100).clamp(1, 5) as usize - 1;
+    let resp = match tokio::time::timeout(core.config.request_timeout, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => Problem::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "Request timeout",
+            format!(
+                "the request took longer than {} s (`stella serve --request-timeout-secs`); send the body faster, or queue the scan (without ?wait=true) and follow its events",
+                core.config.request_timeout.as_secs()
+            ),
+        )
+        .into_response(),
+    };
+    let took = start.elapsed();
+    metrics::REQUESTS[family].observe(took);
+    let status = resp.status().as_u16();
+    let class = (status / 100).clamp(1, 5) as usize - 1;
     metrics::STATUS[class].inc();
+    let who = resp
+        .extensions()
+        .get::<Caller>()
+        .map(Caller::who)
+        .unwrap_or_default();
+    tracing::info!(
+        target: "stella::http",
+        method = %method,
+        path = %path,
+        status,
+        ms = took.as_secs_f64() * 1e3,
+        who = %who,
+        "request"
+    );
     resp
 }
 
@@ -335,23 +374,4 @@ async fn list_scans(
     Ok(axum::Json(serde_json::json!({ "image": image, "scans": scans })).into_response())
 }
 
-/// Serves until `shutdown` completes, then finishes the requests in flight.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    core: Arc<Core>,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    // stop the workers and end event streams as soon as shutdown begins: open streams would
-    // otherwise hold the graceful shutdown
-    let c = core.clone();
-    let shutdown = async move {
-        shutdown.await;
-        c.stop_workers();
-    };
-    axum::serve(
-        listener,
-        router(core).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-}
+pub use server::{TlsError, serve, tls_config};

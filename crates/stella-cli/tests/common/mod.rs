@@ -16,6 +16,8 @@ pub struct Server {
     pub child: Option<Child>,
     pub url: String,
     pub data: PathBuf,
+    /// Every line the server wrote to stderr so far.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Drop for Server {
@@ -53,11 +55,18 @@ pub fn serve(data: &Path, db: &Path, extra: &[&str]) -> Server {
         eprintln!("server: {line}");
     };
     // keep draining stderr so the server never blocks on it
-    std::thread::spawn(move || for _ in lines {});
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let l = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            l.lock().unwrap().push(line);
+        }
+    });
     Server {
         child: Some(child),
         url,
         data: data.to_path_buf(),
+        log,
     }
 }
 
@@ -69,6 +78,16 @@ pub fn stop(mut server: Server) {
         .status();
     let status = child.wait().unwrap();
     assert!(status.success(), "graceful shutdown exits 0: {status}");
+}
+
+/// Stops the server gracefully, then hands its stderr lines to `check`.
+pub fn stop_keep_log(server: Server, check: impl FnOnce(&[String])) {
+    let log = server.log.clone();
+    stop(server);
+    // the reader thread drains the last lines after exit
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let lines = log.lock().unwrap().clone();
+    check(&lines);
 }
 
 /// (status, content type, body) of any answer.
