@@ -43,14 +43,19 @@ pub(crate) fn load_set(paths: &[std::path::PathBuf]) -> anyhow::Result<stella_po
         }
     }
     if !set.rego.is_empty() {
-        set.runner = stella_policy::rego::Runner::Sandbox {
-            program: std::env::current_exe()
-                .context("cannot find this program to run the Rego sandbox")?,
-            args: vec!["__rego-sandbox".into()],
-            memory_limit: 2 << 30,
-        };
+        set.runner = sandbox_runner()?;
     }
     Ok(set)
+}
+
+/// Rego runs in a child process of this program with 2 GiB and 2 s.
+pub(crate) fn sandbox_runner() -> anyhow::Result<stella_policy::rego::Runner> {
+    Ok(stella_policy::rego::Runner::Sandbox {
+        program: std::env::current_exe()
+            .context("cannot find this program to run the Rego sandbox")?,
+        args: vec!["__rego-sandbox".into()],
+        memory_limit: 2 << 30,
+    })
 }
 
 fn load_with(

@@ -14,10 +14,21 @@ pub(crate) fn run(a: ServeArgs) -> anyhow::Result<u8> {
             a.db.display()
         );
     }
-    let policy = if a.policy.is_empty() {
-        None
+    // checked here for file:line errors; Core records them as a policy version
+    let policy_files = if a.policy.is_empty() {
+        Vec::new()
     } else {
-        Some(crate::policy_cmd::load_set(&a.policy)?)
+        crate::policy_cmd::load_set(&a.policy)?;
+        a.policy
+            .iter()
+            .map(|p| {
+                let name = p.file_name().map_or_else(
+                    || p.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                Ok((name, fs_err::read_to_string(p)?))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?
     };
     let tls = match (&a.tls_cert, &a.tls_key) {
         (Some(c), Some(k)) => Some(stella_core::tls_config(c, k)?),
@@ -45,7 +56,8 @@ pub(crate) fn run(a: ServeArgs) -> anyhow::Result<u8> {
             db: a.db.clone(),
             max_body: a.max_body_mib << 20,
             queue_limit: 10_000,
-            policy,
+            policy_files,
+            rego_runner: crate::policy_cmd::sandbox_runner()?,
             fail_on: a.fail_on.clone(),
             issuer,
             anonymous: a.anonymous,

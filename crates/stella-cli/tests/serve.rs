@@ -132,3 +132,113 @@ fn core_scans_sboms_over_http_and_keeps_them() {
     assert_eq!(code, 200);
     stop(child);
 }
+
+#[test]
+fn scan_diffs_feeds_and_db_reload() {
+    let work = tempfile::tempdir().unwrap();
+    let db = secdb_db(work.path());
+    let server = serve(&work.path().join("data"), &db, &[]);
+    let url = server.url.clone();
+    let auth = admin_bearer(&server);
+    let scan = |version: &str| {
+        let sbom = memcached_sbom().replace("1.6.17-r0", version);
+        let (code, _, body) = status_of(
+            ureq::post(&format!("{url}/api/v1/scan?wait=true&image=diff/app:1"))
+                .set("Authorization", &auth)
+                .send_string(&sbom),
+        );
+        assert_eq!(code, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v
+    };
+    let get = |path: &str| {
+        let (code, _, body) = status_of(
+            ureq::get(&format!("{url}{path}"))
+                .set("Authorization", &auth)
+                .call(),
+        );
+        (
+            code,
+            serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default(),
+        )
+    };
+    scan("1.6.17-r0");
+    // the key of the stored scan: from the history
+    let first = get("/api/v1/scans?image=diff/app:1").1["scans"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (code, body) = get(&format!("/api/v1/scans/{first}/diff"));
+    assert_eq!(code, 404, "the first scan has nothing before it: {body}");
+    // an upgrade fixes one CVE and keeps the other
+    scan("1.6.25-r0");
+    let second = get("/api/v1/scans?image=diff/app:1").1["scans"][1]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (code, d) = get(&format!("/api/v1/scans/{second}/diff"));
+    assert_eq!(code, 200, "{d}");
+    assert_eq!(d["base"]["id"], first.as_str());
+    assert_eq!(d["new"].as_array().unwrap().len(), 0, "{d}");
+    assert_eq!(d["fixed"][0]["vulnerabilityId"], "CVE-2023-46853", "{d}");
+    assert_eq!(d["unchanged"], 1);
+    // and the other way round
+    let (_, back) = get(&format!("/api/v1/scans/{first}/diff?against={second}"));
+    assert_eq!(
+        back["new"][0]["vulnerabilityId"], "CVE-2023-46853",
+        "{back}"
+    );
+
+    // feeds: what the DB holds and how old it is
+    let (code, f) = get("/api/v1/feeds");
+    assert_eq!(code, 200);
+    assert!(
+        f["feeds"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|k| k.contains("alpine")),
+        "{f}"
+    );
+    assert!(f["ageSeconds"].as_u64().is_some(), "{f}");
+    // a DB rebuilt in place is taken up by POST /feeds/update; a broken one is refused
+    let digest = f["digest"].clone();
+    let secdb = work.path().join("secdb/v3.17/main.json");
+    let text = std::fs::read_to_string(&secdb).unwrap();
+    std::fs::write(&secdb, text.replace("CVE-2099-1111", "CVE-2099-2222")).unwrap();
+    let fresh = work.path().join("fresh.db");
+    let out = stella()
+        .args(["db", "import", "--format", "alpine-secdb", "--db"])
+        .arg(&fresh)
+        .arg(secdb.parent().unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    std::fs::rename(&fresh, &db).unwrap();
+    let post = |path: &str| {
+        status_of(
+            ureq::post(&format!("{url}{path}"))
+                .set("Authorization", &auth)
+                .send_string(""),
+        )
+    };
+    let (code, _, body) = post("/api/v1/feeds/update");
+    assert_eq!(code, 200, "{body}");
+    assert_ne!(get("/api/v1/feeds").1["digest"], digest);
+    let v = scan("1.6.17-r0");
+    assert!(
+        v.to_string().contains("CVE-2099-2222"),
+        "the new DB matches"
+    );
+    // replaced as `stella db update` does (a new file renamed over), never rewritten in place
+    let junk = work.path().join("junk.db");
+    std::fs::write(&junk, b"garbage").unwrap();
+    std::fs::rename(&junk, &db).unwrap();
+    let (code, _, body) = post("/api/v1/feeds/update");
+    assert_eq!(code, 422, "{body}");
+    assert!(
+        scan("1.6.17-r0").to_string().contains("CVE-2099-2222"),
+        "the old DB stays"
+    );
+    stop(server);
+}

@@ -16,6 +16,7 @@ use axum::routing::{get, post};
 mod auth;
 pub mod identity;
 pub mod metrics;
+mod policy;
 mod problem;
 mod scan;
 mod server;
@@ -38,8 +39,11 @@ pub struct Config {
     pub max_body: usize,
     /// Jobs the queue holds at most.
     pub queue_limit: u64,
-    /// The policy that decides verdicts, if any.
-    pub policy: Option<stella_policy::PolicySet>,
+    /// Policy files (name, text) given at start: recorded as a new version when they differ
+    /// from the active one.
+    pub policy_files: Vec<(String, String)>,
+    /// How Rego policies run (a sandboxed child process in `stella serve`).
+    pub rego_runner: stella_policy::rego::Runner,
     /// `--fail-on` for every scan.
     pub fail_on: Option<String>,
     /// The URL tokens name as their issuer (`iss`), also the base of discovery.
@@ -80,7 +84,9 @@ pub enum Error {
 /// A running Core's shared state.
 pub struct Core {
     store: stella_store::Store,
-    db: stella_advisory::Db,
+    /// The DB scans use; swapped whole by POST /feeds/update (scans keep the one they began
+    /// with).
+    db: std::sync::RwLock<Arc<stella_advisory::Db>>,
     config: Config,
     /// Scans running at once: one per core (more only adds threads, memory and contention).
     scans: tokio::sync::Semaphore,
@@ -92,6 +98,8 @@ pub struct Core {
     bootstrap: Option<std::path::PathBuf>,
     /// Live progress, worker wake-ups, back-pressure.
     live: scan::Live,
+    /// Policy versions, API mutes, and the set scans use.
+    policy: std::sync::RwLock<policy::PolicyState>,
     /// Set when Core shuts down: workers finish their job and stop.
     stopping: std::sync::atomic::AtomicBool,
 }
@@ -112,15 +120,17 @@ impl Core {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let (keys, principals, bootstrap) =
             identity::load_identity(&store, &config.data, &config.issuer)?;
+        let policy = Core::load_policy(&store, &config.policy_files, &config.rego_runner)?;
         Ok(Core {
             store,
-            db,
+            db: std::sync::RwLock::new(Arc::new(db)),
             config,
             scans: tokio::sync::Semaphore::new(cores),
             keys: std::sync::RwLock::new(keys),
             principals: std::sync::RwLock::new(principals),
             bootstrap,
             live: scan::Live::new(),
+            policy: std::sync::RwLock::new(policy),
             stopping: std::sync::atomic::AtomicBool::new(false),
         })
     }
@@ -203,7 +213,19 @@ pub fn router(core: Arc<Core>) -> Router {
             axum::routing::put(scan::put_layer).post(scan::put_layer),
         )
         .route("/quota", get(auth::quota))
-        .route("/token/offline", post(auth::offline_token));
+        .route("/token/offline", post(auth::offline_token))
+        .route("/policy", get(policy::get_policy).put(policy::put_policy))
+        .route("/policy/validate", post(policy::validate_policy))
+        .route("/policy/history", get(policy::history))
+        .route("/policy/activate", post(policy::activate))
+        .route("/policy/mute", post(policy::mute))
+        .route("/policy/mutes", get(policy::mutes))
+        .route("/policy/mute/{id}", axum::routing::delete(policy::unmute))
+        .route("/policy/export", get(policy::export))
+        .route("/policy/import", post(policy::import))
+        .route("/feeds", get(feeds))
+        .route("/feeds/update", post(feeds_update))
+        .route("/scans/{id}/diff", get(scan::diff));
     let seed = Router::new()
         .route("/scan", post(scan::post_scan))
         .route("/layers/missing", post(scan::layers_missing))
@@ -317,20 +339,88 @@ async fn observe(
 
 async fn metrics_route(State(core): State<Arc<Core>>) -> Response {
     let depth = core.store.queue_depth().unwrap_or(0);
-    let built = stella_sbom::epoch_days(&core.db.manifest().built);
-    let age = built.and_then(|d| {
-        let t = core.db.manifest().built.get(11..19).and_then(|hms| {
-            let mut p = hms.split(':').map(|x| x.parse::<u64>().ok());
-            Some(p.next()?? * 3600 + p.next()?? * 60 + p.next()??)
-        });
-        let at = u64::try_from(d).ok()? * 86_400 + t.unwrap_or(0);
-        Some(auth::now_secs().saturating_sub(at))
-    });
+    let age = core.db().ok().and_then(|db| db_age(&db));
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         metrics::render(depth, age),
     )
         .into_response()
+}
+
+/// Seconds since the DB was built.
+fn db_age(db: &stella_advisory::Db) -> Option<u64> {
+    let built = &db.manifest().built;
+    let days = stella_sbom::epoch_days(built)?;
+    let t = built.get(11..19).and_then(|hms| {
+        let mut p = hms.split(':').map(|x| x.parse::<u64>().ok());
+        Some(p.next()?? * 3600 + p.next()?? * 60 + p.next()??)
+    });
+    let at = u64::try_from(days).ok()? * 86_400 + t.unwrap_or(0);
+    Some(auth::now_secs().saturating_sub(at))
+}
+
+impl Core {
+    /// The DB scans use now.
+    pub(crate) fn db(&self) -> Result<Arc<stella_advisory::Db>, Problem> {
+        Ok(self.db.read().map_err(internal)?.clone())
+    }
+}
+
+/// `GET /feeds`: the DB's feeds and how old they are.
+async fn feeds(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+) -> Result<Response, Problem> {
+    caller.require(stella_auth::Scope::Scan)?;
+    let db = core.db()?;
+    let m = db.manifest();
+    Ok(axum::Json(serde_json::json!({
+        "db": core.config.db.display().to_string(),
+        "digest": db.digest(),
+        "built": m.built,
+        "ageSeconds": db_age(&db),
+        "vulnerabilities": m.vulnerabilities,
+        "packages": m.packages,
+        "kev": m.kev,
+        "epss": m.epss,
+        "feeds": m.feeds,
+    }))
+    .into_response())
+}
+
+/// `POST /feeds/update` (admin): loads the DB file again (after `stella db update` replaced
+/// it, or an Offline Update Kit was imported); checked before it is swapped in.
+async fn feeds_update(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+) -> Result<Response, Problem> {
+    caller.require(stella_auth::Scope::Admin)?;
+    let c = core.clone();
+    let db = tokio::task::spawn_blocking(move || {
+        let db = stella_advisory::Db::open(&c.config.db).map_err(|e| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "DB not loaded",
+                format!("{e}; the DB in use stays"),
+            )
+        })?;
+        db.verify().map_err(|e| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "DB not loaded",
+                format!("{e}; the DB in use stays"),
+            )
+        })?;
+        db.prefault();
+        Ok::<_, Problem>(db)
+    })
+    .await
+    .map_err(internal)??;
+    let built = db.manifest().built.clone();
+    let digest = db.digest();
+    *core.db.write().map_err(internal)? = Arc::new(db);
+    core.audit(&caller, "feeds.update", &format!("{digest} built {built}"));
+    Ok(axum::Json(serde_json::json!({ "built": built, "digest": digest })).into_response())
 }
 
 async fn openapi() -> impl IntoResponse {

@@ -334,10 +334,11 @@ impl Core {
             db_max_age_days: 7,
             db_hint: self.config.db.display().to_string(),
             now: stella_sbom::now(),
-            policy: self.config.policy.clone(),
+            policy: self.active_policy().map(|p| (*p).clone()),
             ..stella_scan::Options::default()
         };
-        let report = stella_scan::scan(&self.db, input, target, &opts).map_err(|e| match e {
+        let db = self.db()?;
+        let report = stella_scan::scan(&db, input, target, &opts).map_err(|e| match e {
             stella_scan::Error::Policy(p) => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Policy failed",
@@ -969,4 +970,131 @@ mod tests {
         assert_eq!(d.body, j.body);
         assert_eq!(d.image, j.image);
     }
+}
+
+/// A finding, as far as a diff needs it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DiffFinding {
+    vulnerability_id: String,
+    #[serde(default)]
+    severity: String,
+    package: DiffPackage,
+    #[serde(default)]
+    fixed_versions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DiffPackage {
+    name: String,
+    #[serde(default)]
+    version: String,
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    purl: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DiffTarget {
+    reference: String,
+}
+
+#[derive(Deserialize)]
+struct DiffScan {
+    target: DiffTarget,
+    #[serde(rename = "createdAt")]
+    created_at: String,
+    findings: Vec<DiffFinding>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DiffParams {
+    against: Option<String>,
+}
+
+/// `GET /scans/{id}/diff[?against=OTHER]`: what is new and what was fixed since another scan
+/// of the image (by default the one before). A finding is the same across scans when its
+/// vulnerability, package name and type are (an upgrade that is still affected is neither new
+/// nor fixed).
+pub(crate) async fn diff(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<String>,
+    Query(q): Query<DiffParams>,
+) -> Result<Response, Problem> {
+    caller.require(stella_auth::Scope::Scan)?;
+    check_id(&id)?;
+    if let Some(a) = &q.against {
+        check_id(a)?;
+    }
+    let c = core.clone();
+    let v = tokio::task::spawn_blocking(move || {
+        let load = |id: &str| -> Result<DiffScan, Problem> {
+            let json = c.store.get_scan(id).map_err(internal)?.ok_or_else(|| {
+                Problem::not_found("No such scan", format!("there is no stored scan `{id}`"))
+            })?;
+            serde_json::from_slice(&json).map_err(internal)
+        };
+        let head = load(&id)?;
+        let base_id = match q.against {
+            Some(a) => a,
+            None => {
+                let history = c.store.scans_of(&head.target.reference).map_err(internal)?;
+                let pos = history.iter().position(|(_, i)| *i == id);
+                match pos
+                    .and_then(|p| p.checked_sub(1))
+                    .and_then(|p| history.get(p))
+                {
+                    Some((_, prev)) => prev.clone(),
+                    None => {
+                        return Err(Problem::not_found(
+                            "No earlier scan",
+                            format!(
+                                "`{id}` is the first scan of {}; give ?against=ID",
+                                head.target.reference
+                            ),
+                        ));
+                    }
+                }
+            }
+        };
+        let base = load(&base_id)?;
+        let key = |f: &DiffFinding| {
+            (
+                f.vulnerability_id.clone(),
+                f.package.kind.clone(),
+                f.package.name.clone(),
+            )
+        };
+        let before: std::collections::BTreeSet<_> = base.findings.iter().map(key).collect();
+        let after: std::collections::BTreeSet<_> = head.findings.iter().map(key).collect();
+        let mut new: Vec<&DiffFinding> = head
+            .findings
+            .iter()
+            .filter(|f| !before.contains(&key(f)))
+            .collect();
+        let mut fixed: Vec<&DiffFinding> = base
+            .findings
+            .iter()
+            .filter(|f| !after.contains(&key(f)))
+            .collect();
+        new.sort_by_key(|f| key(f));
+        new.dedup_by_key(|f| key(f));
+        fixed.sort_by_key(|f| key(f));
+        fixed.dedup_by_key(|f| key(f));
+        let unchanged = after.intersection(&before).count();
+        Ok::<_, Problem>(serde_json::json!({
+            "image": head.target.reference,
+            "base": { "id": base_id, "createdAt": base.created_at },
+            "head": { "id": id, "createdAt": head.created_at },
+            "new": new,
+            "fixed": fixed,
+            "unchanged": unchanged,
+        }))
+    })
+    .await
+    .map_err(internal)??;
+    Ok(axum::Json(v).into_response())
 }

@@ -1,0 +1,508 @@
+//! The policy Core judges with: versions kept in the store (`stella_policy::history`), mutes
+//! made through the API, and the `/policy` routes.
+//!
+//! Traps: a policy that does not load is refused (422 with line and column) and the active one
+//! stays; API mutes live beside the versioned policy (a mute is not a new policy version) and
+//! are merged into it for every scan; the set scans use is rebuilt on every change and swapped
+//! whole, so a scan never sees half a change.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use stella_auth::Scope;
+use stella_policy::history::History;
+
+use crate::auth::Caller;
+use crate::problem::{Problem, internal};
+use crate::{Core, Error};
+
+const HISTORY_DOC: &str = "policy/history";
+const MUTES_DOC: &str = "policy/mutes";
+
+/// A mute made through the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct MuteEntry {
+    #[serde(default)]
+    id: String,
+    vulnerability: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    package: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    until: Option<String>,
+    reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    created: Option<String>,
+}
+
+/// The policy state.
+#[derive(Debug, Default)]
+pub(crate) struct PolicyState {
+    pub(crate) history: History,
+    pub(crate) mutes: Vec<MuteEntry>,
+    /// What scans use: the active version with the API mutes.
+    pub(crate) effective: Option<Arc<stella_policy::PolicySet>>,
+}
+
+fn invalid(e: impl std::fmt::Display) -> Problem {
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Invalid policy",
+        format!("{e}; the active policy was not changed"),
+    )
+}
+
+/// Builds the set scans use; `runner` runs the Rego parts.
+fn effective(
+    history: &History,
+    mutes: &[MuteEntry],
+    runner: &stella_policy::rego::Runner,
+) -> Result<Option<stella_policy::PolicySet>, String> {
+    let opts = stella_policy::LoadOptions::default();
+    let mut set = match history.active() {
+        Some(v) => v.load(&opts).map_err(|e| e.to_string())?,
+        None if mutes.is_empty() => return Ok(None),
+        None => stella_policy::PolicySet::default(),
+    };
+    if !mutes.is_empty() {
+        let extra = mutes_policy(mutes)?;
+        match &mut set.yaml {
+            Some(p) => p.mutes.extend(extra.mutes),
+            None => set.yaml = Some(extra),
+        }
+    }
+    set.runner = runner.clone();
+    Ok(Some(set))
+}
+
+/// The API mutes as a policy (so they are checked exactly as file mutes are).
+fn mutes_policy(mutes: &[MuteEntry]) -> Result<stella_policy::Policy, String> {
+    let list: Vec<serde_json::Value> = mutes
+        .iter()
+        .map(|m| {
+            let mut v = serde_json::json!({ "vulnerability": m.vulnerability, "reason": m.reason });
+            if let Some(p) = &m.package {
+                v["package"] = p.clone().into();
+            }
+            if let Some(u) = &m.until {
+                v["until"] = u.clone().into();
+            }
+            if let Some(b) = &m.by {
+                v["by"] = b.clone().into();
+            }
+            if let Some(c) = &m.created {
+                v["created"] = c.clone().into();
+            }
+            v
+        })
+        .collect();
+    let doc = serde_json::json!({ "version": 1, "mutes": list });
+    // JSON is YAML: the loader checks it like any policy file
+    stella_policy::Policy::from_yaml(
+        &doc.to_string(),
+        "API mutes",
+        &stella_policy::LoadOptions::default(),
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// A stable id for a mute: its content, hashed (FNV-1a).
+fn mute_id(m: &MuteEntry) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let key = format!(
+        "{}\0{}\0{}\0{}\0{}",
+        m.vulnerability,
+        m.package.as_deref().unwrap_or(""),
+        m.until.as_deref().unwrap_or(""),
+        m.reason,
+        m.created.as_deref().unwrap_or("")
+    );
+    for b in key.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("m-{h:016x}")
+}
+
+impl Core {
+    /// Loads the policy state from the store; `files` (from `stella serve --policy`) become a
+    /// new version when they differ from the active one.
+    pub(crate) fn load_policy(
+        store: &stella_store::Store,
+        files: &[(String, String)],
+        runner: &stella_policy::rego::Runner,
+    ) -> Result<PolicyState, Error> {
+        let bad = |m: String| Error::Io(format!("stored policy: {m}"));
+        let mut history = match store.get_doc(HISTORY_DOC)? {
+            Some(b) => serde_json::from_slice(&b).map_err(|e| bad(e.to_string()))?,
+            None => History::default(),
+        };
+        let mutes: Vec<MuteEntry> = match store.get_doc(MUTES_DOC)? {
+            Some(b) => serde_json::from_slice(&b).map_err(|e| bad(e.to_string()))?,
+            None => Vec::new(),
+        };
+        if !files.is_empty() {
+            let mut yaml = None;
+            let mut rego = BTreeMap::new();
+            for (name, text) in files {
+                if name.ends_with(".rego") {
+                    rego.insert(name.clone(), text.clone());
+                } else {
+                    yaml = Some(text.clone());
+                }
+            }
+            let same = history
+                .active()
+                .is_some_and(|v| v.yaml == yaml && v.rego == rego);
+            if !same {
+                history
+                    .put(
+                        "stella serve --policy",
+                        &stella_sbom::now(),
+                        Some("loaded from the command line"),
+                        yaml.as_deref(),
+                        rego,
+                        &stella_policy::LoadOptions::default(),
+                    )
+                    .map_err(|e| Error::Io(e.to_string()))?;
+                store.put_doc(HISTORY_DOC, history.export().as_bytes())?;
+            }
+        }
+        let effective = effective(&history, &mutes, runner).map_err(bad)?;
+        Ok(PolicyState {
+            history,
+            mutes,
+            effective: effective.map(Arc::new),
+        })
+    }
+
+    /// The set scans use now.
+    pub(crate) fn active_policy(&self) -> Option<Arc<stella_policy::PolicySet>> {
+        self.policy.read().ok().and_then(|p| p.effective.clone())
+    }
+
+    /// Applies `change` to a copy of the state; stores and swaps it in only when the result
+    /// loads.
+    fn change_policy<T>(
+        &self,
+        caller: &Caller,
+        action: &str,
+        change: impl FnOnce(&mut History, &mut Vec<MuteEntry>) -> Result<T, Problem>,
+    ) -> Result<T, Problem> {
+        let mut state = self.policy.write().map_err(internal)?;
+        let mut history = state.history.clone();
+        let mut mutes = state.mutes.clone();
+        let out = change(&mut history, &mut mutes)?;
+        let eff = effective(&history, &mutes, &self.config.rego_runner).map_err(invalid)?;
+        self.store
+            .put_doc(HISTORY_DOC, history.export().as_bytes())
+            .map_err(internal)?;
+        self.store
+            .put_doc(MUTES_DOC, &serde_json::to_vec(&mutes).map_err(internal)?)
+            .map_err(internal)?;
+        let active = history.active().map_or(0, |v| v.version);
+        state.history = history;
+        state.mutes = mutes;
+        state.effective = eff.map(Arc::new);
+        drop(state);
+        self.audit(caller, action, &format!("active version {active}"));
+        Ok(out)
+    }
+}
+
+/// A policy in a request: YAML text, or `{yaml, rego: {name: text}, comment}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyBody {
+    yaml: Option<String>,
+    #[serde(default)]
+    rego: BTreeMap<String, String>,
+    comment: Option<String>,
+}
+
+fn policy_body(headers: &HeaderMap, body: &[u8]) -> Result<PolicyBody, Problem> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let text = std::str::from_utf8(body)
+        .map_err(|_| Problem::bad_request("Bad policy", "the policy is not UTF-8 text"))?;
+    if ct.starts_with("application/json") {
+        let b: PolicyBody = serde_json::from_str(text).map_err(|e| {
+            Problem::bad_request(
+                "Bad request",
+                format!("expected {{\"yaml\": \"…\", \"rego\": {{\"name.rego\": \"…\"}}, \"comment\": \"…\"}}: {e}"),
+            )
+        })?;
+        if let Some(bad) = b
+            .rego
+            .keys()
+            .find(|k| !k.ends_with(".rego") || k.contains('/'))
+        {
+            return Err(Problem::bad_request(
+                "Bad request",
+                format!("`{bad}`: Rego files are named NAME.rego"),
+            ));
+        }
+        if b.yaml.is_none() && b.rego.is_empty() {
+            return Err(Problem::bad_request(
+                "Empty policy",
+                "give `yaml`, `rego` or both",
+            ));
+        }
+        Ok(b)
+    } else {
+        if text.trim().is_empty() {
+            return Err(Problem::bad_request(
+                "Empty policy",
+                "send the YAML policy as the body (or JSON with yaml and rego)",
+            ));
+        }
+        Ok(PolicyBody {
+            yaml: Some(text.to_string()),
+            rego: BTreeMap::new(),
+            comment: None,
+        })
+    }
+}
+
+fn version_json(v: &stella_policy::history::Version) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or_default()
+}
+
+/// `GET /policy`
+pub(crate) async fn get_policy(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+) -> Result<Response, Problem> {
+    caller.require(Scope::Scan)?;
+    let state = core.policy.read().map_err(internal)?;
+    match state.history.active() {
+        Some(v) => Ok(axum::Json(version_json(v)).into_response()),
+        None => Err(Problem::not_found(
+            "No policy",
+            "no policy is set: verdicts follow --fail-on only; PUT one to /api/v1/policy",
+        )),
+    }
+}
+
+/// `PUT /policy`: records a new version and makes it active.
+pub(crate) async fn put_policy(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    caller.require(Scope::PolicyWrite)?;
+    let b = policy_body(&headers, &body)?;
+    let who = caller.who();
+    let v = core.change_policy(&caller, "policy.put", |h, _| {
+        h.put(
+            &who,
+            &stella_sbom::now(),
+            b.comment.as_deref(),
+            b.yaml.as_deref(),
+            b.rego,
+            &stella_policy::LoadOptions::default(),
+        )
+        .map(version_json)
+        .map_err(invalid)
+    })?;
+    Ok((StatusCode::OK, axum::Json(v)).into_response())
+}
+
+/// `POST /policy/validate`: loads without recording.
+pub(crate) async fn validate_policy(
+    axum::Extension(caller): axum::Extension<Caller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    caller.require(Scope::Scan)?;
+    let b = policy_body(&headers, &body)?;
+    let v = stella_policy::history::Version {
+        version: 0,
+        author: String::new(),
+        created: String::new(),
+        comment: None,
+        yaml: b.yaml,
+        rego: b.rego,
+    };
+    match v.load(&stella_policy::LoadOptions::default()) {
+        Ok(_) => Ok(axum::Json(serde_json::json!({ "valid": true })).into_response()),
+        Err(e) => Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid policy",
+            e.to_string(),
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct HistoryParams {
+    from: Option<u64>,
+    to: Option<u64>,
+}
+
+/// `GET /policy/history` (with `?from=A&to=B`: the diff between two versions).
+pub(crate) async fn history(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Query(q): Query<HistoryParams>,
+) -> Result<Response, Problem> {
+    caller.require(Scope::Scan)?;
+    let state = core.policy.read().map_err(internal)?;
+    let h = &state.history;
+    if let (Some(from), Some(to)) = (q.from, q.to) {
+        let diff = h
+            .diff(from, to)
+            .map_err(|e| Problem::not_found("No such version", e.to_string()))?;
+        return Ok(
+            axum::Json(serde_json::json!({ "from": from, "to": to, "diff": diff })).into_response(),
+        );
+    }
+    let versions: Vec<serde_json::Value> = h
+        .versions
+        .iter()
+        .map(|v| {
+            serde_json::json!({
+                "version": v.version, "author": v.author, "created": v.created, "comment": v.comment,
+            })
+        })
+        .collect();
+    Ok(axum::Json(serde_json::json!({
+        "active": h.active().map(|v| v.version),
+        "versions": versions,
+        "activations": h.activations,
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ActivateBody {
+    version: u64,
+}
+
+/// `POST /policy/activate`: roll back (or forward) to a recorded version.
+pub(crate) async fn activate(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    caller.require(Scope::PolicyWrite)?;
+    let b: ActivateBody = serde_json::from_slice(&body).map_err(|e| {
+        Problem::bad_request("Bad request", format!("expected {{\"version\": N}}: {e}"))
+    })?;
+    let who = caller.who();
+    core.change_policy(&caller, "policy.activate", |h, _| {
+        h.activate(b.version, &who, &stella_sbom::now())
+            .map_err(|e| Problem::not_found("No such version", e.to_string()))
+    })?;
+    Ok(axum::Json(serde_json::json!({ "active": b.version })).into_response())
+}
+
+/// `POST /policy/mute`
+pub(crate) async fn mute(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    caller.require(Scope::PolicyWrite)?;
+    let mut m: MuteEntry = serde_json::from_slice(&body).map_err(|e| {
+        Problem::bad_request(
+            "Bad mute",
+            format!("expected {{\"vulnerability\": \"CVE-…\", \"package\": \"pkg:…\", \"until\": \"YYYY-MM-DD\", \"reason\": \"…\"}}: {e}"),
+        )
+    })?;
+    if m.by.is_none() {
+        m.by = Some(caller.who());
+    }
+    m.created = Some(stella_sbom::now());
+    m.id = mute_id(&m);
+    // checked alone first, so the error names the mute and not the whole policy
+    mutes_policy(std::slice::from_ref(&m))
+        .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "Invalid mute", e))?;
+    let entry = m.clone();
+    core.change_policy(&caller, "policy.mute", move |_, mutes| {
+        mutes.push(entry);
+        Ok(())
+    })?;
+    Ok((StatusCode::CREATED, axum::Json(m)).into_response())
+}
+
+/// `GET /policy/mutes`
+pub(crate) async fn mutes(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+) -> Result<Response, Problem> {
+    caller.require(Scope::Scan)?;
+    let state = core.policy.read().map_err(internal)?;
+    Ok(axum::Json(serde_json::json!({ "mutes": state.mutes })).into_response())
+}
+
+/// `DELETE /policy/mute/{id}`
+pub(crate) async fn unmute(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    caller.require(Scope::PolicyWrite)?;
+    core.change_policy(&caller, "policy.unmute", |_, mutes| {
+        let before = mutes.len();
+        mutes.retain(|m| m.id != id);
+        if mutes.len() == before {
+            let shown: String = id.chars().take(40).collect();
+            return Err(Problem::not_found(
+                "No such mute",
+                format!("no mute `{shown}`; list them with GET /api/v1/policy/mutes"),
+            ));
+        }
+        Ok(())
+    })?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /policy/export`: every version, the activations and the API mutes.
+pub(crate) async fn export(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+) -> Result<Response, Problem> {
+    caller.require(Scope::Scan)?;
+    let state = core.policy.read().map_err(internal)?;
+    let mut v: serde_json::Value =
+        serde_json::from_str(&state.history.export()).map_err(internal)?;
+    v["mutes"] = serde_json::to_value(&state.mutes).map_err(internal)?;
+    Ok(axum::Json(v).into_response())
+}
+
+/// `POST /policy/import`: replaces the history and mutes with an export (checked version by
+/// version).
+pub(crate) async fn import(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    caller.require(Scope::PolicyWrite)?;
+    let mut v: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| Problem::bad_request("Bad export", format!("not JSON: {e}")))?;
+    let imported_mutes: Vec<MuteEntry> = match v.as_object_mut().and_then(|o| o.remove("mutes")) {
+        Some(m) => serde_json::from_value(m)
+            .map_err(|e| Problem::bad_request("Bad export", format!("mutes: {e}")))?,
+        None => Vec::new(),
+    };
+    let h =
+        History::import(&v.to_string(), &stella_policy::LoadOptions::default()).map_err(invalid)?;
+    let n = h.versions.len();
+    core.change_policy(&caller, "policy.import", move |history, mutes| {
+        *history = h;
+        *mutes = imported_mutes;
+        Ok(())
+    })?;
+    Ok(axum::Json(serde_json::json!({ "versions": n })).into_response())
+}
