@@ -315,6 +315,7 @@ async fn observe(
         )
         .into_response(),
     };
+    let resp = as_problem(resp).await;
     let took = start.elapsed();
     metrics::REQUESTS[family].observe(took);
     let status = resp.status().as_u16();
@@ -335,6 +336,43 @@ async fn observe(
         "request"
     );
     resp
+}
+
+/// Turns the framework's own rejections (a query string that does not parse, a method the
+/// route does not have: plain text or nothing) into problem documents like every other error.
+async fn as_problem(resp: Response) -> Response {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let ct = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if ct.starts_with("application/problem+json") || ct.starts_with("application/json") {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let detail = match String::from_utf8_lossy(&text).trim() {
+        "" if status == StatusCode::METHOD_NOT_ALLOWED => {
+            "this route does not take this method; see /openapi.json".to_string()
+        }
+        "" => status.canonical_reason().unwrap_or("error").to_string(),
+        t => t.to_string(),
+    };
+    let mut r =
+        Problem::new(status, status.canonical_reason().unwrap_or("Error"), detail).into_response();
+    // keep what the framework said beyond the body (Allow, WWW-Authenticate…)
+    for (k, v) in &parts.headers {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+            r.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    r
 }
 
 async fn metrics_route(State(core): State<Arc<Core>>) -> Response {

@@ -1,0 +1,359 @@
+#!/usr/bin/env python3
+"""Writes docs/openapi.json, the OpenAPI 3.1 document Core serves at /openapi.json.
+
+The document is generated so the shared parts (problem responses, auth, quota headers) stay
+the same on every route. `scripts/openapi.py --check` fails when the committed file is stale
+(scripts/test runs it)."""
+import json, os, sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "docs", "openapi.json")
+
+PROBLEM = {"$ref": "#/components/schemas/Problem"}
+SBOM_TYPES = ["cyclonedx-json", "cyclonedx-xml", "spdx-json", "spdx-tag-value", "spdx3-json",
+              "syft-json", "trivy-json"]
+QUOTA_HEADERS = {
+    "X-Stella-Quota-Limit": {"description": "Scans allowed per UTC day for this token.",
+                             "schema": {"type": "string"}},
+    "X-Stella-Quota-Remaining": {"description": "Scans left today.", "schema": {"type": "string"}},
+    "X-Stella-Reset": {"description": "The next UTC midnight (RFC 3339).",
+                       "schema": {"type": "string"}},
+    "X-Stella-Quota-Warning": {"description": "Present from 200 of 333 used (proportionally for other limits).",
+                               "schema": {"type": "string"}},
+}
+DIFF_ID = {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}
+
+
+def problem(desc, headers=None):
+    r = {"description": desc, "content": {"application/problem+json": {"schema": PROBLEM}}}
+    if headers:
+        r["headers"] = headers
+    return r
+
+
+def js(schema, desc="OK.", headers=None):
+    r = {"description": desc, "content": {"application/json": {"schema": schema}}}
+    if headers:
+        r["headers"] = headers
+    return r
+
+
+def obj(props, required=None, extra=True):
+    o = {"type": "object", "properties": props}
+    if required:
+        o["required"] = required
+    if not extra:
+        o["additionalProperties"] = False
+    return o
+
+
+def protected(op, scope="scan", body=False, quota_headers=True):
+    """Adds what every protected route answers: 401, 403, 408, the quota headers."""
+    op["security"] = [{"bearer": []}]
+    r = op["responses"]
+    r.setdefault("401", problem("No token, or a token that is forged, expired or from another server (with a `WWW-Authenticate: Bearer` challenge)."))
+    r.setdefault("403", problem(f"The token lacks the `{scope}` scope."))
+    r.setdefault("408", problem("The request took longer than the server's request timeout."))
+    if body:
+        r.setdefault("413", problem("The body is larger than the server's limit (`--max-body-mib`)."))
+    if quota_headers:
+        for code, resp in r.items():
+            if code.startswith("2"):
+                resp.setdefault("headers", {}).update(QUOTA_HEADERS)
+    return op
+
+
+SCAN_RESULT = {"$ref": "#/components/schemas/ScanResult"}
+PROGRESS = {"$ref": "#/components/schemas/Progress"}
+ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+scan_post = {
+    "summary": "Scan an SBOM or an image",
+    "description": "The body is an SBOM (CycloneDX JSON/XML, SPDX JSON/tag-value/3.0, Syft JSON, Trivy JSON; detected unless `X-Stella-Sbom-Type` names it) or `{\"image\": {\"reference\", \"digest\", \"layers\": [diffID…], \"platform\"}}`: with `layers` Core composes the uploaded fragments (Delta-SBOM), without them it pulls `reference`. Admitted against the caller's daily quota once the body is readable. `?wait=true` scans at once and answers with the result; otherwise the scan is queued (202) and `Location` names it.",
+    "parameters": [
+        {"name": "wait", "in": "query", "schema": {"type": "boolean"},
+         "description": "Answer with the scan result (200) instead of queueing it (202)."},
+        {"name": "image", "in": "query", "schema": {"type": "string"},
+         "description": "The image the SBOM describes (its scans are kept under this reference)."},
+        {"name": "X-Stella-Sbom-Type", "in": "header", "schema": {"type": "string", "enum": SBOM_TYPES}},
+    ],
+    "requestBody": {
+        "required": True,
+        "description": "An SBOM, or an image request.",
+        "content": {"application/json": {"schema": {}, "examples": {
+                        "cyclonedx": {"summary": "A CycloneDX SBOM", "value": {
+                            "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+                            "components": [{"type": "library", "bom-ref": "a", "name": "memcached",
+                                            "version": "1.6.17-r0",
+                                            "purl": "pkg:apk/alpine/memcached@1.6.17-r0?arch=x86_64&distro=alpine-3.17.3"}]}},
+                        "image": {"summary": "An image by its layers (Delta-SBOM)", "value": {
+                            "image": {"reference": "registry.example.com/app:1",
+                                      "layers": ["sha256:" + "0" * 64]}}}}},
+                    "application/xml": {"schema": {}},
+                    "text/plain": {"schema": {}}},
+    },
+    "responses": {
+        "200": js(SCAN_RESULT, "The scan result (docs/scan-result.schema.json)."),
+        "202": js(obj({"id": {"type": "string"}, "location": {"type": "string"},
+                       "events": {"type": "string"}}, ["id", "location", "events"]),
+                  "Queued; follow `events` (SSE) and fetch `location`.",
+                  {"Location": {"schema": {"type": "string"}}}) | {"links": {
+            "GetScan": {"operationId": "getScan", "parameters": {"id": "$response.body#/id"}},
+            "ScanEvents": {"operationId": "scanEvents", "parameters": {"id": "$response.body#/id"}},
+            "ScanDiff": {"operationId": "scanDiff", "parameters": {"id": "$response.body#/id"}},
+        }},
+        "400": problem("The body is not an SBOM or image request, or the type header names no known format."),
+        "409": problem("Layers of an image request have no uploaded fragment (`?wait=true`)."),
+        "422": problem("The policy could not be evaluated, or the image could not be pulled."),
+        "429": problem("The token's daily quota is used up.",
+                       {"Retry-After": {"description": "Seconds to the next UTC midnight.",
+                                        "schema": {"type": "string"}}}),
+        "503": problem("Too many scans waiting.", {"Retry-After": {"schema": {"type": "string"}}}),
+    },
+}
+
+
+def scan_post_op(op_id, summary_suffix=""):
+    op = json.loads(json.dumps(scan_post))
+    op["operationId"] = op_id
+    op["summary"] += summary_suffix
+    return protected(op, body=True)
+
+
+missing_op = lambda op_id: protected({
+    "operationId": op_id,
+    "summary": "Which layers Core has no fragment of",
+    "description": "The set difference Delta-SBOM clients upload: layers neither this caller nor Core itself has catalogued.",
+    "requestBody": {"required": True, "content": {"application/json": {"schema": obj(
+        {"layers": {"type": "array", "maxItems": 1000, "items": DIFF_ID}}, ["layers"], extra=False)}}},
+    "responses": {
+        "200": js(obj({"missing": {"type": "array", "items": DIFF_ID}}, ["missing"])),
+        "400": problem("Not `{\"layers\": [diffID…]}`, or an id that is not a diffID."),
+    },
+}, body=True)
+
+quota_op = lambda op_id: protected({
+    "operationId": op_id,
+    "summary": "The caller's quota today",
+    "responses": {"200": js(obj({
+        "limit": {"type": "integer"}, "used": {"type": "integer"},
+        "remaining": {"type": "integer"}, "resetAt": {"type": "string"}},
+        ["limit", "used", "remaining", "resetAt"]))},
+})
+
+POLICY_VERSION = obj({
+    "version": {"type": "integer"}, "author": {"type": "string"}, "created": {"type": "string"},
+    "comment": {"type": ["string", "null"]}, "yaml": {"type": "string"},
+    "rego": {"type": "object", "additionalProperties": {"type": "string"}}},
+    ["version", "author", "created"])
+POLICY_BODY = {
+    "required": True,
+    "content": {
+        "application/yaml": {"schema": {"type": "string"}, "example": "version: 1\nrules:\n  - id: no-criticals\n    action: deny\n    when: { severity: \">= critical\" }\n"},
+        "application/json": {"schema": obj({
+            "yaml": {"type": "string"},
+            "rego": {"type": "object", "additionalProperties": {"type": "string"}},
+            "comment": {"type": "string"}}, extra=False)},
+    },
+}
+MUTE = obj({
+    "id": {"type": "string"}, "vulnerability": {"type": "string"}, "package": {"type": "string"},
+    "until": {"type": "string", "format": "date"}, "reason": {"type": "string", "minLength": 1},
+    "by": {"type": "string"}, "created": {"type": "string"}}, ["vulnerability", "reason"])
+
+doc = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Stella Core API",
+        "version": "0.1.0",
+        "description": "SBOM-first vulnerability scanning. Every route under /api/v1 needs a bearer token from POST /connect/token (or anonymous access, when Core allows it). Errors are application/problem+json.",
+    },
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (EdDSA)"}},
+        "schemas": {
+            "Problem": obj({"type": {"type": "string"}, "title": {"type": "string"},
+                            "status": {"type": "integer"}, "detail": {"type": "string"}},
+                           ["title", "status", "detail"]),
+            "ScanResult": {"description": "See docs/scan-result.schema.json.", "type": "object",
+                           "required": ["schemaVersion", "scanId", "findings", "verdict"]},
+            "Progress": obj({"state": {"enum": ["queued", "running", "done", "failed"]},
+                             "step": {"type": "string"}, "verdict": {"type": "string"},
+                             "problem": PROBLEM}, ["state"]),
+        },
+    },
+    "paths": {
+        "/healthz": {"get": {"operationId": "healthz", "summary": "Liveness",
+                             "responses": {"200": {"description": "Alive.", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+        "/readyz": {"get": {"operationId": "readyz", "summary": "Readiness: the store answers",
+                            "responses": {"200": {"description": "Ready.", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                                          "503": problem("The store cannot be read.")}}},
+        "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus metrics",
+                             "description": "Request latency histograms per route family, responses by class, scans and verdicts, scan time, quota and queue rejections, queue depth, DB age.",
+                             "responses": {"200": {"description": "Text exposition format 0.0.4.",
+                                                   "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+        "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document",
+                                  "responses": {"200": js({"type": "object"}, "OpenAPI 3.1.")}}},
+        "/connect/token": {"post": {
+            "operationId": "token",
+            "summary": "OAuth2 token endpoint (client_credentials, password)",
+            "description": "Client credentials in HTTP Basic or the form (client_id, client_secret); users with username and password. Tokens are EdDSA JWTs valid 12 hours with the claims iss, sub, tid, tier, maxScansPerDay, scope, iat, exp, jti.",
+            "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": obj({
+                "grant_type": {"type": "string", "enum": ["client_credentials", "password"]},
+                "client_id": {"type": "string"}, "client_secret": {"type": "string"},
+                "username": {"type": "string"}, "password": {"type": "string"},
+                "scope": {"type": "string"}}, ["grant_type"])}}},
+            "responses": {
+                "200": js(obj({"access_token": {"type": "string"}, "token_type": {"const": "Bearer"},
+                               "expires_in": {"type": "integer"}, "scope": {"type": "string"}},
+                              ["access_token", "token_type", "expires_in", "scope"]), "A token."),
+                "400": js(obj({"error": {"type": "string"}, "error_description": {"type": "string"}}, ["error"]),
+                          "RFC 6749 §5.2: invalid_request, invalid_grant, unsupported_grant_type, invalid_scope."),
+                "401": js(obj({"error": {"type": "string"}, "error_description": {"type": "string"}}, ["error"]),
+                          "invalid_client.", {"WWW-Authenticate": {"schema": {"type": "string"}}}),
+                "413": problem("The body is larger than the server's limit."),
+            }}},
+        "/.well-known/openid-configuration": {"get": {
+            "operationId": "discovery", "summary": "OpenID Provider metadata",
+            "responses": {"200": js(obj({"issuer": {"type": "string"}, "token_endpoint": {"type": "string"},
+                                         "jwks_uri": {"type": "string"}}, ["issuer", "token_endpoint", "jwks_uri"]))}}},
+        "/jwks": {"get": {
+            "operationId": "jwks", "summary": "The keys tokens are signed with (RFC 8037 OKP, Ed25519)",
+            "responses": {"200": {"description": "A JWK set; retired keys stay until their tokens expire.",
+                                  "content": {"application/jwk-set+json": {"schema": obj(
+                                      {"keys": {"type": "array", "items": obj({"kty": {"const": "OKP"}, "crv": {"const": "Ed25519"},
+                                                                               "kid": {"type": "string"}, "x": {"type": "string"}},
+                                                                              ["kty", "crv", "kid", "x"])}}, ["keys"])}}}}}},
+        "/api/v1/scan": {"post": scan_post_op("scan")},
+        "/scan": {"post": scan_post_op("scanSeed", " (the seed's unversioned path)")},
+        "/api/v1/scans": {"get": protected({
+            "operationId": "listScans", "summary": "An image's scans, oldest first",
+            "parameters": [{"name": "image", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "responses": {
+                "200": js(obj({"image": {"type": "string"}, "scans": {"type": "array", "items": obj(
+                    {"id": {"type": "string"}, "createdAt": {"type": "string"}}, ["id", "createdAt"])}}, ["image", "scans"]),
+                          "The scans."),
+                "400": problem("No image given."),
+            }})},
+        "/api/v1/scans/{id}": {"get": protected({
+            "operationId": "getScan", "summary": "A scan: its result, or its state while queued or running",
+            "parameters": [ID_PARAM],
+            "responses": {
+                "200": js(SCAN_RESULT, "The stored result."),
+                "202": js(PROGRESS, "Queued or running.", {"Retry-After": {"schema": {"type": "string"}}}),
+                "404": problem("No such scan."),
+                "409": problem("The scan failed: layers were missing."),
+                "422": problem("The scan failed (policy, pull, or it crashed Core three times)."),
+            }})},
+        "/api/v1/scans/{id}/events": {"get": protected({
+            "operationId": "scanEvents", "summary": "Live progress (server-sent events)",
+            "description": "Events `queued`, `running` (with `step`), then `done` (with `verdict`) or `failed` (with `problem`); each `data` is a Progress object. The stream ends after done or failed.",
+            "parameters": [ID_PARAM],
+            "responses": {"200": {"description": "An event stream.", "content": {"text/event-stream": {"schema": obj({
+                "event": {"enum": ["queued", "running", "done", "failed"]},
+                "data": {"type": "string", "description": "A Progress object as JSON."}}, ["event", "data"])}}},
+                          "404": problem("No such scan.")}})},
+        "/api/v1/scans/{id}/diff": {"get": protected({
+            "operationId": "scanDiff", "summary": "New and fixed findings against another scan of the image",
+            "parameters": [ID_PARAM, {"name": "against", "in": "query", "schema": {"type": "string"},
+                                      "description": "The scan to compare with (default: the image's previous scan)."}],
+            "responses": {"200": js(obj({"image": {"type": "string"}, "base": {"type": "object"}, "head": {"type": "object"},
+                                         "new": {"type": "array"}, "fixed": {"type": "array"}, "unchanged": {"type": "integer"}},
+                                        ["image", "base", "head", "new", "fixed", "unchanged"])),
+                          "404": problem("No such scan, or no earlier scan of the image.")}})},
+        "/api/v1/layers/missing": {"post": missing_op("layersMissing")},
+        "/layers/missing": {"post": missing_op("layersMissingSeed")},
+        "/api/v1/layers/{diffId}/sbom": {"put": protected({
+            "operationId": "putLayer", "summary": "Upload one layer's fragment",
+            "description": "The fragment `stella sbom --per-layer` writes (under `fragment`): packages by location, release files, whiteouts, made by this Core's cataloger set. Trusted only for the uploader's own scans.",
+            "parameters": [{"name": "diffId", "in": "path", "required": True, "schema": DIFF_ID}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+            "responses": {"204": {"description": "Stored."},
+                          "400": problem("Not a fragment, not of this layer, or not a diffID."),
+                          "422": problem("Made by another cataloger set.")}}, body=True)},
+        "/api/v1/quota": {"get": quota_op("quota")},
+        "/quota": {"get": quota_op("quotaSeed")},
+        "/api/v1/token/offline": {"post": protected({
+            "operationId": "offlineToken", "summary": "An offline token (admin)",
+            "requestBody": {"required": False, "content": {"application/json": {"schema": obj(
+                {"expiresDays": {"type": "integer", "minimum": 1, "maximum": 90, "default": 30},
+                 "clientId": {"type": "string"}}, extra=False)}}},
+            "responses": {"200": js(obj({"jwt": {"type": "string"}, "expires": {"type": "string"}, "sub": {"type": "string"}},
+                                        ["jwt", "expires"])),
+                          "400": problem("A lifetime outside 1–90 days, or not JSON."),
+                          "404": problem("No such client.")}}, scope="admin", body=True)},
+        "/api/v1/policy": {
+            "get": protected({"operationId": "getPolicy", "summary": "The active policy version",
+                              "responses": {"200": js(POLICY_VERSION), "404": problem("No policy is set.")}}),
+            "put": protected({"operationId": "putPolicy", "summary": "Record a new policy version and make it active",
+                              "requestBody": POLICY_BODY,
+                              "responses": {"200": js(POLICY_VERSION),
+                                            "400": problem("Not a policy body."),
+                                            "422": problem("The policy does not load (with line and column); the active one stays.")}},
+                             scope="policy:write", body=True),
+        },
+        "/api/v1/policy/validate": {"post": protected({
+            "operationId": "validatePolicy", "summary": "Check a policy without recording it",
+            "requestBody": POLICY_BODY,
+            "responses": {"200": js(obj({"valid": {"const": True}}, ["valid"])),
+                          "400": problem("Not a policy body."),
+                          "422": problem("The policy does not load (with line and column).")}}, body=True)},
+        "/api/v1/policy/history": {"get": protected({
+            "operationId": "policyHistory", "summary": "Policy versions and activations (or the diff of two)",
+            "parameters": [{"name": "from", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                           {"name": "to", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+            "responses": {"200": js({"type": "object"}), "400": problem("Bad query."),
+                          "404": problem("No such version.")}})},
+        "/api/v1/policy/activate": {"post": protected({
+            "operationId": "activatePolicy", "summary": "Make a recorded version active again (roll-back)",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": obj(
+                {"version": {"type": "integer", "minimum": 0}}, ["version"], extra=False)}}},
+            "responses": {"200": js(obj({"active": {"type": "integer"}}, ["active"])),
+                          "400": problem("Not `{\"version\": N}`."), "404": problem("No such version.")}},
+            scope="policy:write", body=True)},
+        "/api/v1/policy/mute": {"post": protected({
+            "operationId": "mute", "summary": "Mute a vulnerability (with a reason, optionally until a day)",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": MUTE, "example": {
+                "vulnerability": "CVE-2023-46853", "package": "pkg:apk/alpine/memcached*",
+                "until": "2099-01-01", "reason": "not reachable from the entrypoint"}}}},
+            "responses": {"201": js(MUTE, "Muted."), "400": problem("Not a mute."),
+                          "422": problem("The mute does not load (an impossible day, a bad pattern).")}},
+            scope="policy:write", body=True)},
+        "/api/v1/policy/mutes": {"get": protected({
+            "operationId": "mutes", "summary": "The mutes made through the API",
+            "responses": {"200": js(obj({"mutes": {"type": "array", "items": MUTE}}, ["mutes"]))}})},
+        "/api/v1/policy/mute/{id}": {"delete": protected({
+            "operationId": "unmute", "summary": "Remove a mute",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"204": {"description": "Removed."}, "404": problem("No such mute.")}},
+            scope="policy:write")},
+        "/api/v1/policy/export": {"get": protected({
+            "operationId": "exportPolicy", "summary": "Every version, the activations and the mutes",
+            "responses": {"200": js({"type": "object"})}})},
+        "/api/v1/policy/import": {"post": protected({
+            "operationId": "importPolicy", "summary": "Replace the policy history with an export (checked)",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+            "responses": {"200": js(obj({"versions": {"type": "integer"}}, ["versions"])),
+                          "400": problem("Not an export."), "422": problem("A version does not load.")}},
+            scope="policy:write", body=True)},
+        "/api/v1/feeds": {"get": protected({
+            "operationId": "feeds", "summary": "The DB's feeds and how old they are",
+            "responses": {"200": js(obj({"built": {"type": "string"}, "ageSeconds": {"type": ["integer", "null"]},
+                                         "digest": {"type": "string"}, "feeds": {"type": "object"}},
+                                        ["built", "digest", "feeds"]))}})},
+        "/api/v1/feeds/update": {"post": protected({
+            "operationId": "feedsUpdate", "summary": "Load the DB file again (after `stella db update` or an offline kit)",
+            "responses": {"200": js(obj({"built": {"type": "string"}, "digest": {"type": "string"}}, ["built", "digest"])),
+                          "422": problem("The file is not a valid DB; the one in use stays.")}}, scope="admin")},
+    },
+}
+
+text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+if "--check" in sys.argv:
+    with open(OUT) as f:
+        if f.read() != text:
+            sys.exit("docs/openapi.json is stale: run scripts/openapi.py")
+    print("docs/openapi.json is up to date")
+else:
+    with open(OUT, "w") as f:
+        f.write(text)
+    print(f"wrote {OUT}")
