@@ -49,9 +49,10 @@ pub struct ServeArgs {
     /// The data directory (the embedded store; created when missing).
     #[arg(long, default_value = "stella-data", env = "STELLA_DATA")]
     pub data: PathBuf,
-    /// The vulnerability DB.
+    /// The vulnerability DB (default: the bundled snapshot of real advisories, compiled into
+    /// DATA on first start; frozen, so run `stella db update` for current data).
     #[arg(long, env = "STELLA_DB")]
-    pub db: PathBuf,
+    pub db: Option<PathBuf>,
     /// The policy every scan is judged by (one YAML file and any .rego files). Repeatable.
     #[arg(
         long,

@@ -8,12 +8,21 @@ use crate::cli::ServeArgs;
 use crate::exit;
 
 pub(crate) fn run(a: ServeArgs) -> anyhow::Result<u8> {
-    if !a.db.exists() {
-        anyhow::bail!(
-            "{}: no vulnerability DB there\nhint: build one with `stella db update --db {0}` (or `stella db import --db {0} FEEDS…` offline)",
-            a.db.display()
-        );
-    }
+    let db = match &a.db {
+        Some(db) => {
+            if !db.exists() {
+                anyhow::bail!(
+                    "{}: no vulnerability DB there\nhint: build one with `stella db update --db {0}` (or `stella db import --db {0} FEEDS…` offline), or leave --db out to start on the bundled snapshot",
+                    db.display()
+                );
+            }
+            db.clone()
+        }
+        None => bundled_db(&a.data)?,
+    };
+    let db_note = a.db.is_none().then(|| {
+        "scanned against the bundled advisory snapshot, which is old and frozen (Alpine secdb to 2020, Debian tracker to 2023-03, PyPI to 2024-10); run `stella db update --db stella.db` and `stella serve --db stella.db` for current data".to_string()
+    });
     // checked here for file:line errors; Core records them as a policy version
     let policy_files = if a.policy.is_empty() {
         Vec::new()
@@ -53,7 +62,8 @@ pub(crate) fn run(a: ServeArgs) -> anyhow::Result<u8> {
             });
         let core = stella_core::Core::open(stella_core::Config {
             data: a.data.clone(),
-            db: a.db.clone(),
+            db,
+            db_note,
             max_body: a.max_body_mib << 20,
             queue_limit: 10_000,
             policy_files,
@@ -134,4 +144,61 @@ fn init_logs(format: &str) -> anyhow::Result<()> {
         other => anyhow::bail!("--log-format {other}: use json or text"),
     };
     r.map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))
+}
+
+/// The advisory snapshot compiled into the binary (crates/stella-cli/snapshot/SOURCES.md).
+const SNAPSHOT: &[u8] = include_bytes!("../snapshot/advisories.zip");
+/// When the snapshot was taken: the DB says so, and scans warn that it is old.
+const SNAPSHOT_DATE: &str = "2026-11-29T00:00:00Z";
+
+/// The bundled snapshot as a DB in the data directory, compiled on first start (and again
+/// when a new binary bundles another snapshot).
+fn bundled_db(data: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    let db = data.join("bundled-advisories.db");
+    let marker = data.join("bundled-advisories.id");
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in SNAPSHOT {
+        h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let id = format!("{h:016x}");
+    if db.exists() && std::fs::read_to_string(&marker).is_ok_and(|m| m.trim() == id) {
+        return Ok(db);
+    }
+    eprintln!(
+        "stella serve: no --db given; compiling the bundled advisory snapshot (Alpine secdb, Debian tracker, PyPI OSV, KEV, EPSS; frozen, so scans will say it is old) into {}",
+        db.display()
+    );
+    fs_err::create_dir_all(data)?;
+    let tmp = data.join(".snapshot");
+    let _ = std::fs::remove_dir_all(&tmp);
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(SNAPSHOT))
+        .context("the bundled snapshot is unreadable")?;
+    let mut roots = std::collections::BTreeSet::new();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i)?;
+        // our own archive, but never a path outside the scratch directory
+        let Some(rel) = f.enclosed_name() else {
+            anyhow::bail!("the bundled snapshot names a path outside its directory");
+        };
+        if f.is_dir() {
+            continue;
+        }
+        if let Some(first) = rel.components().next() {
+            roots.insert(tmp.join(first.as_os_str()));
+        }
+        let out = tmp.join(&rel);
+        fs_err::create_dir_all(out.parent().unwrap_or(&tmp))?;
+        let mut w = fs_err::File::create(&out)?;
+        std::io::copy(&mut f, &mut w)?;
+    }
+    let mut b = stella_advisory::DbBuilder::new();
+    let paths: Vec<std::path::PathBuf> = roots.into_iter().collect();
+    stella_advisory::import::import(&mut b, None, &paths, SNAPSHOT_DATE)
+        .context("cannot compile the bundled snapshot")?;
+    let part = data.join("bundled-advisories.db.part");
+    b.write(&part, SNAPSHOT_DATE)?;
+    fs_err::rename(&part, &db)?;
+    fs_err::write(&marker, format!("{id}\n"))?;
+    let _ = std::fs::remove_dir_all(&tmp);
+    Ok(db)
 }

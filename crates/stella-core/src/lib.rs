@@ -35,6 +35,8 @@ pub struct Config {
     pub data: std::path::PathBuf,
     /// The vulnerability DB.
     pub db: std::path::PathBuf,
+    /// A warning every scan carries about the DB (the bundled snapshot is frozen).
+    pub db_note: Option<String>,
     /// Largest request body, in bytes.
     pub max_body: usize,
     /// Jobs the queue holds at most.

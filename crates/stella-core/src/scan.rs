@@ -346,6 +346,10 @@ impl Core {
             ),
             other => internal(other),
         })?;
+        let mut report = report;
+        if let Some(note) = &self.config.db_note {
+            report.warnings.push(note.clone());
+        }
         // compact, serialised once: stored and answered with the same bytes (pretty-printing
         // a large result cost more than matching it)
         let mut json = Vec::with_capacity(1024 + 1024 * report.findings.len());

@@ -1,0 +1,82 @@
+//! The README's quick start, as written: `stella serve` with no DB starts on the bundled
+//! advisory snapshot, and `stella scan sbom:examples/python-app.cdx.json --server URL` with the
+//! first-start admin credentials finds the example's vulnerabilities.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+#[test]
+fn serve_on_the_bundled_snapshot_and_scan_the_example() {
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("stella-data");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stella"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .env_remove("STELLA_DB")
+        .env_remove("STELLA_POLICY")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::BufRead as _;
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut said = Vec::new();
+    let url = loop {
+        let l = lines.next().expect("the server ended").unwrap();
+        said.push(l.clone());
+        if let Some(r) = l.split("listening on ").nth(1) {
+            break r.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let server = common::Server {
+        child: Some(child),
+        url: url.clone(),
+        data: data.clone(),
+        log: Default::default(),
+    };
+    assert!(
+        said.iter().any(|l| l.contains("bundled advisory snapshot")),
+        "{said:?}"
+    );
+    let secret = std::fs::read_to_string(data.join("admin.secret")).unwrap();
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/python-app.cdx.json"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_stella"))
+        .args([
+            "scan",
+            &format!("sbom:{example}"),
+            "--server",
+            &url,
+            "-f",
+            "json",
+        ])
+        .env("STELLA_CLIENT_ID", "admin")
+        .env("STELLA_CLIENT_SECRET", secret.trim())
+        .env_remove("STELLA_TOKEN")
+        .env_remove("STELLA_DB")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["vulnerabilityId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 38, "{ids:?}");
+    assert!(ids.contains(&"CVE-2023-32681"), "requests 2.19.0: {ids:?}");
+    // the snapshot is old and the scan says so
+    assert!(
+        v["warnings"].to_string().contains("old") || err.contains("old"),
+        "{}",
+        v["warnings"]
+    );
+    common::stop(server);
+}
