@@ -242,3 +242,55 @@ fn scan_diffs_feeds_and_db_reload() {
     );
     stop(server);
 }
+
+#[test]
+fn identical_requests_reuse_the_result_until_the_policy_changes() {
+    let work = tempfile::tempdir().unwrap();
+    let db = secdb_db(work.path());
+    let server = serve(&work.path().join("data"), &db, &[]);
+    let url = server.url.clone();
+    let auth = admin_bearer(&server);
+    let scan = || {
+        let r = response(
+            ureq::post(&format!("{url}/api/v1/scan?wait=true&image=same/app:1"))
+                .set("Authorization", &auth)
+                .send_string(&memcached_sbom()),
+        );
+        assert_eq!(r.status(), 200);
+        let how = r.header("X-Stella-Result").unwrap().to_string();
+        let location = r.header("Content-Location").unwrap().to_string();
+        let v: serde_json::Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
+        (how, location, v)
+    };
+    let (how1, _, first) = scan();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (how2, location, second) = scan();
+    assert_eq!((how1.as_str(), how2.as_str()), ("scanned", "reused"));
+    assert_eq!(first["findings"], second["findings"]);
+    assert_eq!(first["scanId"], second["scanId"], "content-derived");
+    assert_ne!(
+        first["createdAt"], second["createdAt"],
+        "a new scan, a new time"
+    );
+    // the stored copy reads back exactly as answered
+    let (_, _, stored) = status_of(
+        ureq::get(&format!("{url}{location}"))
+            .set("Authorization", &auth)
+            .call(),
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&stored).unwrap(),
+        second
+    );
+    // another body, or a policy change, scans again
+    let r = response(
+        ureq::put(&format!("{url}/api/v1/policy"))
+            .set("Authorization", &auth)
+            .send_string("version: 1\nrules:\n  - id: d\n    action: deny\n    when: { vulnerability: CVE-2023-46853 }\n"),
+    );
+    assert_eq!(r.status(), 200);
+    let (how3, _, third) = scan();
+    assert_eq!(how3, "scanned");
+    assert_eq!(third["verdict"]["status"], "FAIL");
+    stop(server);
+}

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 mod auth;
+mod cache;
 pub mod identity;
 pub mod metrics;
 mod policy;
@@ -102,6 +103,10 @@ pub struct Core {
     live: scan::Live,
     /// Policy versions, API mutes, and the set scans use.
     policy: std::sync::RwLock<policy::PolicyState>,
+    /// Results of identical requests, reused.
+    results: cache::Cache,
+    /// Bumped when the DB or the policy changes: cached results of before no longer apply.
+    generation: std::sync::atomic::AtomicU64,
     /// Set when Core shuts down: workers finish their job and stop.
     stopping: std::sync::atomic::AtomicBool,
 }
@@ -127,11 +132,14 @@ impl Core {
             store,
             db: std::sync::RwLock::new(Arc::new(db)),
             config,
-            scans: tokio::sync::Semaphore::new(cores),
+            // two per core: one computes while the other waits for its group commit
+            scans: tokio::sync::Semaphore::new(2 * cores),
             keys: std::sync::RwLock::new(keys),
             principals: std::sync::RwLock::new(principals),
             bootstrap,
             live: scan::Live::new(),
+            results: cache::Cache::new(64 << 20),
+            generation: std::sync::atomic::AtomicU64::new(0),
             policy: std::sync::RwLock::new(policy),
             stopping: std::sync::atomic::AtomicBool::new(false),
         })
@@ -459,6 +467,8 @@ async fn feeds_update(
     let built = db.manifest().built.clone();
     let digest = db.digest();
     *core.db.write().map_err(internal)? = Arc::new(db);
+    core.generation
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     core.audit(&caller, "feeds.update", &format!("{digest} built {built}"));
     Ok(axum::Json(serde_json::json!({ "built": built, "digest": digest })).into_response())
 }

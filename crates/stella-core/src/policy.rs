@@ -210,6 +210,8 @@ impl Core {
         state.history = history;
         state.mutes = mutes;
         state.effective = eff.map(Arc::new);
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         drop(state);
         self.audit(caller, action, &format!("active version {active}"));
         Ok(out)

@@ -281,8 +281,8 @@ impl Core {
         track: bool,
         job: &Job,
         read: Option<stella_sbom::Read>,
-        complete: impl FnOnce(&str, &str, &[u8], &[u8]) -> Result<(), Problem>,
-    ) -> Result<(Vec<u8>, String), Problem> {
+        complete: impl FnOnce(&str, &str, stella_store::Encoded, &[u8]) -> Result<(), Problem>,
+    ) -> Result<(Vec<u8>, String, Option<crate::cache::Entry>), Problem> {
         let started = std::time::Instant::now();
         let (input, target) = match &job.request {
             None => {
@@ -338,6 +338,7 @@ impl Core {
             ..stella_scan::Options::default()
         };
         let db = self.db()?;
+        let t_input = started.elapsed();
         let report = stella_scan::scan(&db, input, target, &opts).map_err(|e| match e {
             stella_scan::Error::Policy(p) => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -352,10 +353,33 @@ impl Core {
         }
         // compact, serialised once: stored and answered with the same bytes (pretty-printing
         // a large result cost more than matching it)
+        let t_scan = started.elapsed();
         let mut json = Vec::with_capacity(1024 + 1024 * report.findings.len());
         serde_json::to_writer(&mut json, &report).map_err(internal)?;
+        let t_json = started.elapsed();
         let audit = crate::audit_entry(&job.who, "scan", &format!("{key} {reference}"));
-        complete(&reference, &report.created_at, &json, &audit)?;
+        // stored as a raw head and a compressed rest: an identical request later reuses the rest
+        let entry = crate::cache::Entry::split(&json, &reference, &report.verdict.status);
+        let encoded = match &entry {
+            Some(e) => {
+                let mut head = e.head.clone();
+                head.extend_from_slice(report.created_at.as_bytes());
+                stella_store::Encoded::parts(&head, &e.packed_tail)
+            }
+            None => stella_store::Encoded::json(&json),
+        };
+        complete(&reference, &report.created_at, encoded, &audit)?;
+        let t_store = started.elapsed();
+        tracing::debug!(
+            target: "stella::scan",
+            input_ms = t_input.as_secs_f64() * 1e3,
+            scan_ms = (t_scan - t_input).as_secs_f64() * 1e3,
+            json_ms = (t_json - t_scan).as_secs_f64() * 1e3,
+            store_ms = (t_store - t_json).as_secs_f64() * 1e3,
+            findings = report.findings.len(),
+            bytes = json.len(),
+            "scan timing"
+        );
         metrics::SCANS.inc();
         metrics::SCAN_SECONDS.observe(started.elapsed());
         let v = match report.verdict.status.as_str() {
@@ -364,7 +388,7 @@ impl Core {
             _ => 2,
         };
         metrics::VERDICTS[v].inc();
-        Ok((json, report.verdict.status))
+        Ok((json, report.verdict.status, entry))
     }
 
     /// Composes an image from uploaded fragments (the caller's, or Core's own).
@@ -503,9 +527,9 @@ impl Core {
                     let w = worker.as_str();
                     let jid = id.as_str();
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        self.execute(jid, true, &j, None, |reference, created, json, _audit| {
+                        self.execute(jid, true, &j, None, |reference, created, value, _audit| {
                             store
-                                .complete(jid, w, jid, reference, created, json)
+                                .complete(jid, w, jid, reference, created, value)
                                 .map(|_| ())
                                 .map_err(internal)
                         })
@@ -609,20 +633,74 @@ pub(crate) async fn post_scan(
         if waiting >= core.config.queue_limit {
             return Err(busy(core.config.queue_limit));
         }
+        // an identical request (same caller, body, DB, policy and day) reuses its result
+        let cache_key = {
+            let day = crate::auth::utc_day(crate::auth::now_secs()).0;
+            let generation = core
+                .generation
+                .load(std::sync::atomic::Ordering::SeqCst)
+                .to_le_bytes();
+            crate::cache::Cache::key(
+                &[
+                    caller.tid().as_bytes(),
+                    hint.as_deref().unwrap_or("").as_bytes(),
+                    q.image.as_deref().unwrap_or("\0").as_bytes(),
+                    &generation,
+                    day.as_bytes(),
+                ],
+                &body,
+            )
+        };
         let permit = core.scans.acquire().await.map_err(internal)?;
         let c = core.clone();
         let k = key.clone();
-        let (json, admitted) = tokio::task::spawn_blocking(move || {
+        let (json, admitted, hit) = tokio::task::spawn_blocking(move || {
+            if let Some(e) = c.results.get(&cache_key) {
+                let admitted = c.admit(&caller)?;
+                let created = stella_sbom::now();
+                let mut json = Vec::with_capacity(e.head.len() + created.len() + e.tail.len());
+                json.extend_from_slice(&e.head);
+                json.extend_from_slice(created.as_bytes());
+                let head_len = json.len();
+                json.extend_from_slice(&e.tail);
+                let audit = crate::audit_entry(
+                    &caller.who(),
+                    "scan",
+                    &format!("{k} {} (same as an earlier scan)", e.reference),
+                );
+                c.store
+                    .put_scan(
+                        &k,
+                        &e.reference,
+                        &created,
+                        stella_store::Encoded::parts(&json[..head_len], &e.packed_tail),
+                        Some(&audit),
+                    )
+                    .map_err(internal)?;
+                metrics::SCANS.inc();
+                metrics::VERDICTS[match e.verdict.as_str() {
+                    "PASS" => 0,
+                    "WARN" => 1,
+                    _ => 2,
+                }]
+                .inc();
+                return Ok::<_, Problem>((json, admitted, true));
+            }
             let (job, read) = c.prepare(&caller, body, hint, q.image)?;
             // admitted only once the request is readable: a typo does not cost a scan
             let admitted = c.admit(&caller)?;
-            let (json, _) =
-                c.execute(&k, false, &job, read, |reference, created, json, audit| {
+            let (json, _, entry) =
+                c.execute(&k, false, &job, read, |reference, created, value, audit| {
                     c.store
-                        .put_scan(&k, reference, created, json, Some(audit))
+                        .put_scan(&k, reference, created, value, Some(audit))
                         .map_err(internal)
                 })?;
-            Ok::<_, Problem>((json, admitted))
+            if job.request.is_none()
+                && let Some(e) = entry
+            {
+                c.results.put(cache_key, e);
+            }
+            Ok::<_, Problem>((json, admitted, false))
         })
         .await
         .map_err(internal)??;
@@ -633,6 +711,11 @@ pub(crate) async fn post_scan(
             json,
         )
             .into_response();
+        // say when the result was reused, so nobody mistakes it for a fresh match
+        r.headers_mut().insert(
+            "x-stella-result",
+            HeaderValue::from_static(if hit { "reused" } else { "scanned" }),
+        );
         if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/scans/{key}")) {
             r.headers_mut().insert(header::CONTENT_LOCATION, v);
         }

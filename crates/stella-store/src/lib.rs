@@ -8,7 +8,9 @@
 //! its result is stored in the same transaction that removes it, so a worker killed mid-scan
 //! leaves a job that is leased again once its lease runs out and finishes exactly once.
 
+use std::any::Any;
 use std::path::Path;
+use std::sync::{Arc, Mutex, mpsc};
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
@@ -125,11 +127,86 @@ impl Stored {
     }
 }
 
+/// A write the committer runs inside its next transaction.
+type Op =
+    Box<dyn FnOnce(&redb::WriteTransaction) -> Result<Box<dyn Any + Send>, redb::Error> + Send>;
+type Reply = mpsc::SyncSender<Result<Box<dyn Any + Send>, String>>;
+
 /// The store.
 pub struct Store {
-    db: Database,
+    db: Arc<Database>,
     path: String,
     queue_limit: u64,
+    /// Hot writes go to one committer thread that runs every write waiting into one
+    /// transaction and one fsync (group commit): each caller still returns only once its
+    /// write is durable.
+    committer: Mutex<Option<mpsc::Sender<(Op, Reply)>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Ok(mut c) = self.committer.lock() {
+            c.take();
+        }
+        if let Some(t) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Most writes one group commit takes.
+const MAX_BATCH: usize = 256;
+
+fn committer(db: Arc<Database>, rx: mpsc::Receiver<(Op, Reply)>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(x) => batch.push(x),
+                Err(_) => break,
+            }
+        }
+        let w = match db.begin_write() {
+            Ok(w) => w,
+            Err(e) => {
+                for (_, reply) in batch {
+                    let _ = reply.send(Err(e.to_string()));
+                }
+                continue;
+            }
+        };
+        let mut results = Vec::with_capacity(batch.len());
+        let mut failed = None;
+        for (op, reply) in batch {
+            if failed.is_some() {
+                results.push((reply, None));
+                continue;
+            }
+            match op(&w) {
+                Ok(v) => results.push((reply, Some(v))),
+                Err(e) => {
+                    failed = Some(e.to_string());
+                    results.push((reply, None));
+                }
+            }
+        }
+        // one failed write (a storage error) fails the batch: nothing of it is kept
+        let outcome = match failed {
+            Some(e) => {
+                let _ = w.abort();
+                Err(e)
+            }
+            None => w.commit().map_err(|e| e.to_string()),
+        };
+        for (reply, v) in results {
+            let _ = reply.send(match (&outcome, v) {
+                (Ok(()), Some(v)) => Ok(v),
+                (Err(e), _) => Err(e.clone()),
+                (Ok(()), None) => Err("the write was not run".into()),
+            });
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -148,11 +225,24 @@ impl Store {
         };
         std::fs::create_dir_all(dir)
             .map_err(|e| bad(format!("cannot create the directory: {e}")))?;
-        let db = Database::create(&path).map_err(|e| bad(e.to_string()))?;
+        // redb caches pages itself; its default (1 GiB) would be most of Core's memory
+        let db = Database::builder()
+            .set_cache_size(64 << 20)
+            .create(&path)
+            .map_err(|e| bad(e.to_string()))?;
+        let db = Arc::new(db);
+        let (tx, rx) = mpsc::channel::<(Op, Reply)>();
+        let d = db.clone();
+        let thread = std::thread::Builder::new()
+            .name("stella-store-commit".into())
+            .spawn(move || committer(d, rx))
+            .map_err(|e| bad(format!("cannot start the committer: {e}")))?;
         let s = Store {
             db,
             path: path.display().to_string(),
             queue_limit,
+            committer: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
         };
         // every table exists from the start, so readers never meet a missing one
         s.write(|w| {
@@ -188,6 +278,31 @@ impl Store {
         Ok(out)
     }
 
+    /// A write run by the committer with whatever else is waiting (see [`Store`]).
+    fn write_grouped<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<T, redb::Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let op: Op = Box::new(move |w| f(w).map(|v| Box::new(v) as Box<dyn Any + Send>));
+        let sent = self
+            .committer
+            .lock()
+            .ok()
+            .and_then(|c| c.as_ref().map(|c| c.send((op, reply)).is_ok()))
+            .unwrap_or(false);
+        if !sent {
+            return Err(self.bad("the store is closing"));
+        }
+        let v = answer
+            .recv()
+            .map_err(|_| self.bad("the committer stopped"))?
+            .map_err(|e| self.bad(e))?;
+        v.downcast::<T>()
+            .map(|b| *b)
+            .map_err(|_| self.bad("a write answered with the wrong type"))
+    }
+
     fn read<T>(
         &self,
         f: impl FnOnce(&redb::ReadTransaction) -> Result<T, redb::Error>,
@@ -202,7 +317,7 @@ impl Store {
     /// admitted that day.
     pub fn admit(&self, token: &str, day: &str, limit: u32) -> Result<Admission, Error> {
         let key = format!("{token}\0{day}");
-        self.write(|w| {
+        self.write_grouped(move |w| {
             let mut t = w.open_table(QUOTA)?;
             let used = t.get(key.as_str())?.map_or(0, |v| v.value());
             if used >= limit {
@@ -239,14 +354,17 @@ impl Store {
         id: &str,
         image: &str,
         created: &str,
-        json: &[u8],
+        value: Encoded,
         audit: Option<&[u8]>,
     ) -> Result<(), Error> {
-        self.write(|w| {
-            w.open_table(SCANS)?.insert(id, json)?;
-            w.open_table(HISTORY)?
-                .insert(format!("{image}\0{created}\0{id}").as_str(), ())?;
-            if let Some(a) = audit {
+        let value = value.0;
+        let id = id.to_string();
+        let history = format!("{image}\0{created}\0{id}");
+        let audit = audit.map(<[u8]>::to_vec);
+        self.write_grouped(move |w| {
+            w.open_table(SCANS)?.insert(id.as_str(), value.as_slice())?;
+            w.open_table(HISTORY)?.insert(history.as_str(), ())?;
+            if let Some(a) = &audit {
                 append_audit(w, a)?;
             }
             Ok(())
@@ -255,7 +373,14 @@ impl Store {
 
     /// A scan result.
     pub fn get_scan(&self, id: &str) -> Result<Option<Vec<u8>>, Error> {
-        self.read(|r| Ok(r.open_table(SCANS)?.get(id)?.map(|v| v.value().to_vec())))
+        let packed =
+            self.read(|r| Ok(r.open_table(SCANS)?.get(id)?.map(|v| v.value().to_vec())))?;
+        packed
+            .map(|p| {
+                unpack(&p)
+                    .ok_or_else(|| self.bad(format!("scan {id}: the stored result is damaged")))
+            })
+            .transpose()
     }
 
     /// An image's scans, oldest first: `(created, id)`.
@@ -402,8 +527,9 @@ impl Store {
         result_key: &str,
         image: &str,
         created: &str,
-        result: &[u8],
+        result: Encoded,
     ) -> Result<bool, Error> {
+        let packed = result.0;
         self.write(|w| {
             let mut jobs = w.open_table(JOBS)?;
             let Some(s) = jobs.get(id)?.and_then(|v| Stored::decode(v.value())) else {
@@ -415,7 +541,7 @@ impl Store {
             jobs.remove(id)?;
             w.open_table(QUEUE)?.remove(s.seq)?;
             w.open_table(DONE)?.insert(id, result_key)?;
-            w.open_table(SCANS)?.insert(result_key, result)?;
+            w.open_table(SCANS)?.insert(result_key, packed.as_slice())?;
             w.open_table(HISTORY)?
                 .insert(format!("{image}\0{created}\0{result_key}").as_str(), ())?;
             Ok(true)
@@ -524,6 +650,70 @@ impl Store {
     /// A named document.
     pub fn get_doc(&self, name: &str) -> Result<Option<Vec<u8>>, Error> {
         self.read(|r| Ok(r.open_table(DOCS)?.get(name)?.map(|v| v.value().to_vec())))
+    }
+}
+
+/// Scan results are stored LZ4-compressed (a result's JSON shrinks about sixfold, and the
+/// store's writes with it): a tag byte, then either the whole JSON as one block with its size,
+/// or a raw head (what differs between scans of the same content: the creation time) and the
+/// compressed rest, so a result reused from an identical scan is stored without compressing it
+/// again. Results stored raw by earlier versions start with `{` and are read as they are.
+const LZ4: u8 = 1;
+const HEAD_AND_LZ4: u8 = 2;
+
+/// A scan result encoded for the store.
+#[derive(Debug, Clone)]
+pub struct Encoded(Vec<u8>);
+
+impl Encoded {
+    /// The whole JSON, compressed.
+    pub fn json(json: &[u8]) -> Encoded {
+        let mut out = Vec::with_capacity(1 + json.len() / 4);
+        out.push(LZ4);
+        out.extend_from_slice(&lz4_flex::compress_prepend_size(json));
+        Encoded(out)
+    }
+
+    /// A raw head and a tail compressed with [`Encoded::compress`]; read back as head + tail.
+    pub fn parts(head: &[u8], compressed_tail: &[u8]) -> Encoded {
+        let mut out = Vec::with_capacity(5 + head.len() + compressed_tail.len());
+        out.push(HEAD_AND_LZ4);
+        out.extend_from_slice(&(head.len() as u32).to_le_bytes());
+        out.extend_from_slice(head);
+        out.extend_from_slice(compressed_tail);
+        Encoded(out)
+    }
+
+    /// Compresses a tail for [`Encoded::parts`].
+    pub fn compress(tail: &[u8]) -> Vec<u8> {
+        lz4_flex::compress_prepend_size(tail)
+    }
+
+    /// Stored bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there is nothing (never, for a real result).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+fn unpack(stored: &[u8]) -> Option<Vec<u8>> {
+    match stored.split_first() {
+        Some((&LZ4, block)) => lz4_flex::decompress_size_prepended(block).ok(),
+        Some((&HEAD_AND_LZ4, rest)) => {
+            let n = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+            let head = rest.get(4..4 + n)?;
+            let tail = lz4_flex::decompress_size_prepended(rest.get(4 + n..)?).ok()?;
+            let mut out = Vec::with_capacity(head.len() + tail.len());
+            out.extend_from_slice(head);
+            out.extend_from_slice(&tail);
+            Some(out)
+        }
+        Some((b'{', _)) => Some(stored.to_vec()),
+        _ => None,
     }
 }
 

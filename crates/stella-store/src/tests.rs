@@ -43,7 +43,7 @@ fn scans_history_layers_docs_audit_survive_reopening() {
             "b",
             "alpine:3.19",
             "2026-11-29T10:00:00Z",
-            b"{\"n\":2}",
+            Encoded::json(b"{\"n\":2}"),
             None,
         )
         .unwrap();
@@ -51,12 +51,18 @@ fn scans_history_layers_docs_audit_survive_reopening() {
             "a",
             "alpine:3.19",
             "2026-11-28T10:00:00Z",
-            b"{\"n\":1}",
+            Encoded::json(b"{\"n\":1}"),
             None,
         )
         .unwrap();
-        s.put_scan("c", "alpine:3.190", "2026-11-29T11:00:00Z", b"{}", None)
-            .unwrap();
+        s.put_scan(
+            "c",
+            "alpine:3.190",
+            "2026-11-29T11:00:00Z",
+            Encoded::json(b"{}"),
+            None,
+        )
+        .unwrap();
         s.put_layer("t1", "sha256:1", b"frag").unwrap();
         s.put_doc("policy-history", b"{}").unwrap();
         assert_eq!(s.audit(b"one").unwrap(), 0);
@@ -124,20 +130,20 @@ fn a_dead_workers_job_is_leased_again_and_finishes_exactly_once() {
     );
     // w1 comes back late: its result is refused; w2's is the one stored
     assert!(
-        !s.complete("job-1", "w1", "scan-x", "img", "t", b"late")
+        !s.complete("job-1", "w1", "scan-x", "img", "t", Encoded::json(b"late"))
             .unwrap()
     );
     assert!(
-        s.complete("job-1", "w2", "scan-1", "img", "t1", b"{}")
+        s.complete("job-1", "w2", "scan-1", "img", "t1", Encoded::json(b"{}"))
             .unwrap()
     );
     assert!(
-        !s.complete("job-1", "w2", "scan-1", "img", "t1", b"{}")
+        !s.complete("job-1", "w2", "scan-1", "img", "t1", Encoded::json(b"{}"))
             .unwrap(),
         "once"
     );
     assert!(
-        s.complete("job-2", "w2", "scan-2", "img", "t2", b"{}")
+        s.complete("job-2", "w2", "scan-2", "img", "t2", Encoded::json(b"{}"))
             .unwrap()
     );
     assert_eq!(s.job_result("job-1").unwrap().as_deref(), Some("scan-1"));
@@ -187,10 +193,14 @@ fn interrupted_jobs_run_again_at_once_and_failures_are_kept() {
     let j = s.lease("w2", 2_000, 3_600_000).unwrap().unwrap();
     assert_eq!((j.id.as_str(), j.attempts), ("j1", 2));
     assert!(
-        !s.complete("j1", "w1", "j1", "img", "t", b"{}").unwrap(),
+        !s.complete("j1", "w1", "j1", "img", "t", Encoded::json(b"{}"))
+            .unwrap(),
         "the dead worker's result is refused"
     );
-    assert!(s.complete("j1", "w2", "j1", "img", "t", b"{}").unwrap());
+    assert!(
+        s.complete("j1", "w2", "j1", "img", "t", Encoded::json(b"{}"))
+            .unwrap()
+    );
     assert_eq!(s.job_state("j1").unwrap(), JobState::Done);
     let j = s.lease("w2", 2_000, 3_600_000).unwrap().unwrap();
     assert!(s.fail(&j.id, "w2", b"{\"status\":422}").unwrap());
@@ -200,4 +210,23 @@ fn interrupted_jobs_run_again_at_once_and_failures_are_kept() {
     );
     assert_eq!(s.queue_depth().unwrap(), 0);
     assert_eq!(s.job_state("nope").unwrap(), JobState::Unknown);
+}
+
+#[test]
+fn results_stored_in_parts_read_back_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path(), 10).unwrap();
+    let head = br#"{"schemaVersion":"1","createdAt":"2026-11-30T00:00:00Z"#;
+    let tail = br#"","findings":[]}"#.repeat(100);
+    s.put_scan(
+        "p",
+        "img",
+        "2026-11-30T00:00:00Z",
+        Encoded::parts(head, &Encoded::compress(&tail)),
+        None,
+    )
+    .unwrap();
+    let mut whole = head.to_vec();
+    whole.extend_from_slice(&tail);
+    assert_eq!(s.get_scan("p").unwrap().unwrap(), whole);
 }
