@@ -138,7 +138,7 @@ impl Core {
             principals: std::sync::RwLock::new(principals),
             bootstrap,
             live: scan::Live::new(),
-            results: cache::Cache::new(64 << 20),
+            results: cache::Cache::new(32 << 20),
             generation: std::sync::atomic::AtomicU64::new(0),
             policy: std::sync::RwLock::new(policy),
             stopping: std::sync::atomic::AtomicBool::new(false),

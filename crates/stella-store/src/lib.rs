@@ -227,7 +227,7 @@ impl Store {
             .map_err(|e| bad(format!("cannot create the directory: {e}")))?;
         // redb caches pages itself; its default (1 GiB) would be most of Core's memory
         let db = Database::builder()
-            .set_cache_size(64 << 20)
+            .set_cache_size(32 << 20)
             .create(&path)
             .map_err(|e| bad(e.to_string()))?;
         let db = Arc::new(db);
