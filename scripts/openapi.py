@@ -335,6 +335,15 @@ doc = {
             "responses": {"200": js(obj({"versions": {"type": "integer"}}, ["versions"])),
                           "400": problem("Not an export."), "422": problem("A version does not load.")}},
             scope="policy:write", body=True)},
+        "/api/v1/audit": {"get": protected({
+            "operationId": "audit", "summary": "The audit log (admin): who did what and when, oldest first",
+            "parameters": [{"name": "from", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
+            "responses": {"200": js(obj({"entries": {"type": "array", "items": obj({
+                "seq": {"type": "integer"}, "at": {"type": "string"}, "who": {"type": "string"},
+                "action": {"type": "string"}, "detail": {"type": "string"}})},
+                "next": {"type": ["integer", "null"]}}, ["entries", "next"])),
+                          "400": problem("Bad query.")}}, scope="admin")},
         "/api/v1/feeds": {"get": protected({
             "operationId": "feeds", "summary": "The DB's feeds and how old they are",
             "responses": {"200": js(obj({"built": {"type": "string"}, "ageSeconds": {"type": ["integer", "null"]},

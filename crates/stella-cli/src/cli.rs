@@ -77,6 +77,9 @@ pub struct ServeArgs {
     /// Workers for queued scans (0: one per core).
     #[arg(long, default_value_t = 0, env = "STELLA_WORKERS")]
     pub workers: usize,
+    /// Scans the queue holds (queued and running) before Core answers 503.
+    #[arg(long, default_value_t = 10_000)]
+    pub queue_limit: u64,
     /// Let Core pull images from plain-HTTP registries on this machine.
     #[arg(long)]
     pub insecure_registry: bool,

@@ -65,7 +65,7 @@ pub(crate) fn run(a: ServeArgs) -> anyhow::Result<u8> {
             db,
             db_note,
             max_body: a.max_body_mib << 20,
-            queue_limit: 10_000,
+            queue_limit: a.queue_limit.max(1),
             policy_files,
             rego_runner: crate::policy_cmd::sandbox_runner()?,
             fail_on: a.fail_on.clone(),

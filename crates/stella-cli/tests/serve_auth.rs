@@ -378,3 +378,99 @@ fn anonymous_access_when_enabled() {
     assert_eq!(r.status(), 403);
     stop(server);
 }
+
+#[test]
+fn people_log_in_with_passwords_and_admins_read_the_audit_log() {
+    let work = tempfile::tempdir().unwrap();
+    let db = secdb_db(work.path());
+    let data = work.path().join("data");
+    drop(serve(&data, &db, &[]));
+    let mut child = stella()
+        .args(["token", "add-user", "ann", "--scope", "scan", "--data"])
+        .arg(&data)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"correct horse battery\n")
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = serve(&data, &db, &[]);
+    let url = server.url.clone();
+    let login = |password: &str| {
+        response(ureq::post(&format!("{url}/connect/token")).send_form(&[
+            ("grant_type", "password"),
+            ("username", "ann"),
+            ("password", password),
+        ]))
+    };
+    let r = login("wrong horse battery");
+    assert_eq!(r.status(), 400);
+    let v: serde_json::Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
+    assert_eq!(v["error"], "invalid_grant");
+    let r = login("correct horse battery");
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
+    let ann = format!("Bearer {}", v["access_token"].as_str().unwrap());
+    let claims: serde_json::Value = serde_json::from_slice(
+        &B64.decode(
+            v["access_token"]
+                .as_str()
+                .unwrap()
+                .split('.')
+                .nth(1)
+                .unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["sub"], "user:ann");
+    let r = response(
+        ureq::post(&format!("{url}/api/v1/scan?wait=true&image=ann/app:1"))
+            .set("Authorization", &ann)
+            .send_string(&memcached_sbom()),
+    );
+    assert_eq!(r.status(), 200);
+    // the audit log: admins only; it names who scanned and who was added
+    assert_eq!(get_with(&url, "/api/v1/audit", Some(&ann)).status(), 403);
+    let admin = admin_bearer(&server);
+    let r = get_with(&url, "/api/v1/audit?limit=1000", Some(&admin));
+    assert_eq!(r.status(), 200);
+    let log: serde_json::Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
+    let entries = log["entries"].as_array().unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["who"] == "user:ann" && e["action"] == "scan"),
+        "{log}"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["action"] == "principal.add" && e["detail"] == "ann"),
+        "{log}"
+    );
+    let first = entries[0]["seq"].as_u64().unwrap();
+    let r = get_with(
+        &url,
+        &format!("/api/v1/audit?from={}&limit=1", first + 1),
+        Some(&admin),
+    );
+    let page: serde_json::Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
+    assert_eq!(page["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(page["next"], first + 2);
+    stop(server);
+}

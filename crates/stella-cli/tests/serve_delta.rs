@@ -368,3 +368,87 @@ fn queued_scans_survive_kill_9_and_finish_exactly_once() {
     assert!(metrics.contains("stella_queue_depth 0"), "{metrics}");
     stop(server);
 }
+
+#[test]
+fn a_full_queue_answers_503_and_a_spent_quota_exits_10() {
+    let work = tempfile::tempdir().unwrap();
+    let db = secdb_db(work.path());
+    let data = work.path().join("data");
+    drop(serve(&data, &db, &[]));
+    let out = stella()
+        .args([
+            "token",
+            "add-client",
+            "ci",
+            "--max-scans-per-day",
+            "1",
+            "--data",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let secret = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret=").map(str::to_string))
+        .unwrap();
+    let server = serve(&data, &db, &["--workers", "1", "--queue-limit", "1"]);
+    let url = server.url.clone();
+    let auth = admin_bearer(&server);
+    // a large SBOM keeps the one worker busy while the others arrive
+    let comps: Vec<String> = (0..20_000)
+        .map(|i| {
+            format!(
+                r#"{{"type":"library","bom-ref":"c{i}","name":"m{i}","version":"1.0-r0","purl":"pkg:apk/alpine/m{i}@1.0-r0?distro=alpine-3.17.3"}}"#
+            )
+        })
+        .collect();
+    let sbom = format!(
+        r#"{{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[{}]}}"#,
+        comps.join(",")
+    );
+    let answers: Vec<(u16, Option<String>)> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    let r = response(
+                        ureq::post(&format!("{url}/api/v1/scan"))
+                            .set("Authorization", &auth)
+                            .send_string(&sbom),
+                    );
+                    (r.status(), r.header("Retry-After").map(str::to_string))
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(answers.iter().any(|a| a.0 == 202), "{answers:?}");
+    assert!(
+        answers.iter().any(|a| a.0 == 503 && a.1.is_some()),
+        "a full queue pushes back with Retry-After: {answers:?}"
+    );
+    // let the queue drain
+    let t = std::time::Instant::now();
+    loop {
+        let (_, _, m) = status_of(ureq::get(&format!("{url}/metrics")).call());
+        if m.contains("stella_queue_depth 0") {
+            break;
+        }
+        assert!(t.elapsed().as_secs() < 120, "the queue never drained");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // the pipeline helper: a spent quota is worth retrying later (exit 10), not a failure
+    let example = work.path().join("sbom.json");
+    std::fs::write(&example, memcached_sbom()).unwrap();
+    let target = format!("sbom:{}", example.display());
+    let env = [
+        ("STELLA_CLIENT_ID", "ci"),
+        ("STELLA_CLIENT_SECRET", secret.as_str()),
+    ];
+    let (code, _, err) = run(&["scan", &target, "--server", &url], &env);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&["scan", &target, "--server", &url], &env);
+    assert_eq!(code, 10, "{err}");
+    assert!(err.contains("429") && err.contains("--quota-wait"), "{err}");
+    stop(server);
+}

@@ -233,6 +233,7 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/policy/mute/{id}", axum::routing::delete(policy::unmute))
         .route("/policy/export", get(policy::export))
         .route("/policy/import", post(policy::import))
+        .route("/audit", get(audit_log))
         .route("/feeds", get(feeds))
         .route("/feeds/update", post(feeds_update))
         .route("/scans/{id}/diff", get(scan::diff));
@@ -412,6 +413,38 @@ impl Core {
     pub(crate) fn db(&self) -> Result<Arc<stella_advisory::Db>, Problem> {
         Ok(self.db.read().map_err(internal)?.clone())
     }
+}
+
+#[derive(serde::Deserialize)]
+struct AuditParams {
+    from: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// `GET /audit` (admin): who did what and when, oldest first, from a sequence number.
+async fn audit_log(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Query(q): Query<AuditParams>,
+) -> Result<Response, Problem> {
+    caller.require(stella_auth::Scope::Admin)?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let entries = core
+        .store
+        .audit_log(q.from.unwrap_or(0), limit)
+        .map_err(internal)?;
+    let next = entries.last().map(|(seq, _)| seq + 1);
+    let entries: Vec<serde_json::Value> = entries
+        .into_iter()
+        .map(|(seq, bytes)| {
+            let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("seq".into(), seq.into());
+            }
+            v
+        })
+        .collect();
+    Ok(axum::Json(serde_json::json!({ "entries": entries, "next": next })).into_response())
 }
 
 /// `GET /feeds`: the DB's feeds and how old they are.
