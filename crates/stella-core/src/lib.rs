@@ -149,7 +149,9 @@ impl Core {
     /// running are released first, so they run again at once.
     pub fn start_workers(self: &Arc<Self>) -> Result<Vec<std::thread::JoinHandle<()>>, Error> {
         let resumed = self.store.release_all()?;
-        let _ = resumed;
+        if resumed > 0 {
+            tracing::info!(resumed, "scans interrupted by the last stop run again");
+        }
         let run = unique_suffix();
         let n = if self.config.workers == 0 {
             std::thread::available_parallelism().map_or(2, |n| n.get())
