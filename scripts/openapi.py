@@ -344,6 +344,36 @@ doc = {
                 "action": {"type": "string"}, "detail": {"type": "string"}})},
                 "next": {"type": ["integer", "null"]}}, ["entries", "next"])),
                           "400": problem("Bad query.")}}, scope="admin")},
+        "/api/v1/principals": {
+            "get": protected({"operationId": "principals", "summary": "Clients and users (admin; never secrets)",
+                              "responses": {"200": js(obj({"principals": {"type": "array", "items": obj({
+                                  "kind": {"enum": ["client", "user"]}, "name": {"type": "string"},
+                                  "scopes": {"type": "array", "items": {"type": "string"}}, "tier": {"type": "string"},
+                                  "maxScansPerDay": {"type": "integer"}, "tid": {"type": "string"},
+                                  "created": {"type": "string"}, "disabled": {"type": "boolean"}},
+                                  ["kind", "name", "scopes", "tier", "maxScansPerDay", "tid"])}}, ["principals"]))}},
+                             scope="admin"),
+            "post": protected({"operationId": "addPrincipal", "summary": "Add a client (its secret is in the answer, once) or a user (admin)",
+                               "requestBody": {"required": True, "content": {"application/json": {"schema": obj({
+                                   "kind": {"enum": ["client", "user"]}, "name": {"type": "string"},
+                                   "scopes": {"type": "array", "items": {"enum": ["scan", "policy:write", "admin"]}},
+                                   "tier": {"type": "string"}, "maxScansPerDay": {"type": "integer", "minimum": 0},
+                                   "password": {"type": "string", "minLength": 12}}, ["kind", "name"], extra=False),
+                                   "example": {"kind": "client", "name": "ci-pipeline", "scopes": ["scan"]}}}},
+                               "responses": {"201": js(obj({"kind": {"type": "string"}, "name": {"type": "string"},
+                                                            "clientSecret": {"type": "string"}}, ["kind", "name"]), "Added."),
+                                             "400": problem("Not a principal."),
+                                             "409": problem("It exists already."),
+                                             "422": problem("A bad name, scope or password.")}}, scope="admin", body=True),
+        },
+        "/api/v1/principals/{kind}/{name}": {"delete": protected({
+            "operationId": "removePrincipal", "summary": "Remove a client or user (admin); tokens it holds expire on their own",
+            "parameters": [{"name": "kind", "in": "path", "required": True, "schema": {"enum": ["client", "user"]}},
+                           {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"204": {"description": "Removed."}, "404": problem("No such principal.")}}, scope="admin")},
+        "/api/v1/keys/rotate": {"post": protected({
+            "operationId": "rotateKey", "summary": "Sign with a new key from now on (admin); earlier tokens stay valid",
+            "responses": {"200": js(obj({"kid": {"type": "string"}}, ["kid"]))}}, scope="admin")},
         "/api/v1/feeds": {"get": protected({
             "operationId": "feeds", "summary": "The DB's feeds and how old they are",
             "responses": {"200": js(obj({"built": {"type": "string"}, "ageSeconds": {"type": ["integer", "null"]},

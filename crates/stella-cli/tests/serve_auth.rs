@@ -474,3 +474,96 @@ fn people_log_in_with_passwords_and_admins_read_the_audit_log() {
     assert_eq!(page["next"], first + 2);
     stop(server);
 }
+
+#[test]
+fn admins_manage_clients_and_keys_of_a_running_core() {
+    let work = tempfile::tempdir().unwrap();
+    let db = secdb_db(work.path());
+    let server = serve(&work.path().join("data"), &db, &[]);
+    let url = server.url.clone();
+    let admin = admin_bearer(&server);
+    let post = |path: &str, auth: &str, body: &str| {
+        response(
+            ureq::post(&format!("{url}{path}"))
+                .set("Authorization", auth)
+                .send_string(body),
+        )
+    };
+    let r = post(
+        "/api/v1/principals",
+        &admin,
+        r#"{"kind":"client","name":"ci","scopes":["scan"],"maxScansPerDay":5}"#,
+    );
+    assert_eq!(r.status(), 201);
+    let v: serde_json::Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
+    let secret = v["clientSecret"].as_str().unwrap().to_string();
+    let ci = format!("Bearer {}", token(&url, "ci", &secret));
+    let q: serde_json::Value = serde_json::from_str(
+        &get_with(&url, "/api/v1/quota", Some(&ci))
+            .into_string()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(q["limit"], 5);
+    // the same name again, a bad scope, a short password, a scan-only caller
+    assert_eq!(
+        post(
+            "/api/v1/principals",
+            &admin,
+            r#"{"kind":"client","name":"ci"}"#
+        )
+        .status(),
+        409
+    );
+    assert_eq!(
+        post(
+            "/api/v1/principals",
+            &admin,
+            r#"{"kind":"client","name":"x","scopes":["root"]}"#
+        )
+        .status(),
+        422
+    );
+    assert_eq!(
+        post(
+            "/api/v1/principals",
+            &admin,
+            r#"{"kind":"user","name":"bob","password":"short"}"#
+        )
+        .status(),
+        422
+    );
+    assert_eq!(
+        post("/api/v1/principals", &ci, r#"{"kind":"client","name":"y"}"#).status(),
+        403
+    );
+    // listed without secrets
+    let list = get_with(&url, "/api/v1/principals", Some(&admin))
+        .into_string()
+        .unwrap();
+    assert!(
+        list.contains("\"ci\"") && !list.contains(&secret) && !list.contains("argon2"),
+        "{list}"
+    );
+    // rotation: the old token still works, a new key appears
+    let r = post("/api/v1/keys/rotate", &admin, "");
+    assert_eq!(r.status(), 200);
+    assert_eq!(get_with(&url, "/api/v1/quota", Some(&ci)).status(), 200);
+    let jwks: serde_json::Value =
+        serde_json::from_str(&get_with(&url, "/jwks", None).into_string().unwrap()).unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    // removal: no more tokens
+    let r = response(
+        ureq::delete(&format!("{url}/api/v1/principals/client/ci"))
+            .set("Authorization", &admin)
+            .call(),
+    );
+    assert_eq!(r.status(), 204);
+    let r = response(ureq::post(&format!("{url}/connect/token")).send_form(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", "ci"),
+        ("client_secret", &secret),
+    ]));
+    assert_eq!(r.status(), 401);
+    stop(server);
+}

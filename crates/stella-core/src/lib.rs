@@ -13,6 +13,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
+mod admin;
 mod auth;
 mod cache;
 pub mod identity;
@@ -236,6 +237,12 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/policy/export", get(policy::export))
         .route("/policy/import", post(policy::import))
         .route("/audit", get(audit_log))
+        .route("/principals", get(admin::list).post(admin::add))
+        .route(
+            "/principals/{kind}/{name}",
+            axum::routing::delete(admin::remove),
+        )
+        .route("/keys/rotate", post(admin::rotate))
         .route("/feeds", get(feeds))
         .route("/feeds/update", post(feeds_update))
         .route("/scans/{id}/diff", get(scan::diff));

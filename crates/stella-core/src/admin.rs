@@ -1,0 +1,207 @@
+//! Managing who may call a running Core (admin scope): clients and users, and key rotation —
+//! what `stella token` does on a stopped Core's data directory.
+//!
+//! Traps: secrets are shown once, in the answer that creates them, and kept only as argon2
+//! hashes; argon2 runs on the blocking pool; a change is stored before it takes effect, and
+//! the directory in memory is replaced only when the store took it.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use stella_auth::{Kind, Scope};
+
+use crate::Core;
+use crate::auth::Caller;
+use crate::identity::{DIRECTORY_DOC, KEYRING_DOC};
+use crate::problem::{Problem, internal};
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Client => "client",
+        Kind::User => "user",
+    }
+}
+
+fn parse_kind(s: &str) -> Result<Kind, Problem> {
+    match s {
+        "client" => Ok(Kind::Client),
+        "user" => Ok(Kind::User),
+        _ => Err(Problem::not_found(
+            "No such kind",
+            "principals are `client` or `user`: /api/v1/principals/client/NAME",
+        )),
+    }
+}
+
+/// `GET /principals`
+pub(crate) async fn list(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+) -> Result<Response, Problem> {
+    caller.require(Scope::Admin)?;
+    let dir = core.principals.read().map_err(internal)?;
+    let list: Vec<serde_json::Value> = dir
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "kind": kind_name(p.kind),
+                "name": p.name,
+                "scopes": p.scopes,
+                "tier": p.tier,
+                "maxScansPerDay": p.max_scans_per_day,
+                "tid": p.tid,
+                "created": stella_sbom::rfc3339(p.created as i64),
+                "disabled": p.disabled,
+            })
+        })
+        .collect();
+    Ok(axum::Json(serde_json::json!({ "principals": list })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct NewPrincipal {
+    kind: String,
+    name: String,
+    #[serde(default)]
+    scopes: Vec<String>,
+    tier: Option<String>,
+    max_scans_per_day: Option<u32>,
+    /// Users only: the password (12+ characters).
+    password: Option<String>,
+}
+
+/// `POST /principals`: a client (its secret is in the answer, once) or a user.
+pub(crate) async fn add(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    caller.require(Scope::Admin)?;
+    let req: NewPrincipal = serde_json::from_slice(&body).map_err(|e| {
+        Problem::bad_request(
+            "Bad request",
+            format!("expected {{\"kind\": \"client\"|\"user\", \"name\", \"scopes\", \"tier\", \"maxScansPerDay\", \"password\" (users)}}: {e}"),
+        )
+    })?;
+    let kind = match req.kind.as_str() {
+        "client" => Kind::Client,
+        "user" => Kind::User,
+        other => {
+            return Err(Problem::bad_request(
+                "Bad kind",
+                format!("`{other}`: use client or user"),
+            ));
+        }
+    };
+    if kind == Kind::User && req.password.is_none() {
+        return Err(Problem::bad_request(
+            "No password",
+            "a user needs a password",
+        ));
+    }
+    if kind == Kind::Client && req.password.is_some() {
+        return Err(Problem::bad_request(
+            "Unexpected password",
+            "clients get a generated secret; leave out password",
+        ));
+    }
+    let scopes = if req.scopes.is_empty() {
+        vec!["scan".to_string()]
+    } else {
+        req.scopes.clone()
+    };
+    let c = core.clone();
+    let name = req.name.clone();
+    let secret = tokio::task::spawn_blocking(move || {
+        // the write lock for the whole change: two admins adding at once both land
+        let mut guard = c.principals.write().map_err(internal)?;
+        let mut dir = guard.clone();
+        let secret = dir
+            .add(
+                kind,
+                &req.name,
+                req.password.as_deref(),
+                &scopes,
+                req.tier.as_deref().unwrap_or("Free"),
+                req.max_scans_per_day.unwrap_or(333),
+                crate::auth::now_secs(),
+            )
+            .map_err(|e| match e {
+                stella_auth::Error::Invalid(m) if m.contains("exists already") => {
+                    Problem::new(StatusCode::CONFLICT, "Exists", m)
+                }
+                other => Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Invalid principal",
+                    other.to_string(),
+                ),
+            })?;
+        c.store
+            .put_doc(DIRECTORY_DOC, &dir.to_json())
+            .map_err(internal)?;
+        *guard = dir;
+        Ok::<_, Problem>(secret)
+    })
+    .await
+    .map_err(internal)??;
+    core.audit(&caller, "principal.add", &name);
+    let mut v = serde_json::json!({ "kind": kind_name(kind), "name": name });
+    if kind == Kind::Client {
+        v["clientSecret"] = secret.into();
+    }
+    Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+}
+
+/// `DELETE /principals/{kind}/{name}`
+pub(crate) async fn remove(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path((kind, name)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    caller.require(Scope::Admin)?;
+    let kind = parse_kind(&kind)?;
+    let mut guard = core.principals.write().map_err(internal)?;
+    let mut dir = guard.clone();
+    if !dir.remove(kind, &name) {
+        let shown: String = name.chars().take(64).collect();
+        return Err(Problem::not_found(
+            "No such principal",
+            format!("no {} `{shown}`", kind_name(kind)),
+        ));
+    }
+    core.store
+        .put_doc(DIRECTORY_DOC, &dir.to_json())
+        .map_err(internal)?;
+    *guard = dir;
+    drop(guard);
+    core.audit(&caller, "principal.remove", &name);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /keys/rotate`: a new key signs from now on; earlier tokens stay valid.
+pub(crate) async fn rotate(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+) -> Result<Response, Problem> {
+    caller.require(Scope::Admin)?;
+    let mut guard = core.keys.write().map_err(internal)?;
+    let mut keys = guard.clone();
+    keys.rotate(crate::auth::now_secs()).map_err(internal)?;
+    core.store
+        .put_doc(KEYRING_DOC, &keys.to_json())
+        .map_err(internal)?;
+    let kid = keys
+        .keys()
+        .last()
+        .map(|k| k.kid.clone())
+        .unwrap_or_default();
+    *guard = keys;
+    drop(guard);
+    core.audit(&caller, "key.rotate", &kid);
+    Ok(axum::Json(serde_json::json!({ "kid": kid })).into_response())
+}
