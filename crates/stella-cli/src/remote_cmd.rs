@@ -170,61 +170,57 @@ fn scan(a: &ScanArgs) -> anyhow::Result<u8> {
         let target = stella_image::Target::parse(&a.target)?;
         progress.step(&format!("opening {}", a.target));
         let image = crate::scan_cmd::open_image(a, &target, &a.target)?;
-        let layers: Vec<String> = image
-                .layers
-                .iter()
-                .map(|l| l.diff_id.clone())
-                .collect::<Option<_>>()
-                .with_context(|| {
-                    format!(
-                        "{}: the image does not name its layers' diffIDs, which Delta-SBOM needs\nhint: `stella sbom {} -o sbom.json` and `stella scan sbom:sbom.json --server …`",
-                        a.target, a.target
-                    )
-                })?;
-        progress.step("asking Core which layers it lacks");
-        let v = client.json(
-            client.agent.post(&client.url("/api/v1/layers/missing")),
-            &serde_json::json!({ "layers": layers }),
-        )?;
-        let missing: Vec<String> = serde_json::from_value(v["missing"].clone())
-            .context("Core's answer has no `missing` list")?;
-        let todo: Vec<usize> = layers
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| missing.contains(d))
-            .map(|(i, _)| i)
-            .collect();
-        eprintln!(
-            "{}: {} layer(s), {} new to Core",
-            image.name,
-            layers.len(),
-            todo.len()
-        );
-        if !todo.is_empty() {
-            progress.step(&format!("cataloguing {} layer(s)", todo.len()));
-            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let (fragments, _) = stella_catalog::catalog_layers(&image, &todo, threads)
-                .with_context(|| format!("cannot catalog {}", a.target))?;
-            for (k, (_, f)) in fragments.iter().enumerate() {
-                progress.step(&format!("uploading layer {}/{}", k + 1, fragments.len()));
-                let bytes = serde_json::to_vec(f)?;
-                client.call(
-                    client
-                        .agent
-                        .put(&client.url(&format!("/api/v1/layers/{}/sbom", f.diff_id)))
-                        .set("Content-Type", "application/json"),
-                    Some(&bytes),
+        let layers: Option<Vec<String>> = image.layers.iter().map(|l| l.diff_id.clone()).collect();
+        match layers.filter(|l| !l.is_empty()) {
+            // a directory has no layer ids to ask about: its SBOM goes whole
+            None => whole_sbom(a, &image, &progress)?,
+            Some(layers) => {
+                progress.step("asking Core which layers it lacks");
+                let v = client.json(
+                    client.agent.post(&client.url("/api/v1/layers/missing")),
+                    &serde_json::json!({ "layers": layers }),
                 )?;
+                let missing: Vec<String> = serde_json::from_value(v["missing"].clone())
+                    .context("Core's answer has no `missing` list")?;
+                let todo: Vec<usize> = layers
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| missing.contains(d))
+                    .map(|(i, _)| i)
+                    .collect();
+                eprintln!(
+                    "{}: {} layer(s), {} new to Core",
+                    image.name,
+                    layers.len(),
+                    todo.len()
+                );
+                if !todo.is_empty() {
+                    progress.step(&format!("cataloguing {} layer(s)", todo.len()));
+                    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+                    let (fragments, _) = stella_catalog::catalog_layers(&image, &todo, threads)
+                        .with_context(|| format!("cannot catalog {}", a.target))?;
+                    for (k, (_, f)) in fragments.iter().enumerate() {
+                        progress.step(&format!("uploading layer {}/{}", k + 1, fragments.len()));
+                        let bytes = serde_json::to_vec(f)?;
+                        client.call(
+                            client
+                                .agent
+                                .put(&client.url(&format!("/api/v1/layers/{}/sbom", f.diff_id)))
+                                .set("Content-Type", "application/json"),
+                            Some(&bytes),
+                        )?;
+                    }
+                }
+                let body = serde_json::to_vec(&serde_json::json!({
+                    "image": {
+                        "reference": image.name,
+                        "digest": image.digest,
+                        "layers": layers,
+                    }
+                }))?;
+                (body, None, image.name.clone())
             }
         }
-        let body = serde_json::to_vec(&serde_json::json!({
-            "image": {
-                "reference": image.name,
-                "digest": image.digest,
-                "layers": layers,
-            }
-        }))?;
-        (body, None, image.name.clone())
     };
     // queue it (waiting out a spent quota when asked, and a busy Core a few times)
     let mut busy_tries = 0;
@@ -284,6 +280,34 @@ fn scan(a: &ScanArgs) -> anyhow::Result<u8> {
         code = exit::FAIL;
     }
     Ok(code)
+}
+
+/// Catalogs a target without layer ids (a directory) here and makes its CycloneDX SBOM.
+fn whole_sbom(
+    a: &ScanArgs,
+    image: &stella_image::Image,
+    progress: &crate::progress::Progress,
+) -> anyhow::Result<(Vec<u8>, Option<&'static str>, String)> {
+    progress.step(&format!("cataloguing {}", a.target));
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cat = stella_catalog::catalog(image, None, threads)
+        .with_context(|| format!("cannot catalog {}", a.target))?;
+    let sbom = stella_catalog::sbom::to_sbom(&cat.composed, &image.name, env!("CARGO_PKG_VERSION"));
+    let body = stella_sbom::write(
+        &sbom,
+        stella_sbom::OutputFormat::CycloneDxJson(6),
+        &stella_sbom::WriteOptions {
+            timestamp: None,
+            serial: None,
+            tool_version: None,
+        },
+    );
+    eprintln!(
+        "{}: no layer ids; its SBOM ({} packages) goes whole",
+        image.name,
+        cat.composed.packages.len()
+    );
+    Ok((body, Some("cyclonedx-json"), image.name.clone()))
 }
 
 /// Shows the scan's progress from its event stream until it is done or failed.

@@ -452,3 +452,63 @@ fn a_full_queue_answers_503_and_a_spent_quota_exits_10() {
     assert!(err.contains("429") && err.contains("--quota-wait"), "{err}");
     stop(server);
 }
+
+#[test]
+fn a_directory_without_layer_ids_goes_as_a_whole_sbom() {
+    let work = tempfile::tempdir().unwrap();
+    let db = secdb_db(work.path());
+    let root = work.path().join("rootfs");
+    for (p, c) in [
+        (
+            "etc/os-release",
+            "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.17.3\n",
+        ),
+        (
+            "lib/apk/db/installed",
+            "P:memcached\nV:1.6.17-r0\nA:x86_64\no:memcached\n",
+        ),
+    ] {
+        let f = root.join(p);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(f, c).unwrap();
+    }
+    let server = serve(&work.path().join("data"), &db, &[]);
+    let token = admin_bearer(&server)
+        .trim_start_matches("Bearer ")
+        .to_string();
+    let target = format!("dir:{}", root.display());
+    let (code, local, err) = run(
+        &["scan", &target, "--db", db.to_str().unwrap(), "-f", "json"],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, remote, err) = run(
+        &[
+            "scan",
+            &target,
+            "--server",
+            &server.url,
+            "--token",
+            &token,
+            "-f",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("goes whole"), "{err}");
+    let ids = |json: &str| {
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        let mut ids: Vec<String> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{} {}", f["vulnerabilityId"], f["package"]["name"]))
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&remote), ids(&local));
+    assert_eq!(ids(&remote).len(), 2, "{remote}");
+    stop(server);
+}
