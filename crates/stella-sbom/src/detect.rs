@@ -61,10 +61,10 @@ pub fn detect(bytes: &[u8]) -> Result<Format, ReadError> {
 
 fn detect_in(head: &[u8]) -> Result<Format, ReadError> {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    let text = String::from_utf8_lossy(head);
-    let t = text.trim_start();
-    let has = |k: &str| text.contains(k);
-    if t.starts_with('{') {
+    // the keys are ASCII: searched in the bytes (SIMD), without a UTF-8 copy of the head
+    let has = |k: &str| memchr::memmem::find(head, k.as_bytes()).is_some();
+    let first = head.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    if first == Some(b'{') {
         if has("\"bomFormat\"") && has("CycloneDX") {
             return Ok(Format::CycloneDxJson);
         }
@@ -86,7 +86,7 @@ fn detect_in(head: &[u8]) -> Result<Format, ReadError> {
                 .into(),
         ));
     }
-    if t.starts_with('<') {
+    if first == Some(b'<') {
         if has("cyclonedx.org/schema/bom") {
             return Ok(Format::CycloneDxXml);
         }
@@ -94,6 +94,8 @@ fn detect_in(head: &[u8]) -> Result<Format, ReadError> {
             "an XML document that is not CycloneDX (SPDX RDF/XML is not supported; convert it to SPDX JSON)".into(),
         ));
     }
+    let text = String::from_utf8_lossy(head);
+    let t = text.trim_start();
     if t.starts_with("SPDXVersion:") || text.lines().any(|l| l.starts_with("SPDXVersion:")) {
         return Ok(Format::SpdxTagValue);
     }
