@@ -482,6 +482,18 @@ fn admins_manage_clients_and_keys_of_a_running_core() {
     let server = serve(&work.path().join("data"), &db, &[]);
     let url = server.url.clone();
     let admin = admin_bearer(&server);
+    // the CLI cannot open a running Core's store, and says what to do instead
+    let out = stella()
+        .args(["token", "list", "--data"])
+        .arg(&server.data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("in use") && err.contains("/api/v1/principals"),
+        "{err}"
+    );
     let post = |path: &str, auth: &str, body: &str| {
         response(
             ureq::post(&format!("{url}{path}"))

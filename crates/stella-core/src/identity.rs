@@ -26,7 +26,7 @@ fn locked(data: &Path, e: stella_store::Error) -> Error {
     let m = e.to_string();
     if m.contains("already open") || m.contains("lock") {
         Error::Io(format!(
-            "{}: the store is in use (is `stella serve` running on it?); stop Core first, or use the API for tokens (POST /api/v1/token/offline)",
+            "{}: the store is in use (is `stella serve` running on it?); stop Core first, or use its API as an admin (/api/v1/principals, /api/v1/keys/rotate, /api/v1/token/offline)",
             data.display()
         ))
     } else {
