@@ -50,6 +50,25 @@ pub enum Kind {
     User,
 }
 
+impl Kind {
+    /// `client` or `user`: the prefix of subjects and the word in routes and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Client => "client",
+            Kind::User => "user",
+        }
+    }
+
+    /// Reads `client` or `user`.
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "client" => Some(Kind::Client),
+            "user" => Some(Kind::User),
+            _ => None,
+        }
+    }
+}
+
 /// Someone who may get tokens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -78,10 +97,7 @@ pub struct Principal {
 impl Principal {
     /// `client:NAME` or `user:NAME`.
     pub fn subject(&self) -> String {
-        match self.kind {
-            Kind::Client => format!("client:{}", self.name),
-            Kind::User => format!("user:{}", self.name),
-        }
+        key(self.kind, &self.name)
     }
 
     /// Claims for a token of this principal, restricted to `requested` scopes when given.
@@ -150,10 +166,7 @@ pub struct Directory {
 }
 
 fn key(kind: Kind, name: &str) -> String {
-    match kind {
-        Kind::Client => format!("client:{name}"),
-        Kind::User => format!("user:{name}"),
-    }
+    format!("{}:{name}", kind.as_str())
 }
 
 impl Directory {

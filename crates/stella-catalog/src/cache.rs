@@ -16,11 +16,8 @@ pub struct Cache {
 }
 
 fn cataloger_key() -> String {
-    // the cataloger set as a short stable token (FNV-1a)
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in crate::CATALOGERS.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
+    // the cataloger set as a short stable token
+    let h = stella_sbom::hash::Fnv64::of(crate::CATALOGERS.as_bytes());
     format!("{h:016x}")
 }
 

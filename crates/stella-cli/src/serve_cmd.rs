@@ -156,11 +156,7 @@ const SNAPSHOT_DATE: &str = "2026-11-29T00:00:00Z";
 fn bundled_db(data: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
     let db = data.join("bundled-advisories.db");
     let marker = data.join("bundled-advisories.id");
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in SNAPSHOT {
-        h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    let id = format!("{h:016x}");
+    let id = format!("{:016x}", stella_sbom::hash::Fnv64::of(SNAPSHOT));
     if db.exists() && std::fs::read_to_string(&marker).is_ok_and(|m| m.trim() == id) {
         return Ok(db);
     }

@@ -8,12 +8,6 @@ use stella_core::identity::Admin;
 use crate::cli::{TokenAddArgs, TokenCommand, TokenGetArgs};
 use crate::exit;
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 pub(crate) fn run(c: TokenCommand) -> anyhow::Result<u8> {
     match c {
         TokenCommand::AddClient(a) => add(Kind::Client, a),
@@ -26,10 +20,7 @@ pub(crate) fn run(c: TokenCommand) -> anyhow::Result<u8> {
             for p in admin.directory.iter() {
                 outln!(
                     "{:<7} {:<20} {:<20} {:<6} {:<6} {:<17} {}{}",
-                    match p.kind {
-                        Kind::Client => "client",
-                        Kind::User => "user",
-                    },
+                    p.kind.as_str(),
                     p.name,
                     p.scopes.join(","),
                     p.tier,
@@ -72,7 +63,7 @@ pub(crate) fn run(c: TokenCommand) -> anyhow::Result<u8> {
         }
         TokenCommand::RotateKey(d) => {
             let mut admin = Admin::open(&d.data)?;
-            admin.keys.rotate(now())?;
+            admin.keys.rotate(stella_core::now_secs())?;
             let kid = admin
                 .keys
                 .keys()
@@ -130,7 +121,7 @@ fn add(kind: Kind, a: TokenAddArgs) -> anyhow::Result<u8> {
         &a.scopes,
         &a.tier,
         a.max_scans_per_day,
-        now(),
+        stella_core::now_secs(),
     )?;
     admin.save("principal.add", &a.name)?;
     match kind {

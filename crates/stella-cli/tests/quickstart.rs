@@ -6,37 +6,16 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 #[test]
 fn serve_on_the_bundled_snapshot_and_scan_the_example() {
     let work = tempfile::tempdir().unwrap();
     let data = work.path().join("stella-data");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stella"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(&data)
-        .env_remove("STELLA_DB")
-        .env_remove("STELLA_POLICY")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::BufRead as _;
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut said = Vec::new();
-    let url = loop {
-        let l = lines.next().expect("the server ended").unwrap();
-        said.push(l.clone());
-        if let Some(r) = l.split("listening on ").nth(1) {
-            break r.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    let server = common::Server {
-        child: Some(child),
-        url: url.clone(),
-        data: data.clone(),
-        log: Default::default(),
-    };
+    // no --db: the bundled snapshot
+    let server = common::spawn_server(common::serve_command(&data), &data);
+    let url = server.url.clone();
+    let said = server.log.lock().unwrap().clone();
     assert!(
         said.iter().any(|l| l.contains("bundled advisory snapshot")),
         "{said:?}"

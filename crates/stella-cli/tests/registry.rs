@@ -19,14 +19,7 @@ impl Drop for Registry {
     }
 }
 
-fn have(tool: &str, arg: &str) -> bool {
-    Command::new(tool)
-        .arg(arg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-}
+use common::have;
 
 fn images() -> Option<PathBuf> {
     let dir = std::env::var("STELLA_SHARED_DATA").unwrap_or_else(|_| "../../../shared/data".into());
@@ -413,40 +406,14 @@ fn core_pulls_and_scans_an_image_by_reference() {
         false,
     );
     let db = common::secdb_db(dir.path());
-    let server = {
-        // the registry's credentials reach Core through the environment
-        let mut child = Command::new(env!("CARGO_BIN_EXE_stella"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--insecure-registry",
-                "--data",
-            ])
-            .arg(dir.path().join("core"))
-            .arg("--db")
-            .arg(&db)
-            .env("STELLA_REGISTRY_USERNAME", "stella")
-            .env("STELLA_REGISTRY_PASSWORD", "s3cret")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::BufRead as _;
-        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-        let url = loop {
-            let l = lines.next().unwrap().unwrap();
-            if let Some(r) = l.split("listening on ").nth(1) {
-                break r.split_whitespace().next().unwrap().to_string();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        common::Server {
-            child: Some(child),
-            url,
-            data: dir.path().join("core"),
-            log: Default::default(),
-        }
-    };
+    // the registry's credentials reach Core through the environment
+    let mut cmd = common::serve_command(&dir.path().join("core"));
+    cmd.arg("--db")
+        .arg(&db)
+        .arg("--insecure-registry")
+        .env("STELLA_REGISTRY_USERNAME", "stella")
+        .env("STELLA_REGISTRY_PASSWORD", "s3cret");
+    let server = common::spawn_server(cmd, &dir.path().join("core"));
     let auth = common::admin_bearer(&server);
     let reference = format!("127.0.0.1:{port}/library/alpine:3.10");
     let (code, _, body) = common::status_of(

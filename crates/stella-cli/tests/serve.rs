@@ -203,7 +203,7 @@ fn scan_diffs_feeds_and_db_reload() {
     assert!(f["ageSeconds"].as_u64().is_some(), "{f}");
     // a DB rebuilt in place is taken up by POST /feeds/update; a broken one is refused
     let digest = f["digest"].clone();
-    let secdb = work.path().join("secdb/v3.17/main.json");
+    let secdb = work.path().join("secdb-v3.17/v3.17/main.json");
     let text = std::fs::read_to_string(&secdb).unwrap();
     std::fs::write(&secdb, text.replace("CVE-2099-1111", "CVE-2099-2222")).unwrap();
     let fresh = work.path().join("fresh.db");

@@ -10,25 +10,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use common::*;
 
-fn add_client(data: &std::path::Path, name: &str, extra: &[&str]) -> String {
-    let out = stella()
-        .args(["token", "add-client", name, "--data"])
-        .arg(data)
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("client_secret="))
-        .unwrap()
-        .to_string()
-}
-
 fn get_with(url: &str, path: &str, auth: Option<&str>) -> ureq::Response {
     let mut r = ureq::get(&format!("{url}{path}"));
     if let Some(a) = auth {

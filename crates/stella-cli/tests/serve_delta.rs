@@ -22,27 +22,11 @@ fn shared_image(name: &str) -> Option<std::path::PathBuf> {
 /// Alpine 3.10's secdb fact: musl 1.1.22-r4 fixed CVE-2020-28928 (the shared alpine 3.10.4
 /// image has 1.1.22-r3).
 fn alpine310_db(work: &std::path::Path) -> std::path::PathBuf {
-    let secdb = work.join("secdb310/v3.10");
-    std::fs::create_dir_all(&secdb).unwrap();
-    std::fs::write(
-        secdb.join("main.json"),
-        r#"{"distroversion":"v3.10","reponame":"main","archs":["x86_64"],"packages":[
-            {"pkg":{"name":"musl","secfixes":{"1.1.22-r4":["CVE-2020-28928"]}}}]}"#,
+    secdb_db_with(
+        work,
+        "v3.10",
+        r#"{"pkg":{"name":"musl","secfixes":{"1.1.22-r4":["CVE-2020-28928"]}}}"#,
     )
-    .unwrap();
-    let db = work.join("a310.db");
-    let out = stella()
-        .args(["db", "import", "--format", "alpine-secdb", "--db"])
-        .arg(&db)
-        .arg(&secdb)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    db
 }
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
@@ -375,23 +359,7 @@ fn a_full_queue_answers_503_and_a_spent_quota_exits_10() {
     let db = secdb_db(work.path());
     let data = work.path().join("data");
     drop(serve(&data, &db, &[]));
-    let out = stella()
-        .args([
-            "token",
-            "add-client",
-            "ci",
-            "--max-scans-per-day",
-            "1",
-            "--data",
-        ])
-        .arg(&data)
-        .output()
-        .unwrap();
-    let secret = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("client_secret=").map(str::to_string))
-        .unwrap();
+    let secret = add_client(&data, "ci", &["--max-scans-per-day", "1"]);
     let server = serve(&data, &db, &["--workers", "1", "--queue-limit", "1"]);
     let url = server.url.clone();
     let auth = admin_bearer(&server);

@@ -9,13 +9,9 @@ use std::process::Command;
 
 use common::*;
 
-fn have(tool: &str) -> bool {
-    Command::new(tool).arg("--version").output().is_ok()
-}
-
 #[test]
 fn tls_metrics_logs_and_slow_clients() {
-    if !have("openssl") || !have("curl") {
+    if !have("openssl", "version") || !have("curl", "--version") {
         eprintln!("SKIP: openssl and curl are needed");
         return;
     }

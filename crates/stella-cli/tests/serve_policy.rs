@@ -66,16 +66,7 @@ fn policy_versions_mutes_and_rollback_decide_verdicts() {
 
     // a scan-only token may not change the policy
     stop(server);
-    let out = stella()
-        .args(["token", "add-client", "ci", "--data"])
-        .arg(&data)
-        .output()
-        .unwrap();
-    let ci_secret = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("client_secret=").map(str::to_string))
-        .unwrap();
+    let ci_secret = add_client(&data, "ci", &[]);
     let server = serve(&data, &db, &[]);
     let api = Api {
         url: server.url.clone(),

@@ -33,30 +33,11 @@ fn core_conforms_to_its_openapi_document() {
     let data = work.path().join("data");
     drop(serve(&data, &db, &[]));
     // a client whose quota the fuzzer cannot exhaust, with every scope
-    let out = stella()
-        .args([
-            "token",
-            "add-client",
-            "fuzz",
-            "--scope",
-            "admin",
-            "--max-scans-per-day",
-            "1000000",
-            "--data",
-        ])
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let secret = add_client(
+        &data,
+        "fuzz",
+        &["--scope", "admin", "--max-scans-per-day", "1000000"],
     );
-    let secret = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("client_secret=").map(str::to_string))
-        .unwrap();
     let server = serve(&data, &db, &["--log-format", "text"]);
     let token = token(&server.url, "fuzz", &secret);
     let seed = std::env::var("STELLA_SCHEMATHESIS_SEED").unwrap_or_else(|_| "20261130".into());

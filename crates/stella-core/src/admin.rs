@@ -19,22 +19,13 @@ use crate::auth::Caller;
 use crate::identity::{DIRECTORY_DOC, KEYRING_DOC};
 use crate::problem::{Problem, internal};
 
-fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Client => "client",
-        Kind::User => "user",
-    }
-}
-
 fn parse_kind(s: &str) -> Result<Kind, Problem> {
-    match s {
-        "client" => Ok(Kind::Client),
-        "user" => Ok(Kind::User),
-        _ => Err(Problem::not_found(
+    Kind::parse(s).ok_or_else(|| {
+        Problem::not_found(
             "No such kind",
             "principals are `client` or `user`: /api/v1/principals/client/NAME",
-        )),
-    }
+        )
+    })
 }
 
 /// `GET /principals`
@@ -48,7 +39,7 @@ pub(crate) async fn list(
         .iter()
         .map(|p| {
             serde_json::json!({
-                "kind": kind_name(p.kind),
+                "kind": p.kind.as_str(),
                 "name": p.name,
                 "scopes": p.scopes,
                 "tier": p.tier,
@@ -88,15 +79,11 @@ pub(crate) async fn add(
             format!("expected {{\"kind\": \"client\"|\"user\", \"name\", \"scopes\", \"tier\", \"maxScansPerDay\", \"password\" (users)}}: {e}"),
         )
     })?;
-    let kind = match req.kind.as_str() {
-        "client" => Kind::Client,
-        "user" => Kind::User,
-        other => {
-            return Err(Problem::bad_request(
-                "Bad kind",
-                format!("`{other}`: use client or user"),
-            ));
-        }
+    let Some(kind) = Kind::parse(&req.kind) else {
+        return Err(Problem::bad_request(
+            "Bad kind",
+            format!("`{}`: use client or user", req.kind),
+        ));
     };
     if kind == Kind::User && req.password.is_none() {
         return Err(Problem::bad_request(
@@ -150,7 +137,7 @@ pub(crate) async fn add(
     .await
     .map_err(internal)??;
     core.audit(&caller, "principal.add", &name);
-    let mut v = serde_json::json!({ "kind": kind_name(kind), "name": name });
+    let mut v = serde_json::json!({ "kind": kind.as_str(), "name": name });
     if kind == Kind::Client {
         v["clientSecret"] = secret.into();
     }
@@ -171,7 +158,7 @@ pub(crate) async fn remove(
         let shown: String = name.chars().take(64).collect();
         return Err(Problem::not_found(
             "No such principal",
-            format!("no {} `{shown}`", kind_name(kind)),
+            format!("no {} `{shown}`", kind.as_str()),
         ));
     }
     core.store

@@ -480,12 +480,11 @@ pub(crate) async fn offline_token(
     let p = match &req.client_id {
         Some(id) => dir.get(Kind::Client, id),
         None => {
-            let (kind, name) = match me.sub.split_once(':') {
-                Some(("user", n)) => (Kind::User, n),
-                Some((_, n)) => (Kind::Client, n),
-                None => (Kind::Client, me.sub.as_str()),
-            };
-            dir.get(kind, name)
+            // the caller's own subject: `client:NAME` or `user:NAME`
+            me.sub
+                .split_once(':')
+                .and_then(|(k, n)| Some((Kind::parse(k)?, n)))
+                .and_then(|(kind, name)| dir.get(kind, name))
         }
     }
     .cloned()

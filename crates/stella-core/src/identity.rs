@@ -75,10 +75,7 @@ impl Admin {
         let p = self.directory.get(kind, name).ok_or_else(|| {
             Error::Io(format!(
                 "no {} `{name}`; see `stella token list`",
-                match kind {
-                    Kind::Client => "client",
-                    Kind::User => "user",
-                }
+                kind.as_str()
             ))
         })?;
         let claims = p.claims(issuer, crate::auth::now_secs(), lifetime_secs, None)?;

@@ -23,7 +23,7 @@ mod problem;
 mod scan;
 mod server;
 
-pub use auth::Caller;
+pub use auth::{Caller, now_secs};
 pub use problem::Problem;
 use problem::internal;
 
@@ -175,7 +175,7 @@ impl Core {
     pub fn stop_workers(&self) {
         self.stopping
             .store(true, std::sync::atomic::Ordering::Relaxed);
-        self.live.wake_all();
+        self.live.wake_workers();
     }
 
     /// Where the first admin client's secret was written, when this start created it.

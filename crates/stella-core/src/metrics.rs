@@ -98,6 +98,17 @@ pub static QUOTA_REJECTIONS: Counter = Counter::new();
 /// Requests refused because the queue was full.
 pub static QUEUE_REJECTIONS: Counter = Counter::new();
 
+/// Counts a finished scan and its verdict (PASS, WARN, FAIL).
+pub fn scanned(verdict: &str) {
+    SCANS.inc();
+    let i = match verdict {
+        "PASS" => 0,
+        "WARN" => 1,
+        _ => 2,
+    };
+    VERDICTS[i].inc();
+}
+
 /// The route family of a path.
 pub fn family(path: &str) -> usize {
     let p = path.strip_prefix("/api/v1").unwrap_or(path);

@@ -115,7 +115,6 @@ fn mutes_policy(mutes: &[MuteEntry]) -> Result<stella_policy::Policy, String> {
 
 /// A stable id for a mute: its content, hashed (FNV-1a).
 fn mute_id(m: &MuteEntry) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let key = format!(
         "{}\0{}\0{}\0{}\0{}",
         m.vulnerability,
@@ -124,10 +123,7 @@ fn mute_id(m: &MuteEntry) -> String {
         m.reason,
         m.created.as_deref().unwrap_or("")
     );
-    for b in key.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("m-{h:016x}")
+    format!("m-{:016x}", stella_sbom::hash::Fnv64::of(key.as_bytes()))
 }
 
 impl Core {

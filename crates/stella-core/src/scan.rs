@@ -148,14 +148,14 @@ pub(crate) struct Progress {
 }
 
 /// Live state shared by the workers and `/events`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Live {
     /// Steps of running jobs.
     steps: Mutex<HashMap<String, String>>,
     /// Wakes the workers when a job is queued.
     wake: (Mutex<u64>, Condvar),
     /// Tells `/events` streams something changed.
-    pub(crate) changed: Option<tokio::sync::broadcast::Sender<String>>,
+    changed: tokio::sync::broadcast::Sender<String>,
     /// `?wait` scans waiting for a slot (back-pressure).
     pub(crate) waiting: std::sync::atomic::AtomicU64,
 }
@@ -163,8 +163,10 @@ pub(crate) struct Live {
 impl Live {
     pub(crate) fn new() -> Live {
         Live {
-            changed: Some(tokio::sync::broadcast::channel(1024).0),
-            ..Live::default()
+            steps: Mutex::default(),
+            wake: (Mutex::new(0), Condvar::new()),
+            changed: tokio::sync::broadcast::channel(1024).0,
+            waiting: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -183,16 +185,11 @@ impl Live {
     }
 
     fn notify(&self, id: &str) {
-        if let Some(c) = &self.changed {
-            let _ = c.send(id.to_string());
-        }
+        // no stream listening is no error
+        let _ = self.changed.send(id.to_string());
     }
 
-    pub(crate) fn wake_all(&self) {
-        self.wake_workers();
-    }
-
-    fn wake_workers(&self) {
+    pub(crate) fn wake_workers(&self) {
         if let Ok(mut n) = self.wake.0.lock() {
             *n += 1;
         }
@@ -380,14 +377,8 @@ impl Core {
             bytes = json.len(),
             "scan timing"
         );
-        metrics::SCANS.inc();
         metrics::SCAN_SECONDS.observe(started.elapsed());
-        let v = match report.verdict.status.as_str() {
-            "PASS" => 0,
-            "WARN" => 1,
-            _ => 2,
-        };
-        metrics::VERDICTS[v].inc();
+        metrics::scanned(&report.verdict.status);
         Ok((json, report.verdict.status, entry))
     }
 
@@ -677,13 +668,7 @@ pub(crate) async fn post_scan(
                         Some(&audit),
                     )
                     .map_err(internal)?;
-                metrics::SCANS.inc();
-                metrics::VERDICTS[match e.verdict.as_str() {
-                    "PASS" => 0,
-                    "WARN" => 1,
-                    _ => 2,
-                }]
-                .inc();
+                metrics::scanned(&e.verdict);
                 return Ok::<_, Problem>((json, admitted, true));
             }
             let (job, read) = c.prepare(&caller, body, hint, q.image)?;
@@ -871,7 +856,7 @@ pub(crate) async fn events(
             format!("there is no scan `{id}`"),
         ));
     };
-    let rx = core.live.changed.as_ref().map(|c| c.subscribe());
+    let rx = Some(core.live.changed.subscribe());
     struct St {
         core: Arc<Core>,
         id: String,

@@ -36,12 +36,9 @@ fn bom_ref(f: &Finding) -> String {
 
 /// FNV-1a, for identifiers derived from the content.
 fn fnv(data: &[u8], seed: u64) -> u64 {
-    let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed;
-    for b in data {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    stella_sbom::hash::Fnv64::with_seed(seed)
+        .write(data)
+        .finish()
 }
 
 /// A name-based (version 5 layout) UUID from the report, so the same scan gets the same id.

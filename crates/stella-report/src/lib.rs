@@ -229,11 +229,9 @@ pub fn counts(f: &Finding) -> bool {
 
 /// A stable id from the findings and target (FNV-1a), so the same scan gets the same id.
 pub fn scan_id(target: &str, findings: &[Finding]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = stella_sbom::hash::Fnv64::default();
     let mut eat = |s: &str| {
-        for b in s.bytes().chain(std::iter::once(0)) {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
+        h.write(s.as_bytes()).write(&[0]);
     };
     eat(target);
     for f in findings {
@@ -241,7 +239,7 @@ pub fn scan_id(target: &str, findings: &[Finding]) -> String {
         eat(&f.package.name);
         eat(&f.package.version);
     }
-    format!("{h:016x}")
+    format!("{:016x}", h.finish())
 }
 
 /// The JSON report.

@@ -89,3 +89,55 @@ mod tests {
         assert_eq!(spdx_alg("SHA-1"), "SHA1");
     }
 }
+
+/// FNV-1a (64-bit), fed piece by piece: the project's short content-derived identifiers
+/// (scan ids, serials, cache keys). Not for anything an attacker may choose to collide.
+#[derive(Debug, Clone, Copy)]
+pub struct Fnv64(u64);
+
+impl Default for Fnv64 {
+    fn default() -> Self {
+        Fnv64::with_seed(0)
+    }
+}
+
+impl Fnv64 {
+    /// The standard offset basis, XORed with `seed` (0 for plain FNV-1a).
+    pub fn with_seed(seed: u64) -> Fnv64 {
+        Fnv64(0xcbf2_9ce4_8422_2325 ^ seed)
+    }
+
+    /// Feeds bytes.
+    pub fn write(&mut self, bytes: &[u8]) -> &mut Self {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self
+    }
+
+    /// The hash so far.
+    pub fn finish(&self) -> u64 {
+        self.0
+    }
+
+    /// FNV-1a of `bytes`.
+    pub fn of(bytes: &[u8]) -> u64 {
+        Fnv64::default().write(bytes).finish()
+    }
+}
+
+#[cfg(test)]
+mod fnv_tests {
+    use super::Fnv64;
+
+    #[test]
+    fn known_values() {
+        // the published FNV-1a 64 test vectors
+        assert_eq!(Fnv64::of(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(Fnv64::of(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(Fnv64::of(b"foobar"), 0x8594_4171_f739_67e8);
+        let mut h = Fnv64::default();
+        h.write(b"foo").write(b"bar");
+        assert_eq!(h.finish(), Fnv64::of(b"foobar"));
+    }
+}

@@ -11,6 +11,16 @@ pub fn stella() -> Command {
     Command::new(env!("CARGO_BIN_EXE_stella"))
 }
 
+/// Whether `tool ARG` runs here (tests of optional tools skip loudly without them).
+pub fn have(tool: &str, arg: &str) -> bool {
+    Command::new(tool)
+        .arg(arg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
 /// A server that is killed when the test ends, however it ends.
 pub struct Server {
     pub child: Option<Child>,
@@ -31,31 +41,43 @@ impl Drop for Server {
 
 /// Starts `stella serve` on a free port.
 pub fn serve(data: &Path, db: &Path, extra: &[&str]) -> Server {
-    let mut child = stella()
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+    let mut cmd = serve_command(data);
+    cmd.arg("--db").arg(db).args(extra);
+    spawn_server(cmd, data)
+}
+
+/// `stella serve --listen 127.0.0.1:0 --data DATA`, with none of the environment's
+/// `STELLA_*` server settings, for tests that add their own flags or environment.
+pub fn serve_command(data: &Path) -> Command {
+    let mut cmd = stella();
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(data)
-        .arg("--db")
-        .arg(db)
-        .args(extra)
+        .env_remove("STELLA_DB")
         .env_remove("STELLA_POLICY")
         .env_remove("STELLA_ANONYMOUS")
-        .env_remove("STELLA_ISSUER")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .env_remove("STELLA_ISSUER");
+    cmd
+}
+
+/// Spawns a `stella serve` command and waits until it listens; its stderr lines before that
+/// are printed, later ones kept in `Server::log`.
+pub fn spawn_server(mut cmd: Command, data: &Path) -> Server {
+    let mut child = cmd.stderr(Stdio::piped()).spawn().unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut early = Vec::new();
     let url = loop {
         let line = lines
             .next()
-            .unwrap_or_else(|| panic!("the server ended before listening"))
+            .unwrap_or_else(|| panic!("the server ended before listening: {early:?}"))
             .unwrap();
         if let Some(rest) = line.split("listening on ").nth(1) {
             break rest.split_whitespace().next().unwrap().to_string();
         }
         eprintln!("server: {line}");
+        early.push(line);
     };
     // keep draining stderr so the server never blocks on it
-    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = std::sync::Arc::new(std::sync::Mutex::new(early));
     let l = log.clone();
     std::thread::spawn(move || {
         for line in lines.map_while(Result::ok) {
@@ -113,6 +135,27 @@ pub fn response(r: Result<ureq::Response, ureq::Error>) -> ureq::Response {
     }
 }
 
+/// Adds a client with `stella token add-client NAME EXTRA…` on a stopped Core's data
+/// directory; its secret.
+pub fn add_client(data: &Path, name: &str, extra: &[&str]) -> String {
+    let out = stella()
+        .args(["token", "add-client", name, "--data"])
+        .arg(data)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret=").map(str::to_string))
+        .unwrap()
+}
+
 /// A token for `client` with `secret` (client_credentials).
 pub fn token(url: &str, client: &str, secret: &str) -> String {
     let r = ureq::post(&format!("{url}/connect/token"))
@@ -134,15 +177,26 @@ pub fn admin_bearer(server: &Server) -> String {
 
 /// A DB with two memcached CVEs for Alpine 3.17 (real secdb shape).
 pub fn secdb_db(work: &Path) -> PathBuf {
-    let secdb = work.join("secdb/v3.17");
+    secdb_db_with(
+        work,
+        "v3.17",
+        r#"{"pkg":{"name":"memcached","secfixes":{"1.6.22-r0":["CVE-2023-46853"],"1.6.30-r0":["CVE-2099-1111"]}}}"#,
+    )
+}
+
+/// A DB imported from one Alpine secdb `main.json` of `release` (`v3.17`) with `packages`
+/// (the JSON of its `packages` entries).
+pub fn secdb_db_with(work: &Path, release: &str, packages: &str) -> PathBuf {
+    let secdb = work.join(format!("secdb-{release}")).join(release);
     std::fs::create_dir_all(&secdb).unwrap();
     std::fs::write(
         secdb.join("main.json"),
-        r#"{"distroversion":"v3.17","reponame":"main","archs":["x86_64"],"packages":[
-            {"pkg":{"name":"memcached","secfixes":{"1.6.22-r0":["CVE-2023-46853"],"1.6.30-r0":["CVE-2099-1111"]}}}]}"#,
+        format!(
+            r#"{{"distroversion":"{release}","reponame":"main","archs":["x86_64"],"packages":[{packages}]}}"#
+        ),
     )
     .unwrap();
-    let db = work.join("v.db");
+    let db = work.join(format!("{release}.db"));
     let out = stella()
         .args(["db", "import", "--format", "alpine-secdb", "--db"])
         .arg(&db)
