@@ -132,9 +132,54 @@ type Op =
     Box<dyn FnOnce(&redb::WriteTransaction) -> Result<Box<dyn Any + Send>, redb::Error> + Send>;
 type Reply = mpsc::SyncSender<Result<Box<dyn Any + Send>, String>>;
 
+/// Quota counts admitted in memory and written by the next transaction of any kind: a scan
+/// then costs one durable write (its result, with the count) instead of two.
+///
+/// Key → (admitted, written). `admitted` decides admission; the table holds `written`.
+/// A crash loses only counts of scans whose results were not stored either.
+#[derive(Debug, Default)]
+struct Counts(std::collections::HashMap<String, (u32, u32)>);
+
+/// Writes every count admitted since its last write into `w`; returns what was written, to be
+/// marked once the transaction commits.
+fn write_counts(
+    w: &redb::WriteTransaction,
+    counts: &Mutex<Counts>,
+) -> Result<Vec<(String, u32)>, redb::Error> {
+    let dirty: Vec<(String, u32)> = match counts.lock() {
+        Ok(c) => {
+            c.0.iter()
+                .filter(|(_, (admitted, written))| admitted > written)
+                .map(|(k, (admitted, _))| (k.clone(), *admitted))
+                .collect()
+        }
+        Err(_) => return Ok(Vec::new()),
+    };
+    if dirty.is_empty() {
+        return Ok(dirty);
+    }
+    let mut t = w.open_table(QUOTA)?;
+    for (k, n) in &dirty {
+        let stored = t.get(k.as_str())?.map_or(0, |v| v.value());
+        t.insert(k.as_str(), stored.max(*n))?;
+    }
+    Ok(dirty)
+}
+
+fn mark_written(counts: &Mutex<Counts>, written: Vec<(String, u32)>) {
+    if let Ok(mut c) = counts.lock() {
+        for (k, n) in written {
+            if let Some(e) = c.0.get_mut(&k) {
+                e.1 = e.1.max(n);
+            }
+        }
+    }
+}
+
 /// The store.
 pub struct Store {
     db: Arc<Database>,
+    counts: Arc<Mutex<Counts>>,
     path: String,
     queue_limit: u64,
     /// Hot writes go to one committer thread that runs every write waiting into one
@@ -152,13 +197,15 @@ impl Drop for Store {
         if let Some(t) = self.thread.lock().ok().and_then(|mut t| t.take()) {
             let _ = t.join();
         }
+        // counts admitted after the last write (a clean shutdown keeps them)
+        let _ = self.write(|_| Ok(()));
     }
 }
 
 /// Most writes one group commit takes.
 const MAX_BATCH: usize = 256;
 
-fn committer(db: Arc<Database>, rx: mpsc::Receiver<(Op, Reply)>) {
+fn committer(db: Arc<Database>, counts: Arc<Mutex<Counts>>, rx: mpsc::Receiver<(Op, Reply)>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -191,6 +238,16 @@ fn committer(db: Arc<Database>, rx: mpsc::Receiver<(Op, Reply)>) {
                 }
             }
         }
+        let written = match failed {
+            None => match write_counts(&w, &counts) {
+                Ok(x) => x,
+                Err(e) => {
+                    failed = Some(e.to_string());
+                    Vec::new()
+                }
+            },
+            Some(_) => Vec::new(),
+        };
         // one failed write (a storage error) fails the batch: nothing of it is kept
         let outcome = match failed {
             Some(e) => {
@@ -199,6 +256,9 @@ fn committer(db: Arc<Database>, rx: mpsc::Receiver<(Op, Reply)>) {
             }
             None => w.commit().map_err(|e| e.to_string()),
         };
+        if outcome.is_ok() {
+            mark_written(&counts, written);
+        }
         for (reply, v) in results {
             let _ = reply.send(match (&outcome, v) {
                 (Ok(()), Some(v)) => Ok(v),
@@ -233,12 +293,15 @@ impl Store {
         let db = Arc::new(db);
         let (tx, rx) = mpsc::channel::<(Op, Reply)>();
         let d = db.clone();
+        let counts = Arc::new(Mutex::new(Counts::default()));
+        let c = counts.clone();
         let thread = std::thread::Builder::new()
             .name("stella-store-commit".into())
-            .spawn(move || committer(d, rx))
+            .spawn(move || committer(d, c, rx))
             .map_err(|e| bad(format!("cannot start the committer: {e}")))?;
         let s = Store {
             db,
+            counts,
             path: path.display().to_string(),
             queue_limit,
             committer: Mutex::new(Some(tx)),
@@ -274,7 +337,9 @@ impl Store {
     ) -> Result<T, Error> {
         let w = self.db.begin_write().map_err(|e| self.bad(e))?;
         let out = f(&w).map_err(|e| self.bad(e))?;
+        let written = write_counts(&w, &self.counts).map_err(|e| self.bad(e))?;
         w.commit().map_err(|e| self.bad(e))?;
+        mark_written(&self.counts, written);
         Ok(out)
     }
 
@@ -316,29 +381,65 @@ impl Store {
     /// Admits one scan for `token` on UTC `day` (`2026-11-29`) when fewer than `limit` were
     /// admitted that day.
     pub fn admit(&self, token: &str, day: &str, limit: u32) -> Result<Admission, Error> {
+        let a = self.admit_deferred(token, day, limit)?;
+        if a.admitted {
+            self.flush()?;
+        }
+        Ok(a)
+    }
+
+    /// Admits one scan for `token` on `day` as [`Store::admit`] does, but the count becomes
+    /// durable with the next write of any kind (the caller's scan result, normally). A caller
+    /// that writes nothing after admitting calls [`Store::flush`].
+    pub fn admit_deferred(&self, token: &str, day: &str, limit: u32) -> Result<Admission, Error> {
         let key = format!("{token}\0{day}");
-        self.write_grouped(move |w| {
-            let mut t = w.open_table(QUOTA)?;
-            let used = t.get(key.as_str())?.map_or(0, |v| v.value());
-            if used >= limit {
-                return Ok(Admission {
-                    admitted: false,
-                    used,
-                    remaining: 0,
-                });
+        let mut c = self
+            .counts
+            .lock()
+            .map_err(|_| self.bad("the quota counts are poisoned"))?;
+        let used = match c.0.get(&key) {
+            Some(&(admitted, _)) => admitted,
+            None => {
+                let stored = self.read(|r| {
+                    let t = r.open_table(QUOTA)?;
+                    Ok(t.get(key.as_str())?.map_or(0, |v| v.value()))
+                })?;
+                // counts of earlier days that are written are of no more use
+                if c.0.len() >= 4096 {
+                    c.0.retain(|k, (admitted, written)| admitted > written || k.ends_with(day));
+                }
+                c.0.insert(key.clone(), (stored, stored));
+                stored
             }
-            t.insert(key.as_str(), used + 1)?;
-            Ok(Admission {
-                admitted: true,
-                used: used + 1,
-                remaining: limit - used - 1,
-            })
+        };
+        if used >= limit {
+            return Ok(Admission {
+                admitted: false,
+                used,
+                remaining: 0,
+            });
+        }
+        if let Some(e) = c.0.get_mut(&key) {
+            e.0 = used + 1;
+        }
+        Ok(Admission {
+            admitted: true,
+            used: used + 1,
+            remaining: limit - used - 1,
         })
+    }
+
+    /// Makes every admitted count durable now.
+    pub fn flush(&self) -> Result<(), Error> {
+        self.write_grouped(|_| Ok(()))
     }
 
     /// Scans admitted for `token` on `day`.
     pub fn quota_used(&self, token: &str, day: &str) -> Result<u32, Error> {
         let key = format!("{token}\0{day}");
+        if let Some(&(admitted, _)) = self.counts.lock().ok().as_ref().and_then(|c| c.0.get(&key)) {
+            return Ok(admitted);
+        }
         self.read(|r| {
             let t = r.open_table(QUOTA)?;
             Ok(t.get(key.as_str())?.map_or(0, |v| v.value()))

@@ -35,6 +35,57 @@ fn quota_is_exact_under_parallel_admissions() {
 }
 
 #[test]
+fn deferred_counts_are_exact_and_become_durable_with_the_next_write() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = Arc::new(store(dir.path()));
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    (0..60)
+                        .filter(|j| {
+                            let a = s.admit_deferred("tid-1", "2026-11-29", 333).unwrap();
+                            // every third admitted scan stores a result, as Core does
+                            if a.admitted && j % 3 == 0 {
+                                s.put_scan(
+                                    &format!("scan-{i}-{j}"),
+                                    "app:1",
+                                    "2026-11-29T10:00:00Z",
+                                    Encoded::json(b"{}"),
+                                    None,
+                                )
+                                .unwrap();
+                            }
+                            a.admitted
+                        })
+                        .count()
+                })
+            })
+            .collect();
+        let admitted: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        assert_eq!(admitted, 333, "480 attempts, exactly the limit admitted");
+        assert_eq!(s.quota_used("tid-1", "2026-11-29").unwrap(), 333);
+        assert!(
+            !s.admit_deferred("tid-1", "2026-11-29", 333)
+                .unwrap()
+                .admitted
+        );
+        // admitted after the last write: durable only once something is written
+        assert!(s.admit_deferred("tid-2", "2026-11-29", 5).unwrap().admitted);
+        s.flush().unwrap();
+        assert!(s.admit_deferred("tid-3", "2026-11-29", 5).unwrap().admitted);
+    }
+    let s = store(dir.path());
+    assert_eq!(s.quota_used("tid-1", "2026-11-29").unwrap(), 333);
+    assert_eq!(s.quota_used("tid-2", "2026-11-29").unwrap(), 1);
+    // admitted after the last write: closing the store writes it
+    assert_eq!(s.quota_used("tid-3", "2026-11-29").unwrap(), 1);
+    let a = s.admit_deferred("tid-2", "2026-11-29", 5).unwrap();
+    assert_eq!((a.admitted, a.used, a.remaining), (true, 2, 3));
+}
+
+#[test]
 fn scans_history_layers_docs_audit_survive_reopening() {
     let dir = tempfile::tempdir().unwrap();
     {
