@@ -55,6 +55,10 @@ fn decode(purl: &str, s: &str) -> Result<String, PurlError> {
 pub(crate) fn percent_decode(s: &str) -> Result<String, String> {
     let err = |why: String| why;
     let b = s.as_bytes();
+    // most components of real purls carry no escape: one copy, no per-byte work
+    if memchr::memchr(b'%', b).is_none() {
+        return Ok(s.to_string());
+    }
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
@@ -160,6 +164,16 @@ impl Purl {
             return Err(err("the name is empty"));
         }
         let mut namespace = match ns {
+            Some(ns) if !ns.contains('/') => Some(decode(s, ns)?)
+                .filter(|x| !x.is_empty())
+                .map(|x| {
+                    if x.contains('/') {
+                        Err(err("a namespace segment contains an encoded `/`"))
+                    } else {
+                        Ok(x)
+                    }
+                })
+                .transpose()?,
             Some(ns) => {
                 let segs: Result<Vec<String>, _> = ns
                     .split('/')
@@ -188,9 +202,10 @@ impl Purl {
                 if v.is_empty() {
                     continue;
                 }
-                if qualifiers.insert(k.clone(), v).is_some() {
+                if qualifiers.contains_key(&k) {
                     return Err(err(&format!("duplicate qualifier `{k}`")));
                 }
+                qualifiers.insert(k, v);
             }
         }
         let subpath = match subpath {
@@ -206,11 +221,18 @@ impl Purl {
         };
         // Type-specific normalisation from the purl type definitions.
         match ty.as_str() {
-            "pypi" => name = name.to_ascii_lowercase().replace('_', "-"),
+            "pypi" => {
+                name.make_ascii_lowercase();
+                if name.contains('_') {
+                    name = name.replace('_', "-");
+                }
+            }
             "npm" | "deb" | "apk" | "alpm" | "bitbucket" | "github" | "composer" | "hex"
             | "cran-lower" | "luarocks" => {
-                name = name.to_ascii_lowercase();
-                namespace = namespace.map(|n| n.to_ascii_lowercase());
+                name.make_ascii_lowercase();
+                if let Some(n) = namespace.as_mut() {
+                    n.make_ascii_lowercase();
+                }
             }
             _ => {}
         }
@@ -255,9 +277,30 @@ impl Purl {
     }
 }
 
-impl fmt::Display for Purl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "pkg:{}/", self.ty)?;
+impl Purl {
+    /// The canonical text (as `Display` writes it), built in one allocation: scans turn every
+    /// package's purl back into text, so `to_string`'s growing buffer showed in profiles.
+    pub fn canonical(&self) -> String {
+        let n = 8
+            + self.ty.len()
+            + self.namespace.as_ref().map_or(0, |x| x.len() + 1)
+            + self.name.len()
+            + self.version.as_ref().map_or(0, |x| x.len() + 1)
+            + self
+                .qualifiers
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 2)
+                .sum::<usize>()
+            + self.subpath.as_ref().map_or(0, |x| x.len() + 1);
+        let mut out = String::with_capacity(n + n / 8);
+        let _ = self.write_to(&mut out);
+        out
+    }
+
+    fn write_to(&self, f: &mut impl fmt::Write) -> fmt::Result {
+        f.write_str("pkg:")?;
+        f.write_str(&self.ty)?;
+        f.write_str("/")?;
         if let Some(ns) = &self.namespace {
             for seg in ns.split('/') {
                 encode_into(f, seg, false)?;
@@ -285,6 +328,12 @@ impl fmt::Display for Purl {
             }
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for Purl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_to(f)
     }
 }
 
@@ -522,6 +571,7 @@ mod tests {
                 subpath: None,
             };
             let s = p.to_string();
+            proptest::prop_assert_eq!(p.canonical(), s.clone());
             let back = Purl::parse(&s).unwrap();
             proptest::prop_assert_eq!(back.to_string(), s);
             proptest::prop_assert_eq!(back, p);
@@ -529,7 +579,9 @@ mod tests {
 
         #[test]
         fn never_panics(s in "\\PC{0,40}") {
-            let _ = Purl::parse(&s);
+            if let Ok(p) = Purl::parse(&s) {
+                proptest::prop_assert_eq!(p.canonical(), p.to_string());
+            }
             let _ = Purl::parse(&format!("pkg:{s}"));
         }
     }

@@ -98,7 +98,7 @@ pub fn to_pkg(p: &Package, os: Option<&stella_catalog::OsInfo>) -> Pkg {
         kind: p.kind.purl_type().to_string(),
         name: p.name.clone(),
         version: p.version.clone(),
-        purl: stella_catalog::sbom::purl(p, os).map(|u| u.to_string()),
+        purl: stella_catalog::sbom::purl(p, os).map(|u| u.canonical()),
         source_name: p.source_name.clone(),
         arch: p.arch.clone(),
         module: p.module.clone(),
@@ -110,6 +110,15 @@ pub fn to_pkg(p: &Package, os: Option<&stella_catalog::OsInfo>) -> Pkg {
 /// A component of another tool's SBOM as a package to match, from its Package URL (the only
 /// identity SBOM producers agree on); `None` for components without a usable purl.
 pub fn from_purl(c: &stella_sbom::Component) -> Option<(Pkg, Option<stella_catalog::OsInfo>)> {
+    from_purl_with(c, true)
+}
+
+/// [`from_purl`]; the distribution is worked out only when `want_os` (the first package of an
+/// SBOM that names one decides).
+fn from_purl_with(
+    c: &stella_sbom::Component,
+    want_os: bool,
+) -> Option<(Pkg, Option<stella_catalog::OsInfo>)> {
     let u = c.purl.as_ref()?;
     let q = |k: &str| u.qualifiers.get(k).map(|s| s.to_string());
     let version = u.version.clone()?;
@@ -132,7 +141,10 @@ pub fn from_purl(c: &stella_sbom::Component) -> Option<(Pkg, Option<stella_catal
         _ => return None,
     };
     let mut version = version;
-    let mut source = q("upstream").map(|s| s.split('@').next().unwrap_or(&s).to_string());
+    let mut source = u
+        .qualifiers
+        .get("upstream")
+        .map(|s| s.split('@').next().unwrap_or(s).to_string());
     if eco == Eco::Rpm {
         if let Some(e) = q("epoch").filter(|e| e != "0") {
             version = format!("{e}:{version}");
@@ -147,20 +159,23 @@ pub fn from_purl(c: &stella_sbom::Component) -> Option<(Pkg, Option<stella_catal
     if eco == Eco::Lang("go") && name == "stdlib" {
         version = version.trim_start_matches("go").to_string();
     }
-    let os = q("distro").and_then(|d| {
-        let (id, v) = d.rsplit_once('-').unwrap_or((d.as_str(), ""));
-        (!id.is_empty()).then(|| stella_catalog::OsInfo {
-            id: id.to_string(),
-            version_id: (!v.is_empty()).then(|| v.to_string()),
-            ..stella_catalog::OsInfo::default()
-        })
-    });
+    let os = want_os
+        .then(|| u.qualifiers.get("distro"))
+        .flatten()
+        .and_then(|d| {
+            let (id, v) = d.rsplit_once('-').unwrap_or((d.as_str(), ""));
+            (!id.is_empty()).then(|| stella_catalog::OsInfo {
+                id: id.to_string(),
+                version_id: (!v.is_empty()).then(|| v.to_string()),
+                ..stella_catalog::OsInfo::default()
+            })
+        });
     let pkg = Pkg {
         eco,
         kind: u.ty.clone(),
         name,
         version,
-        purl: Some(u.to_string()),
+        purl: Some(u.canonical()),
         source_name: source.or(c.source_name.clone()),
         arch: q("arch"),
         module: None,
@@ -185,7 +200,7 @@ pub fn input_from_sbom(r: &stella_sbom::Read, name: &str) -> Input {
         if c.kind == stella_sbom::ComponentKind::OperatingSystem {
             continue;
         }
-        match from_purl(c) {
+        match from_purl_with(c, input.os.is_none()) {
             Some((p, o)) => {
                 if input.os.is_none() {
                     input.os = o;
