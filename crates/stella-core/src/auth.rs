@@ -130,11 +130,17 @@ impl Core {
                     Some("invalid_request"),
                 )
             })?;
+        let now = now_secs();
+        if let Some(claims) = self.verified.get(token, now) {
+            return Ok(Caller::Token(claims));
+        }
         let keys = self.keys.read().map_err(internal)?;
         let claims = keys
-            .verify(token, &self.config.issuer, now_secs())
+            .verify(token, &self.config.issuer, now)
             .map_err(|e| unauthorized(e.to_string(), Some("invalid_token")))?;
-        Ok(Caller::Token(Arc::new(claims)))
+        let claims = Arc::new(claims);
+        self.verified.put(token, claims.clone(), now);
+        Ok(Caller::Token(claims))
     }
 
     /// Quota headers for `caller` after `used` scans today.
@@ -160,13 +166,15 @@ impl Core {
         }
     }
 
-    /// Admits one scan for `caller`, or the 429 that says when to come back.
+    /// Admits one scan for `caller`, or the 429 that says when to come back. The count is
+    /// written with the scan's result; a caller that stores nothing after admission calls
+    /// [`Core::settle_quota`].
     pub(crate) fn admit(&self, caller: &Caller) -> Result<Admitted, Problem> {
         let now = now_secs();
         let (day, reset) = utc_day(now);
         let a = self
             .store
-            .admit(&caller.tid(), &day, caller.limit())
+            .admit_deferred(&caller.tid(), &day, caller.limit())
             .map_err(internal)?;
         if a.admitted {
             return Ok(Admitted(a.used));
@@ -188,6 +196,51 @@ impl Core {
             p = p.with(k.clone(), v.to_str().unwrap_or_default());
         }
         Err(p)
+    }
+}
+
+impl Core {
+    /// Makes admitted counts durable when no result follows the admission (a scan that
+    /// failed after it, a job the queue refused).
+    pub(crate) fn settle_quota(&self) {
+        if let Err(e) = self.store.flush() {
+            tracing::warn!(target: "stella::quota", error = %e, "cannot write the quota counts");
+        }
+    }
+}
+
+/// Tokens whose signature was checked in the last few minutes: a pipeline sends the same
+/// token with every request, and an Ed25519 verification costs more than answering
+/// `/layers/missing`. An entry is used only while the token has not expired (no leeway:
+/// tokens near their expiry are checked in full again) and for at most
+/// [`Verified::TTL_SECS`]; signatures never change, and keys are retired only long after
+/// every token they signed has expired, so a cached verdict cannot go stale in between.
+#[derive(Debug, Default)]
+pub(crate) struct Verified(std::sync::Mutex<std::collections::HashMap<Box<str>, VerifiedAt>>);
+
+/// A token's claims and when its signature was checked.
+type VerifiedAt = (Arc<Claims>, u64);
+
+impl Verified {
+    const TTL_SECS: u64 = 300;
+    const MAX: usize = 4096;
+
+    fn get(&self, token: &str, now: u64) -> Option<Arc<Claims>> {
+        let m = self.0.lock().ok()?;
+        let (claims, at) = m.get(token)?;
+        (now < claims.exp && now < at + Self::TTL_SECS).then(|| claims.clone())
+    }
+
+    fn put(&self, token: &str, claims: Arc<Claims>, now: u64) {
+        if let Ok(mut m) = self.0.lock() {
+            if m.len() >= Self::MAX {
+                m.retain(|_, (c, at)| now < c.exp && now < *at + Self::TTL_SECS);
+                if m.len() >= Self::MAX {
+                    m.clear();
+                }
+            }
+            m.insert(token.into(), (claims, now));
+        }
     }
 }
 

@@ -12,16 +12,18 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use axum::body::Bytes;
 use sha2::Digest as _;
 
-/// A result, split around its creation time.
+/// A result, split around its creation time. The bytes are those the response was sent
+/// with (shared, not copied: a result runs to megabytes).
 #[derive(Debug)]
 pub(crate) struct Entry {
-    /// The JSON up to the creation time's value.
-    pub head: Vec<u8>,
-    /// The JSON after it (from the closing quote).
-    pub tail: Vec<u8>,
-    /// `tail`, compressed for the store.
+    json: Bytes,
+    /// Where the creation time's value starts and ends.
+    at: usize,
+    end: usize,
+    /// The tail, compressed for the store.
     pub packed_tail: Vec<u8>,
     /// The image the scan is filed under.
     pub reference: String,
@@ -31,7 +33,7 @@ pub(crate) struct Entry {
 
 impl Entry {
     /// Splits a result; `None` when it does not start as a scan result does.
-    pub(crate) fn split(json: &[u8], reference: &str, verdict: &str) -> Option<Entry> {
+    pub(crate) fn split(json: &Bytes, reference: &str, verdict: &str) -> Option<Entry> {
         const KEY: &[u8] = b",\"createdAt\":\"";
         let at = json
             .get(..json.len().min(512))?
@@ -39,18 +41,28 @@ impl Entry {
             .position(|w| w == KEY)?
             + KEY.len();
         let end = at + json[at..].iter().position(|&b| b == b'"')?;
-        let tail = json[end..].to_vec();
         Some(Entry {
-            head: json[..at].to_vec(),
-            packed_tail: stella_store::Encoded::compress(&tail),
-            tail,
+            json: json.clone(),
+            at,
+            end,
+            packed_tail: stella_store::Encoded::compress(&json[end..]),
             reference: reference.to_string(),
             verdict: verdict.to_string(),
         })
     }
 
+    /// The JSON up to the creation time's value.
+    pub(crate) fn head(&self) -> &[u8] {
+        &self.json[..self.at]
+    }
+
+    /// The JSON after it (from the closing quote).
+    pub(crate) fn tail(&self) -> &[u8] {
+        &self.json[self.end..]
+    }
+
     fn bytes(&self) -> usize {
-        self.head.len() + self.tail.len() + self.packed_tail.len() + self.reference.len()
+        self.json.len() + self.packed_tail.len() + self.reference.len()
     }
 }
 
@@ -126,13 +138,14 @@ mod tests {
     #[test]
     fn splits_around_the_creation_time_and_forgets_the_oldest() {
         let json = br#"{"schemaVersion":"1.0","scanId":"ab","createdAt":"2026-11-30T00:00:00Z","target":{}}"#;
-        let e = Entry::split(json, "img", "PASS").unwrap();
+        let json = Bytes::from_static(json);
+        let e = Entry::split(&json, "img", "PASS").unwrap();
         assert_eq!(
-            e.head,
+            e.head(),
             br#"{"schemaVersion":"1.0","scanId":"ab","createdAt":""#
         );
-        assert_eq!(e.tail, br#"","target":{}}"#);
-        assert!(Entry::split(b"{\"findings\":[]}", "img", "PASS").is_none());
+        assert_eq!(e.tail(), br#"","target":{}}"#);
+        assert!(Entry::split(&Bytes::from_static(b"{\"findings\":[]}"), "img", "PASS").is_none());
 
         let c = Cache::new(2000);
         let k = |i: u8| Cache::key(&[&[i]], b"body");
@@ -142,9 +155,12 @@ mod tests {
             Cache::key(&[b"a", b"bc"], b"")
         );
         for i in 0..10 {
-            let mut e = Entry::split(json, "img", "PASS").unwrap();
-            e.tail = vec![b'x'; 300];
-            c.put(k(i), e);
+            let mut long = json.to_vec();
+            long.extend_from_slice(&[b' '; 300]);
+            c.put(
+                k(i),
+                Entry::split(&Bytes::from(long), "img", "PASS").unwrap(),
+            );
             assert!(c.get(&k(0)).is_some(), "the most recently used stays");
         }
         assert!(c.get(&k(1)).is_none(), "the least recently used went");

@@ -96,6 +96,8 @@ pub struct Core {
     scans: tokio::sync::Semaphore,
     /// Signing keys.
     keys: std::sync::RwLock<stella_auth::Keyring>,
+    /// Tokens verified lately (see [`auth::Verified`]).
+    verified: auth::Verified,
     /// Clients and users.
     principals: std::sync::RwLock<stella_auth::Directory>,
     /// Where the first admin secret was written, on the start that created it.
@@ -136,6 +138,7 @@ impl Core {
             // two per core: one computes while the other waits for its group commit
             scans: tokio::sync::Semaphore::new(2 * cores),
             keys: std::sync::RwLock::new(keys),
+            verified: auth::Verified::default(),
             principals: std::sync::RwLock::new(principals),
             bootstrap,
             live: scan::Live::new(),

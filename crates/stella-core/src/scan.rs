@@ -279,7 +279,7 @@ impl Core {
         job: &Job,
         read: Option<stella_sbom::Read>,
         complete: impl FnOnce(&str, &str, stella_store::Encoded, &[u8]) -> Result<(), Problem>,
-    ) -> Result<(Vec<u8>, String, Option<crate::cache::Entry>), Problem> {
+    ) -> Result<(Bytes, String, Option<crate::cache::Entry>), Problem> {
         let started = std::time::Instant::now();
         let (input, target) = match &job.request {
             None => {
@@ -352,14 +352,15 @@ impl Core {
         // a large result cost more than matching it)
         let t_scan = started.elapsed();
         let mut json = Vec::with_capacity(1024 + 1024 * report.findings.len());
-        serde_json::to_writer(&mut json, &report).map_err(internal)?;
+        stella_json::to_writer(&mut json, &report).map_err(internal)?;
         let t_json = started.elapsed();
         let audit = crate::audit_entry(&job.who, "scan", &format!("{key} {reference}"));
         // stored as a raw head and a compressed rest: an identical request later reuses the rest
+        let json = Bytes::from(json);
         let entry = crate::cache::Entry::split(&json, &reference, &report.verdict.status);
         let encoded = match &entry {
             Some(e) => {
-                let mut head = e.head.clone();
+                let mut head = e.head().to_vec();
                 head.extend_from_slice(report.created_at.as_bytes());
                 stella_store::Encoded::parts(&head, &e.packed_tail)
             }
@@ -649,37 +650,39 @@ pub(crate) async fn post_scan(
             if let Some(e) = c.results.get(&cache_key) {
                 let admitted = c.admit(&caller)?;
                 let created = stella_sbom::now();
-                let mut json = Vec::with_capacity(e.head.len() + created.len() + e.tail.len());
-                json.extend_from_slice(&e.head);
+                let mut json = Vec::with_capacity(e.head().len() + created.len() + e.tail().len());
+                json.extend_from_slice(e.head());
                 json.extend_from_slice(created.as_bytes());
                 let head_len = json.len();
-                json.extend_from_slice(&e.tail);
+                json.extend_from_slice(e.tail());
                 let audit = crate::audit_entry(
                     &caller.who(),
                     "scan",
                     &format!("{k} {} (same as an earlier scan)", e.reference),
                 );
-                c.store
-                    .put_scan(
-                        &k,
-                        &e.reference,
-                        &created,
-                        stella_store::Encoded::parts(&json[..head_len], &e.packed_tail),
-                        Some(&audit),
-                    )
-                    .map_err(internal)?;
+                if let Err(err) = c.store.put_scan(
+                    &k,
+                    &e.reference,
+                    &created,
+                    stella_store::Encoded::parts(&json[..head_len], &e.packed_tail),
+                    Some(&audit),
+                ) {
+                    c.settle_quota();
+                    return Err(internal(err));
+                }
                 metrics::scanned(&e.verdict);
-                return Ok::<_, Problem>((json, admitted, true));
+                return Ok::<_, Problem>((Bytes::from(json), admitted, true));
             }
             let (job, read) = c.prepare(&caller, body, hint, q.image)?;
             // admitted only once the request is readable: a typo does not cost a scan
             let admitted = c.admit(&caller)?;
-            let (json, _, entry) =
-                c.execute(&k, false, &job, read, |reference, created, value, audit| {
+            let (json, _, entry) = c
+                .execute(&k, false, &job, read, |reference, created, value, audit| {
                     c.store
                         .put_scan(&k, reference, created, value, Some(audit))
                         .map_err(internal)
-                })?;
+                })
+                .inspect_err(|_| c.settle_quota())?;
             if job.request.is_none()
                 && let Some(e) = entry
             {
@@ -719,10 +722,14 @@ pub(crate) async fn post_scan(
         match c.store.enqueue(&k, &job.encode()) {
             Ok(()) => {}
             Err(stella_store::Error::QueueFull(n)) => {
+                c.settle_quota();
                 metrics::QUEUE_REJECTIONS.inc();
                 return Err(busy(n));
             }
-            Err(e) => return Err(internal(e)),
+            Err(e) => {
+                c.settle_quota();
+                return Err(internal(e));
+            }
         }
         c.live.wake_workers();
         Ok::<_, Problem>(admitted)

@@ -1,0 +1,98 @@
+//! Where a fresh SBOM-first scan spends its time inside Core, stage by stage (read the SBOM,
+//! turn it into packages, match, serialise the result, compress it for the store), over the
+//! 500 distinct 500-component SBOMs of `bench/run core`, with mimalloc as in `stella`.
+//! Prints one JSON object: mean microseconds per SBOM and stage (best of 5 passes).
+//! Run: `bench/run core` once (it writes the inputs), then `cargo bench -p stella-core --bench stages`.
+
+#![allow(
+    clippy::print_stdout,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs
+)]
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[global_allocator]
+static A: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    let out = PathBuf::from(
+        std::env::var("STELLA_BENCH_OUT")
+            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/out").into()),
+    );
+    let db_path = out.join("all-advisories.db");
+    let lines = out.join("sbom-500-distinct.jsonl");
+    if !db_path.exists() || !lines.exists() {
+        println!("{{\"bench\":\"core_stages\",\"skipped\":\"run bench/run core first\"}}");
+        return;
+    }
+    let db = stella_advisory::Db::open(&db_path).expect("open the DB");
+    let bodies: Vec<Vec<u8>> = std::fs::read_to_string(&lines)
+        .unwrap()
+        .lines()
+        .map(|l| l.as_bytes().to_vec())
+        .collect();
+    let opts = stella_scan::Options {
+        db_max_age_days: 7,
+        now: stella_sbom::now(),
+        ..stella_scan::Options::default()
+    };
+    let mut best = [Duration::MAX; 5];
+    let mut bytes = 0usize;
+    let mut findings = 0usize;
+    for _pass in 0..5 {
+        let mut t = [Duration::ZERO; 5];
+        bytes = 0;
+        findings = 0;
+        for body in &bodies {
+            let s = Instant::now();
+            let read = stella_sbom::read(body, None).expect("read");
+            t[0] += s.elapsed();
+            let s = Instant::now();
+            let input = stella_scan::input_from_sbom(&read, "request body");
+            t[1] += s.elapsed();
+            let target = stella_scan::Target {
+                kind: "sbom".into(),
+                reference: "bench/app:1".into(),
+                digest: None,
+            };
+            let s = Instant::now();
+            let report = stella_scan::scan(&db, input, target, &opts).expect("scan");
+            t[2] += s.elapsed();
+            let s = Instant::now();
+            let mut json = Vec::with_capacity(1024 + 1024 * report.findings.len());
+            stella_json::to_writer(&mut json, &report).unwrap();
+            t[3] += s.elapsed();
+            let s = Instant::now();
+            black_box(stella_store::Encoded::compress(&json));
+            t[4] += s.elapsed();
+            bytes += json.len();
+            findings += report.findings.len();
+            let s = Instant::now();
+            drop(report);
+            drop(read);
+            t[2] += s.elapsed();
+        }
+        for (b, x) in best.iter_mut().zip(t) {
+            *b = (*b).min(x);
+        }
+    }
+    let n = bodies.len() as f64;
+    let us = |d: Duration| (d.as_secs_f64() * 1e6 / n * 10.0).round() / 10.0;
+    let total: Duration = best.iter().sum();
+    println!(
+        "{{\"bench\":\"core_stages\",\"sboms\":{},\"findings_per_sbom\":{},\"result_bytes_per_sbom\":{},\"read_us\":{},\"packages_us\":{},\"match_us\":{},\"serialise_us\":{},\"compress_us\":{},\"total_us\":{}}}",
+        bodies.len(),
+        findings / bodies.len(),
+        bytes / bodies.len(),
+        us(best[0]),
+        us(best[1]),
+        us(best[2]),
+        us(best[3]),
+        us(best[4]),
+        us(total)
+    );
+}
