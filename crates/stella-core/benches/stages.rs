@@ -8,15 +8,36 @@
     clippy::print_stdout,
     clippy::unwrap_used,
     clippy::expect_used,
+    unsafe_code,
     missing_docs
 )]
 
+use std::alloc::{GlobalAlloc, Layout};
 use std::hint::black_box;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
+/// mimalloc, as in `stella`, with a count of allocations: the steady figure on a noisy
+/// machine, and much of what a scan costs.
+struct Counting;
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+// SAFETY: forwards every call to mimalloc unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Relaxed);
+        unsafe { mimalloc::MiMalloc.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { mimalloc::MiMalloc.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Relaxed);
+        unsafe { mimalloc::MiMalloc.realloc(p, l, new) }
+    }
+}
 #[global_allocator]
-static A: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static A: Counting = Counting;
 
 fn main() {
     let out = PathBuf::from(
@@ -41,19 +62,29 @@ fn main() {
         ..stella_scan::Options::default()
     };
     let mut best = [Duration::MAX; 5];
+    let mut allocs = [0u64; 5];
     let mut bytes = 0usize;
     let mut findings = 0usize;
     for _pass in 0..5 {
         let mut t = [Duration::ZERO; 5];
+        let mut a = [0u64; 5];
+        let mut mark = ALLOCS.load(Relaxed);
+        let mut count = |i: usize| {
+            let now = ALLOCS.load(Relaxed);
+            a[i] += now - mark;
+            mark = now;
+        };
         bytes = 0;
         findings = 0;
         for body in &bodies {
             let s = Instant::now();
             let read = stella_sbom::read(body, None).expect("read");
             t[0] += s.elapsed();
+            count(0);
             let s = Instant::now();
             let input = stella_scan::input_from_sbom(&read, "request body");
             t[1] += s.elapsed();
+            count(1);
             let target = stella_scan::Target {
                 kind: "sbom".into(),
                 reference: "bench/app:1".into(),
@@ -62,20 +93,25 @@ fn main() {
             let s = Instant::now();
             let report = stella_scan::scan(&db, input, target, &opts).expect("scan");
             t[2] += s.elapsed();
+            count(2);
             let s = Instant::now();
             let mut json = Vec::with_capacity(1024 + 1024 * report.findings.len());
             stella_json::to_writer(&mut json, &report).unwrap();
             t[3] += s.elapsed();
+            count(3);
             let s = Instant::now();
             black_box(stella_store::Encoded::compress(&json));
             t[4] += s.elapsed();
+            count(4);
             bytes += json.len();
             findings += report.findings.len();
             let s = Instant::now();
             drop(report);
             drop(read);
             t[2] += s.elapsed();
+            count(2);
         }
+        allocs = a;
         for (b, x) in best.iter_mut().zip(t) {
             *b = (*b).min(x);
         }
@@ -83,6 +119,15 @@ fn main() {
     let n = bodies.len() as f64;
     let us = |d: Duration| (d.as_secs_f64() * 1e6 / n * 10.0).round() / 10.0;
     let total: Duration = best.iter().sum();
+    let per = |x: u64| x / bodies.len() as u64;
+    println!(
+        "{{\"bench\":\"core_stages_allocations\",\"read\":{},\"packages\":{},\"match\":{},\"serialise\":{},\"compress\":{}}}",
+        per(allocs[0]),
+        per(allocs[1]),
+        per(allocs[2]),
+        per(allocs[3]),
+        per(allocs[4])
+    );
     println!(
         "{{\"bench\":\"core_stages\",\"sboms\":{},\"findings_per_sbom\":{},\"result_bytes_per_sbom\":{},\"read_us\":{},\"packages_us\":{},\"match_us\":{},\"serialise_us\":{},\"compress_us\":{},\"total_us\":{}}}",
         bodies.len(),

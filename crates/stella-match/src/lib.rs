@@ -785,43 +785,52 @@ fn match_part(
             }
         }
         cands.sort_unstable();
+        // buffers reused by every vulnerability of this package (most are checked and
+        // dropped: three allocations each were a large share of matching)
+        let mut all: Vec<(&String, &Stmt)> = Vec::new();
+        let mut entries: Vec<(&String, &Stmt)> = Vec::new();
+        let mut hit: Vec<(&String, &Stmt)> = Vec::new();
         for group in cands.chunk_by(|a, b| a.0 == b.0) {
             let vid = group[0].0;
             let by_rootio = group.iter().any(|&(_, k, _)| k >= root_from);
-            let all: Vec<(&String, &Stmt)> = group
-                .iter()
-                .filter(|&&(_, k, _)| !by_rootio || k >= root_from)
-                .map(|&(_, k, i)| (&keys_of[k], &held[k][i]))
-                .collect();
+            all.clear();
+            all.extend(
+                group
+                    .iter()
+                    .filter(|&&(_, k, _)| !by_rootio || k >= root_from)
+                    .map(|&(_, k, i)| (&keys_of[k], &held[k][i])),
+            );
             // the distribution's own statement wins for its packages
             let best = all
                 .iter()
                 .map(|(_, st)| st.entry.source)
                 .min()
                 .unwrap_or(Source::Nvd);
-            let entries: Vec<(&String, &Stmt)> = all
-                .into_iter()
-                .filter(|(_, st)| !distro_pkg || st.entry.source == best)
-                .filter(|(_, st)| {
-                    st.entry.arches.is_empty()
-                        || p.arch
-                            .as_ref()
-                            .is_some_and(|a| st.entry.arches.iter().any(|x| x == a))
-                })
-                .filter(|(_, st)| {
-                    // Oracle Linux: a FIPS or Ksplice build's fix speaks for that flavour only
-                    !ns.starts_with("oracle:")
-                        || st
-                            .entry
-                            .ranges
-                            .iter()
-                            .flat_map(|r| r.fixed_versions())
-                            .all(|f| {
-                                stella_advisory::oracle::flavor(f)
-                                    == stella_advisory::oracle::flavor(&p.version)
-                            })
-                })
-                .collect();
+            entries.clear();
+            entries.extend(
+                all.iter()
+                    .copied()
+                    .filter(|(_, st)| !distro_pkg || st.entry.source == best)
+                    .filter(|(_, st)| {
+                        st.entry.arches.is_empty()
+                            || p.arch
+                                .as_ref()
+                                .is_some_and(|a| st.entry.arches.iter().any(|x| x == a))
+                    })
+                    .filter(|(_, st)| {
+                        // Oracle Linux: a FIPS or Ksplice build's fix speaks for that flavour only
+                        !ns.starts_with("oracle:")
+                            || st
+                                .entry
+                                .ranges
+                                .iter()
+                                .flat_map(|r| r.fixed_versions())
+                                .all(|f| {
+                                    stella_advisory::oracle::flavor(f)
+                                        == stella_advisory::oracle::flavor(&p.version)
+                                })
+                    }),
+            );
             if entries.is_empty()
                 || entries
                     .iter()
@@ -829,7 +838,7 @@ fn match_part(
             {
                 continue;
             }
-            let mut hit: Vec<(&String, &Stmt)> = Vec::new();
+            hit.clear();
             for (key, st) in &entries {
                 match is_affected_candidate(scheme, &candidate, &st.osv, &st.versions) {
                     Ok(Affected::Yes) if st.excludes(scheme, &p.version) => {}

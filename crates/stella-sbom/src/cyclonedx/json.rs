@@ -13,7 +13,52 @@ use crate::license::{License, classify};
 use crate::model::{Component, ComponentKind, Metadata, Sbom, Warning};
 use crate::{Cpe, Read, ReadError, WriteOptions};
 
-type S<'a> = Cow<'a, str>;
+/// A string borrowed from the document when it holds no escapes. serde's `borrow` reaches
+/// only a bare `Cow<str>` field: inside an `Option` or a `Vec`, `Cow`'s own impl always
+/// copies, which cost an allocation per field of every component.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct S<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for S<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Cow<'de, str>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Cow::Borrowed(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v))
+            }
+        }
+        d.deserialize_str(V).map(S)
+    }
+}
+
+impl S<'_> {
+    fn into_owned(self) -> String {
+        self.0.into_owned()
+    }
+}
+
+impl std::fmt::Display for S<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::ops::Deref for S<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
 
 #[derive(Deserialize)]
 struct Bom<'a> {
@@ -240,7 +285,7 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
     }
     let spec_version = bom
         .spec_version
-        .map(Cow::into_owned)
+        .map(S::into_owned)
         .ok_or_else(|| ReadError::invalid("/specVersion", "missing"))?;
     let CompList {
         comps,
@@ -252,11 +297,11 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
         ..Sbom::default()
     };
     let mut md = Metadata {
-        serial: bom.serial_number.map(Cow::into_owned),
+        serial: bom.serial_number.map(S::into_owned),
         ..Metadata::default()
     };
     if let Some(m) = bom.metadata {
-        md.timestamp = m.timestamp.map(Cow::into_owned);
+        md.timestamp = m.timestamp.map(S::into_owned);
         let tools: Vec<Tool<'_>> = match m.tools {
             Some(Tools::Legacy(t)) => t,
             Some(Tools::Modern {
@@ -276,8 +321,8 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
             });
         }
         if let Some(c) = m.component {
-            md.target = c.name.map(Cow::into_owned);
-            md.target_ref = c.bom_ref.map(Cow::into_owned);
+            md.target = c.name.map(S::into_owned);
+            md.target_ref = c.bom_ref.map(S::into_owned);
         }
     }
     sbom.metadata = md;
@@ -307,20 +352,20 @@ impl std::fmt::Display for At<'_> {
 
 fn walk(c: Comp<'_>, at: &At<'_>, out: &mut Vec<Component>, warnings: &mut Vec<Warning>) {
     let mut comp = Component {
-        id: c.bom_ref.map(Cow::into_owned).unwrap_or_default(),
+        id: c.bom_ref.map(S::into_owned).unwrap_or_default(),
         kind: c
             .ty
             .as_deref()
             .map(ComponentKind::from_cyclonedx)
             .unwrap_or_default(),
-        name: c.name.map(Cow::into_owned).unwrap_or_default(),
-        group: c.group.map(Cow::into_owned),
-        version: c.version.map(Cow::into_owned),
+        name: c.name.map(S::into_owned).unwrap_or_default(),
+        group: c.group.map(S::into_owned),
+        version: c.version.map(S::into_owned),
         supplier: c
             .supplier
             .and_then(|s| s.name)
             .or(c.publisher)
-            .map(Cow::into_owned),
+            .map(S::into_owned),
         ..Component::default()
     };
     if comp.name.is_empty() {
