@@ -383,6 +383,33 @@ doc = {
             "operationId": "feedsUpdate", "summary": "Load the DB file again (after `stella db update` or an offline kit)",
             "responses": {"200": js(obj({"built": {"type": "string"}, "digest": {"type": "string"}}, ["built", "digest"])),
                           "422": problem("The file is not a valid DB; the one in use stays.")}}, scope="admin")},
+        "/api/v1/jobs": {"get": protected({
+            "operationId": "jobs", "summary": "The scheduler's jobs: schedule, next run, last run",
+            "responses": {"200": js(obj({"jobs": {"type": "array", "items": obj({
+                "name": {"enum": ["feeds", "rescan"]}, "schedule": {"type": ["string", "null"]},
+                "after": {"type": ["string", "null"]}, "next": {"type": ["string", "null"]},
+                "running": {"type": "boolean"}, "lastRun": {"type": ["object", "null"]}},
+                ["name", "running"])}}, ["jobs"]))}})},
+        "/api/v1/jobs/runs": {"get": protected({
+            "operationId": "jobRuns", "summary": "The run history, newest first",
+            "parameters": [{"name": "job", "in": "query", "schema": {"type": "string"}},
+                           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+            "responses": {"200": js(obj({"runs": {"type": "array", "items": {"type": "object"}}}, ["runs"])),
+                          "400": problem("A query parameter does not parse."),
+                          "404": problem("No such job.")}})},
+        "/api/v1/jobs/{name}/run": {"post": protected({
+            "operationId": "runJob", "summary": "Run a job now, in the background (admin)",
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"202": js(obj({"job": {"type": "string"}, "runs": {"type": "string"}}, ["job", "runs"]),
+                                    "Started; follow the run history."),
+                          "404": problem("No such job."),
+                          "409": problem("The job is running already."),
+                          "503": problem("This Core runs no scheduler.")}}, scope="admin")},
+        "/api/v1/criticals": {"get": protected({
+            "operationId": "criticals", "summary": "Images whose latest re-scan found new criticals",
+            "responses": {"200": js(obj({"runId": {"type": ["string", "null"]}, "at": {"type": ["string", "null"]},
+                                         "images": {"type": "array", "items": {"type": "object"}}},
+                                        ["images"]))}})},
     },
 }
 

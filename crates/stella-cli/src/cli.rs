@@ -30,7 +30,7 @@ pub enum Command {
     #[command(subcommand)]
     Policy(PolicyCommand),
     /// Run Stella Core: the REST API (docs/api.md) on the embedded store.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage who may call Core: clients, users, signing keys, offline tokens (on a stopped
     /// Core's data directory), and fetch a token from a running Core.
     #[command(subcommand)]
@@ -114,6 +114,40 @@ pub struct ServeArgs {
     /// Longest time a client may take to send its request headers, in seconds.
     #[arg(long, default_value_t = 10)]
     pub header_timeout_secs: u64,
+    /// Feeds the nightly merge fetches (`{"sources":[{"name","url","format"}]}`, as for
+    /// `stella db update --config`); without it the feed job reports that nothing is
+    /// configured.
+    #[arg(long, env = "STELLA_FEEDS")]
+    pub feeds: Option<PathBuf>,
+    /// When to merge feeds: a cron expression in UTC (`off` for on demand only).
+    #[arg(long, default_value = "59 0 * * *")]
+    pub feeds_cron: String,
+    /// When to re-scan stored SBOMs (cron, UTC); by default right after each successful
+    /// feed merge.
+    #[arg(long)]
+    pub rescan_cron: Option<String>,
+    /// Scheduled runs start up to this many seconds after their minute (the same for every
+    /// replica), to spread the load on feed servers.
+    #[arg(long, default_value_t = 300)]
+    pub schedule_jitter_secs: u64,
+    /// Retries of a failed job (waits double from --job-backoff-secs).
+    #[arg(long, default_value_t = 3)]
+    pub job_retries: u32,
+    /// First wait before retrying a failed job, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub job_backoff_secs: u64,
+    /// Images to re-scan (globs, repeatable); default all.
+    #[arg(long = "rescan-image")]
+    pub rescan_images: Vec<String>,
+    /// Images whose latest scan is older than this many days are not re-scanned.
+    #[arg(long, default_value_t = 180)]
+    pub rescan_max_age_days: u64,
+    /// Where re-scans send new criticals and expired mutes (POST, JSON).
+    #[arg(long, env = "STELLA_WEBHOOK")]
+    pub webhook: Option<String>,
+    /// Key of the webhook's `X-Stella-Signature-256` (HMAC-SHA256 of the body).
+    #[arg(long, env = "STELLA_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
 }
 
 /// `stella token …`

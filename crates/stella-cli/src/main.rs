@@ -78,7 +78,7 @@ fn run(args: cli::Cli) -> anyhow::Result<u8> {
         cli::Command::Db(d) => db_cmd::run(d),
         cli::Command::Scan(s) => scan_cmd::run(*s),
         cli::Command::Policy(p) => policy_cmd::run(p),
-        cli::Command::Serve(a) => serve_cmd::run(a),
+        cli::Command::Serve(a) => serve_cmd::run(*a),
         cli::Command::Token(t) => token_cmd::run(t),
         cli::Command::RegoSandbox => {
             Ok(u8::try_from(stella_policy::rego::serve_sandbox()).unwrap_or(2))

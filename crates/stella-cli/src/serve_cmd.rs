@@ -77,9 +77,23 @@ pub(crate) fn run(a: ServeArgs) -> anyhow::Result<u8> {
             workers: a.workers,
             request_timeout: std::time::Duration::from_secs(a.request_timeout_secs.max(1)),
             header_timeout: std::time::Duration::from_secs(a.header_timeout_secs.max(1)),
+            schedule: stella_core::scheduler::Settings {
+                feeds: a.feeds.clone(),
+                feeds_cron: (a.feeds_cron != "off").then(|| a.feeds_cron.clone()),
+                rescan_cron: a.rescan_cron.clone(),
+                jitter_secs: a.schedule_jitter_secs,
+                retries: a.job_retries,
+                backoff_secs: a.job_backoff_secs,
+                rescan_images: a.rescan_images.clone(),
+                rescan_max_age_days: Some(a.rescan_max_age_days),
+                webhook: a.webhook.clone(),
+                webhook_secret: a.webhook_secret.clone(),
+            },
         })?;
         let core = Arc::new(core);
         let workers = core.start_workers()?;
+        core.start_scheduler(Arc::new(stella_core::scheduler::SystemClock), true)
+            .context("the scheduler")?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         eprintln!(
             "stella serve: listening on {scheme}://{addr} (data {})",

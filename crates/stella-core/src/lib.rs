@@ -16,11 +16,13 @@ use axum::routing::{get, post};
 mod admin;
 mod auth;
 mod cache;
+pub mod feeds;
 pub mod identity;
 pub mod metrics;
 mod policy;
 mod problem;
 mod scan;
+pub mod scheduler;
 mod server;
 
 pub use auth::{Caller, now_secs};
@@ -66,6 +68,8 @@ pub struct Config {
     pub request_timeout: std::time::Duration,
     /// How long a client may take to send its request headers (slow clients are dropped).
     pub header_timeout: std::time::Duration,
+    /// The feed merge and re-scan jobs.
+    pub schedule: scheduler::Settings,
 }
 
 /// Why Core could not start.
@@ -112,6 +116,8 @@ pub struct Core {
     generation: std::sync::atomic::AtomicU64,
     /// Set when Core shuts down: workers finish their job and stop.
     stopping: std::sync::atomic::AtomicBool,
+    /// The scheduler, once started.
+    scheduler: std::sync::OnceLock<Arc<scheduler::Scheduler>>,
 }
 
 impl std::fmt::Debug for Core {
@@ -146,7 +152,61 @@ impl Core {
             generation: std::sync::atomic::AtomicU64::new(0),
             policy: std::sync::RwLock::new(policy),
             stopping: std::sync::atomic::AtomicBool::new(false),
+            scheduler: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Starts the scheduler on `clock` (a thread that ticks until Core stops; `tick` is
+    /// false for tests that drive it themselves).
+    pub fn start_scheduler(
+        self: &Arc<Self>,
+        clock: Arc<dyn scheduler::Clock>,
+        tick: bool,
+    ) -> Result<Arc<scheduler::Scheduler>, Error> {
+        let s = Arc::new(
+            scheduler::Scheduler::new(self.clone(), clock).map_err(|e| Error::Io(e.to_string()))?,
+        );
+        if self.scheduler.set(s.clone()).is_err() {
+            return Err(Error::Io("the scheduler is running already".into()));
+        }
+        if tick {
+            s.clone()
+                .spawn()
+                .map_err(|e| Error::Io(format!("cannot start the scheduler: {e}")))?;
+        }
+        Ok(s)
+    }
+
+    pub(crate) fn scheduler(&self) -> Result<Arc<scheduler::Scheduler>, problem::Problem> {
+        self.scheduler.get().cloned().ok_or_else(|| {
+            problem::Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Scheduler not running",
+                "this Core runs no scheduler",
+            )
+        })
+    }
+
+    /// Opens, checks and swaps in the DB at `path` (renamed over the configured DB path
+    /// first when it is elsewhere); scans in flight keep the DB they began with.
+    pub(crate) fn install_db(&self, path: &std::path::Path) -> Result<(String, String), String> {
+        let db = stella_advisory::Db::open(path).map_err(|e| e.to_string())?;
+        db.verify().map_err(|e| e.to_string())?;
+        if path != self.config.db {
+            std::fs::rename(path, &self.config.db).map_err(|e| {
+                format!(
+                    "cannot put the DB in place at {}: {e}",
+                    self.config.db.display()
+                )
+            })?;
+        }
+        db.prefault();
+        let built = db.manifest().built.clone();
+        let digest = db.digest();
+        *self.db.write().map_err(|e| e.to_string())? = Arc::new(db);
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok((digest, built))
     }
 
     /// Starts the workers (each an OS thread: scans are CPU work). Jobs an earlier run left
@@ -248,6 +308,10 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/keys/rotate", post(admin::rotate))
         .route("/feeds", get(feeds))
         .route("/feeds/update", post(feeds_update))
+        .route("/jobs", get(scheduler::jobs))
+        .route("/jobs/runs", get(scheduler::runs))
+        .route("/jobs/{name}/run", post(scheduler::run_job))
+        .route("/criticals", get(scheduler::criticals))
         .route("/scans/{id}/diff", get(scan::diff));
     let seed = Router::new()
         .route("/scan", post(scan::post_scan))
@@ -477,6 +541,7 @@ async fn feeds(
         "kev": m.kev,
         "epss": m.epss,
         "feeds": m.feeds,
+        "sources": core.feed_status(),
     }))
     .into_response())
 }
@@ -489,31 +554,17 @@ async fn feeds_update(
 ) -> Result<Response, Problem> {
     caller.require(stella_auth::Scope::Admin)?;
     let c = core.clone();
-    let db = tokio::task::spawn_blocking(move || {
-        let db = stella_advisory::Db::open(&c.config.db).map_err(|e| {
+    let (digest, built) = tokio::task::spawn_blocking(move || {
+        c.install_db(&c.config.db).map_err(|e| {
             Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "DB not loaded",
                 format!("{e}; the DB in use stays"),
             )
-        })?;
-        db.verify().map_err(|e| {
-            Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "DB not loaded",
-                format!("{e}; the DB in use stays"),
-            )
-        })?;
-        db.prefault();
-        Ok::<_, Problem>(db)
+        })
     })
     .await
     .map_err(internal)??;
-    let built = db.manifest().built.clone();
-    let digest = db.digest();
-    *core.db.write().map_err(internal)? = Arc::new(db);
-    core.generation
-        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     core.audit(&caller, "feeds.update", &format!("{digest} built {built}"));
     Ok(axum::Json(serde_json::json!({ "built": built, "digest": digest })).into_response())
 }

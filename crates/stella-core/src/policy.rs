@@ -179,6 +179,29 @@ impl Core {
     }
 
     /// The set scans use now.
+    /// API mutes whose `until` is `day` (they stop applying today), for the scheduler's
+    /// report.
+    pub(crate) fn mutes_expiring(&self, day: &str) -> Vec<serde_json::Value> {
+        let Ok(state) = self.policy.read() else {
+            return Vec::new();
+        };
+        state
+            .mutes
+            .iter()
+            .filter(|m| m.until.as_deref().is_some_and(|u| u.starts_with(day)))
+            .map(|m| {
+                serde_json::json!({
+                    "id": m.id,
+                    "vulnerability": m.vulnerability,
+                    "package": m.package,
+                    "until": m.until,
+                    "reason": m.reason,
+                    "by": m.by,
+                })
+            })
+            .collect()
+    }
+
     pub(crate) fn active_policy(&self) -> Option<Arc<stella_policy::PolicySet>> {
         self.policy.read().ok().and_then(|p| p.effective.clone())
     }

@@ -74,11 +74,21 @@ impl Job {
         v
     }
 
-    fn decode(b: &[u8]) -> Option<Job> {
+    pub(crate) fn decode(b: &[u8]) -> Option<Job> {
         let nl = b.iter().position(|&c| c == b'\n')?;
         let mut j: Job = serde_json::from_slice(&b[..nl]).ok()?;
         j.body = Bytes::copy_from_slice(&b[nl + 1..]);
         Some(j)
+    }
+}
+
+impl Job {
+    /// The same input, scanned again by the scheduler and filed under `image`.
+    pub(crate) fn for_rescan(mut self, image: &str) -> Job {
+        self.who = "scheduler".into();
+        self.image = Some(image.to_string());
+        self.submitted = stella_sbom::now();
+        self
     }
 }
 
@@ -272,7 +282,7 @@ impl Core {
 
     /// Runs a prepared job: compose or pull, match, judge, store. Returns the result JSON and
     /// its verdict.
-    fn execute(
+    pub(crate) fn execute(
         &self,
         key: &str,
         track: bool,
@@ -365,7 +375,9 @@ impl Core {
                 stella_store::Encoded::parts(&head, &e.packed_tail)
             }
             None => stella_store::Encoded::json(&json),
-        };
+        }
+        // the image's latest input, for re-scans against later DBs without cataloguing
+        .with_input(&job.encode());
         complete(&reference, &report.created_at, encoded, &audit)?;
         let t_store = started.elapsed();
         tracing::debug!(
@@ -1054,23 +1066,23 @@ mod tests {
 /// A finding, as far as a diff needs it.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct DiffFinding {
-    vulnerability_id: String,
+pub(crate) struct DiffFinding {
+    pub(crate) vulnerability_id: String,
     #[serde(default)]
-    severity: String,
-    package: DiffPackage,
+    pub(crate) severity: String,
+    pub(crate) package: DiffPackage,
     #[serde(default)]
     fixed_versions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct DiffPackage {
-    name: String,
+pub(crate) struct DiffPackage {
+    pub(crate) name: String,
     #[serde(default)]
-    version: String,
+    pub(crate) version: String,
     #[serde(rename = "type", default)]
-    kind: String,
+    pub(crate) kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     purl: Option<String>,
 }
@@ -1081,11 +1093,11 @@ struct DiffTarget {
 }
 
 #[derive(Deserialize)]
-struct DiffScan {
+pub(crate) struct DiffScan {
     target: DiffTarget,
     #[serde(rename = "createdAt")]
     created_at: String,
-    findings: Vec<DiffFinding>,
+    pub(crate) findings: Vec<DiffFinding>,
 }
 
 #[derive(Deserialize)]

@@ -51,6 +51,64 @@ const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 /// name → document (policy history, signing keys, clients…).
 const DOCS: TableDefinition<&str, &[u8]> = TableDefinition::new("docs");
 
+/// image → its latest scan's input: scan id length (u32 LE), scan id, LZ4 input.
+const INPUTS: TableDefinition<&str, &[u8]> = TableDefinition::new("inputs");
+/// `job \0 started (20 digits) \0 run id` → run record (JSON bytes).
+const RUNS: TableDefinition<&str, &[u8]> = TableDefinition::new("runs");
+/// scheduled job → its lease and last finished slot ([`Lease`]).
+const LEASES: TableDefinition<&str, &[u8]> = TableDefinition::new("leases");
+
+fn put_input(
+    w: &redb::WriteTransaction,
+    image: &str,
+    id: &str,
+    packed: &[u8],
+) -> Result<(), redb::Error> {
+    let mut v = Vec::with_capacity(4 + id.len() + packed.len());
+    v.extend_from_slice(&(id.len() as u32).to_le_bytes());
+    v.extend_from_slice(id.as_bytes());
+    v.extend_from_slice(packed);
+    w.open_table(INPUTS)?.insert(image, v.as_slice())?;
+    Ok(())
+}
+
+/// A scheduled job's lease: who runs it until when, and the last slot (firing time) that
+/// finished, so that several Core processes sharing a store run each slot once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lease {
+    /// The last slot that finished (0: none).
+    pub last_slot: i64,
+    /// Who holds the lease (empty: nobody).
+    pub holder: String,
+    /// Until when (seconds since the epoch).
+    pub until: i64,
+}
+
+impl Lease {
+    fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(16 + self.holder.len());
+        v.extend_from_slice(&self.last_slot.to_le_bytes());
+        v.extend_from_slice(&self.until.to_le_bytes());
+        v.extend_from_slice(self.holder.as_bytes());
+        v
+    }
+    fn decode(b: &[u8]) -> Lease {
+        let i64_at = |at: usize| {
+            b.get(at..at + 8)
+                .and_then(|x| x.try_into().ok())
+                .map_or(0, i64::from_le_bytes)
+        };
+        Lease {
+            last_slot: i64_at(0),
+            until: i64_at(8),
+            holder: b
+                .get(16..)
+                .map(|h| String::from_utf8_lossy(h).into_owned())
+                .unwrap_or_default(),
+        }
+    }
+}
+
 /// The answer to a quota admission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Admission {
@@ -319,6 +377,9 @@ impl Store {
             w.open_table(FAILED)?;
             w.open_table(AUDIT)?;
             w.open_table(DOCS)?;
+            w.open_table(INPUTS)?;
+            w.open_table(RUNS)?;
+            w.open_table(LEASES)?;
             Ok(())
         })?;
         Ok(s)
@@ -458,13 +519,17 @@ impl Store {
         value: Encoded,
         audit: Option<&[u8]>,
     ) -> Result<(), Error> {
-        let value = value.0;
+        let Encoded(value, input) = value;
         let id = id.to_string();
+        let image = image.to_string();
         let history = format!("{image}\0{created}\0{id}");
         let audit = audit.map(<[u8]>::to_vec);
         self.write_grouped(move |w| {
             w.open_table(SCANS)?.insert(id.as_str(), value.as_slice())?;
             w.open_table(HISTORY)?.insert(history.as_str(), ())?;
+            if let Some(i) = &input {
+                put_input(w, &image, &id, i)?;
+            }
             if let Some(a) = &audit {
                 append_audit(w, a)?;
             }
@@ -630,7 +695,7 @@ impl Store {
         created: &str,
         result: Encoded,
     ) -> Result<bool, Error> {
-        let packed = result.0;
+        let Encoded(packed, input) = result;
         self.write(|w| {
             let mut jobs = w.open_table(JOBS)?;
             let Some(s) = jobs.get(id)?.and_then(|v| Stored::decode(v.value())) else {
@@ -645,6 +710,9 @@ impl Store {
             w.open_table(SCANS)?.insert(result_key, packed.as_slice())?;
             w.open_table(HISTORY)?
                 .insert(format!("{image}\0{created}\0{result_key}").as_str(), ())?;
+            if let Some(i) = &input {
+                put_input(w, image, result_key, i)?;
+            }
             Ok(true)
         })
     }
@@ -740,6 +808,151 @@ impl Store {
         })
     }
 
+    /// Images with a stored input, each with its latest scan id, in image order.
+    pub fn inputs(&self) -> Result<Vec<(String, String)>, Error> {
+        self.read(|r| {
+            let t = r.open_table(INPUTS)?;
+            let mut out = Vec::new();
+            for e in t.iter()? {
+                let (k, v) = e?;
+                let v = v.value();
+                let n = v
+                    .get(..4)
+                    .and_then(|x| x.try_into().ok())
+                    .map_or(0, u32::from_le_bytes) as usize;
+                if let Some(id) = v.get(4..4 + n) {
+                    out.push((
+                        k.value().to_string(),
+                        String::from_utf8_lossy(id).into_owned(),
+                    ));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// An image's latest scan id and the input it was made from.
+    pub fn input(&self, image: &str) -> Result<Option<(String, Vec<u8>)>, Error> {
+        let v = self.read(|r| {
+            Ok(r.open_table(INPUTS)?
+                .get(image)?
+                .map(|v| v.value().to_vec()))
+        })?;
+        let Some(v) = v else { return Ok(None) };
+        let n = v
+            .get(..4)
+            .and_then(|x| x.try_into().ok())
+            .map_or(0, u32::from_le_bytes) as usize;
+        let (Some(id), Some(packed)) = (v.get(4..4 + n), v.get(4 + n..)) else {
+            return Err(self.bad(format!("the stored input of {image} is damaged")));
+        };
+        let input = lz4_flex::decompress_size_prepended(packed)
+            .map_err(|e| self.bad(format!("the stored input of {image} is damaged: {e}")))?;
+        Ok(Some((String::from_utf8_lossy(id).into_owned(), input)))
+    }
+
+    // ---- scheduler ----
+
+    /// Takes `job`'s lease for `holder` until `now + ttl` when nobody else holds a live one
+    /// and, for a scheduled run (`slot`), when that slot has not finished yet.
+    pub fn try_lease(
+        &self,
+        job: &str,
+        holder: &str,
+        slot: Option<i64>,
+        now: i64,
+        ttl: i64,
+    ) -> Result<bool, Error> {
+        self.write(|w| {
+            let mut t = w.open_table(LEASES)?;
+            let l = t
+                .get(job)?
+                .map(|v| Lease::decode(v.value()))
+                .unwrap_or_default();
+            if !l.holder.is_empty() && l.holder != holder && l.until > now {
+                return Ok(false);
+            }
+            if slot.is_some_and(|s| s <= l.last_slot) {
+                return Ok(false);
+            }
+            let next = Lease {
+                holder: holder.to_string(),
+                until: now + ttl,
+                ..l
+            };
+            t.insert(job, next.encode().as_slice())?;
+            Ok(true)
+        })
+    }
+
+    /// Gives `job`'s lease back; a finished scheduled run records its slot.
+    pub fn release(&self, job: &str, holder: &str, slot: Option<i64>) -> Result<(), Error> {
+        self.write(|w| {
+            let mut t = w.open_table(LEASES)?;
+            let l = t
+                .get(job)?
+                .map(|v| Lease::decode(v.value()))
+                .unwrap_or_default();
+            if l.holder != holder {
+                return Ok(());
+            }
+            let next = Lease {
+                holder: String::new(),
+                until: 0,
+                last_slot: slot.map_or(l.last_slot, |s| s.max(l.last_slot)),
+            };
+            t.insert(job, next.encode().as_slice())?;
+            Ok(())
+        })
+    }
+
+    /// `job`'s lease as stored.
+    pub fn job_lease(&self, job: &str) -> Result<Lease, Error> {
+        self.read(|r| {
+            Ok(r.open_table(LEASES)?
+                .get(job)?
+                .map(|v| Lease::decode(v.value()))
+                .unwrap_or_default())
+        })
+    }
+
+    /// Records (or updates) a run of `job` that started at `started`.
+    pub fn put_run(&self, job: &str, started: i64, id: &str, record: &[u8]) -> Result<(), Error> {
+        let key = format!("{job}\0{started:020}\0{id}");
+        self.write(|w| {
+            w.open_table(RUNS)?.insert(key.as_str(), record)?;
+            Ok(())
+        })
+    }
+
+    /// The latest `limit` runs of `job` (every job when empty), newest first.
+    pub fn runs(&self, job: &str, limit: usize) -> Result<Vec<Vec<u8>>, Error> {
+        self.read(|r| {
+            let t = r.open_table(RUNS)?;
+            let mut all: Vec<(String, Vec<u8>)> = Vec::new();
+            if job.is_empty() {
+                for e in t.iter()? {
+                    let (k, v) = e?;
+                    all.push((k.value().to_string(), v.value().to_vec()));
+                }
+                // newest first across jobs: by the start time inside the key
+                all.sort_by(|a, b| {
+                    let at = |k: &str| k.split('\0').nth(1).unwrap_or("").to_string();
+                    at(&b.0).cmp(&at(&a.0))
+                });
+                all.truncate(limit);
+            } else {
+                let lo = format!("{job}\0");
+                let hi = format!("{job}\u{1}");
+                for e in t.range(lo.as_str()..hi.as_str())?.rev().take(limit) {
+                    let (k, v) = e?;
+                    all.push((k.value().to_string(), v.value().to_vec()));
+                }
+            }
+            Ok(all.into_iter().map(|(_, v)| v).collect())
+        })
+    }
+
     /// Replaces a named document.
     pub fn put_doc(&self, name: &str, bytes: &[u8]) -> Result<(), Error> {
         self.write(|w| {
@@ -764,15 +977,22 @@ const HEAD_AND_LZ4: u8 = 2;
 
 /// A scan result encoded for the store.
 #[derive(Debug, Clone)]
-pub struct Encoded(Vec<u8>);
+pub struct Encoded(Vec<u8>, Option<Vec<u8>>);
 
 impl Encoded {
+    /// Keeps `input` (what the scan was made from) as its image's latest input, for
+    /// re-scans that match again without cataloguing again.
+    pub fn with_input(mut self, input: &[u8]) -> Encoded {
+        self.1 = Some(lz4_flex::compress_prepend_size(input));
+        self
+    }
+
     /// The whole JSON, compressed.
     pub fn json(json: &[u8]) -> Encoded {
         let mut out = Vec::with_capacity(1 + json.len() / 4);
         out.push(LZ4);
         out.extend_from_slice(&lz4_flex::compress_prepend_size(json));
-        Encoded(out)
+        Encoded(out, None)
     }
 
     /// A raw head and a tail compressed with [`Encoded::compress`]; read back as head + tail.
@@ -782,7 +1002,7 @@ impl Encoded {
         out.extend_from_slice(&(head.len() as u32).to_le_bytes());
         out.extend_from_slice(head);
         out.extend_from_slice(compressed_tail);
-        Encoded(out)
+        Encoded(out, None)
     }
 
     /// Compresses a tail for [`Encoded::parts`].

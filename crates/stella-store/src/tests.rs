@@ -281,3 +281,85 @@ fn results_stored_in_parts_read_back_whole() {
     whole.extend_from_slice(&tail);
     assert_eq!(s.get_scan("p").unwrap().unwrap(), whole);
 }
+
+#[test]
+fn inputs_keep_each_images_latest_and_leases_run_each_slot_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    s.put_scan(
+        "s1",
+        "app:1",
+        "2026-11-29T10:00:00Z",
+        Encoded::json(b"{}").with_input(b"first"),
+        None,
+    )
+    .unwrap();
+    s.put_scan(
+        "s2",
+        "app:1",
+        "2026-11-30T10:00:00Z",
+        Encoded::json(b"{}").with_input(b"second"),
+        None,
+    )
+    .unwrap();
+    s.put_scan(
+        "s3",
+        "other:2",
+        "2026-11-30T10:00:00Z",
+        Encoded::json(b"{}"),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        s.inputs().unwrap(),
+        vec![("app:1".to_string(), "s2".to_string())]
+    );
+    assert_eq!(
+        s.input("app:1").unwrap(),
+        Some(("s2".into(), b"second".to_vec()))
+    );
+    assert_eq!(s.input("other:2").unwrap(), None);
+
+    // two replicas (holders) and one slot: one runs it, once
+    let slot = 1_764_464_340;
+    assert!(s.try_lease("feeds", "a", Some(slot), 100, 60).unwrap());
+    assert!(
+        !s.try_lease("feeds", "b", Some(slot), 101, 60).unwrap(),
+        "a holds it"
+    );
+    s.release("feeds", "a", Some(slot)).unwrap();
+    assert!(
+        !s.try_lease("feeds", "b", Some(slot), 102, 60).unwrap(),
+        "the slot is done"
+    );
+    assert!(
+        s.try_lease("feeds", "b", Some(slot + 86_400), 103, 60)
+            .unwrap()
+    );
+    // b dies holding it: once the lease runs out, a takes the unfinished slot over
+    assert!(
+        !s.try_lease("feeds", "a", Some(slot + 86_400), 150, 60)
+            .unwrap()
+    );
+    assert!(
+        s.try_lease("feeds", "a", Some(slot + 86_400), 164, 60)
+            .unwrap()
+    );
+    // a manual run (no slot) still waits for the holder
+    assert!(!s.try_lease("feeds", "b", None, 165, 60).unwrap());
+    s.release("feeds", "a", Some(slot + 86_400)).unwrap();
+    assert!(s.try_lease("feeds", "b", None, 166, 60).unwrap());
+    assert_eq!(s.job_lease("feeds").unwrap().last_slot, slot + 86_400);
+
+    s.put_run("feeds", 10, "r1", b"{\"n\":1}").unwrap();
+    s.put_run("feeds", 20, "r2", b"{\"n\":2}").unwrap();
+    s.put_run("rescan", 15, "r3", b"{\"n\":3}").unwrap();
+    assert_eq!(
+        s.runs("feeds", 10).unwrap(),
+        vec![b"{\"n\":2}".to_vec(), b"{\"n\":1}".to_vec()]
+    );
+    assert_eq!(
+        s.runs("", 2).unwrap(),
+        vec![b"{\"n\":2}".to_vec(), b"{\"n\":3}".to_vec()]
+    );
+}

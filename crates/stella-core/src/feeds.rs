@@ -1,0 +1,176 @@
+//! Merging feeds into a new DB (`stella db update` and Core's nightly feed job): fetch every
+//! source (conditional requests, retries), import what is usable, write the DB beside the old
+//! one and rename it into place, so a reader never sees half a file and a failed merge
+//! leaves the old DB as it was.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+/// What happened to one source.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceOutcome {
+    /// The source's name.
+    pub name: String,
+    /// `fetched`, `not-modified` or `failed`.
+    pub outcome: &'static str,
+    /// Bytes downloaded (fetched only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Whether an earlier copy was used instead (failed only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale: Option<bool>,
+}
+
+/// A finished merge.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Merged {
+    /// Per source, in configuration order.
+    pub sources: Vec<SourceOutcome>,
+    /// Files skipped while importing (file: why).
+    pub problems: Vec<String>,
+    /// Vulnerabilities in the new DB.
+    pub vulnerabilities: u64,
+    /// Packages in the new DB.
+    pub packages: u64,
+}
+
+impl Merged {
+    /// Sources that failed.
+    pub fn failed(&self) -> usize {
+        self.sources
+            .iter()
+            .filter(|s| s.outcome == "failed")
+            .count()
+    }
+}
+
+/// Why no DB was written.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    /// A source names a format Stella does not import.
+    #[error("feed `{name}`: unknown format `{format}` (use one of {known})")]
+    Format {
+        /// The source.
+        name: String,
+        /// Its format.
+        format: String,
+        /// The formats there are.
+        known: String,
+    },
+    /// Fetching could not start (the cache directory).
+    #[error("fetching: {0}")]
+    Fetch(#[from] stella_fetch::Error),
+    /// Importing or writing the DB.
+    #[error(transparent)]
+    Db(#[from] stella_advisory::Error),
+    /// Nothing usable at all: the old DB stays.
+    #[error("no feed could be fetched and none was fetched before ({0}); the DB is unchanged")]
+    NothingUsable(String),
+    /// Renaming the new DB into place.
+    #[error("cannot put the new DB in place at {path}: {why}")]
+    Io {
+        /// The DB path.
+        path: String,
+        /// The system's reason.
+        why: String,
+    },
+}
+
+/// Fetches `config`'s sources into `cache` and writes a DB of them to `db` (atomically).
+pub fn merge(
+    config: &stella_fetch::Config,
+    db: &Path,
+    cache: &Path,
+    opts: &stella_fetch::Options,
+) -> Result<Merged, MergeError> {
+    use stella_advisory::import::FeedFormat;
+    let mut formats = Vec::new();
+    for s in &config.sources {
+        let f = FeedFormat::parse(&s.format).ok_or_else(|| MergeError::Format {
+            name: s.name.clone(),
+            format: s.format.clone(),
+            known: stella_advisory::import::FORMAT_NAMES
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?;
+        formats.push(f);
+    }
+    let results = stella_fetch::fetch_all(config, cache, opts)?;
+    let stamp = stella_sbom::now();
+    let mut b = stella_advisory::DbBuilder::new();
+    let mut sources = Vec::new();
+    let mut usable = 0;
+    for ((s, outcome, file), fmt) in results.iter().zip(formats) {
+        sources.push(match outcome {
+            stella_fetch::Outcome::Fetched(n) => SourceOutcome {
+                name: s.name.clone(),
+                outcome: "fetched",
+                bytes: Some(*n),
+                error: None,
+                stale: None,
+            },
+            stella_fetch::Outcome::NotModified => SourceOutcome {
+                name: s.name.clone(),
+                outcome: "not-modified",
+                bytes: None,
+                error: None,
+                stale: None,
+            },
+            stella_fetch::Outcome::Failed { error, stale } => SourceOutcome {
+                name: s.name.clone(),
+                outcome: "failed",
+                bytes: None,
+                error: Some(error.clone()),
+                stale: Some(*stale),
+            },
+        });
+        if let Some(f) = file {
+            usable += 1;
+            stella_advisory::import::import_file_as(&mut b, fmt, f, &s.name, &stamp)?;
+        }
+    }
+    if usable == 0 {
+        let why = sources
+            .iter()
+            .filter_map(|s| s.error.as_ref().map(|e| format!("{}: {e}", s.name)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(MergeError::NothingUsable(why));
+    }
+    let problems = b
+        .problems
+        .iter()
+        .map(|p| format!("{}: {}", p.file, p.message))
+        .collect();
+    let mut tmp = db.as_os_str().to_owned();
+    tmp.push(format!(".new-{}", std::process::id()));
+    let tmp = std::path::PathBuf::from(tmp);
+    let m = match b.write(&tmp, &stamp) {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e.into());
+        }
+    };
+    std::fs::rename(&tmp, db).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        MergeError::Io {
+            path: db.display().to_string(),
+            why: e.to_string(),
+        }
+    })?;
+    Ok(Merged {
+        sources,
+        problems,
+        vulnerabilities: m.vulnerabilities,
+        packages: m.packages,
+    })
+}
