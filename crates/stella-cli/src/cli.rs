@@ -35,6 +35,9 @@ pub enum Command {
     /// Core's data directory), and fetch a token from a running Core.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The scheduler of a running Core: jobs, their runs, new criticals; run a job now.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
     /// Internal: evaluates one Rego policy job from standard input in a limited process.
     #[command(name = "__rego-sandbox", hide = true)]
     RegoSandbox,
@@ -221,6 +224,55 @@ pub struct TokenOfflineArgs {
     pub issuer: Option<String>,
     #[command(flatten)]
     pub data: TokenDataArgs,
+}
+
+/// `stella jobs …`
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Each job's schedule, next run and last run.
+    List(JobsArgs),
+    /// The run history, newest first.
+    Runs(JobsRunsArgs),
+    /// Run a job now (`feeds` or `rescan`; needs the admin scope) and wait for its outcome.
+    Run(JobsRunArgs),
+    /// Images whose latest re-scan found new criticals.
+    Criticals(JobsArgs),
+}
+
+/// Where Core is and how to reach it.
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    /// Core's URL.
+    #[arg(long, env = "STELLA_SERVER")]
+    pub server: String,
+    /// A bearer token (or STELLA_CLIENT_ID and STELLA_CLIENT_SECRET to get one).
+    #[arg(long, env = "STELLA_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+/// `stella jobs runs`
+#[derive(Debug, Args)]
+pub struct JobsRunsArgs {
+    #[command(flatten)]
+    pub server: JobsArgs,
+    /// Only this job's runs.
+    #[arg(long)]
+    pub job: Option<String>,
+    /// How many.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+/// `stella jobs run NAME`
+#[derive(Debug, Args)]
+pub struct JobsRunArgs {
+    #[command(flatten)]
+    pub server: JobsArgs,
+    /// `feeds` or `rescan`.
+    pub name: String,
+    /// Return at once instead of waiting for the run to finish.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 /// `stella token get --server URL --client-id ID`

@@ -17,6 +17,7 @@ macro_rules! outln {
 
 mod cli;
 mod db_cmd;
+mod jobs_cmd;
 mod policy_cmd;
 mod progress;
 mod remote_cmd;
@@ -80,6 +81,7 @@ fn run(args: cli::Cli) -> anyhow::Result<u8> {
         cli::Command::Policy(p) => policy_cmd::run(p),
         cli::Command::Serve(a) => serve_cmd::run(*a),
         cli::Command::Token(t) => token_cmd::run(t),
+        cli::Command::Jobs(j) => jobs_cmd::run(j),
         cli::Command::RegoSandbox => {
             Ok(u8::try_from(stella_policy::rego::serve_sandbox()).unwrap_or(2))
         }

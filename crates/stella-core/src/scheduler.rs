@@ -561,7 +561,8 @@ impl Core {
         let next = AtomicUsize::new(0);
         let failed = AtomicUsize::new(0);
         let changes = std::sync::Mutex::new(Vec::new());
-        let threads = if self.config.workers == 0 {
+        // two per core, as for scans: one matches while the other waits for its commit
+        let threads = 2 * if self.config.workers == 0 {
             std::thread::available_parallelism().map_or(2, |n| n.get())
         } else {
             self.config.workers

@@ -1,0 +1,134 @@
+//! `stella jobs`: the scheduler of a running Core from the command line.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use crate::cli::{JobsArgs, JobsCommand};
+use crate::exit;
+
+struct Api {
+    agent: ureq::Agent,
+    base: String,
+    auth: String,
+}
+
+impl Api {
+    fn new(a: &JobsArgs) -> anyhow::Result<Api> {
+        let base = a.server.trim_end_matches('/').to_string();
+        let token = match &a.token {
+            Some(t) => t.trim().to_string(),
+            None => match (
+                std::env::var("STELLA_CLIENT_ID"),
+                std::env::var("STELLA_CLIENT_SECRET"),
+            ) {
+                (Ok(id), Ok(secret)) => crate::token_cmd::fetch_token(&base, &id, &secret, None)?,
+                _ => bail!(
+                    "stella jobs needs --token (or STELLA_TOKEN, or STELLA_CLIENT_ID and STELLA_CLIENT_SECRET)"
+                ),
+            },
+        };
+        Ok(Api {
+            agent: ureq::AgentBuilder::new()
+                .timeout_connect(Duration::from_secs(10))
+                .timeout_read(Duration::from_secs(60))
+                .build(),
+            base,
+            auth: format!("Bearer {token}"),
+        })
+    }
+
+    fn call(&self, method: &str, path: &str) -> anyhow::Result<serde_json::Value> {
+        let url = format!("{}{path}", self.base);
+        match self
+            .agent
+            .request(method, &url)
+            .set("Authorization", &self.auth)
+            .call()
+        {
+            Ok(r) => {
+                let text = r.into_string()?;
+                serde_json::from_str(&text).with_context(|| format!("{method} {url}: not JSON"))
+            }
+            Err(ureq::Error::Status(code, r)) => {
+                let body: serde_json::Value = r
+                    .into_string()
+                    .ok()
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .unwrap_or_default();
+                let detail = body["detail"].as_str().unwrap_or("").to_string();
+                bail!("{method} {url}: {code} {detail}")
+            }
+            Err(e) => Err(e).with_context(|| format!("{method} {url}")),
+        }
+    }
+}
+
+fn print(v: &serde_json::Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+/// Runs `stella jobs …`.
+pub fn run(cmd: JobsCommand) -> anyhow::Result<u8> {
+    match cmd {
+        JobsCommand::List(a) => {
+            let v = Api::new(&a)?.call("GET", "/api/v1/jobs")?;
+            for j in v["jobs"].as_array().into_iter().flatten() {
+                let when = match (j["schedule"].as_str(), j["after"].as_str()) {
+                    (Some(s), _) => format!("cron `{s}` (UTC)"),
+                    (None, Some(after)) => format!("after {after}"),
+                    _ => "on demand".into(),
+                };
+                let last = &j["lastRun"];
+                println!(
+                    "{:<7} {when}; next {}; last {} {}{}",
+                    j["name"].as_str().unwrap_or("?"),
+                    j["next"].as_str().unwrap_or("-"),
+                    last["started"].as_str().unwrap_or("never"),
+                    last["outcome"].as_str().unwrap_or(""),
+                    if j["running"] == true {
+                        " (running)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Ok(exit::OK)
+        }
+        JobsCommand::Runs(a) => {
+            let mut path = format!("/api/v1/jobs/runs?limit={}", a.limit);
+            if let Some(j) = &a.job {
+                path.push_str(&format!("&job={j}"));
+            }
+            print(&Api::new(&a.server)?.call("GET", &path)?)?;
+            Ok(exit::OK)
+        }
+        JobsCommand::Criticals(a) => {
+            print(&Api::new(&a)?.call("GET", "/api/v1/criticals")?)?;
+            Ok(exit::OK)
+        }
+        JobsCommand::Run(a) => {
+            let api = Api::new(&a.server)?;
+            let runs = format!("/api/v1/jobs/runs?job={}&limit=1", a.name);
+            let before = api.call("GET", &runs)?["runs"][0]["id"].clone();
+            api.call("POST", &format!("/api/v1/jobs/{}/run", a.name))?;
+            eprintln!("{}: started", a.name);
+            if a.no_wait {
+                return Ok(exit::OK);
+            }
+            loop {
+                std::thread::sleep(Duration::from_millis(500));
+                let latest = api.call("GET", &runs)?["runs"][0].clone();
+                if latest["id"] != before && latest["outcome"] != "running" {
+                    print(&latest)?;
+                    return Ok(if latest["outcome"] == "ok" {
+                        exit::OK
+                    } else {
+                        exit::RETRYABLE
+                    });
+                }
+            }
+        }
+    }
+}
