@@ -179,7 +179,9 @@ impl Scheduler {
             .feeds_cron
             .as_deref()
             .map(stella_cron::Schedule::parse)
-            .transpose()?;
+            .transpose()?
+            // without feeds to fetch, a schedule would only fail every night
+            .filter(|_| s.feeds.is_some());
         let rescan_cron = s
             .rescan_cron
             .as_deref()

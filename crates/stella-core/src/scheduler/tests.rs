@@ -76,6 +76,7 @@ fn each_slot_runs_once_after_its_jitter_with_retries_recorded() {
             retries: 2,
             backoff_secs: 60,
             rescan_cron: Some("0 2 * * *".into()),
+            feeds: Some(dir.path().join("no-such-feeds.json")),
             ..Settings::default()
         },
     );
@@ -98,10 +99,14 @@ fn each_slot_runs_once_after_its_jitter_with_retries_recorded() {
     let runs = a.tick();
     assert_eq!(runs.len(), 1, "{runs:?}");
     let r = &runs[0];
-    // no feeds configured: every attempt fails and says why; waits double
+    // the feeds file is missing: every attempt fails and says why; waits double
     assert_eq!((r.job.as_str(), r.outcome.as_str()), ("feeds", "failed"));
     assert_eq!(r.errors.len(), 3);
-    assert!(r.errors[0].contains("--feeds"), "{}", r.errors[0]);
+    assert!(
+        r.errors[0].contains("no-such-feeds.json"),
+        "{}",
+        r.errors[0]
+    );
     assert_eq!(*clock.slept.lock().unwrap(), vec![60, 120]);
     assert_eq!(r.slot.as_deref(), Some(stella_sbom::rfc3339(slot).as_str()));
     // the other replica, and the same one later that day: the slot is done
@@ -167,6 +172,20 @@ fn hmac_matches_rfc_4231() {
         )),
         "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
     );
+}
+
+#[test]
+fn without_feeds_nothing_is_scheduled() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = core(dir.path(), Settings::default());
+    let clock = Arc::new(ManualClock {
+        now: Mutex::new(at(0, 0, 0)),
+        slept: Mutex::new(Vec::new()),
+    });
+    let a = Scheduler::new(c, clock.clone()).unwrap();
+    *clock.now.lock().unwrap() = at(0, 1, 30);
+    assert!(a.tick().is_empty());
+    assert_eq!(a.next("feeds"), None);
 }
 
 #[test]
