@@ -12,7 +12,7 @@ fn scan_sbom(a: &ScanArgs, db: &stella_advisory::Db, path: &std::path::Path) -> 
     let r = stella_sbom::read(&bytes, None)
         .with_context(|| format!("cannot read {}", path.display()))?;
     let name = path.display().to_string();
-    let input = stella_scan::input_from_sbom(&r, &name);
+    let input = stella_scan::input_from_sbom(r, &name);
     finish(a, db, input, ("sbom", &name, None), Default::default())
 }
 

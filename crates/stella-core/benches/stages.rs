@@ -82,7 +82,7 @@ fn main() {
             t[0] += s.elapsed();
             count(0);
             let s = Instant::now();
-            let input = stella_scan::input_from_sbom(&read, "request body");
+            let input = stella_scan::input_from_sbom(read, "request body");
             t[1] += s.elapsed();
             count(1);
             let target = stella_scan::Target {
@@ -107,7 +107,6 @@ fn main() {
             findings += report.findings.len();
             let s = Instant::now();
             drop(report);
-            drop(read);
             t[2] += s.elapsed();
             count(2);
         }

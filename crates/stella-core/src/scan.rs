@@ -303,7 +303,7 @@ impl Core {
                     .or_else(|| read.sbom.metadata.target.clone())
                     .unwrap_or_else(|| "sbom".into());
                 (
-                    stella_scan::input_from_sbom(&read, "request body"),
+                    stella_scan::input_from_sbom(read, "request body"),
                     stella_scan::Target {
                         kind: "sbom".into(),
                         reference,

@@ -86,15 +86,15 @@ pub struct Pkg {
 /// per finding when made here, an owned string when read back from JSON.
 pub type Word = std::borrow::Cow<'static, str>;
 
-/// What was searched.
+/// What was searched (shared by a package's findings: one copy per package, not per finding).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Searched {
     /// DB namespace.
-    pub namespace: String,
+    pub namespace: Arc<str>,
     /// Package key.
-    pub name: String,
+    pub name: Arc<str>,
     /// Version compared.
-    pub version: String,
+    pub version: Arc<str>,
 }
 
 /// What was found.
@@ -785,6 +785,11 @@ fn match_part(
             }
         }
         cands.sort_unstable();
+        // what the findings of this package say was searched, made with its first finding
+        let mut searched_ns: Option<Arc<str>> = None;
+        let mut searched_rootio: Option<Arc<str>> = None;
+        let mut searched_version: Option<Arc<str>> = None;
+        let mut searched_keys: Vec<(usize, Arc<str>)> = Vec::new();
         // buffers reused by every vulnerability of this package (most are checked and
         // dropped: three allocations each were a large share of matching)
         let mut all: Vec<(&String, &Stmt)> = Vec::new();
@@ -935,11 +940,27 @@ fn match_part(
                         kind: Word::Borrowed(kind),
                         searched_by: Searched {
                             namespace: match rootio {
-                                Some(r) if by_rootio => r.to_string(),
-                                _ => ns.clone(),
+                                Some(r) if by_rootio => {
+                                    searched_rootio.get_or_insert_with(|| Arc::from(r)).clone()
+                                }
+                                _ => searched_ns
+                                    .get_or_insert_with(|| Arc::from(ns.as_str()))
+                                    .clone(),
                             },
-                            name: key0.clone(),
-                            version: p.version.clone(),
+                            name: {
+                                let at = key0 as *const String as usize;
+                                match searched_keys.iter().find(|(k, _)| *k == at) {
+                                    Some((_, a)) => a.clone(),
+                                    None => {
+                                        let a: Arc<str> = Arc::from(key0.as_str());
+                                        searched_keys.push((at, a.clone()));
+                                        a
+                                    }
+                                }
+                            },
+                            version: searched_version
+                                .get_or_insert_with(|| Arc::from(p.version.as_str()))
+                                .clone(),
                         },
                         found: hit.iter().map(|(_, st)| st.found(db)).collect(),
                         source: Word::Borrowed(hit[0].1.entry.source.name()),

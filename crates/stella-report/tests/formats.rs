@@ -50,8 +50,8 @@ fn finding(id: &str, sev: &str, p: &Pkg, fixed: &[&str], vex: bool) -> Finding {
             kind: "ecosystem".into(),
             searched_by: Searched {
                 namespace: "ns".into(),
-                name: p.name.clone(),
-                version: p.version.clone(),
+                name: p.name.as_str().into(),
+                version: p.version.as_str().into(),
             },
             found: vec![Arc::new(Found {
                 advisory: id.into(),

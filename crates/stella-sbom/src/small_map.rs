@@ -29,6 +29,13 @@ impl SmallMap {
             .ok()
             .map(|i| &self.0[i].1)
     }
+    /// Removes `key`, returning its value.
+    pub fn take(&mut self, key: &str) -> Option<String> {
+        self.0
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .map(|i| self.0.remove(i).1)
+    }
     /// Whether `key` is present.
     pub fn contains_key(&self, key: &str) -> bool {
         self.get(key).is_some()

@@ -110,43 +110,52 @@ pub fn to_pkg(p: &Package, os: Option<&stella_catalog::OsInfo>) -> Pkg {
 /// A component of another tool's SBOM as a package to match, from its Package URL (the only
 /// identity SBOM producers agree on); `None` for components without a usable purl.
 pub fn from_purl(c: &stella_sbom::Component) -> Option<(Pkg, Option<stella_catalog::OsInfo>)> {
-    from_purl_with(c, true)
+    from_component(c.clone(), true)
 }
 
-/// [`from_purl`]; the distribution is worked out only when `want_os` (the first package of an
-/// SBOM that names one decides).
-fn from_purl_with(
-    c: &stella_sbom::Component,
+/// [`from_purl`] taking the component apart (no copies of its strings); the distribution is
+/// worked out only when `want_os` (the first package of an SBOM that names one decides).
+fn from_component(
+    mut c: stella_sbom::Component,
     want_os: bool,
 ) -> Option<(Pkg, Option<stella_catalog::OsInfo>)> {
-    let u = c.purl.as_ref()?;
-    let q = |k: &str| u.qualifiers.get(k).map(|s| s.to_string());
-    let version = u.version.clone()?;
-    let joined = |sep: &str| match &u.namespace {
-        Some(ns) if !ns.is_empty() => format!("{ns}{sep}{}", u.name),
-        _ => u.name.clone(),
-    };
-    let (eco, name) = match u.ty.as_str() {
-        "deb" => (Eco::Deb, u.name.clone()),
-        "apk" => (Eco::Apk, u.name.clone()),
-        "rpm" => (Eco::Rpm, u.name.clone()),
-        "pypi" => (Eco::Lang("pypi"), u.name.clone()),
-        "npm" => (Eco::Lang("npm"), joined("/")),
-        "golang" => (Eco::Lang("go"), joined("/")),
-        "maven" => (Eco::Lang("maven"), joined(":")),
-        "gem" => (Eco::Lang("rubygems"), u.name.clone()),
-        "composer" => (Eco::Lang("packagist"), joined("/")),
-        "nuget" => (Eco::Lang("nuget"), u.name.clone()),
-        "cargo" => (Eco::Lang("crates.io"), u.name.clone()),
+    let u = c.purl.as_mut()?;
+    u.version.as_ref()?;
+    let eco = match u.ty.as_str() {
+        "deb" => Eco::Deb,
+        "apk" => Eco::Apk,
+        "rpm" => Eco::Rpm,
+        "pypi" => Eco::Lang("pypi"),
+        "npm" => Eco::Lang("npm"),
+        "golang" => Eco::Lang("go"),
+        "maven" => Eco::Lang("maven"),
+        "gem" => Eco::Lang("rubygems"),
+        "composer" => Eco::Lang("packagist"),
+        "nuget" => Eco::Lang("nuget"),
+        "cargo" => Eco::Lang("crates.io"),
         _ => return None,
     };
-    let mut version = version;
+    // the text first: everything below takes the purl's parts
+    let purl = u.canonical();
+    let sep = match u.ty.as_str() {
+        "npm" | "golang" | "composer" => Some("/"),
+        "maven" => Some(":"),
+        _ => None,
+    };
+    let name = match (sep, &u.namespace) {
+        (Some(sep), Some(ns)) if !ns.is_empty() => format!("{ns}{sep}{}", u.name),
+        _ => std::mem::take(&mut u.name),
+    };
+    let mut version = u.version.take()?;
     let mut source = u
         .qualifiers
-        .get("upstream")
-        .map(|s| s.split('@').next().unwrap_or(s).to_string());
+        .take("upstream")
+        .map(|s| match s.split_once('@') {
+            Some((n, _)) => n.to_string(),
+            None => s,
+        });
     if eco == Eco::Rpm {
-        if let Some(e) = q("epoch").filter(|e| e != "0") {
+        if let Some(e) = u.qualifiers.get("epoch").filter(|e| *e != "0") {
             version = format!("{e}:{version}");
         }
         source = source.map(|s| {
@@ -170,24 +179,40 @@ fn from_purl_with(
                 ..stella_catalog::OsInfo::default()
             })
         });
+    let arch = u.qualifiers.take("arch");
+    let kind = std::mem::take(&mut u.ty);
+    // the first location's path, and the first layer any location names
+    let mut layer = None;
+    let mut location = None;
+    for l in std::mem::take(&mut c.locations) {
+        if location.is_none() {
+            location = Some(l.path);
+        }
+        if layer.is_none() {
+            layer = l.layer;
+        }
+        if layer.is_some() {
+            break;
+        }
+    }
     let pkg = Pkg {
         eco,
-        kind: u.ty.clone(),
+        kind,
         name,
         version,
-        purl: Some(u.canonical()),
-        source_name: source.or(c.source_name.clone()),
-        arch: q("arch"),
+        purl: Some(purl),
+        source_name: source.or(c.source_name.take()),
+        arch,
         module: None,
-        layer: c.locations.iter().find_map(|l| l.layer.clone()),
-        location: c.locations.iter().next().map(|l| l.path.clone()),
+        layer,
+        location,
     };
     Some((pkg, os))
 }
 
 /// The packages of another tool's SBOM, by their purls; components without one are warned
 /// about (they cannot be matched).
-pub fn input_from_sbom(r: &stella_sbom::Read, name: &str) -> Input {
+pub fn input_from_sbom(r: stella_sbom::Read, name: &str) -> Input {
     let mut input = Input {
         warnings: r
             .warnings
@@ -196,23 +221,26 @@ pub fn input_from_sbom(r: &stella_sbom::Read, name: &str) -> Input {
             .collect(),
         ..Input::default()
     };
-    for c in &r.sbom.components {
+    input.packages.reserve(r.sbom.components.len());
+    for c in r.sbom.components {
         if c.kind == stella_sbom::ComponentKind::OperatingSystem {
             continue;
         }
-        match from_purl_with(c, input.os.is_none()) {
+        let missing = c.purl.is_none().then(|| {
+            format!(
+                "{} {}: no Package URL, so it cannot be matched",
+                c.name,
+                c.version.as_deref().unwrap_or("")
+            )
+        });
+        match from_component(c, input.os.is_none()) {
             Some((p, o)) => {
                 if input.os.is_none() {
                     input.os = o;
                 }
                 input.packages.push(p);
             }
-            None if c.purl.is_none() => input.warnings.push(format!(
-                "{} {}: no Package URL, so it cannot be matched",
-                c.name,
-                c.version.as_deref().unwrap_or("")
-            )),
-            None => {}
+            None => input.warnings.extend(missing),
         }
     }
     input
