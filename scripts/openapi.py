@@ -75,6 +75,8 @@ scan_post = {
          "description": "Answer with the scan result (200) instead of queueing it (202)."},
         {"name": "image", "in": "query", "schema": {"type": "string"},
          "description": "The image the SBOM describes (its scans are kept under this reference)."},
+        {"name": "labels", "in": "query", "schema": {"type": "string"},
+         "description": "Labels of the scan, `KEY=VALUE,KEY=VALUE` (at most 32): the scheduler's re-scan can be limited to them (`stella serve --rescan-label`)."},
         {"name": "X-Stella-Sbom-Type", "in": "header", "schema": {"type": "string", "enum": SBOM_TYPES}},
     ],
     "requestBody": {
@@ -102,7 +104,7 @@ scan_post = {
             "ScanEvents": {"operationId": "scanEvents", "parameters": {"id": "$response.body#/id"}},
             "ScanDiff": {"operationId": "scanDiff", "parameters": {"id": "$response.body#/id"}},
         }},
-        "400": problem("The body is not an SBOM or image request, or the type header names no known format."),
+        "400": problem("The body is not an SBOM or image request, the type header names no known format, or a label is malformed."),
         "409": problem("Layers of an image request have no uploaded fragment (`?wait=true`)."),
         "422": problem("The policy could not be evaluated, or the image could not be pulled."),
         "429": problem("The token's daily quota is used up.",

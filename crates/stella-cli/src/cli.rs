@@ -145,6 +145,10 @@ pub struct ServeArgs {
     /// Images whose latest scan is older than this many days are not re-scanned.
     #[arg(long, default_value_t = 180)]
     pub rescan_max_age_days: u64,
+    /// Only images whose latest scan was sent with this label (`KEY=VALUE`, repeatable: all
+    /// must match; scans take labels as `POST /api/v1/scan?labels=KEY=VALUE,…`).
+    #[arg(long = "rescan-label")]
+    pub rescan_labels: Vec<String>,
     /// Where re-scans send new criticals and expired mutes (POST, JSON).
     #[arg(long, env = "STELLA_WEBHOOK")]
     pub webhook: Option<String>,

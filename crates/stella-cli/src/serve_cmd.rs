@@ -86,6 +86,15 @@ pub(crate) fn run(a: ServeArgs) -> anyhow::Result<u8> {
                 backoff_secs: a.job_backoff_secs,
                 rescan_images: a.rescan_images.clone(),
                 rescan_max_age_days: Some(a.rescan_max_age_days),
+                rescan_labels: a
+                    .rescan_labels
+                    .iter()
+                    .map(|l| {
+                        l.split_once('=')
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                            .with_context(|| format!("--rescan-label `{l}`: write KEY=VALUE"))
+                    })
+                    .collect::<anyhow::Result<_>>()?,
                 webhook: a.webhook.clone(),
                 webhook_secret: a.webhook_secret.clone(),
             },

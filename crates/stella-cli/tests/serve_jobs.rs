@@ -173,19 +173,33 @@ fn feed_merge_then_rescan_files_new_criticals_and_signs_the_webhook() {
             &format!("{feed_url}/hook"),
             "--webhook-secret",
             "s3cret-key",
+            "--rescan-label",
+            "env=prod",
         ],
     );
     let auth = admin_bearer(&server);
     let url = server.url.clone();
     let sbom = r#"{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[{"type":"library","bom-ref":"p","name":"example-pkg","version":"1.0","purl":"pkg:pypi/example-pkg@1.0"}]}"#;
-    let (code, _, text) = status_of(
-        ureq::post(&format!("{url}/api/v1/scan?wait=true&image=app:1"))
-            .set("Authorization", &auth)
-            .set("Content-Type", "application/json")
-            .send_string(sbom),
-    );
+    let scan = |query: &str| {
+        status_of(
+            ureq::post(&format!("{url}/api/v1/scan?wait=true&{query}"))
+                .set("Authorization", &auth)
+                .set("Content-Type", "application/json")
+                .send_string(sbom),
+        )
+    };
+    let (code, _, text) = scan("image=app:1&labels=env=prod,team=payments");
     assert_eq!(code, 200, "{text}");
     assert!(text.contains("CVE-2026-1001") && !text.contains("CVE-2026-1002"));
+    // another image, not labelled for re-scans
+    assert_eq!(scan("image=app:2&labels=env=dev").0, 200);
+    let (code, ct, text) = scan("image=app:3&labels=no-value");
+    assert_eq!(
+        (code, ct.as_str()),
+        (400, "application/problem+json"),
+        "{text}"
+    );
+    assert!(text.contains("KEY=VALUE"), "{text}");
     let jobs = get(&url, &auth, "/api/v1/jobs");
     assert_eq!(jobs["jobs"][0]["name"], "feeds");
     assert_eq!(jobs["jobs"][1]["after"], "feeds");
@@ -240,6 +254,10 @@ fn feed_merge_then_rescan_files_new_criticals_and_signs_the_webhook() {
     assert_eq!(r["outcome"], "ok", "{r}");
     assert_eq!(r["trigger"], "after feeds");
     assert_eq!(r["detail"]["imagesWithNewCriticals"][0], "app:1", "{r}");
+    assert_eq!(
+        r["detail"]["images"], 1,
+        "app:2 lacks the label env=prod: {r}"
+    );
 
     let crit = get(&url, &auth, "/api/v1/criticals");
     let image = &crit["images"][0];

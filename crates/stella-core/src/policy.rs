@@ -179,22 +179,27 @@ impl Core {
     }
 
     /// The set scans use now.
-    /// API mutes whose `until` is `day` (they stop applying today), for the scheduler's
-    /// report.
+    /// Mutes (of the policy file and of the API) whose `until` is `day`: they stop applying
+    /// today, which the scheduler reports.
     pub(crate) fn mutes_expiring(&self, day: &str) -> Vec<serde_json::Value> {
-        let Ok(state) = self.policy.read() else {
+        let Some(set) = self.active_policy() else {
             return Vec::new();
         };
-        state
-            .mutes
+        let Some(yaml) = &set.yaml else {
+            return Vec::new();
+        };
+        yaml.mutes
             .iter()
-            .filter(|m| m.until.as_deref().is_some_and(|u| u.starts_with(day)))
+            .filter(|m| {
+                m.until
+                    .as_ref()
+                    .is_some_and(|u| u.as_str().starts_with(day))
+            })
             .map(|m| {
                 serde_json::json!({
-                    "id": m.id,
-                    "vulnerability": m.vulnerability,
-                    "package": m.package,
-                    "until": m.until,
+                    "vulnerability": m.vulnerability.patterns(),
+                    "package": m.package.as_ref().map(|p| p.patterns()),
+                    "until": m.until.as_ref().map(|u| u.as_str()),
                     "reason": m.reason,
                     "by": m.by,
                 })

@@ -62,6 +62,9 @@ pub(crate) struct Job {
     request: Option<ImageRequest>,
     /// When it was submitted (RFC 3339).
     submitted: String,
+    /// `?labels=` of the request (re-scans can be limited to labelled images).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub(crate) labels: std::collections::BTreeMap<String, String>,
     #[serde(skip)]
     body: Bytes,
 }
@@ -224,6 +227,7 @@ impl Core {
         body: Bytes,
         hint: Option<String>,
         image: Option<String>,
+        labels: std::collections::BTreeMap<String, String>,
     ) -> Result<(Job, Option<stella_sbom::Read>), Problem> {
         let mut job = Job {
             tid: caller.tid(),
@@ -232,6 +236,7 @@ impl Core {
             hint,
             request: None,
             submitted: stella_sbom::now(),
+            labels,
             body: Bytes::new(),
         };
         let looks_like_image = job.hint.is_none()
@@ -604,6 +609,48 @@ fn verdict_of(json: &[u8]) -> Option<String> {
 pub(crate) struct ScanParams {
     wait: Option<bool>,
     image: Option<String>,
+    labels: Option<String>,
+}
+
+/// `?labels=team=payments,env=prod`: keys of letters, digits and `._-/`, values without
+/// commas; at most 32.
+pub(crate) fn parse_labels(
+    s: Option<&str>,
+) -> Result<std::collections::BTreeMap<String, String>, Problem> {
+    let mut out = std::collections::BTreeMap::new();
+    let Some(s) = s.filter(|s| !s.is_empty()) else {
+        return Ok(out);
+    };
+    for pair in s.split(',') {
+        let bad = || {
+            let shown: String = pair.chars().take(80).collect();
+            Problem::bad_request(
+                "Bad label",
+                format!(
+                    "`{shown}` is not a label: write labels=KEY=VALUE,KEY=VALUE (keys of letters, digits and ._-/, at most 63 characters; values up to 256)"
+                ),
+            )
+        };
+        let (k, v) = pair.split_once('=').ok_or_else(bad)?;
+        if k.is_empty()
+            || k.len() > 63
+            || v.len() > 256
+            || !k
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b))
+            || v.chars().any(char::is_control)
+        {
+            return Err(bad());
+        }
+        out.insert(k.to_string(), v.to_string());
+    }
+    if out.len() > 32 {
+        return Err(Problem::bad_request(
+            "Too many labels",
+            "a scan takes at most 32 labels",
+        ));
+    }
+    Ok(out)
 }
 
 /// `POST /scan`
@@ -626,6 +673,7 @@ pub(crate) async fn post_scan(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let wait = q.wait.unwrap_or(false);
+    let labels = parse_labels(q.labels.as_deref())?;
     let key = format!("scan-{}", crate::unique_suffix());
     if wait {
         // back-pressure: no more waiting than the queue would hold
@@ -649,6 +697,7 @@ pub(crate) async fn post_scan(
                     caller.tid().as_bytes(),
                     hint.as_deref().unwrap_or("").as_bytes(),
                     q.image.as_deref().unwrap_or("\0").as_bytes(),
+                    q.labels.as_deref().unwrap_or("").as_bytes(),
                     &generation,
                     day.as_bytes(),
                 ],
@@ -685,7 +734,7 @@ pub(crate) async fn post_scan(
                 metrics::scanned(&e.verdict);
                 return Ok::<_, Problem>((Bytes::from(json), admitted, true));
             }
-            let (job, read) = c.prepare(&caller, body, hint, q.image)?;
+            let (job, read) = c.prepare(&caller, body, hint, q.image, labels)?;
             // admitted only once the request is readable: a typo does not cost a scan
             let admitted = c.admit(&caller)?;
             let (json, _, entry) = c
@@ -725,7 +774,7 @@ pub(crate) async fn post_scan(
     let c = core.clone();
     let k = key.clone();
     let admitted = tokio::task::spawn_blocking(move || {
-        let (job, _) = c.prepare(&caller, body, hint, q.image)?;
+        let (job, _) = c.prepare(&caller, body, hint, q.image, labels)?;
         if c.store.queue_depth().map_err(internal)? >= c.config.queue_limit {
             metrics::QUEUE_REJECTIONS.inc();
             return Err(busy(c.config.queue_limit));
@@ -1037,6 +1086,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn labels_are_checked() {
+        let l = parse_labels(Some("env=prod,team=pay-ments,k8s.io/app=web")).unwrap();
+        assert_eq!(l["k8s.io/app"], "web");
+        assert!(parse_labels(None).unwrap().is_empty());
+        for bad in [
+            "env",
+            "=x",
+            "a b=c",
+            "x=\n",
+            &format!("{}=v", "k".repeat(64)),
+        ] {
+            assert!(parse_labels(Some(bad)).is_err(), "{bad}");
+        }
+        let many: Vec<String> = (0..33).map(|i| format!("k{i}=v")).collect();
+        assert!(parse_labels(Some(&many.join(","))).is_err());
+    }
+
+    #[test]
     fn diff_ids_are_strict() {
         let ok = format!("sha256:{}", "a".repeat(64));
         assert!(is_diff_id(&ok));
@@ -1055,11 +1122,13 @@ mod tests {
             hint: None,
             request: None,
             submitted: "2026-11-29T00:00:00Z".into(),
+            labels: [("env".to_string(), "prod".to_string())].into(),
             body: Bytes::from_static(b"{\"bomFormat\":\n\"CycloneDX\"}"),
         };
         let d = Job::decode(&j.encode()).unwrap();
         assert_eq!(d.body, j.body);
         assert_eq!(d.image, j.image);
+        assert_eq!(d.labels, j.labels);
     }
 }
 

@@ -63,6 +63,8 @@ pub struct Settings {
     pub rescan_images: Vec<String>,
     /// Images whose latest scan is older are not re-scanned.
     pub rescan_max_age_days: Option<u64>,
+    /// Only images whose latest scan carries every one of these labels (`KEY=VALUE`).
+    pub rescan_labels: Vec<(String, String)>,
     /// Where to send new criticals and expired mutes (POST, JSON).
     pub webhook: Option<String>,
     /// Key of the webhook's HMAC-SHA256 signature.
@@ -80,6 +82,7 @@ impl Default for Settings {
             backoff_secs: 60,
             rescan_images: Vec::new(),
             rescan_max_age_days: Some(180),
+            rescan_labels: Vec::new(),
             webhook: None,
             webhook_secret: None,
         }
@@ -562,6 +565,7 @@ impl Core {
         }
         let next = AtomicUsize::new(0);
         let failed = AtomicUsize::new(0);
+        let skipped = AtomicUsize::new(0);
         let changes = std::sync::Mutex::new(Vec::new());
         // two per core, as for scans: one matches while the other waits for its commit
         let threads = 2 * if self.config.workers == 0 {
@@ -581,7 +585,9 @@ impl Core {
                                     v.push(c);
                                 }
                             }
-                            Ok(None) => {}
+                            Ok(None) => {
+                                skipped.fetch_add(1, Ordering::Relaxed);
+                            }
                             Err(e) => {
                                 failed.fetch_add(1, Ordering::Relaxed);
                                 tracing::warn!(target: "stella::scheduler", image = %image, error = %e, "re-scan failed");
@@ -627,9 +633,10 @@ impl Core {
                 Err(e) => serde_json::json!({ "error": e }),
             };
         }
+        let skipped = skipped.load(Ordering::Relaxed);
         Ok(serde_json::json!({
-            "images": chosen.len(),
-            "rescanned": chosen.len() - failed.load(Ordering::Relaxed),
+            "images": chosen.len() - skipped,
+            "rescanned": chosen.len() - skipped - failed.load(Ordering::Relaxed),
             "failed": failed.load(Ordering::Relaxed),
             "withNewFindings": changes.iter().filter(|c| !c.new.is_empty()).count(),
             "newCriticals": criticals.iter().map(|c| c.new_criticals.len()).sum::<usize>(),
@@ -646,6 +653,13 @@ impl Core {
         let job = crate::scan::Job::decode(&input)
             .ok_or_else(|| format!("the stored input of {image} is unreadable"))?
             .for_rescan(image);
+        let labels = &self.config.schedule.rescan_labels;
+        if !labels
+            .iter()
+            .all(|(k, v)| job.labels.get(k).is_some_and(|x| x == v))
+        {
+            return Ok(None);
+        }
         let key = format!("scan-{}", crate::unique_suffix());
         let (json, _, _) = self
             .execute(

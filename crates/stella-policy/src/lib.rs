@@ -198,6 +198,11 @@ impl<'de> Deserialize<'de> for AgeCmp {
 pub struct Globs(Vec<Glob>);
 
 impl Globs {
+    /// The patterns as written.
+    pub fn patterns(&self) -> Vec<&str> {
+        self.0.iter().map(Glob::as_str).collect()
+    }
+
     fn any(&self, s: &str) -> bool {
         self.0.iter().any(|g| g.matches(s))
     }
@@ -230,6 +235,13 @@ impl<'de> Deserialize<'de> for Globs {
 pub struct Day {
     text: String,
     days: i64,
+}
+
+impl Day {
+    /// The day as written (`YYYY-MM-DD`).
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
 }
 
 impl<'de> Deserialize<'de> for Day {
