@@ -393,64 +393,40 @@ fn update(a: DbUpdateArgs) -> anyhow::Result<u8> {
     if config.sources.iter().any(|s| s.format == PREBUILT) {
         return update_prebuilt(&a, &config, &cache, &opts);
     }
-    let mut formats = Vec::new();
-    for s in &config.sources {
-        let f = FeedFormat::parse(&s.format).with_context(|| {
-            format!(
-                "feed `{}`: unknown format `{}`\nhint: use one of {}",
-                s.name,
-                s.format,
-                format_names()
-            )
-        })?;
-        formats.push(f);
-    }
-    let results = stella_fetch::fetch_all(&config, &cache, &opts)?;
-    let stamp = stella_sbom::now();
-    let mut b = DbBuilder::new();
-    let mut failed = 0;
-    let mut usable = 0;
-    for ((s, outcome, file), fmt) in results.iter().zip(formats) {
-        match outcome {
-            stella_fetch::Outcome::Fetched(n) => eprintln!("{}: fetched {n} bytes", s.name),
-            stella_fetch::Outcome::NotModified => eprintln!("{}: not modified", s.name),
-            stella_fetch::Outcome::Failed { error, stale } => {
-                failed += 1;
-                if *stale {
-                    eprintln!(
-                        "warning: {}: {error}; using the copy fetched earlier",
-                        s.name
-                    );
-                } else {
-                    eprintln!(
-                        "warning: {}: {error}; this feed is missing from the DB",
-                        s.name
-                    );
-                }
-            }
-        }
-        if let Some(f) = file {
-            usable += 1;
-            stella_advisory::import::import_file_as(&mut b, fmt, f, &s.name, &stamp)?;
-        }
-    }
-    if usable == 0 {
-        bail!(
-            "no feed could be fetched and none was fetched before; the DB at {} is unchanged\nhint: check the network or the feed URLs",
+    let m = match stella_core::feeds::merge(&config, &a.db, &cache, &opts) {
+        Ok(m) => m,
+        Err(stella_core::feeds::MergeError::NothingUsable(why)) => bail!(
+            "no feed could be fetched and none was fetched before ({why}); the DB at {} is unchanged\nhint: check the network or the feed URLs",
             a.db.display()
-        );
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    for s in &m.sources {
+        match (s.outcome, &s.error) {
+            ("fetched", _) => eprintln!("{}: fetched {} bytes", s.name, s.bytes.unwrap_or(0)),
+            ("not-modified", _) => eprintln!("{}: not modified", s.name),
+            (_, Some(error)) if s.stale == Some(true) => eprintln!(
+                "warning: {}: {error}; using the copy fetched earlier",
+                s.name
+            ),
+            (_, error) => eprintln!(
+                "warning: {}: {}; this feed is missing from the DB",
+                s.name,
+                error.as_deref().unwrap_or("failed")
+            ),
+        }
     }
-    for p in &b.problems {
-        eprintln!("warning: {}: {} (skipped)", p.file, p.message);
+    for p in &m.problems {
+        eprintln!("warning: {p} (skipped)");
     }
-    let m = b.write(&a.db, &stamp)?;
     eprintln!(
         "wrote {}: {} vulnerabilities, {} packages in {} namespaces",
         a.db.display(),
         m.vulnerabilities,
         m.packages,
-        m.namespaces.len()
+        m.namespaces
     );
+    let failed = m.failed();
     // Some feeds failed: the DB is usable, and a retry later may complete it.
     Ok(if failed > 0 {
         exit::RETRYABLE

@@ -38,6 +38,8 @@ pub struct Merged {
     pub vulnerabilities: u64,
     /// Packages in the new DB.
     pub packages: u64,
+    /// Namespaces in the new DB.
+    pub namespaces: usize,
 }
 
 impl Merged {
@@ -172,5 +174,6 @@ pub fn merge(
         problems,
         vulnerabilities: m.vulnerabilities,
         packages: m.packages,
+        namespaces: m.namespaces.len(),
     })
 }
