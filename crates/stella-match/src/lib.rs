@@ -635,7 +635,7 @@ type Statements = std::rc::Rc<Vec<Stmt>>;
 
 /// Statements read and prepared per (namespace, key): packages repeat across an image (one
 /// name, many versions, many locations).
-type Lookups = std::collections::HashMap<String, std::collections::HashMap<String, Statements>>;
+type Lookups = foldhash::HashMap<String, foldhash::HashMap<String, Statements>>;
 
 /// The statements of `ns`/`key`, from the cache (`cache_ns` names the entry: CPE statements
 /// are prepared with the scheme of the package they were read for) or read now.
@@ -671,7 +671,7 @@ struct Part {
     out: Matched,
     /// (severity rank, vulnerability's index in `vuln_cache`, package position, finding)
     found_all: Vec<(u8, u32, u32, Box<Finding>)>,
-    vuln_cache: std::collections::HashMap<String, (u32, VulnInfo)>,
+    vuln_cache: foldhash::HashMap<String, (u32, VulnInfo)>,
 }
 
 /// Matches a share of the packages (`(position in report order, package)`), with caches of
@@ -686,11 +686,10 @@ fn match_part(
     let mut out = Matched::default();
     // (severity rank, vulnerability's index in `vuln_cache`, package index, finding)
     let mut found_all: Vec<(u8, u32, u32, Box<Finding>)> = Vec::new();
-    let mut vuln_cache: std::collections::HashMap<String, (u32, VulnInfo)> =
-        std::collections::HashMap::new();
+    let mut vuln_cache: foldhash::HashMap<String, (u32, VulnInfo)> = foldhash::HashMap::default();
     // packages repeat across an image (one name, many versions, many locations): each
     // (namespace, key) is read and decoded once
-    let mut lookups = Lookups::new();
+    let mut lookups = Lookups::default();
     for &(pi, p) in part {
         let (ns, kind) = match p.eco {
             Eco::Apk | Eco::Deb | Eco::Rpm => match distro {
