@@ -71,8 +71,14 @@ fn http_server(dir: PathBuf) -> (String, Arc<Mutex<Vec<Received>>>) {
                     }
                 }
             } else {
-                g.lock().unwrap().push((method, path, headers, body));
-                b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n".to_vec()
+                let mut got = g.lock().unwrap();
+                got.push((method, path, headers, body));
+                // the receiver is busy the first time: the delivery is tried again
+                if got.len() == 1 {
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()
+                } else {
+                    b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n".to_vec()
+                }
             };
             let _ = s.write_all(&reply);
         }
@@ -282,11 +288,14 @@ fn feed_merge_then_rescan_files_new_criticals_and_signs_the_webhook() {
     );
     assert_eq!(diff["new"].as_array().unwrap().len(), 1, "{diff}");
 
-    // the webhook: one delivery, signed with the secret over the exact body
+    // the webhook: refused once (503), delivered on the second attempt, the same signed body
+    assert_eq!(r["detail"]["webhook"]["status"], 204, "{r}");
+    assert_eq!(r["detail"]["webhook"]["attempts"], 2, "{r}");
     let got = received.lock().unwrap().clone();
     let hooks: Vec<_> = got.iter().filter(|r| r.1 == "/hook").collect();
-    assert_eq!(hooks.len(), 1, "{got:?}");
-    let (_, _, headers, body) = hooks[0];
+    assert_eq!(hooks.len(), 2, "{got:?}");
+    assert_eq!(hooks[0].3, hooks[1].3);
+    let (_, _, headers, body) = hooks[1];
     let sig = headers
         .iter()
         .find(|(k, _)| k == "x-stella-signature-256")
@@ -339,8 +348,8 @@ fn feed_merge_then_rescan_files_new_criticals_and_signs_the_webhook() {
     );
     assert_eq!(
         received.lock().unwrap().len(),
-        1,
-        "nothing new: no second webhook"
+        2,
+        "nothing new: no more webhooks"
     );
     stop(server);
 }

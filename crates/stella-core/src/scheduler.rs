@@ -628,9 +628,25 @@ impl Core {
                 "newCriticals": criticals,
                 "expiredMutes": expired,
             });
-            delivered = match self.deliver(url, &payload) {
-                Ok(status) => serde_json::json!({ "status": status }),
-                Err(e) => serde_json::json!({ "error": e }),
+            // a receiver that is down or busy (5xx, no answer) is tried again: three attempts,
+            // 1 s then 4 s apart; a 4xx is its verdict on the request and is not repeated
+            let mut attempts = 0;
+            delivered = loop {
+                attempts += 1;
+                match self.deliver(url, &payload) {
+                    Ok(status) => {
+                        break serde_json::json!({ "status": status, "attempts": attempts });
+                    }
+                    Err((retry, e)) if retry && attempts < 3 => {
+                        tracing::warn!(target: "stella::scheduler", attempt = attempts, error = %e, "webhook not delivered; trying again");
+                        std::thread::sleep(std::time::Duration::from_secs(if attempts == 1 {
+                            1
+                        } else {
+                            4
+                        }));
+                    }
+                    Err((_, e)) => break serde_json::json!({ "error": e, "attempts": attempts }),
+                }
             };
         }
         let skipped = skipped.load(Ordering::Relaxed);
@@ -682,9 +698,9 @@ impl Core {
         Ok(compare(image, &key, prev, &before, &json))
     }
 
-    /// POSTs `payload` to the webhook, signed.
-    fn deliver(&self, url: &str, payload: &serde_json::Value) -> Result<u16, String> {
-        let body = serde_json::to_vec(payload).map_err(|e| e.to_string())?;
+    /// POSTs `payload` to the webhook, signed; the error says whether trying again may help.
+    fn deliver(&self, url: &str, payload: &serde_json::Value) -> Result<u16, (bool, String)> {
+        let body = serde_json::to_vec(payload).map_err(|e| (false, e.to_string()))?;
         let mut req = ureq::post(url)
             .timeout(std::time::Duration::from_secs(10))
             .set("content-type", "application/json")
@@ -695,8 +711,10 @@ impl Core {
         }
         match req.send_bytes(&body) {
             Ok(r) => Ok(r.status()),
-            Err(ureq::Error::Status(code, _)) => Err(format!("the webhook answered {code}")),
-            Err(e) => Err(e.to_string()),
+            Err(ureq::Error::Status(code, _)) => {
+                Err((code >= 500, format!("the webhook answered {code}")))
+            }
+            Err(e) => Err((true, e.to_string())),
         }
     }
 
