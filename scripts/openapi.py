@@ -369,7 +369,7 @@ doc = {
                                              "422": problem("A bad name, scope or password.")}}, scope="admin", body=True),
         },
         "/api/v1/principals/{kind}/{name}": {"delete": protected({
-            "operationId": "removePrincipal", "summary": "Remove a client or user (admin); tokens it holds expire on their own",
+            "operationId": "removePrincipal", "summary": "Remove a client or user (admin); the tokens it holds stop counting at once",
             "parameters": [{"name": "kind", "in": "path", "required": True, "schema": {"enum": ["client", "user"]}},
                            {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"204": {"description": "Removed."}, "404": problem("No such principal.")}}, scope="admin")},

@@ -558,5 +558,36 @@ fn admins_manage_clients_and_keys_of_a_running_core() {
         ("client_secret", &secret),
     ]));
     assert_eq!(r.status(), 401);
+    // and the token it holds stops counting at once, even from the verified-token cache
+    let (code, ct, text) = status_of(
+        ureq::get(&format!("{url}/api/v1/quota"))
+            .set("Authorization", &ci)
+            .call(),
+    );
+    assert_eq!(
+        (code, ct.as_str()),
+        (401, "application/problem+json"),
+        "{text}"
+    );
+    assert!(text.contains("removed or disabled"), "{text}");
+    // added again under the same name: the old token stays dead, a new one works
+    // (iat and creation times are whole seconds: a second apart, as any real re-add is)
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let r = post(
+        "/api/v1/principals",
+        &admin,
+        r#"{"kind":"client","name":"ci","scopes":["scan"]}"#,
+    );
+    assert_eq!(r.status(), 201);
+    let v: serde_json::Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
+    let again = v["clientSecret"].as_str().unwrap().to_string();
+    let (code, _, _) = status_of(
+        ureq::get(&format!("{url}/api/v1/quota"))
+            .set("Authorization", &ci)
+            .call(),
+    );
+    assert_eq!(code, 401, "a token from before the client existed again");
+    let fresh = format!("Bearer {}", token(&url, "ci", &again));
+    assert_eq!(get_with(&url, "/api/v1/quota", Some(&fresh)).status(), 200);
     stop(server);
 }

@@ -131,16 +131,44 @@ impl Core {
                 )
             })?;
         let now = now_secs();
-        if let Some(claims) = self.verified.get(token, now) {
-            return Ok(Caller::Token(claims));
-        }
-        let keys = self.keys.read().map_err(internal)?;
-        let claims = keys
-            .verify(token, &self.config.issuer, now)
-            .map_err(|e| unauthorized(e.to_string(), Some("invalid_token")))?;
-        let claims = Arc::new(claims);
-        self.verified.put(token, claims.clone(), now);
+        let claims = match self.verified.get(token, now) {
+            Some(c) => c,
+            None => {
+                let keys = self.keys.read().map_err(internal)?;
+                let claims = keys
+                    .verify(token, &self.config.issuer, now)
+                    .map_err(|e| unauthorized(e.to_string(), Some("invalid_token")))?;
+                let claims = Arc::new(claims);
+                self.verified.put(token, claims.clone(), now);
+                claims
+            }
+        };
+        self.still_there(&claims)?;
         Ok(Caller::Token(claims))
+    }
+
+    /// A token counts only while its client or user does: removing (or disabling) one ends
+    /// its tokens at once, and a principal added again under the same name does not revive
+    /// tokens issued before it existed.
+    fn still_there(&self, claims: &Claims) -> Result<(), Problem> {
+        let (kind, name) = claims.sub.split_once(':').unwrap_or(("", ""));
+        let gone = || {
+            unauthorized(
+                format!(
+                    "`{}` was removed or disabled; its tokens no longer count (get a new one if it was added again)",
+                    claims.sub.chars().take(80).collect::<String>()
+                ),
+                Some("invalid_token"),
+            )
+        };
+        let Some(kind) = Kind::parse(kind) else {
+            return Err(gone());
+        };
+        let principals = self.principals.read().map_err(internal)?;
+        match principals.get(kind, name) {
+            Some(p) if !p.disabled && p.created <= claims.iat => Ok(()),
+            _ => Err(gone()),
+        }
     }
 
     /// Quota headers for `caller` after `used` scans today.
