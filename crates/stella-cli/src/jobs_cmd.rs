@@ -16,18 +16,7 @@ struct Api {
 impl Api {
     fn new(a: &JobsArgs) -> anyhow::Result<Api> {
         let base = a.server.trim_end_matches('/').to_string();
-        let token = match &a.token {
-            Some(t) => t.trim().to_string(),
-            None => match (
-                std::env::var("STELLA_CLIENT_ID"),
-                std::env::var("STELLA_CLIENT_SECRET"),
-            ) {
-                (Ok(id), Ok(secret)) => crate::token_cmd::fetch_token(&base, &id, &secret, None)?,
-                _ => bail!(
-                    "stella jobs needs --token (or STELLA_TOKEN, or STELLA_CLIENT_ID and STELLA_CLIENT_SECRET)"
-                ),
-            },
-        };
+        let token = crate::token_cmd::bearer_token(&base, a.token.as_deref(), "stella jobs")?;
         Ok(Api {
             agent: ureq::AgentBuilder::new()
                 .timeout_connect(Duration::from_secs(10))

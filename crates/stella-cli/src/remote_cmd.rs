@@ -133,20 +133,8 @@ fn scan(a: &ScanArgs) -> anyhow::Result<u8> {
         .as_deref()
         .unwrap_or_default()
         .trim_end_matches('/');
-    let token = match &a.token {
-        Some(t) => t.trim().to_string(),
-        None => match (
-            std::env::var("STELLA_CLIENT_ID"),
-            std::env::var("STELLA_CLIENT_SECRET"),
-        ) {
-            (Ok(id), Ok(secret)) => crate::token_cmd::fetch_token(server, &id, &secret, None)
-                .map_err(|e| Failure::Auth(format!("{e:#}")))?,
-            _ => bail!(Failure::Auth(
-                "--server needs --token (or STELLA_TOKEN, or STELLA_CLIENT_ID and STELLA_CLIENT_SECRET)"
-                    .into()
-            )),
-        },
-    };
+    let token = crate::token_cmd::bearer_token(server, a.token.as_deref(), "--server")
+        .map_err(|e| Failure::Auth(format!("{e:#}")))?;
     let client = Client {
         agent: ureq::AgentBuilder::new()
             .timeout_connect(Duration::from_secs(10))

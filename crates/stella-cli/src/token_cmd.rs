@@ -136,6 +136,24 @@ fn add(kind: Kind, a: TokenAddArgs) -> anyhow::Result<u8> {
 }
 
 /// Fetches a token with client_credentials.
+/// The bearer token a `--server` command uses: `--token` (or `STELLA_TOKEN`) as given, else
+/// one fetched with `STELLA_CLIENT_ID` and `STELLA_CLIENT_SECRET`; `who` names the command in
+/// the error when neither is there.
+pub(crate) fn bearer_token(server: &str, token: Option<&str>, who: &str) -> anyhow::Result<String> {
+    if let Some(t) = token {
+        return Ok(t.trim().to_string());
+    }
+    match (
+        std::env::var("STELLA_CLIENT_ID"),
+        std::env::var("STELLA_CLIENT_SECRET"),
+    ) {
+        (Ok(id), Ok(secret)) => fetch_token(server, &id, &secret, None),
+        _ => anyhow::bail!(
+            "{who} needs --token (or STELLA_TOKEN, or STELLA_CLIENT_ID and STELLA_CLIENT_SECRET)"
+        ),
+    }
+}
+
 pub(crate) fn fetch_token(
     server: &str,
     client_id: &str,

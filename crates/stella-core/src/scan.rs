@@ -1144,6 +1144,18 @@ pub(crate) struct DiffFinding {
     fixed_versions: Vec<String>,
 }
 
+impl DiffFinding {
+    /// The same finding across two scans of an image: vulnerability, package type and name
+    /// (an upgrade that is still affected is neither new nor fixed).
+    pub(crate) fn key(&self) -> (String, String, String) {
+        (
+            self.vulnerability_id.clone(),
+            self.package.kind.clone(),
+            self.package.name.clone(),
+        )
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct DiffPackage {
@@ -1221,13 +1233,7 @@ pub(crate) async fn diff(
             }
         };
         let base = load(&base_id)?;
-        let key = |f: &DiffFinding| {
-            (
-                f.vulnerability_id.clone(),
-                f.package.kind.clone(),
-                f.package.name.clone(),
-            )
-        };
+        let key = DiffFinding::key;
         let before: std::collections::BTreeSet<_> = base.findings.iter().map(key).collect();
         let after: std::collections::BTreeSet<_> = head.findings.iter().map(key).collect();
         let mut new: Vec<&DiffFinding> = head

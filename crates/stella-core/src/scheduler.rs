@@ -166,6 +166,8 @@ pub struct Scheduler {
     holder: String,
     feeds_cron: Option<stella_cron::Schedule>,
     rescan_cron: Option<stella_cron::Schedule>,
+    /// `--rescan-image` patterns, parsed once.
+    rescan_globs: Vec<stella_policy::Glob>,
     /// When this scheduler started: a job that never ran does not catch up on slots from
     /// before (a fresh install does not fetch feeds the moment it starts).
     started: i64,
@@ -175,22 +177,31 @@ pub struct Scheduler {
 const LEASE_SECS: i64 = 15 * 60;
 
 impl Scheduler {
-    /// A scheduler for `core` (its settings checked: a bad cron expression is an error).
-    pub fn new(core: Arc<Core>, clock: Arc<dyn Clock>) -> Result<Scheduler, stella_cron::Error> {
+    /// A scheduler for `core` (its settings checked: a bad cron expression or re-scan glob is
+    /// an error at start, not a surprise at night).
+    pub fn new(core: Arc<Core>, clock: Arc<dyn Clock>) -> Result<Scheduler, String> {
         let s = &core.config.schedule;
+        let rescan_globs = s
+            .rescan_images
+            .iter()
+            .map(|g| stella_policy::Glob::new(g).map_err(|e| format!("--rescan-image `{g}`: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
         let feeds_cron = s
             .feeds_cron
             .as_deref()
             .map(stella_cron::Schedule::parse)
-            .transpose()?
+            .transpose()
+            .map_err(|e| e.to_string())?
             // without feeds to fetch, a schedule would only fail every night
             .filter(|_| s.feeds.is_some());
         let rescan_cron = s
             .rescan_cron
             .as_deref()
             .map(stella_cron::Schedule::parse)
-            .transpose()?;
+            .transpose()
+            .map_err(|e| e.to_string())?;
         Ok(Scheduler {
+            rescan_globs,
             started: clock.now(),
             holder: format!("{}-{}", std::process::id(), crate::unique_suffix()),
             core,
@@ -278,7 +289,7 @@ impl Scheduler {
         for attempt in 0..=s.retries {
             let result = match job {
                 "feeds" => self.core.feed_job(),
-                "rescan" => self.core.rescan_job(&run.id),
+                "rescan" => self.core.rescan_job(&run.id, &self.rescan_globs),
                 other => Err(format!("no job `{other}`")),
             };
             match result {
@@ -403,15 +414,8 @@ fn compare(
 ) -> Option<ImageChange> {
     let b: crate::scan::DiffScan = serde_json::from_slice(before).ok()?;
     let a: crate::scan::DiffScan = serde_json::from_slice(after).ok()?;
-    let key = |f: &crate::scan::DiffFinding| {
-        (
-            f.vulnerability_id.clone(),
-            f.package.kind.clone(),
-            f.package.name.clone(),
-        )
-    };
-    let old: BTreeMap<_, _> = b.findings.iter().map(|f| (key(f), f)).collect();
-    let cur: BTreeMap<_, _> = a.findings.iter().map(|f| (key(f), f)).collect();
+    let old: BTreeMap<_, _> = b.findings.iter().map(|f| (f.key(), f)).collect();
+    let cur: BTreeMap<_, _> = a.findings.iter().map(|f| (f.key(), f)).collect();
     let change = |f: &crate::scan::DiffFinding, prev: Option<&str>| Change {
         vulnerability_id: f.vulnerability_id.clone(),
         package: f.package.name.clone(),
@@ -533,13 +537,12 @@ impl Core {
     }
 
     /// The re-scan job.
-    fn rescan_job(&self, run_id: &str) -> Result<serde_json::Value, String> {
+    fn rescan_job(
+        &self,
+        run_id: &str,
+        globs: &[stella_policy::Glob],
+    ) -> Result<serde_json::Value, String> {
         let s = &self.config.schedule;
-        let globs: Vec<stella_policy::Glob> = s
-            .rescan_images
-            .iter()
-            .filter_map(|g| stella_policy::Glob::new(g).ok())
-            .collect();
         let now = crate::now_secs() as i64;
         let all = self.store.inputs().map_err(|e| e.to_string())?;
         let mut chosen = Vec::new();

@@ -23,7 +23,7 @@ pub use detect::{Format, detect};
 pub use model::{Component, ComponentKind, Location, Metadata, Sbom, Warning};
 pub use purl::Purl;
 pub use small_map::{SmallMap, SmallSet};
-pub use time::{epoch_days, now, rfc3339};
+pub use time::{civil, epoch_days, now, rfc3339};
 
 /// Why a document could not be read at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
