@@ -1,18 +1,16 @@
-//! Core's embedded store: one directory, one crash-safe file (redb: ACID transactions over
-//! copy-on-write B-trees, readers never block the writer) holding scans and their history per
-//! image, layer fragments for Delta-SBOM, per-token daily quota counters, the job queue, the
-//! audit log and named documents (policy history, keys, clients).
-//!
-//! Traps: quota admission is one write transaction (redb has a single writer), so parallel
-//! requests across the limit admit exactly the limit; a job is leased, not removed, until
-//! its result is stored in the same transaction that removes it, so a worker killed mid-scan
-//! leaves a job that is leased again once its lease runs out and finishes exactly once.
+//! Core's store: scans and their history per image, layer fragments for Delta-SBOM, per-token
+//! daily quota counters, the job queue, the audit log, named documents (policy history, keys,
+//! clients) and the scheduler's leases and runs — behind one trait with two backends: the
+//! embedded one (one directory, one process) and the scaled one (Redis for the hot path,
+//! PostgreSQL for durable records, shared by any number of Core replicas and workers).
 
-use std::any::Any;
-use std::path::Path;
-use std::sync::{Arc, Mutex, mpsc};
+mod embedded;
+mod scaled;
+#[cfg(feature = "test-servers")]
+pub mod servers;
 
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+pub use embedded::Embedded;
+pub use scaled::{Scaled, ScaledOptions};
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -28,48 +26,23 @@ pub enum Error {
     /// The job queue is full (back-pressure: try again later).
     #[error("the job queue is full ({0} jobs)")]
     QueueFull(u64),
+    /// A server the store needs (Redis, PostgreSQL) cannot be reached or answered with an
+    /// error; the operation can be tried again once it is back.
+    #[error("{server}: {message}")]
+    Unavailable {
+        /// Which server (`redis://…`, `PostgreSQL …`), without credentials.
+        server: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
-/// scan id → scan result (JSON bytes).
-const SCANS: TableDefinition<&str, &[u8]> = TableDefinition::new("scans");
-/// `image \0 created \0 scan id` → () : each image's scans in time order.
-const HISTORY: TableDefinition<&str, ()> = TableDefinition::new("history");
-/// layer diffID → catalogue fragment (JSON bytes).
-const LAYERS: TableDefinition<&str, &[u8]> = TableDefinition::new("layers");
-/// `token \0 day` → scans admitted that UTC day.
-const QUOTA: TableDefinition<&str, u32> = TableDefinition::new("quota");
-/// sequence → job id (queue order).
-const QUEUE: TableDefinition<u64, &str> = TableDefinition::new("queue");
-/// job id → (sequence, payload, lease holder, lease end in ms, attempts) encoded by [`Job`].
-const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("jobs");
-/// job id → result key, for jobs completed (exactly-once answers to re-deliveries).
-const DONE: TableDefinition<&str, &str> = TableDefinition::new("done");
-/// job id → why it failed (a problem document, JSON bytes).
-const FAILED: TableDefinition<&str, &[u8]> = TableDefinition::new("failed");
-/// sequence → audit entry (JSON bytes).
-const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
-/// name → document (policy history, signing keys, clients…).
-const DOCS: TableDefinition<&str, &[u8]> = TableDefinition::new("docs");
-
-/// image → its latest scan's input: scan id length (u32 LE), scan id, LZ4 input.
-const INPUTS: TableDefinition<&str, &[u8]> = TableDefinition::new("inputs");
-/// `job \0 started (20 digits) \0 run id` → run record (JSON bytes).
-const RUNS: TableDefinition<&str, &[u8]> = TableDefinition::new("runs");
-/// scheduled job → its lease and last finished slot ([`Lease`]).
-const LEASES: TableDefinition<&str, &[u8]> = TableDefinition::new("leases");
-
-fn put_input(
-    w: &redb::WriteTransaction,
-    image: &str,
-    id: &str,
-    packed: &[u8],
-) -> Result<(), redb::Error> {
-    let mut v = Vec::with_capacity(4 + id.len() + packed.len());
-    v.extend_from_slice(&(id.len() as u32).to_le_bytes());
-    v.extend_from_slice(id.as_bytes());
-    v.extend_from_slice(packed);
-    w.open_table(INPUTS)?.insert(image, v.as_slice())?;
-    Ok(())
+impl Error {
+    /// Whether trying again later may succeed (a server is down), as opposed to a damaged or
+    /// refused write.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Error::Unavailable { .. })
+    }
 }
 
 /// A scheduled job's lease: who runs it until when, and the last slot (firing time) that
@@ -82,31 +55,6 @@ pub struct Lease {
     pub holder: String,
     /// Until when (seconds since the epoch).
     pub until: i64,
-}
-
-impl Lease {
-    fn encode(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(16 + self.holder.len());
-        v.extend_from_slice(&self.last_slot.to_le_bytes());
-        v.extend_from_slice(&self.until.to_le_bytes());
-        v.extend_from_slice(self.holder.as_bytes());
-        v
-    }
-    fn decode(b: &[u8]) -> Lease {
-        let i64_at = |at: usize| {
-            b.get(at..at + 8)
-                .and_then(|x| x.try_into().ok())
-                .map_or(0, i64::from_le_bytes)
-        };
-        Lease {
-            last_slot: i64_at(0),
-            until: i64_at(8),
-            holder: b
-                .get(16..)
-                .map(|h| String::from_utf8_lossy(h).into_owned())
-                .unwrap_or_default(),
-        }
-    }
 }
 
 /// The answer to a quota admission.
@@ -149,544 +97,65 @@ pub enum JobState {
     Unknown,
 }
 
-/// A job as stored: sequence, lease end (ms since the epoch; 0 = not leased), attempts,
-/// holder, payload.
-struct Stored {
-    seq: u64,
-    lease_end: u64,
-    attempts: u32,
-    holder: String,
-    payload: Vec<u8>,
-}
-
-impl Stored {
-    fn encode(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(24 + self.holder.len() + self.payload.len());
-        v.extend_from_slice(&self.seq.to_le_bytes());
-        v.extend_from_slice(&self.lease_end.to_le_bytes());
-        v.extend_from_slice(&self.attempts.to_le_bytes());
-        v.extend_from_slice(&(self.holder.len() as u32).to_le_bytes());
-        v.extend_from_slice(self.holder.as_bytes());
-        v.extend_from_slice(&self.payload);
-        v
-    }
-
-    fn decode(b: &[u8]) -> Option<Stored> {
-        let u64_at = |at: usize| Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?));
-        let u32_at = |at: usize| Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?));
-        let hl = u32_at(20)? as usize;
-        Some(Stored {
-            seq: u64_at(0)?,
-            lease_end: u64_at(8)?,
-            attempts: u32_at(16)?,
-            holder: String::from_utf8(b.get(24..24 + hl)?.to_vec()).ok()?,
-            payload: b.get(24 + hl..)?.to_vec(),
-        })
-    }
-}
-
-/// A write the committer runs inside its next transaction.
-type Op =
-    Box<dyn FnOnce(&redb::WriteTransaction) -> Result<Box<dyn Any + Send>, redb::Error> + Send>;
-type Reply = mpsc::SyncSender<Result<Box<dyn Any + Send>, String>>;
-
-/// Quota counts admitted in memory and written by the next transaction of any kind: a scan
-/// then costs one durable write (its result, with the count) instead of two.
+/// What every backend keeps and how it answers; Core holds one as a [`Store`].
 ///
-/// Key → (admitted, written). `admitted` decides admission; the table holds `written`.
-/// A crash loses only counts of scans whose results were not stored either.
-#[derive(Debug, Default)]
-struct Counts(std::collections::HashMap<String, (u32, u32)>);
-
-/// Writes every count admitted since its last write into `w`; returns what was written, to be
-/// marked once the transaction commits.
-fn write_counts(
-    w: &redb::WriteTransaction,
-    counts: &Mutex<Counts>,
-) -> Result<Vec<(String, u32)>, redb::Error> {
-    let dirty: Vec<(String, u32)> = match counts.lock() {
-        Ok(c) => {
-            c.0.iter()
-                .filter(|(_, (admitted, written))| admitted > written)
-                .map(|(k, (admitted, _))| (k.clone(), *admitted))
-                .collect()
-        }
-        Err(_) => return Ok(Vec::new()),
-    };
-    if dirty.is_empty() {
-        return Ok(dirty);
-    }
-    let mut t = w.open_table(QUOTA)?;
-    for (k, n) in &dirty {
-        let stored = t.get(k.as_str())?.map_or(0, |v| v.value());
-        t.insert(k.as_str(), stored.max(*n))?;
-    }
-    Ok(dirty)
-}
-
-fn mark_written(counts: &Mutex<Counts>, written: Vec<(String, u32)>) {
-    if let Ok(mut c) = counts.lock() {
-        for (k, n) in written {
-            if let Some(e) = c.0.get_mut(&k) {
-                e.1 = e.1.max(n);
-            }
-        }
-    }
-}
-
-/// The store.
-pub struct Store {
-    db: Arc<Database>,
-    counts: Arc<Mutex<Counts>>,
-    path: String,
-    queue_limit: u64,
-    /// Hot writes go to one committer thread that runs every write waiting into one
-    /// transaction and one fsync (group commit): each caller still returns only once its
-    /// write is durable.
-    committer: Mutex<Option<mpsc::Sender<(Op, Reply)>>>,
-    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
-}
-
-impl Drop for Store {
-    fn drop(&mut self) {
-        if let Ok(mut c) = self.committer.lock() {
-            c.take();
-        }
-        if let Some(t) = self.thread.lock().ok().and_then(|mut t| t.take()) {
-            let _ = t.join();
-        }
-        // counts admitted after the last write (a clean shutdown keeps them)
-        let _ = self.write(|_| Ok(()));
-    }
-}
-
-/// Most writes one group commit takes.
-const MAX_BATCH: usize = 256;
-
-fn committer(db: Arc<Database>, counts: Arc<Mutex<Counts>>, rx: mpsc::Receiver<(Op, Reply)>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(x) => batch.push(x),
-                Err(_) => break,
-            }
-        }
-        let w = match db.begin_write() {
-            Ok(w) => w,
-            Err(e) => {
-                for (_, reply) in batch {
-                    let _ = reply.send(Err(e.to_string()));
-                }
-                continue;
-            }
-        };
-        let mut results = Vec::with_capacity(batch.len());
-        let mut failed = None;
-        for (op, reply) in batch {
-            if failed.is_some() {
-                results.push((reply, None));
-                continue;
-            }
-            match op(&w) {
-                Ok(v) => results.push((reply, Some(v))),
-                Err(e) => {
-                    failed = Some(e.to_string());
-                    results.push((reply, None));
-                }
-            }
-        }
-        let written = match failed {
-            None => match write_counts(&w, &counts) {
-                Ok(x) => x,
-                Err(e) => {
-                    failed = Some(e.to_string());
-                    Vec::new()
-                }
-            },
-            Some(_) => Vec::new(),
-        };
-        // one failed write (a storage error) fails the batch: nothing of it is kept
-        let outcome = match failed {
-            Some(e) => {
-                let _ = w.abort();
-                Err(e)
-            }
-            None => w.commit().map_err(|e| e.to_string()),
-        };
-        if outcome.is_ok() {
-            mark_written(&counts, written);
-        }
-        for (reply, v) in results {
-            let _ = reply.send(match (&outcome, v) {
-                (Ok(()), Some(v)) => Ok(v),
-                (Err(e), _) => Err(e.clone()),
-                (Ok(()), None) => Err("the write was not run".into()),
-            });
-        }
-    }
-}
-
-impl std::fmt::Debug for Store {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
-    }
-}
-
-impl Store {
-    /// Opens (or creates) the store in `dir`; the queue holds at most `queue_limit` jobs.
-    pub fn open(dir: &Path, queue_limit: u64) -> Result<Store, Error> {
-        let path = dir.join("stella.redb");
-        let bad = |m: String| Error::Db {
-            path: path.display().to_string(),
-            message: m,
-        };
-        std::fs::create_dir_all(dir)
-            .map_err(|e| bad(format!("cannot create the directory: {e}")))?;
-        // redb caches pages itself; its default (1 GiB) would be most of Core's memory
-        let db = Database::builder()
-            .set_cache_size(32 << 20)
-            .create(&path)
-            .map_err(|e| bad(e.to_string()))?;
-        let db = Arc::new(db);
-        let (tx, rx) = mpsc::channel::<(Op, Reply)>();
-        let d = db.clone();
-        let counts = Arc::new(Mutex::new(Counts::default()));
-        let c = counts.clone();
-        let thread = std::thread::Builder::new()
-            .name("stella-store-commit".into())
-            .spawn(move || committer(d, c, rx))
-            .map_err(|e| bad(format!("cannot start the committer: {e}")))?;
-        let s = Store {
-            db,
-            counts,
-            path: path.display().to_string(),
-            queue_limit,
-            committer: Mutex::new(Some(tx)),
-            thread: Mutex::new(Some(thread)),
-        };
-        // every table exists from the start, so readers never meet a missing one
-        s.write(|w| {
-            w.open_table(SCANS)?;
-            w.open_table(HISTORY)?;
-            w.open_table(LAYERS)?;
-            w.open_table(QUOTA)?;
-            w.open_table(QUEUE)?;
-            w.open_table(JOBS)?;
-            w.open_table(DONE)?;
-            w.open_table(FAILED)?;
-            w.open_table(AUDIT)?;
-            w.open_table(DOCS)?;
-            w.open_table(INPUTS)?;
-            w.open_table(RUNS)?;
-            w.open_table(LEASES)?;
-            Ok(())
-        })?;
-        Ok(s)
-    }
-
-    fn bad(&self, e: impl std::fmt::Display) -> Error {
-        Error::Db {
-            path: self.path.clone(),
-            message: e.to_string(),
-        }
-    }
-
-    fn write<T>(
-        &self,
-        f: impl FnOnce(&redb::WriteTransaction) -> Result<T, redb::Error>,
-    ) -> Result<T, Error> {
-        let w = self.db.begin_write().map_err(|e| self.bad(e))?;
-        let out = f(&w).map_err(|e| self.bad(e))?;
-        let written = write_counts(&w, &self.counts).map_err(|e| self.bad(e))?;
-        w.commit().map_err(|e| self.bad(e))?;
-        mark_written(&self.counts, written);
-        Ok(out)
-    }
-
-    /// A write run by the committer with whatever else is waiting (see [`Store`]).
-    fn write_grouped<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&redb::WriteTransaction) -> Result<T, redb::Error> + Send + 'static,
-    ) -> Result<T, Error> {
-        let (reply, answer) = mpsc::sync_channel(1);
-        let op: Op = Box::new(move |w| f(w).map(|v| Box::new(v) as Box<dyn Any + Send>));
-        let sent = self
-            .committer
-            .lock()
-            .ok()
-            .and_then(|c| c.as_ref().map(|c| c.send((op, reply)).is_ok()))
-            .unwrap_or(false);
-        if !sent {
-            return Err(self.bad("the store is closing"));
-        }
-        let v = answer
-            .recv()
-            .map_err(|_| self.bad("the committer stopped"))?
-            .map_err(|e| self.bad(e))?;
-        v.downcast::<T>()
-            .map(|b| *b)
-            .map_err(|_| self.bad("a write answered with the wrong type"))
-    }
-
-    fn read<T>(
-        &self,
-        f: impl FnOnce(&redb::ReadTransaction) -> Result<T, redb::Error>,
-    ) -> Result<T, Error> {
-        let r = self.db.begin_read().map_err(|e| self.bad(e))?;
-        f(&r).map_err(|e| self.bad(e))
-    }
-
-    // ---- quota ----
-
+/// Promises every backend keeps (the contract tests run against both): quota admission is
+/// exact under parallel callers (also across processes sharing a scaled store); a job id is
+/// queued once; a leased job whose worker dies is leased again after its lease; exactly one
+/// result is stored per job however many workers finish it; a scheduled job's slot runs once.
+pub trait Backend: Send + Sync + std::fmt::Debug {
     /// Admits one scan for `token` on UTC `day` (`2026-11-29`) when fewer than `limit` were
-    /// admitted that day.
-    pub fn admit(&self, token: &str, day: &str, limit: u32) -> Result<Admission, Error> {
+    /// admitted that day; the count is durable when this returns.
+    fn admit(&self, token: &str, day: &str, limit: u32) -> Result<Admission, Error> {
         let a = self.admit_deferred(token, day, limit)?;
         if a.admitted {
             self.flush()?;
         }
         Ok(a)
     }
-
-    /// Admits one scan for `token` on `day` as [`Store::admit`] does, but the count becomes
-    /// durable with the next write of any kind (the caller's scan result, normally). A caller
-    /// that writes nothing after admitting calls [`Store::flush`].
-    pub fn admit_deferred(&self, token: &str, day: &str, limit: u32) -> Result<Admission, Error> {
-        let key = format!("{token}\0{day}");
-        let mut c = self
-            .counts
-            .lock()
-            .map_err(|_| self.bad("the quota counts are poisoned"))?;
-        let used = match c.0.get(&key) {
-            Some(&(admitted, _)) => admitted,
-            None => {
-                let stored = self.read(|r| {
-                    let t = r.open_table(QUOTA)?;
-                    Ok(t.get(key.as_str())?.map_or(0, |v| v.value()))
-                })?;
-                // counts of earlier days that are written are of no more use
-                if c.0.len() >= 4096 {
-                    c.0.retain(|k, (admitted, written)| admitted > written || k.ends_with(day));
-                }
-                c.0.insert(key.clone(), (stored, stored));
-                stored
-            }
-        };
-        if used >= limit {
-            return Ok(Admission {
-                admitted: false,
-                used,
-                remaining: 0,
-            });
-        }
-        if let Some(e) = c.0.get_mut(&key) {
-            e.0 = used + 1;
-        }
-        Ok(Admission {
-            admitted: true,
-            used: used + 1,
-            remaining: limit - used - 1,
-        })
-    }
-
+    /// Admits as [`Backend::admit`] does, but the count may become durable only with the next
+    /// write of any kind; a caller that writes nothing after admitting calls
+    /// [`Backend::flush`].
+    fn admit_deferred(&self, token: &str, day: &str, limit: u32) -> Result<Admission, Error>;
     /// Makes every admitted count durable now.
-    pub fn flush(&self) -> Result<(), Error> {
-        self.write_grouped(|_| Ok(()))
-    }
-
+    fn flush(&self) -> Result<(), Error>;
     /// Scans admitted for `token` on `day`.
-    pub fn quota_used(&self, token: &str, day: &str) -> Result<u32, Error> {
-        let key = format!("{token}\0{day}");
-        if let Some(&(admitted, _)) = self.counts.lock().ok().as_ref().and_then(|c| c.0.get(&key)) {
-            return Ok(admitted);
-        }
-        self.read(|r| {
-            let t = r.open_table(QUOTA)?;
-            Ok(t.get(key.as_str())?.map_or(0, |v| v.value()))
-        })
-    }
-
-    // ---- scans ----
+    fn quota_used(&self, token: &str, day: &str) -> Result<u32, Error>;
 
     /// Stores a scan result, files it under its image and appends `audit` to the audit log,
     /// in one transaction.
-    pub fn put_scan(
+    fn put_scan(
         &self,
         id: &str,
         image: &str,
         created: &str,
         value: Encoded,
         audit: Option<&[u8]>,
-    ) -> Result<(), Error> {
-        let Encoded(value, input) = value;
-        let id = id.to_string();
-        let image = image.to_string();
-        let history = format!("{image}\0{created}\0{id}");
-        let audit = audit.map(<[u8]>::to_vec);
-        self.write_grouped(move |w| {
-            w.open_table(SCANS)?.insert(id.as_str(), value.as_slice())?;
-            w.open_table(HISTORY)?.insert(history.as_str(), ())?;
-            if let Some(i) = &input {
-                put_input(w, &image, &id, i)?;
-            }
-            if let Some(a) = &audit {
-                append_audit(w, a)?;
-            }
-            Ok(())
-        })
-    }
-
-    /// A scan result.
-    pub fn get_scan(&self, id: &str) -> Result<Option<Vec<u8>>, Error> {
-        let packed =
-            self.read(|r| Ok(r.open_table(SCANS)?.get(id)?.map(|v| v.value().to_vec())))?;
-        packed
-            .map(|p| {
-                unpack(&p)
-                    .ok_or_else(|| self.bad(format!("scan {id}: the stored result is damaged")))
-            })
-            .transpose()
-    }
-
+    ) -> Result<(), Error>;
+    /// A scan result (JSON).
+    fn get_scan(&self, id: &str) -> Result<Option<Vec<u8>>, Error>;
     /// An image's scans, oldest first: `(created, id)`.
-    pub fn scans_of(&self, image: &str) -> Result<Vec<(String, String)>, Error> {
-        let lo = format!("{image}\0");
-        let hi = format!("{image}\u{1}");
-        self.read(|r| {
-            let t = r.open_table(HISTORY)?;
-            let mut out = Vec::new();
-            for e in t.range(lo.as_str()..hi.as_str())? {
-                let (k, _) = e?;
-                let mut parts = k.value()[lo.len()..].splitn(2, '\0');
-                if let (Some(c), Some(id)) = (parts.next(), parts.next()) {
-                    out.push((c.to_string(), id.to_string()));
-                }
-            }
-            Ok(out)
-        })
-    }
+    fn scans_of(&self, image: &str) -> Result<Vec<(String, String)>, Error>;
 
-    // ---- layers (Delta-SBOM) ----
-
-    /// The layers of `diff_ids` the store has no fragment of under `scope` (who uploaded it
-    /// and with which cataloger set), in the order given.
-    pub fn missing_layers(&self, scope: &str, diff_ids: &[String]) -> Result<Vec<String>, Error> {
-        self.read(|r| {
-            let t = r.open_table(LAYERS)?;
-            let mut out = Vec::new();
-            let mut key = String::with_capacity(scope.len() + 80);
-            for d in diff_ids {
-                key.clear();
-                key.push_str(scope);
-                key.push('\0');
-                key.push_str(d);
-                if t.get(key.as_str())?.is_none() {
-                    out.push(d.clone());
-                }
-            }
-            Ok(out)
-        })
-    }
-
+    /// The layers of `diff_ids` the store has no fragment of under `scope`, in the order
+    /// given.
+    fn missing_layers(&self, scope: &str, diff_ids: &[String]) -> Result<Vec<String>, Error>;
     /// Stores a layer's fragment under `scope`.
-    pub fn put_layer(&self, scope: &str, diff_id: &str, fragment: &[u8]) -> Result<(), Error> {
-        let key = format!("{scope}\0{diff_id}");
-        self.write(|w| {
-            w.open_table(LAYERS)?.insert(key.as_str(), fragment)?;
-            Ok(())
-        })
-    }
-
+    fn put_layer(&self, scope: &str, diff_id: &str, fragment: &[u8]) -> Result<(), Error>;
     /// A layer's fragment under `scope`.
-    pub fn get_layer(&self, scope: &str, diff_id: &str) -> Result<Option<Vec<u8>>, Error> {
-        let key = format!("{scope}\0{diff_id}");
-        self.read(|r| {
-            Ok(r.open_table(LAYERS)?
-                .get(key.as_str())?
-                .map(|v| v.value().to_vec()))
-        })
-    }
+    fn get_layer(&self, scope: &str, diff_id: &str) -> Result<Option<Vec<u8>>, Error>;
 
-    // ---- jobs ----
-
-    /// Queues a job; refuses when the queue is full (back-pressure) and ignores an id already
-    /// queued or done (a retried submission is not run twice).
-    pub fn enqueue(&self, id: &str, payload: &[u8]) -> Result<(), Error> {
-        let limit = self.queue_limit;
-        let full = self.write(|w| {
-            let mut jobs = w.open_table(JOBS)?;
-            if jobs.get(id)?.is_some() || w.open_table(DONE)?.get(id)?.is_some() {
-                return Ok(None);
-            }
-            if jobs.len()? >= limit {
-                return Ok(Some(limit));
-            }
-            let mut queue = w.open_table(QUEUE)?;
-            let seq = queue.last()?.map_or(0, |(k, _)| k.value() + 1);
-            queue.insert(seq, id)?;
-            let s = Stored {
-                seq,
-                lease_end: 0,
-                attempts: 0,
-                holder: String::new(),
-                payload: payload.to_vec(),
-            };
-            jobs.insert(id, s.encode().as_slice())?;
-            Ok(None)
-        })?;
-        match full {
-            Some(n) => Err(Error::QueueFull(n)),
-            None => Ok(()),
-        }
-    }
-
+    /// Queues a job; refuses when the queue is full and ignores an id already queued or done.
+    fn enqueue(&self, id: &str, payload: &[u8]) -> Result<(), Error>;
     /// Jobs waiting or running.
-    pub fn queue_depth(&self) -> Result<u64, Error> {
-        self.read(|r| Ok(r.open_table(JOBS)?.len()?))
-    }
-
-    /// Leases the oldest job that is not leased, or whose lease ran out (its worker died),
-    /// to `worker` until `now_ms + lease_ms`.
-    pub fn lease(&self, worker: &str, now_ms: u64, lease_ms: u64) -> Result<Option<Job>, Error> {
-        self.write(|w| {
-            let queue = w.open_table(QUEUE)?;
-            let mut jobs = w.open_table(JOBS)?;
-            let mut found = None;
-            for e in queue.iter()? {
-                let (_, id) = e?;
-                let id = id.value().to_string();
-                let Some(s) = jobs
-                    .get(id.as_str())?
-                    .and_then(|v| Stored::decode(v.value()))
-                else {
-                    continue;
-                };
-                if s.lease_end <= now_ms {
-                    found = Some((id, s));
-                    break;
-                }
-            }
-            drop(queue);
-            let Some((id, mut s)) = found else {
-                return Ok(None);
-            };
-            s.lease_end = now_ms + lease_ms.max(1);
-            s.attempts += 1;
-            s.holder = worker.to_string();
-            jobs.insert(id.as_str(), s.encode().as_slice())?;
-            Ok(Some(Job {
-                id,
-                payload: s.payload,
-                attempts: s.attempts,
-            }))
-        })
-    }
-
-    /// Finishes a job: stores `result` under `result_key` (in [`SCANS`]) and removes the job
-    /// in one transaction. Only the current lease holder may; a worker whose lease ran out
-    /// and was taken over gets `false` and must drop its result (exactly one result).
-    pub fn complete(
+    fn queue_depth(&self) -> Result<u64, Error>;
+    /// Leases the oldest job nobody holds, or one whose lease ran out (its worker died), to
+    /// `worker` for `lease_ms`. A shared backend may wait up to a second for one to arrive.
+    fn lease(&self, worker: &str, now_ms: u64, lease_ms: u64) -> Result<Option<Job>, Error>;
+    /// Finishes a job: stores `result` under `result_key` and removes the job, at once.
+    /// `false` when the job is no longer this worker's or already finished (the result must
+    /// be dropped: exactly one result per job).
+    fn complete(
         &self,
         id: &str,
         worker: &str,
@@ -694,276 +163,86 @@ impl Store {
         image: &str,
         created: &str,
         result: Encoded,
-    ) -> Result<bool, Error> {
-        let Encoded(packed, input) = result;
-        self.write(|w| {
-            let mut jobs = w.open_table(JOBS)?;
-            let Some(s) = jobs.get(id)?.and_then(|v| Stored::decode(v.value())) else {
-                return Ok(false);
-            };
-            if s.holder != worker {
-                return Ok(false);
-            }
-            jobs.remove(id)?;
-            w.open_table(QUEUE)?.remove(s.seq)?;
-            w.open_table(DONE)?.insert(id, result_key)?;
-            w.open_table(SCANS)?.insert(result_key, packed.as_slice())?;
-            w.open_table(HISTORY)?
-                .insert(format!("{image}\0{created}\0{result_key}").as_str(), ())?;
-            if let Some(i) = &input {
-                put_input(w, image, result_key, i)?;
-            }
-            Ok(true)
-        })
-    }
-
-    /// Ends a job that cannot succeed (bad input, or it crashed its worker too often): keeps
-    /// `problem` as its answer and removes it, in one transaction; only the lease holder may.
-    pub fn fail(&self, id: &str, worker: &str, problem: &[u8]) -> Result<bool, Error> {
-        self.write(|w| {
-            let mut jobs = w.open_table(JOBS)?;
-            let Some(s) = jobs.get(id)?.and_then(|v| Stored::decode(v.value())) else {
-                return Ok(false);
-            };
-            if s.holder != worker {
-                return Ok(false);
-            }
-            jobs.remove(id)?;
-            w.open_table(QUEUE)?.remove(s.seq)?;
-            w.open_table(FAILED)?.insert(id, problem)?;
-            Ok(true)
-        })
-    }
-
-    /// Releases every lease: at start, when no worker of an earlier run can still be alive
-    /// (the store is locked to one process), so interrupted jobs run again at once instead of
-    /// after their lease. Returns how many were running.
-    pub fn release_all(&self) -> Result<usize, Error> {
-        self.write(|w| {
-            let mut jobs = w.open_table(JOBS)?;
-            let mut leased = Vec::new();
-            for e in jobs.iter()? {
-                let (k, v) = e?;
-                if let Some(s) = Stored::decode(v.value())
-                    && s.lease_end != 0
-                {
-                    leased.push((k.value().to_string(), s));
-                }
-            }
-            let n = leased.len();
-            for (id, mut s) in leased {
-                s.lease_end = 0;
-                s.holder.clear();
-                jobs.insert(id.as_str(), s.encode().as_slice())?;
-            }
-            Ok(n)
-        })
-    }
-
+    ) -> Result<bool, Error>;
+    /// Ends a job that cannot succeed, keeping `problem` as its answer.
+    fn fail(&self, id: &str, worker: &str, problem: &[u8]) -> Result<bool, Error>;
+    /// Releases every lease, when no worker of an earlier run can be alive (a store of one
+    /// process at its start); a shared backend leaves them to run out. Returns how many.
+    fn release_all(&self) -> Result<usize, Error>;
     /// Where a job stands.
-    pub fn job_state(&self, id: &str) -> Result<JobState, Error> {
-        self.read(|r| {
-            if r.open_table(DONE)?.get(id)?.is_some() {
-                return Ok(JobState::Done);
-            }
-            if let Some(p) = r.open_table(FAILED)?.get(id)? {
-                return Ok(JobState::Failed(p.value().to_vec()));
-            }
-            match r
-                .open_table(JOBS)?
-                .get(id)?
-                .and_then(|v| Stored::decode(v.value()))
-            {
-                Some(s) if s.lease_end != 0 => Ok(JobState::Running {
-                    attempts: s.attempts,
-                }),
-                Some(_) => Ok(JobState::Queued),
-                None => Ok(JobState::Unknown),
-            }
-        })
-    }
-
+    fn job_state(&self, id: &str) -> Result<JobState, Error>;
     /// The result key of a completed job.
-    pub fn job_result(&self, id: &str) -> Result<Option<String>, Error> {
-        self.read(|r| Ok(r.open_table(DONE)?.get(id)?.map(|v| v.value().to_string())))
-    }
-
-    // ---- audit and documents ----
+    fn job_result(&self, id: &str) -> Result<Option<String>, Error>;
 
     /// Appends to the audit log (an entry the caller encodes, JSON by convention).
-    pub fn audit(&self, entry: &[u8]) -> Result<u64, Error> {
-        self.write(|w| append_audit(w, entry))
-    }
-
+    fn audit(&self, entry: &[u8]) -> Result<u64, Error>;
     /// Audit entries from sequence `from` on, at most `limit`.
-    pub fn audit_log(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, Error> {
-        self.read(|r| {
-            let t = r.open_table(AUDIT)?;
-            let mut out = Vec::new();
-            for e in t.range(from..)?.take(limit) {
-                let (k, v) = e?;
-                out.push((k.value(), v.value().to_vec()));
-            }
-            Ok(out)
-        })
-    }
+    fn audit_log(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, Error>;
 
     /// Images with a stored input, each with its latest scan id, in image order.
-    pub fn inputs(&self) -> Result<Vec<(String, String)>, Error> {
-        self.read(|r| {
-            let t = r.open_table(INPUTS)?;
-            let mut out = Vec::new();
-            for e in t.iter()? {
-                let (k, v) = e?;
-                let v = v.value();
-                let n = v
-                    .get(..4)
-                    .and_then(|x| x.try_into().ok())
-                    .map_or(0, u32::from_le_bytes) as usize;
-                if let Some(id) = v.get(4..4 + n) {
-                    out.push((
-                        k.value().to_string(),
-                        String::from_utf8_lossy(id).into_owned(),
-                    ));
-                }
-            }
-            Ok(out)
-        })
-    }
-
+    fn inputs(&self) -> Result<Vec<(String, String)>, Error>;
     /// An image's latest scan id and the input it was made from.
-    pub fn input(&self, image: &str) -> Result<Option<(String, Vec<u8>)>, Error> {
-        let v = self.read(|r| {
-            Ok(r.open_table(INPUTS)?
-                .get(image)?
-                .map(|v| v.value().to_vec()))
-        })?;
-        let Some(v) = v else { return Ok(None) };
-        let n = v
-            .get(..4)
-            .and_then(|x| x.try_into().ok())
-            .map_or(0, u32::from_le_bytes) as usize;
-        let (Some(id), Some(packed)) = (v.get(4..4 + n), v.get(4 + n..)) else {
-            return Err(self.bad(format!("the stored input of {image} is damaged")));
-        };
-        let input = lz4_flex::decompress_size_prepended(packed)
-            .map_err(|e| self.bad(format!("the stored input of {image} is damaged: {e}")))?;
-        Ok(Some((String::from_utf8_lossy(id).into_owned(), input)))
-    }
-
-    // ---- scheduler ----
+    fn input(&self, image: &str) -> Result<Option<(String, Vec<u8>)>, Error>;
 
     /// Takes `job`'s lease for `holder` until `now + ttl` when nobody else holds a live one
     /// and, for a scheduled run (`slot`), when that slot has not finished yet.
-    pub fn try_lease(
+    fn try_lease(
         &self,
         job: &str,
         holder: &str,
         slot: Option<i64>,
         now: i64,
         ttl: i64,
-    ) -> Result<bool, Error> {
-        self.write(|w| {
-            let mut t = w.open_table(LEASES)?;
-            let l = t
-                .get(job)?
-                .map(|v| Lease::decode(v.value()))
-                .unwrap_or_default();
-            if !l.holder.is_empty() && l.holder != holder && l.until > now {
-                return Ok(false);
-            }
-            if slot.is_some_and(|s| s <= l.last_slot) {
-                return Ok(false);
-            }
-            let next = Lease {
-                holder: holder.to_string(),
-                until: now + ttl,
-                ..l
-            };
-            t.insert(job, next.encode().as_slice())?;
-            Ok(true)
-        })
-    }
-
+    ) -> Result<bool, Error>;
     /// Gives `job`'s lease back; a finished scheduled run records its slot.
-    pub fn release(&self, job: &str, holder: &str, slot: Option<i64>) -> Result<(), Error> {
-        self.write(|w| {
-            let mut t = w.open_table(LEASES)?;
-            let l = t
-                .get(job)?
-                .map(|v| Lease::decode(v.value()))
-                .unwrap_or_default();
-            if l.holder != holder {
-                return Ok(());
-            }
-            let next = Lease {
-                holder: String::new(),
-                until: 0,
-                last_slot: slot.map_or(l.last_slot, |s| s.max(l.last_slot)),
-            };
-            t.insert(job, next.encode().as_slice())?;
-            Ok(())
-        })
-    }
-
+    fn release(&self, job: &str, holder: &str, slot: Option<i64>) -> Result<(), Error>;
     /// `job`'s lease as stored.
-    pub fn job_lease(&self, job: &str) -> Result<Lease, Error> {
-        self.read(|r| {
-            Ok(r.open_table(LEASES)?
-                .get(job)?
-                .map(|v| Lease::decode(v.value()))
-                .unwrap_or_default())
-        })
-    }
-
+    fn job_lease(&self, job: &str) -> Result<Lease, Error>;
     /// Records (or updates) a run of `job` that started at `started`.
-    pub fn put_run(&self, job: &str, started: i64, id: &str, record: &[u8]) -> Result<(), Error> {
-        let key = format!("{job}\0{started:020}\0{id}");
-        self.write(|w| {
-            w.open_table(RUNS)?.insert(key.as_str(), record)?;
-            Ok(())
-        })
-    }
-
+    fn put_run(&self, job: &str, started: i64, id: &str, record: &[u8]) -> Result<(), Error>;
     /// The latest `limit` runs of `job` (every job when empty), newest first.
-    pub fn runs(&self, job: &str, limit: usize) -> Result<Vec<Vec<u8>>, Error> {
-        self.read(|r| {
-            let t = r.open_table(RUNS)?;
-            let mut all: Vec<(String, Vec<u8>)> = Vec::new();
-            if job.is_empty() {
-                for e in t.iter()? {
-                    let (k, v) = e?;
-                    all.push((k.value().to_string(), v.value().to_vec()));
-                }
-                // newest first across jobs: by the start time inside the key
-                all.sort_by(|a, b| {
-                    let at = |k: &str| k.split('\0').nth(1).unwrap_or("").to_string();
-                    at(&b.0).cmp(&at(&a.0))
-                });
-                all.truncate(limit);
-            } else {
-                let lo = format!("{job}\0");
-                let hi = format!("{job}\u{1}");
-                for e in t.range(lo.as_str()..hi.as_str())?.rev().take(limit) {
-                    let (k, v) = e?;
-                    all.push((k.value().to_string(), v.value().to_vec()));
-                }
-            }
-            Ok(all.into_iter().map(|(_, v)| v).collect())
-        })
-    }
+    fn runs(&self, job: &str, limit: usize) -> Result<Vec<Vec<u8>>, Error>;
 
     /// Replaces a named document.
-    pub fn put_doc(&self, name: &str, bytes: &[u8]) -> Result<(), Error> {
-        self.write(|w| {
-            w.open_table(DOCS)?.insert(name, bytes)?;
-            Ok(())
-        })
+    fn put_doc(&self, name: &str, bytes: &[u8]) -> Result<(), Error>;
+    /// A named document.
+    fn get_doc(&self, name: &str) -> Result<Option<Vec<u8>>, Error>;
+    /// A number that changes whenever any document changes (other processes' writes
+    /// included), so a replica knows when to read keys, clients and policy again.
+    fn docs_generation(&self) -> Result<u64, Error>;
+
+    /// Whether several processes share this store (workers of other processes may hold
+    /// leases; documents may change under this process).
+    fn shared(&self) -> bool {
+        false
+    }
+    /// Whether the servers behind the store answer (`/readyz`).
+    fn ready(&self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// The store Core uses: one backend behind a pointer.
+#[derive(Debug)]
+pub struct Store(Box<dyn Backend>);
+
+impl Store {
+    /// Opens (or creates) the embedded store in `dir`; the queue holds at most
+    /// `queue_limit` jobs.
+    pub fn open(dir: &std::path::Path, queue_limit: u64) -> Result<Store, Error> {
+        Ok(Store(Box::new(Embedded::open(dir, queue_limit)?)))
     }
 
-    /// A named document.
-    pub fn get_doc(&self, name: &str) -> Result<Option<Vec<u8>>, Error> {
-        self.read(|r| Ok(r.open_table(DOCS)?.get(name)?.map(|v| v.value().to_vec())))
+    /// Connects to Redis and PostgreSQL (running migrations) for a scaled deployment.
+    pub fn scaled(options: &ScaledOptions) -> Result<Store, Error> {
+        Ok(Store(Box::new(Scaled::connect(options)?)))
+    }
+}
+
+impl std::ops::Deref for Store {
+    type Target = dyn Backend;
+    fn deref(&self) -> &(dyn Backend + 'static) {
+        &*self.0
     }
 }
 
@@ -1021,7 +300,7 @@ impl Encoded {
     }
 }
 
-fn unpack(stored: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn unpack(stored: &[u8]) -> Option<Vec<u8>> {
     match stored.split_first() {
         Some((&LZ4, block)) => lz4_flex::decompress_size_prepended(block).ok(),
         Some((&HEAD_AND_LZ4, rest)) => {
@@ -1038,12 +317,7 @@ fn unpack(stored: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-fn append_audit(w: &redb::WriteTransaction, entry: &[u8]) -> Result<u64, redb::Error> {
-    let mut t = w.open_table(AUDIT)?;
-    let seq = t.last()?.map_or(0, |(k, _)| k.value() + 1);
-    t.insert(seq, entry)?;
-    Ok(seq)
-}
-
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_scaled;

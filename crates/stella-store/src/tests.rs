@@ -1,6 +1,7 @@
 //! The store's promises: exact quotas under parallel load, jobs that survive their worker,
 //! exactly one result, durability across reopening.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use super::*;

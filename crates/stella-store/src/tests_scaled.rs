@@ -1,0 +1,346 @@
+//! The scaled backend against real `redis-server` and PostgreSQL on loopback: the same
+//! promises as the embedded store's, across several store instances (replicas) at once, and
+//! through a restart of either server.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::servers::{PostgresServer, RedisServer, available};
+
+struct Servers {
+    redis: RedisServer,
+    pg: PostgresServer,
+}
+
+fn servers(test: &str) -> Option<Servers> {
+    if !available(test) {
+        return None;
+    }
+    Some(Servers {
+        redis: RedisServer::start().expect("redis-server starts"),
+        pg: PostgresServer::start().expect("PostgreSQL starts"),
+    })
+}
+
+/// Today (UTC): quota counters of past days expire.
+fn today() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    stella_sbom::rfc3339(now as i64)[..10].to_string()
+}
+
+fn replica(s: &Servers, queue_limit: u64) -> Store {
+    Store::scaled(&ScaledOptions::new(
+        &s.redis.url(),
+        &s.pg.url(),
+        queue_limit,
+    ))
+    .expect("the scaled store connects")
+}
+
+#[test]
+fn scaled_quota_is_exact_across_replicas() {
+    let Some(srv) = servers("scaled_quota_is_exact_across_replicas") else {
+        return;
+    };
+    let replicas = [Arc::new(replica(&srv, 100)), Arc::new(replica(&srv, 100))];
+    let day = today();
+    let tomorrow = stella_sbom::rfc3339(stella_sbom::epoch_days(&day).unwrap() * 86_400 + 86_400)
+        [..10]
+        .to_string();
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let s = replicas[i % 2].clone();
+            let day = day.clone();
+            std::thread::spawn(move || {
+                (0..60)
+                    .filter(|_| s.admit_deferred("tid-1", &day, 333).unwrap().admitted)
+                    .count()
+            })
+        })
+        .collect();
+    let admitted: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(
+        admitted, 333,
+        "480 attempts on two replicas, exactly the limit"
+    );
+    for r in &replicas {
+        assert_eq!(r.quota_used("tid-1", &day).unwrap(), 333);
+    }
+    let a = replicas[1].admit("tid-1", &day, 333).unwrap();
+    assert_eq!((a.admitted, a.remaining), (false, 0));
+    let b = replicas[0].admit("tid-1", &tomorrow, 333).unwrap();
+    assert_eq!((b.admitted, b.used, b.remaining), (true, 1, 332));
+    assert!(replicas[0].admit("tid-1", "not-a-day", 3).is_err());
+}
+
+#[test]
+fn scaled_records_match_the_embedded_store() {
+    let Some(srv) = servers("scaled_records_match_the_embedded_store") else {
+        return;
+    };
+    let s = replica(&srv, 100);
+    let other = replica(&srv, 100);
+    for (id, image, created) in [
+        ("b", "alpine:3.19", "2026-11-29T10:00:00Z"),
+        ("a", "alpine:3.19", "2026-11-28T10:00:00Z"),
+        ("c", "alpine:3.190", "2026-11-29T11:00:00Z"),
+    ] {
+        s.put_scan(
+            id,
+            image,
+            created,
+            Encoded::json(id.as_bytes()),
+            Some(b"audit"),
+        )
+        .unwrap();
+    }
+    assert_eq!(other.get_scan("a").unwrap().as_deref(), Some(&b"a"[..]));
+    assert_eq!(other.get_scan("zz").unwrap(), None);
+    assert_eq!(
+        other.scans_of("alpine:3.19").unwrap(),
+        [
+            ("2026-11-28T10:00:00Z".to_string(), "a".to_string()),
+            ("2026-11-29T10:00:00Z".to_string(), "b".to_string())
+        ]
+    );
+    let head = br#"{"createdAt":"2026-11-30T00:00:00Z"#;
+    let tail = br#"","findings":[]}"#.repeat(100);
+    s.put_scan(
+        "p",
+        "img",
+        "t",
+        Encoded::parts(head, &Encoded::compress(&tail)),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        other.get_scan("p").unwrap().unwrap(),
+        [&head[..], &tail].concat()
+    );
+
+    s.put_layer("t1", "sha256:1", b"frag").unwrap();
+    assert_eq!(
+        other
+            .missing_layers(
+                "t1",
+                &["sha256:0".into(), "sha256:1".into(), "sha256:2".into()]
+            )
+            .unwrap(),
+        ["sha256:0", "sha256:2"]
+    );
+    assert_eq!(
+        other.missing_layers("t2", &["sha256:1".into()]).unwrap(),
+        ["sha256:1"]
+    );
+    assert_eq!(
+        other.get_layer("t1", "sha256:1").unwrap().as_deref(),
+        Some(&b"frag"[..])
+    );
+
+    let g0 = other.docs_generation().unwrap();
+    s.put_doc("policy-history", b"{}").unwrap();
+    let g1 = other.docs_generation().unwrap();
+    assert!(g1 > g0, "another replica sees documents change");
+    s.put_doc("policy-history", b"{\"v\":2}").unwrap();
+    assert!(other.docs_generation().unwrap() > g1);
+    assert_eq!(
+        other.get_doc("policy-history").unwrap().as_deref(),
+        Some(&b"{\"v\":2}"[..])
+    );
+
+    // three scans wrote three audit entries in one transaction each
+    assert_eq!(s.audit(b"four").unwrap(), 3);
+    assert_eq!(
+        other.audit_log(2, 10).unwrap(),
+        [(2, b"audit".to_vec()), (3, b"four".to_vec())]
+    );
+
+    s.put_scan(
+        "s1",
+        "app:1",
+        "1",
+        Encoded::json(b"{}").with_input(b"first"),
+        None,
+    )
+    .unwrap();
+    s.put_scan(
+        "s2",
+        "app:1",
+        "2",
+        Encoded::json(b"{}").with_input(b"second"),
+        None,
+    )
+    .unwrap();
+    s.put_scan(
+        "s3",
+        "APP:0",
+        "2",
+        Encoded::json(b"{}").with_input(b"x"),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        other.inputs().unwrap(),
+        [
+            ("APP:0".to_string(), "s3".to_string()),
+            ("app:1".to_string(), "s2".to_string())
+        ],
+        "byte order, as the embedded store"
+    );
+    assert_eq!(
+        other.input("app:1").unwrap(),
+        Some(("s2".into(), b"second".to_vec()))
+    );
+
+    // two replicas and one slot: one runs it, once
+    let slot = 1_764_464_340;
+    assert!(s.try_lease("feeds", "a", Some(slot), 100, 60).unwrap());
+    assert!(!other.try_lease("feeds", "b", Some(slot), 101, 60).unwrap());
+    s.release("feeds", "a", Some(slot)).unwrap();
+    assert!(
+        !other.try_lease("feeds", "b", Some(slot), 102, 60).unwrap(),
+        "the slot is done"
+    );
+    assert!(
+        other
+            .try_lease("feeds", "b", Some(slot + 86_400), 103, 60)
+            .unwrap()
+    );
+    assert!(
+        !s.try_lease("feeds", "a", Some(slot + 86_400), 150, 60)
+            .unwrap()
+    );
+    assert!(
+        s.try_lease("feeds", "a", Some(slot + 86_400), 164, 60)
+            .unwrap(),
+        "b's lease ran out"
+    );
+    assert!(!other.try_lease("feeds", "b", None, 165, 60).unwrap());
+    s.release("feeds", "a", Some(slot + 86_400)).unwrap();
+    assert!(other.try_lease("feeds", "b", None, 166, 60).unwrap());
+    assert_eq!(s.job_lease("feeds").unwrap().last_slot, slot + 86_400);
+
+    s.put_run("feeds", 10, "r1", b"1").unwrap();
+    s.put_run("feeds", 20, "r2", b"2").unwrap();
+    s.put_run("rescan", 15, "r3", b"3").unwrap();
+    s.put_run("feeds", 20, "r2", b"2'").unwrap();
+    assert_eq!(
+        other.runs("feeds", 10).unwrap(),
+        [b"2'".to_vec(), b"1".to_vec()]
+    );
+    assert_eq!(other.runs("", 2).unwrap(), [b"2'".to_vec(), b"3".to_vec()]);
+    assert!(s.shared() && s.ready().is_ok());
+}
+
+#[test]
+fn scaled_jobs_survive_their_worker_and_finish_exactly_once() {
+    let Some(srv) = servers("scaled_jobs_survive_their_worker_and_finish_exactly_once") else {
+        return;
+    };
+    let a = replica(&srv, 3);
+    let b = replica(&srv, 3);
+    a.enqueue("job-1", b"scan this").unwrap();
+    b.enqueue("job-2", b"and this").unwrap();
+    b.enqueue("job-1", b"scan this").unwrap();
+    assert_eq!(
+        a.queue_depth().unwrap(),
+        2,
+        "a retried submission is queued once"
+    );
+    a.enqueue("job-3", b"").unwrap();
+    assert!(matches!(b.enqueue("job-4", b""), Err(Error::QueueFull(3))));
+    assert_eq!(a.job_state("job-1").unwrap(), JobState::Queued);
+
+    let lease_ms = 300;
+    let j = a.lease("w1", 0, lease_ms).unwrap().unwrap();
+    assert_eq!(
+        (j.id.as_str(), j.attempts, j.payload.as_slice()),
+        ("job-1", 1, &b"scan this"[..])
+    );
+    assert_eq!(
+        b.job_state("job-1").unwrap(),
+        JobState::Running { attempts: 1 }
+    );
+    // w1 dies holding job-1; w2 gets the others first, then job-1 once its lease ran out
+    let j2 = b.lease("w2", 0, lease_ms).unwrap().unwrap();
+    assert_eq!(j2.id, "job-2");
+    let j3 = b.lease("w2", 0, lease_ms).unwrap().unwrap();
+    assert_eq!(j3.id, "job-3");
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let j1 = b.lease("w2", 0, lease_ms).unwrap().unwrap();
+    assert_eq!((j1.id.as_str(), j1.attempts), ("job-1", 2));
+    assert!(
+        !a.complete("job-1", "w1", "job-1", "img", "t", Encoded::json(b"late"))
+            .unwrap()
+    );
+    assert!(
+        b.complete("job-1", "w2", "job-1", "img", "t1", Encoded::json(b"{}"))
+            .unwrap()
+    );
+    assert!(
+        !b.complete("job-1", "w2", "job-1", "img", "t1", Encoded::json(b"{}"))
+            .unwrap(),
+        "once"
+    );
+    assert_eq!(a.get_scan("job-1").unwrap().as_deref(), Some(&b"{}"[..]));
+    assert_eq!(a.job_state("job-1").unwrap(), JobState::Done);
+    assert_eq!(a.job_result("job-1").unwrap().as_deref(), Some("job-1"));
+    assert!(b.fail("job-2", "w2", b"{\"status\":422}").unwrap());
+    assert_eq!(
+        a.job_state("job-2").unwrap(),
+        JobState::Failed(b"{\"status\":422}".to_vec())
+    );
+    assert!(
+        b.complete("job-3", "w2", "job-3", "img", "t3", Encoded::json(b"{}"))
+            .unwrap()
+    );
+    assert_eq!(a.queue_depth().unwrap(), 0);
+    assert!(
+        a.lease("w1", 0, lease_ms).unwrap().is_none(),
+        "nothing left, after a wait"
+    );
+    a.enqueue("job-1", b"scan this").unwrap();
+    assert_eq!(
+        a.queue_depth().unwrap(),
+        0,
+        "a done job is not queued again"
+    );
+    assert_eq!(a.job_state("nope").unwrap(), JobState::Unknown);
+    assert_eq!(a.scans_of("img").unwrap().len(), 2);
+}
+
+#[test]
+fn scaled_store_rides_out_server_restarts() {
+    let Some(mut srv) = servers("scaled_store_rides_out_server_restarts") else {
+        return;
+    };
+    let s = replica(&srv, 10);
+    let day = today();
+    assert!(s.admit("t", &day, 5).unwrap().admitted);
+    s.put_scan("a", "img", "1", Encoded::json(b"{}"), None)
+        .unwrap();
+    // Redis restarts (its append-only file keeps the counts): the next call reconnects
+    srv.redis.stop();
+    let e = s.quota_used("t", &day).unwrap_err();
+    assert!(e.is_unavailable() && e.to_string().contains("Redis"), "{e}");
+    assert!(s.ready().is_err());
+    srv.redis.resume().unwrap();
+    assert_eq!(s.quota_used("t", &day).unwrap(), 1);
+    // PostgreSQL stops: a clear error, not a hang; back, and the same store goes on
+    srv.pg.stop();
+    let e = s.get_scan("a").unwrap_err();
+    assert!(
+        e.is_unavailable() && e.to_string().contains("PostgreSQL"),
+        "{e}"
+    );
+    assert!(s.ready().unwrap_err().to_string().contains("PostgreSQL"));
+    srv.pg.resume().unwrap();
+    assert_eq!(s.get_scan("a").unwrap().as_deref(), Some(&b"{}"[..]));
+    assert!(s.ready().is_ok());
+    // a store that cannot reach its servers says which
+    let bad = Store::scaled(&ScaledOptions::new("redis://127.0.0.1:1", &srv.pg.url(), 1));
+    assert!(bad.unwrap_err().to_string().contains("127.0.0.1:1"));
+}
