@@ -29,8 +29,12 @@ pub enum Command {
     /// Check policies and evaluate them over scan results.
     #[command(subcommand)]
     Policy(PolicyCommand),
-    /// Run Stella Core: the REST API (docs/api.md) on the embedded store.
+    /// Run Stella Core: the REST API (docs/api.md) on the embedded store, or as one replica
+    /// of many on Redis and PostgreSQL (--redis, --postgres; docs/deployment.md).
     Serve(Box<ServeArgs>),
+    /// Run scan workers only (no API, no scheduler) on the Redis and PostgreSQL that Core
+    /// replicas share; takes the flags of `stella serve`, --redis and --postgres required.
+    Worker(Box<ServeArgs>),
     /// Manage who may call Core: clients, users, signing keys, offline tokens (on a stopped
     /// Core's data directory), and fetch a token from a running Core.
     #[command(subcommand)]
@@ -155,6 +159,37 @@ pub struct ServeArgs {
     /// Key of the webhook's `X-Stella-Signature-256` (HMAC-SHA256 of the body).
     #[arg(long, env = "STELLA_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
+    /// Redis shared by every replica and worker (`redis://[:PASSWORD@]HOST:6379[/DB]`);
+    /// with --postgres, Core keeps its state there instead of in DATA.
+    #[arg(
+        long,
+        env = "STELLA_REDIS_URL",
+        requires = "postgres",
+        hide_env_values = true
+    )]
+    pub redis: Option<String>,
+    /// PostgreSQL shared by every replica and worker
+    /// (`postgres://USER[:PASSWORD]@HOST:5432/DB`); migrations run at start.
+    #[arg(
+        long,
+        env = "STELLA_POSTGRES_URL",
+        requires = "redis",
+        hide_env_values = true
+    )]
+    pub postgres: Option<String>,
+    /// Prefix of every Redis key (deployments sharing one Redis use different ones).
+    #[arg(long, default_value = "stella", env = "STELLA_REDIS_PREFIX")]
+    pub redis_prefix: String,
+    /// Delete scans older than this many days, hourly (PostgreSQL only; default: keep all).
+    #[arg(long, value_name = "DAYS")]
+    pub retention_days: Option<u32>,
+    /// How long a worker holds a queued scan without renewing it, in seconds: a killed
+    /// worker's scan moves to another worker after this.
+    #[arg(long, default_value_t = 60)]
+    pub lease_secs: u64,
+    /// Run no scan workers in this process (replicas in front of `stella worker`s).
+    #[arg(long)]
+    pub no_workers: bool,
 }
 
 /// `stella token …`

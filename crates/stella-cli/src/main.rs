@@ -79,7 +79,8 @@ fn run(args: cli::Cli) -> anyhow::Result<u8> {
         cli::Command::Db(d) => db_cmd::run(d),
         cli::Command::Scan(s) => scan_cmd::run(*s),
         cli::Command::Policy(p) => policy_cmd::run(p),
-        cli::Command::Serve(a) => serve_cmd::run(*a),
+        cli::Command::Serve(a) => serve_cmd::run(*a, false),
+        cli::Command::Worker(a) => serve_cmd::run(*a, true),
         cli::Command::Token(t) => token_cmd::run(t),
         cli::Command::Jobs(j) => jobs_cmd::run(j),
         cli::Command::RegoSandbox => {

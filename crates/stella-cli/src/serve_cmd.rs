@@ -1,4 +1,5 @@
-//! `stella serve`: Stella Core on this machine.
+//! `stella serve`: Stella Core on this machine; `stella worker`: scan workers only, on the
+//! Redis and PostgreSQL that Core replicas share.
 
 use std::sync::Arc;
 
@@ -7,7 +8,23 @@ use anyhow::Context as _;
 use crate::cli::ServeArgs;
 use crate::exit;
 
-pub(crate) fn run(a: ServeArgs) -> anyhow::Result<u8> {
+pub(crate) fn run(a: ServeArgs, worker: bool) -> anyhow::Result<u8> {
+    if worker && a.redis.is_none() {
+        anyhow::bail!(
+            "stella worker needs --redis and --postgres (the store Core replicas share)\nhint: on one machine, `stella serve` runs its workers itself"
+        );
+    }
+    if worker && a.no_workers {
+        anyhow::bail!("stella worker --no-workers would do nothing");
+    }
+    let scaled = match (&a.redis, &a.postgres) {
+        (Some(r), Some(p)) => Some(stella_store::ScaledOptions {
+            prefix: a.redis_prefix.clone(),
+            retention_days: a.retention_days,
+            ..stella_store::ScaledOptions::new(r, p, a.queue_limit.max(1))
+        }),
+        _ => None,
+    };
     let db = match &a.db {
         Some(db) => {
             if !db.exists() {
@@ -48,19 +65,12 @@ pub(crate) fn run(a: ServeArgs) -> anyhow::Result<u8> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&a.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", a.listen))?;
-        let addr = listener.local_addr()?;
-        let issuer = a
-            .issuer
-            .clone()
-            .unwrap_or_else(|| {
-                let scheme = if tls.is_some() { "https" } else { "http" };
-                format!("{scheme}://{addr}")
-            });
-        let core = stella_core::Core::open(stella_core::Config {
+    let config = |issuer: String,
+                  db: std::path::PathBuf,
+                  db_note: Option<String>,
+                  policy_files: Vec<(String, String)>|
+     -> anyhow::Result<stella_core::Config> {
+        Ok(stella_core::Config {
             data: a.data.clone(),
             db,
             db_note,
@@ -98,9 +108,50 @@ pub(crate) fn run(a: ServeArgs) -> anyhow::Result<u8> {
                 webhook: a.webhook.clone(),
                 webhook_secret: a.webhook_secret.clone(),
             },
-        })?;
+            scaled: scaled.clone(),
+            lease: std::time::Duration::from_secs(a.lease_secs.max(1)),
+        })
+    };
+    if worker {
+        // the policy and keys come from the store the replicas share
+        let core = stella_core::Core::open(config(String::new(), db, db_note, Vec::new())?)
+            .context("cannot start the worker")?;
         let core = Arc::new(core);
+        core.start_sync()?;
         let workers = core.start_workers()?;
+        eprintln!(
+            "stella worker: {} workers on {}",
+            workers.len(),
+            a.redis_prefix
+        );
+        rt.block_on(shutdown_signal());
+        eprintln!("stella worker: stopping after the scans in progress");
+        core.stop_workers();
+        for w in workers {
+            let _ = w.join();
+        }
+        return Ok(exit::OK);
+    }
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&a.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", a.listen))?;
+        let addr = listener.local_addr()?;
+        let issuer = a
+            .issuer
+            .clone()
+            .unwrap_or_else(|| {
+                let scheme = if tls.is_some() { "https" } else { "http" };
+                format!("{scheme}://{addr}")
+            });
+        let core = stella_core::Core::open(config(issuer, db, db_note, policy_files)?)?;
+        let core = Arc::new(core);
+        core.start_sync()?;
+        let workers = if a.no_workers {
+            Vec::new()
+        } else {
+            core.start_workers()?
+        };
         core.start_scheduler(Arc::new(stella_core::scheduler::SystemClock), true)
             .context("the scheduler")?;
         let scheme = if tls.is_some() { "https" } else { "http" };
@@ -116,28 +167,7 @@ pub(crate) fn run(a: ServeArgs) -> anyhow::Result<u8> {
             );
         }
         let shutdown = async {
-            let ctrl_c = tokio::signal::ctrl_c();
-            #[cfg(unix)]
-            {
-                let mut term =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-                let term = async {
-                    match term.as_mut() {
-                        Some(t) => {
-                            t.recv().await;
-                        }
-                        None => std::future::pending::<()>().await,
-                    }
-                };
-                tokio::select! {
-                    _ = ctrl_c => {},
-                    _ = term => {},
-                }
-            }
-            #[cfg(not(unix))]
-            {
-                let _ = ctrl_c.await;
-            }
+            shutdown_signal().await;
             eprintln!("stella serve: shutting down after the requests in flight");
         };
         let served = stella_core::serve(listener, core.clone(), tls, shutdown)
@@ -151,6 +181,32 @@ pub(crate) fn run(a: ServeArgs) -> anyhow::Result<u8> {
         served
     })?;
     Ok(exit::OK)
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let term = async {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
 }
 
 /// Request logs on standard error: JSON lines by default; `STELLA_LOG` filters

@@ -130,7 +130,7 @@ pub(crate) async fn add(
             })?;
         c.store
             .put_doc(DIRECTORY_DOC, &dir.to_json())
-            .map_err(internal)?;
+            .map_err(crate::problem::store)?;
         *guard = dir;
         Ok::<_, Problem>(secret)
     })
@@ -163,7 +163,7 @@ pub(crate) async fn remove(
     }
     core.store
         .put_doc(DIRECTORY_DOC, &dir.to_json())
-        .map_err(internal)?;
+        .map_err(crate::problem::store)?;
     *guard = dir;
     drop(guard);
     core.audit(&caller, "principal.remove", &name);
@@ -181,7 +181,7 @@ pub(crate) async fn rotate(
     keys.rotate(crate::auth::now_secs()).map_err(internal)?;
     core.store
         .put_doc(KEYRING_DOC, &keys.to_json())
-        .map_err(internal)?;
+        .map_err(crate::problem::store)?;
     let kid = keys
         .keys()
         .last()

@@ -99,6 +99,13 @@ pub fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// Milliseconds since the epoch.
+pub(crate) fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 /// `YYYY-MM-DD` (UTC) of `secs`, and the next UTC midnight in seconds.
 pub fn utc_day(secs: u64) -> (String, u64) {
     let day = stella_sbom::rfc3339(secs as i64)[..10].to_string();
@@ -203,7 +210,7 @@ impl Core {
         let a = self
             .store
             .admit_deferred(&caller.tid(), &day, caller.limit())
-            .map_err(internal)?;
+            .map_err(crate::problem::store)?;
         if a.admitted {
             return Ok(Admitted(a.used));
         }
@@ -323,7 +330,7 @@ pub(crate) async fn quota(
     let used = core
         .store
         .quota_used(&caller.tid(), &day)
-        .map_err(internal)?;
+        .map_err(crate::problem::store)?;
     let limit = caller.limit();
     Ok(axum::Json(serde_json::json!({
         "limit": limit,

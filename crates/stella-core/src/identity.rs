@@ -89,7 +89,7 @@ impl Admin {
     }
 }
 
-fn load(store: &stella_store::Store) -> Result<(Keyring, Directory), Error> {
+pub(crate) fn load(store: &stella_store::Store) -> Result<(Keyring, Directory), Error> {
     let keys = match store.get_doc(KEYRING_DOC)? {
         Some(b) => Keyring::from_json(&b)?,
         None => {
@@ -114,7 +114,10 @@ pub(crate) fn load_identity(
     issuer: &str,
 ) -> Result<(Keyring, Directory, Option<PathBuf>), Error> {
     let (keys, mut dir) = load(store)?;
-    store.put_doc(ISSUER_DOC, issuer.as_bytes())?;
+    // a worker (no issuer) leaves the replicas' issuer as it is
+    if !issuer.is_empty() {
+        store.put_doc(ISSUER_DOC, issuer.as_bytes())?;
+    }
     let mut bootstrap = None;
     if dir.is_empty() {
         let secret = dir.add(

@@ -70,6 +70,12 @@ pub struct Config {
     pub header_timeout: std::time::Duration,
     /// The feed merge and re-scan jobs.
     pub schedule: scheduler::Settings,
+    /// Redis and PostgreSQL shared with other replicas and workers; `None`: the embedded
+    /// store in `data`.
+    pub scaled: Option<stella_store::ScaledOptions>,
+    /// How long a worker holds a job without renewing it (it renews a quarter of the way);
+    /// a killed worker's job goes to another worker after it.
+    pub lease: std::time::Duration,
 }
 
 /// Why Core could not start.
@@ -131,7 +137,16 @@ impl std::fmt::Debug for Core {
 impl Core {
     /// Opens the store and the DB.
     pub fn open(config: Config) -> Result<Core, Error> {
-        let store = stella_store::Store::open(&config.data, config.queue_limit)?;
+        let store = match &config.scaled {
+            Some(o) => {
+                // the data directory still holds local files (the first admin secret, a DB)
+                std::fs::create_dir_all(&config.data).map_err(|e| {
+                    Error::Io(format!("{}: cannot create: {e}", config.data.display()))
+                })?;
+                stella_store::Store::scaled(o)?
+            }
+            None => stella_store::Store::open(&config.data, config.queue_limit)?,
+        };
         let db = stella_advisory::Db::open(&config.db)?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let (keys, principals, bootstrap) =
@@ -175,6 +190,52 @@ impl Core {
                 .map_err(|e| Error::Io(format!("cannot start the scheduler: {e}")))?;
         }
         Ok(s)
+    }
+
+    /// On a shared store, follows what other replicas change — keys, clients and users,
+    /// policy versions and mutes — by reading them again whenever the store's documents
+    /// change (checked every second). Nothing to do on the embedded store.
+    pub fn start_sync(self: &Arc<Self>) -> Result<(), Error> {
+        if !self.store.shared() {
+            return Ok(());
+        }
+        let core = Arc::downgrade(self);
+        let mut seen = self.store.docs_generation()?;
+        std::thread::Builder::new()
+            .name("stella-sync".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                    let Some(core) = core.upgrade() else { return };
+                    if core.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                        return;
+                    }
+                    let Ok(now) = core.store.docs_generation() else {
+                        continue;
+                    };
+                    if now != seen {
+                        match core.reload() {
+                            Ok(()) => seen = now,
+                            Err(e) => tracing::warn!(error = %e, "cannot read what another replica changed"),
+                        }
+                    }
+                }
+            })
+            .map_err(|e| Error::Io(format!("cannot start the sync thread: {e}")))?;
+        Ok(())
+    }
+
+    /// Reads keys, principals and policy from the store again.
+    fn reload(&self) -> Result<(), Error> {
+        let (keys, principals) = identity::load(&self.store)?;
+        let policy = Core::load_policy(&self.store, &[], &self.config.rego_runner)?;
+        let poisoned = || Error::Io("a lock is poisoned".into());
+        *self.keys.write().map_err(|_| poisoned())? = keys;
+        *self.principals.write().map_err(|_| poisoned())? = principals;
+        *self.policy.write().map_err(|_| poisoned())? = policy;
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
     }
 
     pub(crate) fn scheduler(&self) -> Result<Arc<scheduler::Scheduler>, problem::Problem> {
@@ -508,7 +569,7 @@ async fn audit_log(
     let entries = core
         .store
         .audit_log(q.from.unwrap_or(0), limit)
-        .map_err(internal)?;
+        .map_err(crate::problem::store)?;
     let next = entries.last().map(|(seq, _)| seq + 1);
     let entries: Vec<serde_json::Value> = entries
         .into_iter()
@@ -574,14 +635,21 @@ async fn openapi() -> impl IntoResponse {
 }
 
 async fn readyz(State(core): State<Arc<Core>>) -> Response {
-    match core.store.queue_depth() {
-        Ok(_) => "ready\n".into_response(),
-        Err(e) => Problem::new(
+    let c = core.clone();
+    let ready = tokio::task::spawn_blocking(move || {
+        c.store.ready()?;
+        c.store.queue_depth()
+    })
+    .await;
+    match ready {
+        Ok(Ok(_)) => "ready\n".into_response(),
+        Ok(Err(e)) => Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "Not ready",
-            format!("the store cannot be read: {e}"),
+            format!("the store cannot be used: {e}"),
         )
         .into_response(),
+        Err(e) => internal(e).into_response(),
     }
 }
 
@@ -603,7 +671,7 @@ async fn list_scans(
     let scans: Vec<serde_json::Value> = core
         .store
         .scans_of(&image)
-        .map_err(internal)?
+        .map_err(crate::problem::store)?
         .into_iter()
         .map(|(created, id)| serde_json::json!({ "id": id, "createdAt": created }))
         .collect();

@@ -226,10 +226,10 @@ impl Core {
         let eff = effective(&history, &mutes, &self.config.rego_runner).map_err(invalid)?;
         self.store
             .put_doc(HISTORY_DOC, history.export().as_bytes())
-            .map_err(internal)?;
+            .map_err(crate::problem::store)?;
         self.store
             .put_doc(MUTES_DOC, &serde_json::to_vec(&mutes).map_err(internal)?)
-            .map_err(internal)?;
+            .map_err(crate::problem::store)?;
         let active = history.active().map_or(0, |v| v.version);
         state.history = history;
         state.mutes = mutes;

@@ -84,3 +84,18 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> Problem {
         format!("{e}; nothing stored was lost, try again"),
     )
 }
+
+/// A store failure: `503` with `Retry-After` while Redis or PostgreSQL is unreachable (the
+/// request can be sent again once it is back), otherwise [`internal`].
+pub(crate) fn store(e: stella_store::Error) -> Problem {
+    if e.is_unavailable() {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Store unavailable",
+            format!("{e}; nothing was stored, try again shortly"),
+        )
+        .with(axum::http::header::RETRY_AFTER, "5")
+    } else {
+        internal(e)
+    }
+}

@@ -407,9 +407,16 @@ impl Core {
         let mut fragments = Vec::with_capacity(layers.len());
         let mut missing = Vec::new();
         for d in layers {
-            let bytes = match self.store.get_layer(&mine, d).map_err(internal)? {
+            let bytes = match self
+                .store
+                .get_layer(&mine, d)
+                .map_err(crate::problem::store)?
+            {
                 Some(b) => Some(b),
-                None => self.store.get_layer(&core, d).map_err(internal)?,
+                None => self
+                    .store
+                    .get_layer(&core, d)
+                    .map_err(crate::problem::store)?,
             };
             match bytes {
                 Some(b) => fragments.push(
@@ -467,7 +474,7 @@ impl Core {
                 Some(d) => self
                     .store
                     .get_layer(&core, d)
-                    .map_err(internal)?
+                    .map_err(crate::problem::store)?
                     .and_then(|b| serde_json::from_slice(&b).ok()),
                 None => None,
             };
@@ -498,7 +505,7 @@ impl Core {
                 let bytes = serde_json::to_vec(&f).map_err(internal)?;
                 self.store
                     .put_layer(&core, &f.diff_id, &bytes)
-                    .map_err(internal)?;
+                    .map_err(crate::problem::store)?;
             }
             fragments[i] = Some(f);
         }
@@ -508,11 +515,15 @@ impl Core {
 
     /// One worker: leases jobs until Core stops.
     pub(crate) fn work(self: Arc<Self>, worker: String) {
-        const LEASE_MS: u64 = 10 * 60 * 1000;
+        let lease_ms = u64::try_from(self.config.lease.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1_000);
         while !self.stopping.load(std::sync::atomic::Ordering::Relaxed) {
-            let now = crate::auth::now_secs() * 1000;
-            let job = match self.store.lease(&worker, now, LEASE_MS) {
+            let now = crate::auth::now_millis();
+            let job = match self.store.lease(&worker, now, lease_ms) {
                 Ok(Some(j)) => j,
+                // a shared store waited for a job already
+                Ok(None) if self.store.shared() => continue,
                 Ok(None) => {
                     self.live.sleep(std::time::Duration::from_secs(1));
                     continue;
@@ -523,39 +534,84 @@ impl Core {
                 }
             };
             let id = job.id.clone();
+            tracing::info!(job = %id, worker = %worker, attempt = job.attempts, "scan started");
             self.live.step(&id, "running");
-            let outcome = match Job::decode(&job.payload) {
-                _ if job.attempts > 3 => Err(Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "Scan abandoned",
-                    "this scan stopped Core three times; it is not tried again (report it with the SBOM)",
-                )),
-                None => Err(internal("the queued job is unreadable")),
-                Some(j) => {
-                    let store = &self.store;
-                    let w = worker.as_str();
-                    let jid = id.as_str();
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        self.execute(jid, true, &j, None, |reference, created, value, _audit| {
-                            store
-                                .complete(jid, w, jid, reference, created, value)
-                                .map(|_| ())
-                                .map_err(internal)
-                        })
-                    }))
-                    .unwrap_or_else(|_| Err(internal("the scan panicked")))
-                }
-            };
-            if let Err(p) = outcome {
-                let _ = self.store.fail(&id, &worker, &p.to_json());
-            }
+            // renew the lease while the scan runs, so only a dead worker's job moves on
+            let done = std::sync::atomic::AtomicBool::new(false);
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    let every = std::time::Duration::from_millis(lease_ms / 4);
+                    let mut last = std::time::Instant::now();
+                    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                        std::thread::sleep(std::time::Duration::from_millis(50).min(every));
+                        if last.elapsed() >= every {
+                            last = std::time::Instant::now();
+                            let _ =
+                                self.store
+                                    .renew(&id, &worker, crate::auth::now_millis(), lease_ms);
+                        }
+                    }
+                });
+                self.run_leased(&worker, &job);
+                done.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
             self.live.finish(&id);
+        }
+    }
+
+    /// Runs a leased job to its end. When the store's servers are down (the result cannot
+    /// be stored), waits for them and runs it again instead of failing it.
+    fn run_leased(&self, worker: &str, job: &stella_store::Job) {
+        let id = job.id.clone();
+        loop {
+            let outcome = self.attempt(worker, job);
+            let Err(p) = outcome else { return };
+            if self.store.shared() && self.store.ready().is_err() {
+                tracing::warn!(job = %id, "the store is unavailable; the scan waits for it");
+                while self.store.ready().is_err() {
+                    if self.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                        // the lease runs out and another worker takes the job
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+                continue;
+            }
+            let _ = self.store.fail(&id, worker, &p.to_json());
+            return;
+        }
+    }
+
+    fn attempt(&self, worker: &str, job: &stella_store::Job) -> Result<(), Problem> {
+        let id = job.id.clone();
+        match Job::decode(&job.payload) {
+            _ if job.attempts > 3 => Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Scan abandoned",
+                "this scan stopped Core three times; it is not tried again (report it with the SBOM)",
+            )),
+            None => Err(internal("the queued job is unreadable")),
+            Some(j) => {
+                let store = &self.store;
+                let w = worker;
+                let jid = id.as_str();
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.execute(jid, true, &j, None, |reference, created, value, _audit| {
+                        store
+                            .complete(jid, w, jid, reference, created, value)
+                            .map(|_| ())
+                            .map_err(internal)
+                    })
+                }))
+                .unwrap_or_else(|_| Err(internal("the scan panicked")))
+                .map(|_| ())
+            }
         }
     }
 
     /// Where a job stands, for `/events` and `GET /scans/{id}`.
     fn progress(&self, id: &str) -> Result<Option<Progress>, Problem> {
-        let state = self.store.job_state(id).map_err(internal)?;
+        let state = self.store.job_state(id).map_err(crate::problem::store)?;
         let step = self.live.steps.lock().ok().and_then(|s| s.get(id).cloned());
         Ok(match state {
             stella_store::JobState::Queued => Some(Progress {
@@ -579,7 +635,7 @@ impl Core {
             stella_store::JobState::Done | stella_store::JobState::Unknown => self
                 .store
                 .get_scan(id)
-                .map_err(internal)?
+                .map_err(crate::problem::store)?
                 .map(|json| Progress {
                     state: "done",
                     step: None,
@@ -729,7 +785,7 @@ pub(crate) async fn post_scan(
                     Some(&audit),
                 ) {
                     c.settle_quota();
-                    return Err(internal(err));
+                    return Err(crate::problem::store(err));
                 }
                 metrics::scanned(&e.verdict);
                 return Ok::<_, Problem>((Bytes::from(json), admitted, true));
@@ -741,7 +797,7 @@ pub(crate) async fn post_scan(
                 .execute(&k, false, &job, read, |reference, created, value, audit| {
                     c.store
                         .put_scan(&k, reference, created, value, Some(audit))
-                        .map_err(internal)
+                        .map_err(crate::problem::store)
                 })
                 .inspect_err(|_| c.settle_quota())?;
             if job.request.is_none()
@@ -775,7 +831,7 @@ pub(crate) async fn post_scan(
     let k = key.clone();
     let admitted = tokio::task::spawn_blocking(move || {
         let (job, _) = c.prepare(&caller, body, hint, q.image, labels)?;
-        if c.store.queue_depth().map_err(internal)? >= c.config.queue_limit {
+        if c.store.queue_depth().map_err(crate::problem::store)? >= c.config.queue_limit {
             metrics::QUEUE_REJECTIONS.inc();
             return Err(busy(c.config.queue_limit));
         }
@@ -862,7 +918,7 @@ pub(crate) async fn get_scan(
     let c = core.clone();
     let i = id.clone();
     let (json, progress) = tokio::task::spawn_blocking(move || {
-        let json = c.store.get_scan(&i).map_err(internal)?;
+        let json = c.store.get_scan(&i).map_err(crate::problem::store)?;
         let progress = match json {
             Some(_) => None,
             None => c.progress(&i)?,
@@ -1021,13 +1077,13 @@ pub(crate) async fn layers_missing(
     let mine = core
         .store
         .missing_layers(&scope(&caller.tid()), &req.layers)
-        .map_err(internal)?;
+        .map_err(crate::problem::store)?;
     let missing = if mine.is_empty() {
         mine
     } else {
         core.store
             .missing_layers(&core_scope(), &mine)
-            .map_err(internal)?
+            .map_err(crate::problem::store)?
     };
     Ok(axum::Json(serde_json::json!({ "missing": missing })).into_response())
 }
@@ -1074,7 +1130,7 @@ pub(crate) async fn put_layer(
         let bytes = serde_json::to_vec(&f).map_err(internal)?;
         c.store
             .put_layer(&scope(&caller.tid()), &diff_id, &bytes)
-            .map_err(internal)
+            .map_err(crate::problem::store)
     })
     .await
     .map_err(internal)??;
@@ -1204,16 +1260,23 @@ pub(crate) async fn diff(
     let c = core.clone();
     let v = tokio::task::spawn_blocking(move || {
         let load = |id: &str| -> Result<DiffScan, Problem> {
-            let json = c.store.get_scan(id).map_err(internal)?.ok_or_else(|| {
-                Problem::not_found("No such scan", format!("there is no stored scan `{id}`"))
-            })?;
+            let json = c
+                .store
+                .get_scan(id)
+                .map_err(crate::problem::store)?
+                .ok_or_else(|| {
+                    Problem::not_found("No such scan", format!("there is no stored scan `{id}`"))
+                })?;
             serde_json::from_slice(&json).map_err(internal)
         };
         let head = load(&id)?;
         let base_id = match q.against {
             Some(a) => a,
             None => {
-                let history = c.store.scans_of(&head.target.reference).map_err(internal)?;
+                let history = c
+                    .store
+                    .scans_of(&head.target.reference)
+                    .map_err(crate::problem::store)?;
                 let pos = history.iter().position(|(_, i)| *i == id);
                 match pos
                     .and_then(|p| p.checked_sub(1))

@@ -689,7 +689,7 @@ impl Core {
                 |reference, created, value, audit| {
                     self.store
                         .put_scan(&key, reference, created, value, Some(audit))
-                        .map_err(internal)
+                        .map_err(crate::problem::store)
                 },
             )
             .map_err(|p| String::from_utf8_lossy(&p.to_json()).into_owned())?;
@@ -748,10 +748,10 @@ pub(crate) async fn jobs(
             let last = c
                 .store
                 .runs(job, 1)
-                .map_err(internal)?
+                .map_err(crate::problem::store)?
                 .first()
                 .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok());
-            let lease = c.store.job_lease(job).map_err(internal)?;
+            let lease = c.store.job_lease(job).map_err(crate::problem::store)?;
             jobs.push(serde_json::json!({
                 "name": job,
                 "schedule": sched.cron(job).map(|s| s.to_string()),
@@ -791,7 +791,7 @@ pub(crate) async fn runs(
         let runs: Vec<serde_json::Value> = c
             .store
             .runs(&job, limit)
-            .map_err(internal)?
+            .map_err(crate::problem::store)?
             .iter()
             .filter_map(|b| serde_json::from_slice(b).ok())
             .collect();
@@ -824,7 +824,7 @@ pub(crate) async fn run_job(
         return Err(unknown_job(&name));
     }
     let sched = core.scheduler()?;
-    let held = core.store.job_lease(&name).map_err(internal)?;
+    let held = core.store.job_lease(&name).map_err(crate::problem::store)?;
     if !held.holder.is_empty() && held.until > sched.clock.now() {
         return Err(Problem::new(
             StatusCode::CONFLICT,
@@ -858,7 +858,11 @@ pub(crate) async fn criticals(
     axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Response, Problem> {
     caller.require(stella_auth::Scope::Scan)?;
-    let v = match core.store.get_doc(CRITICALS_DOC).map_err(internal)? {
+    let v = match core
+        .store
+        .get_doc(CRITICALS_DOC)
+        .map_err(crate::problem::store)?
+    {
         Some(b) => serde_json::from_slice(&b).map_err(internal)?,
         None => serde_json::json!({ "runId": null, "at": null, "images": [] }),
     };

@@ -674,6 +674,21 @@ impl Backend for Embedded {
     /// Releases every lease: at start, when no worker of an earlier run can still be alive
     /// (the store is locked to one process), so interrupted jobs run again at once instead of
     /// after their lease. Returns how many were running.
+    fn renew(&self, id: &str, worker: &str, now_ms: u64, lease_ms: u64) -> Result<bool, Error> {
+        self.write(|w| {
+            let mut jobs = w.open_table(JOBS)?;
+            let Some(mut s) = jobs.get(id)?.and_then(|v| Stored::decode(v.value())) else {
+                return Ok(false);
+            };
+            if s.holder != worker {
+                return Ok(false);
+            }
+            s.lease_end = now_ms + lease_ms.max(1);
+            jobs.insert(id, s.encode().as_slice())?;
+            Ok(true)
+        })
+    }
+
     fn release_all(&self) -> Result<usize, Error> {
         self.write(|w| {
             let mut jobs = w.open_table(JOBS)?;

@@ -152,6 +152,9 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// Leases the oldest job nobody holds, or one whose lease ran out (its worker died), to
     /// `worker` for `lease_ms`. A shared backend may wait up to a second for one to arrive.
     fn lease(&self, worker: &str, now_ms: u64, lease_ms: u64) -> Result<Option<Job>, Error>;
+    /// Extends `worker`'s lease of job `id` to `now_ms + lease_ms` (a worker renews while it
+    /// works, so only a dead worker's job is taken over). `false` when it is not `worker`'s.
+    fn renew(&self, id: &str, worker: &str, now_ms: u64, lease_ms: u64) -> Result<bool, Error>;
     /// Finishes a job: stores `result` under `result_key` and removes the job, at once.
     /// `false` when the job is no longer this worker's or already finished (the result must
     /// be dropped: exactly one result per job).

@@ -7,7 +7,8 @@
 //! (the first commit wins, later ones are told `false`), never from Redis, whose
 //! acknowledgement can be lost with a crash; the PostgreSQL client runs a runtime of its own,
 //! so its connections live on threads of their own, never inside Core's async runtime; text
-//! keys are compared byte-wise (`COLLATE "C"`) so orders match the embedded store's.
+//! keys are `bytea`, ordered byte-wise as the embedded store's, and NUL-safe (scopes hold
+//! one).
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -60,32 +61,32 @@ const MIGRATIONS: &[(i32, &str)] = &[(
     1,
     r#"
 CREATE TABLE scans (
-    id text COLLATE "C" PRIMARY KEY,
-    image text COLLATE "C" NOT NULL,
-    created text COLLATE "C" NOT NULL,
+    id bytea PRIMARY KEY,
+    image bytea NOT NULL,
+    created bytea NOT NULL,
     result bytea NOT NULL,
     stored_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX scans_by_image ON scans (image, created, id);
 CREATE INDEX scans_by_age ON scans (stored_at);
 CREATE TABLE inputs (
-    image text COLLATE "C" PRIMARY KEY,
-    scan_id text COLLATE "C" NOT NULL,
+    image bytea PRIMARY KEY,
+    scan_id bytea NOT NULL,
     input bytea NOT NULL
 );
 CREATE TABLE layers (
-    scope text COLLATE "C" NOT NULL,
-    diff_id text COLLATE "C" NOT NULL,
+    scope bytea NOT NULL,
+    diff_id bytea NOT NULL,
     fragment bytea NOT NULL,
     PRIMARY KEY (scope, diff_id)
 );
 CREATE TABLE jobs_done (
-    job_id text COLLATE "C" PRIMARY KEY,
-    result_key text COLLATE "C" NOT NULL,
+    job_id bytea PRIMARY KEY,
+    result_key bytea NOT NULL,
     at timestamptz NOT NULL DEFAULT now()
 );
 CREATE TABLE jobs_failed (
-    job_id text COLLATE "C" PRIMARY KEY,
+    job_id bytea PRIMARY KEY,
     problem bytea NOT NULL,
     at timestamptz NOT NULL DEFAULT now()
 );
@@ -97,20 +98,20 @@ CREATE TABLE audit (
 );
 CREATE SEQUENCE docs_generation;
 CREATE TABLE docs (
-    name text COLLATE "C" PRIMARY KEY,
+    name bytea PRIMARY KEY,
     body bytea NOT NULL,
     generation bigint NOT NULL
 );
 CREATE TABLE runs (
-    job text COLLATE "C" NOT NULL,
+    job bytea NOT NULL,
     started bigint NOT NULL,
-    id text COLLATE "C" NOT NULL,
+    id bytea NOT NULL,
     record bytea NOT NULL,
     PRIMARY KEY (job, started, id)
 );
 CREATE TABLE leases (
-    job text COLLATE "C" PRIMARY KEY,
-    holder text NOT NULL,
+    job bytea PRIMARY KEY,
+    holder bytea NOT NULL,
     until bigint NOT NULL,
     last_slot bigint NOT NULL
 );
@@ -348,7 +349,17 @@ fn pg_thread(
                 }
             }
             let Some(c) = conn.as_mut() else { break };
-            match op(c) {
+            // a bug in one operation must not take a connection thread with it
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op(c)));
+            let Ok(ran) = ran else {
+                conn = None;
+                answer = Some(Err(Error::Db {
+                    path: name.clone(),
+                    message: "an operation failed unexpectedly (a bug; please report it)".into(),
+                }));
+                break;
+            };
+            match ran {
                 Ok(v) => {
                     answer = Some(Ok(v));
                     break;
@@ -490,6 +501,12 @@ impl Drop for Scaled {
 /// keeping it longer never carries counts over).
 fn counter_expiry(day: &str) -> Option<i64> {
     stella_sbom::epoch_days(day).map(|d| (d + 2) * 86_400)
+}
+
+/// A text column stored as bytes (keys are `bytea`: compared byte-wise as in the embedded
+/// store, and any text fits, NUL included).
+fn text(r: &postgres::Row, i: usize) -> String {
+    String::from_utf8_lossy(r.get::<_, &[u8]>(i)).into_owned()
 }
 
 /// A stream entry: its id and its fields.
@@ -751,7 +768,11 @@ impl Backend for Scaled {
         audit: Option<&[u8]>,
     ) -> Result<(), Error> {
         let Encoded(value, input) = value;
-        let (id, image, created) = (id.to_string(), image.to_string(), created.to_string());
+        let (id, image, created) = (
+            id.as_bytes().to_vec(),
+            image.as_bytes().to_vec(),
+            created.as_bytes().to_vec(),
+        );
         let audit = audit.map(<[u8]>::to_vec);
         self.pg.run(move |c| {
             c.transaction(|c| {
@@ -779,7 +800,7 @@ impl Backend for Scaled {
     }
 
     fn get_scan(&self, id: &str) -> Result<Option<Vec<u8>>, Error> {
-        let i = id.to_string();
+        let i = id.as_bytes().to_vec();
         let packed: Option<Vec<u8>> = self.pg.run(move |c| {
             Ok(
                 c.query_opt("SELECT result FROM scans WHERE id = $1", &[&i])?
@@ -797,14 +818,14 @@ impl Backend for Scaled {
     }
 
     fn scans_of(&self, image: &str) -> Result<Vec<(String, String)>, Error> {
-        let image = image.to_string();
+        let image = image.as_bytes().to_vec();
         self.pg.run(move |c| {
             Ok(c.query(
                 "SELECT created, id FROM scans WHERE image = $1 ORDER BY created, id",
                 &[&image],
             )?
             .iter()
-            .map(|r| (r.get(0), r.get(1)))
+            .map(|r| (text(r, 0), text(r, 1)))
             .collect())
         })
     }
@@ -826,7 +847,11 @@ impl Backend for Scaled {
     }
 
     fn put_layer(&self, scope: &str, diff_id: &str, fragment: &[u8]) -> Result<(), Error> {
-        let (s, d, f) = (scope.to_string(), diff_id.to_string(), fragment.to_vec());
+        let (s, d, f) = (
+            scope.as_bytes().to_vec(),
+            diff_id.as_bytes().to_vec(),
+            fragment.to_vec(),
+        );
         // durable first: a layer Redis knows is always one PostgreSQL has
         self.pg.run(move |c| {
             c.execute(
@@ -841,7 +866,7 @@ impl Backend for Scaled {
     }
 
     fn get_layer(&self, scope: &str, diff_id: &str) -> Result<Option<Vec<u8>>, Error> {
-        let (s, d) = (scope.to_string(), diff_id.to_string());
+        let (s, d) = (scope.as_bytes().to_vec(), diff_id.as_bytes().to_vec());
         self.pg.run(move |c| {
             Ok(c.query_opt(
                 "SELECT fragment FROM layers WHERE scope = $1 AND diff_id = $2",
@@ -852,8 +877,12 @@ impl Backend for Scaled {
     }
 
     fn enqueue(&self, id: &str, payload: &[u8]) -> Result<(), Error> {
-        if self.job_result(id)?.is_some() {
-            return Ok(());
+        // a job finished more than a week ago is known to PostgreSQL only; while PostgreSQL
+        // is down, scans still queue (and wait for it to store their results)
+        match self.job_result(id) {
+            Ok(Some(_)) => return Ok(()),
+            Err(e) if !e.is_unavailable() => return Err(e),
+            _ => {}
         }
         let (stream, job) = (self.key("queue"), self.job_key(id));
         let script = redis::Script::new(ENQUEUE);
@@ -952,10 +981,10 @@ impl Backend for Scaled {
         }
         let Encoded(value, input) = result;
         let (i, k, image, created) = (
-            id.to_string(),
-            result_key.to_string(),
-            image.to_string(),
-            created.to_string(),
+            id.as_bytes().to_vec(),
+            result_key.as_bytes().to_vec(),
+            image.as_bytes().to_vec(),
+            created.as_bytes().to_vec(),
         );
         let stored = self.pg.run(move |c| {
             c.transaction(|c| {
@@ -998,7 +1027,7 @@ impl Backend for Scaled {
         if holder.as_deref() != Some(worker) {
             return Ok(false);
         }
-        let (i, p) = (id.to_string(), problem.to_vec());
+        let (i, p) = (id.as_bytes().to_vec(), problem.to_vec());
         let kept = self.pg.run(move |c| {
             c.transaction(|c| {
                 if c.query_opt("SELECT 1 FROM jobs_done WHERE job_id = $1", &[&i])?
@@ -1016,6 +1045,30 @@ impl Backend for Scaled {
         })?;
         let _ = self.finish_job(id, if kept.is_some() { "failed" } else { "done" });
         Ok(kept.is_some())
+    }
+
+    fn renew(&self, id: &str, worker: &str, _now_ms: u64, _lease_ms: u64) -> Result<bool, Error> {
+        let (stream, job) = (self.key("queue"), self.job_key(id));
+        self.redis.with(|c| {
+            let (holder, entry): (Option<String>, Option<String>) = redis::cmd("HMGET")
+                .arg(&job)
+                .arg("holder")
+                .arg("entry")
+                .query(c)?;
+            let (Some(entry), true) = (entry, holder.as_deref() == Some(worker)) else {
+                return Ok(false);
+            };
+            // claiming its own entry again resets its idle time, which XAUTOCLAIM measures
+            let claimed: Vec<String> = redis::cmd("XCLAIM")
+                .arg(&stream)
+                .arg(GROUP)
+                .arg(worker)
+                .arg(0)
+                .arg(&entry)
+                .arg("JUSTID")
+                .query(c)?;
+            Ok(!claimed.is_empty())
+        })
     }
 
     fn release_all(&self) -> Result<usize, Error> {
@@ -1041,7 +1094,7 @@ impl Backend for Scaled {
             }
             _ => {}
         }
-        let i = id.to_string();
+        let i = id.as_bytes().to_vec();
         self.pg.run(move |c| {
             if c.query_opt("SELECT 1 FROM jobs_done WHERE job_id = $1", &[&i])?
                 .is_some()
@@ -1058,11 +1111,11 @@ impl Backend for Scaled {
     }
 
     fn job_result(&self, id: &str) -> Result<Option<String>, Error> {
-        let i = id.to_string();
+        let i = id.as_bytes().to_vec();
         self.pg.run(move |c| {
             Ok(
                 c.query_opt("SELECT result_key FROM jobs_done WHERE job_id = $1", &[&i])?
-                    .map(|r| r.get(0)),
+                    .map(|r| text(&r, 0)),
             )
         })
     }
@@ -1095,18 +1148,18 @@ impl Backend for Scaled {
             Ok(
                 c.query("SELECT image, scan_id FROM inputs ORDER BY image", &[])?
                     .iter()
-                    .map(|r| (r.get(0), r.get(1)))
+                    .map(|r| (text(r, 0), text(r, 1)))
                     .collect(),
             )
         })
     }
 
     fn input(&self, image: &str) -> Result<Option<(String, Vec<u8>)>, Error> {
-        let i = image.to_string();
+        let i = image.as_bytes().to_vec();
         let row: Option<(String, Vec<u8>)> = self.pg.run(move |c| {
             Ok(
                 c.query_opt("SELECT scan_id, input FROM inputs WHERE image = $1", &[&i])?
-                    .map(|r| (r.get(0), r.get(1))),
+                    .map(|r| (text(&r, 0), r.get(1))),
             )
         })?;
         let Some((id, packed)) = row else {
@@ -1127,17 +1180,17 @@ impl Backend for Scaled {
         now: i64,
         ttl: i64,
     ) -> Result<bool, Error> {
-        let (j, h) = (job.to_string(), holder.to_string());
+        let (j, h) = (job.as_bytes().to_vec(), holder.as_bytes().to_vec());
         self.pg.run(move |c| {
             c.execute(
-                "INSERT INTO leases (job, holder, until, last_slot) VALUES ($1, '', 0, 0)
+                "INSERT INTO leases (job, holder, until, last_slot) VALUES ($1, ''::bytea, 0, 0)
                  ON CONFLICT (job) DO NOTHING",
                 &[&j],
             )?;
             // one statement decides: two replicas racing for the row are serialised by its lock
             let n = c.execute(
                 "UPDATE leases SET holder = $2, until = $3
-                 WHERE job = $1 AND (holder = '' OR holder = $2 OR until <= $4)
+                 WHERE job = $1 AND (holder = ''::bytea OR holder = $2 OR until <= $4)
                    AND ($5::bigint IS NULL OR last_slot < $5)",
                 &[&j, &h, &(now + ttl), &now, &slot],
             )?;
@@ -1146,10 +1199,10 @@ impl Backend for Scaled {
     }
 
     fn release(&self, job: &str, holder: &str, slot: Option<i64>) -> Result<(), Error> {
-        let (j, h) = (job.to_string(), holder.to_string());
+        let (j, h) = (job.as_bytes().to_vec(), holder.as_bytes().to_vec());
         self.pg.run(move |c| {
             c.execute(
-                "UPDATE leases SET holder = '', until = 0,
+                "UPDATE leases SET holder = ''::bytea, until = 0,
                     last_slot = GREATEST(last_slot, COALESCE($3::bigint, last_slot))
                  WHERE job = $1 AND holder = $2",
                 &[&j, &h, &slot],
@@ -1159,7 +1212,7 @@ impl Backend for Scaled {
     }
 
     fn job_lease(&self, job: &str) -> Result<Lease, Error> {
-        let j = job.to_string();
+        let j = job.as_bytes().to_vec();
         self.pg.run(move |c| {
             Ok(c.query_opt(
                 "SELECT last_slot, holder, until FROM leases WHERE job = $1",
@@ -1167,7 +1220,7 @@ impl Backend for Scaled {
             )?
             .map(|r| Lease {
                 last_slot: r.get(0),
-                holder: r.get(1),
+                holder: text(&r, 1),
                 until: r.get(2),
             })
             .unwrap_or_default())
@@ -1175,7 +1228,11 @@ impl Backend for Scaled {
     }
 
     fn put_run(&self, job: &str, started: i64, id: &str, record: &[u8]) -> Result<(), Error> {
-        let (j, i, r) = (job.to_string(), id.to_string(), record.to_vec());
+        let (j, i, r) = (
+            job.as_bytes().to_vec(),
+            id.as_bytes().to_vec(),
+            record.to_vec(),
+        );
         self.pg.run(move |c| {
             c.execute(
                 "INSERT INTO runs (job, started, id, record) VALUES ($1, $2, $3, $4)
@@ -1187,7 +1244,7 @@ impl Backend for Scaled {
     }
 
     fn runs(&self, job: &str, limit: usize) -> Result<Vec<Vec<u8>>, Error> {
-        let j = job.to_string();
+        let j = job.as_bytes().to_vec();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.pg.run(move |c| {
             let rows = if j.is_empty() {
@@ -1206,7 +1263,7 @@ impl Backend for Scaled {
     }
 
     fn put_doc(&self, name: &str, bytes: &[u8]) -> Result<(), Error> {
-        let (n, b) = (name.to_string(), bytes.to_vec());
+        let (n, b) = (name.as_bytes().to_vec(), bytes.to_vec());
         self.pg.run(move |c| {
             c.execute(
                 "INSERT INTO docs (name, body, generation) VALUES ($1, $2, nextval('docs_generation'))
@@ -1219,7 +1276,7 @@ impl Backend for Scaled {
     }
 
     fn get_doc(&self, name: &str) -> Result<Option<Vec<u8>>, Error> {
-        let n = name.to_string();
+        let n = name.as_bytes().to_vec();
         self.pg.run(move |c| {
             Ok(c.query_opt("SELECT body FROM docs WHERE name = $1", &[&n])?
                 .map(|r| r.get(0)))

@@ -27,6 +27,14 @@ fn at(day: i64, h: i64, m: i64) -> i64 {
 }
 
 fn core(dir: &std::path::Path, schedule: Settings) -> Arc<Core> {
+    core_on(dir, schedule, None)
+}
+
+fn core_on(
+    dir: &std::path::Path,
+    schedule: Settings,
+    scaled: Option<stella_store::ScaledOptions>,
+) -> Arc<Core> {
     let secdb = dir.join("main.json");
     std::fs::write(
         &secdb,
@@ -62,31 +70,54 @@ fn core(dir: &std::path::Path, schedule: Settings) -> Arc<Core> {
         request_timeout: std::time::Duration::from_secs(5),
         header_timeout: std::time::Duration::from_secs(5),
         schedule,
+        scaled,
+        lease: std::time::Duration::from_secs(60),
     };
     Arc::new(Core::open(config).unwrap())
+}
+
+fn nightly(dir: &std::path::Path) -> Settings {
+    Settings {
+        jitter_secs: 120,
+        retries: 2,
+        backoff_secs: 60,
+        rescan_cron: Some("0 2 * * *".into()),
+        feeds: Some(dir.join("no-such-feeds.json")),
+        ..Settings::default()
+    }
 }
 
 #[test]
 fn each_slot_runs_once_after_its_jitter_with_retries_recorded() {
     let dir = tempfile::tempdir().unwrap();
-    let c = core(
-        dir.path(),
-        Settings {
-            jitter_secs: 120,
-            retries: 2,
-            backoff_secs: 60,
-            rescan_cron: Some("0 2 * * *".into()),
-            feeds: Some(dir.path().join("no-such-feeds.json")),
-            ..Settings::default()
-        },
-    );
+    let c = core(dir.path(), nightly(dir.path()));
+    // two schedulers on one store stand for two replicas
+    each_slot_runs_once(&c, &c);
+}
+
+#[test]
+fn two_replicas_on_redis_and_postgres_run_each_slot_once() {
+    use stella_store::servers::{PostgresServer, RedisServer, available};
+    if !available("two_replicas_on_redis_and_postgres_run_each_slot_once") {
+        return;
+    }
+    let redis = RedisServer::start().unwrap();
+    let pg = PostgresServer::start().unwrap();
+    let shared = stella_store::ScaledOptions::new(&redis.url(), &pg.url(), 10);
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // two Cores, each with its own data directory, sharing only Redis and PostgreSQL
+    let a = core_on(da.path(), nightly(da.path()), Some(shared.clone()));
+    let b = core_on(db.path(), nightly(db.path()), Some(shared));
+    each_slot_runs_once(&a, &b);
+}
+
+fn each_slot_runs_once(ca: &Arc<Core>, cb: &Arc<Core>) {
     let clock = Arc::new(ManualClock {
         now: Mutex::new(at(0, 0, 58)),
         slept: Mutex::new(Vec::new()),
     });
-    // two schedulers on one store stand for two replicas
-    let a = Scheduler::new(c.clone(), clock.clone()).unwrap();
-    let b = Scheduler::new(c.clone(), clock.clone()).unwrap();
+    let a = Scheduler::new(ca.clone(), clock.clone()).unwrap();
+    let b = Scheduler::new(cb.clone(), clock.clone()).unwrap();
     assert!(
         a.tick().is_empty() && b.tick().is_empty(),
         "00:58: nothing is due"
@@ -129,7 +160,7 @@ fn each_slot_runs_once_after_its_jitter_with_retries_recorded() {
     assert_eq!(runs[0].job, "feeds");
     assert!(a.tick().is_empty());
     // the history has every run, newest first
-    let history = c.store.runs("feeds", 10).unwrap();
+    let history = cb.store.runs("feeds", 10).unwrap();
     assert_eq!(history.len(), 2);
     let first: Run = serde_json::from_slice(&history[1]).unwrap();
     assert_eq!(first.outcome, "failed");
