@@ -186,9 +186,9 @@ doc = {
     "paths": {
         "/healthz": {"get": {"operationId": "healthz", "summary": "Liveness",
                              "responses": {"200": {"description": "Alive.", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
-        "/readyz": {"get": {"operationId": "readyz", "summary": "Readiness: the store answers",
+        "/readyz": {"get": {"operationId": "readyz", "summary": "Readiness: the store answers (scaled out: Redis and PostgreSQL)",
                             "responses": {"200": {"description": "Ready.", "content": {"text/plain": {"schema": {"type": "string"}}}},
-                                          "503": problem("The store cannot be read.")}}},
+                                          "503": problem("The store cannot be used (scaled out: the detail names Redis or PostgreSQL).")}}},
         "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus metrics",
                              "description": "Request latency histograms per route family, responses by class, scans and verdicts, scan time, quota and queue rejections, queue depth, DB age.",
                              "responses": {"200": {"description": "Text exposition format 0.0.4.",

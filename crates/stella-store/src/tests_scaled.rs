@@ -344,3 +344,34 @@ fn scaled_store_rides_out_server_restarts() {
     let bad = Store::scaled(&ScaledOptions::new("redis://127.0.0.1:1", &srv.pg.url(), 1));
     assert!(bad.unwrap_err().to_string().contains("127.0.0.1:1"));
 }
+
+#[test]
+fn scaled_retention_deletes_only_scans_past_it() {
+    let Some(srv) = servers("scaled_retention_deletes_only_scans_past_it") else {
+        return;
+    };
+    let s = replica(&srv, 10);
+    s.put_scan("old", "img", "1", Encoded::json(b"{}"), None)
+        .unwrap();
+    s.put_scan("new", "img", "2", Encoded::json(b"{}"), None)
+        .unwrap();
+    let mut c = postgres::Client::connect(&srv.pg.url(), postgres::NoTls).unwrap();
+    c.execute(
+        "UPDATE scans SET stored_at = now() - interval '181 days' WHERE id = 'old'::bytea",
+        &[],
+    )
+    .unwrap();
+    // a replica started with a retention of 180 days prunes at once, then hourly
+    let _pruning = Store::scaled(&ScaledOptions {
+        retention_days: Some(180),
+        ..ScaledOptions::new(&srv.redis.url(), &srv.pg.url(), 10)
+    })
+    .unwrap();
+    let start = std::time::Instant::now();
+    while s.get_scan("old").unwrap().is_some() {
+        assert!(start.elapsed().as_secs() < 10, "pruned within 10 s");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(s.get_scan("new").unwrap().is_some(), "younger scans stay");
+    assert_eq!(s.scans_of("img").unwrap().len(), 1);
+}
