@@ -82,7 +82,7 @@ def post(url, body, headers):
         return json.loads(r.read())
 
 
-def run_setup(name, extra, servers_pids):
+def run_setup(name, extra, servers_pids, fewer=False):
     data = tempfile.mkdtemp(prefix=f"stella-{name}-")
     log_path = os.path.join(data, "serve.log")
     log = open(log_path, "w")
@@ -114,8 +114,12 @@ def run_setup(name, extra, servers_pids):
         subprocess.run([oha, "-n", "300", "-m", "POST", "-Z", lines, "-T", "application/json",
                         *auth, "--no-tui", target], check=True, capture_output=True)
         results = []
-        for load, args in (("closed", ["-c", str(concurrency)]),
-                           ("open", ["-q", str(rate), "--latency-correction"])):
+        loads = [("closed", ["-c", str(concurrency)]),
+                 ("open", ["-q", str(rate), "--latency-correction"])]
+        if fewer:
+            # fewer in flight: the throughput this setup keeps at a lower p95
+            loads.append(("closed_fewer", ["-c", str(concurrency * 3 // 4)]))
+        for load, args in loads:
             pids = [srv.pid] + [q for p in servers_pids for q in children(p)]
             cpu0 = tree_cpu(pids)
             p = subprocess.run([oha, "-z", f"{seconds}s", *args, "-m", "POST", "-Z", lines,
@@ -129,7 +133,7 @@ def run_setup(name, extra, servers_pids):
             n = max(1, sum(r.get("statusCodeDistribution", {}).values()))
             results.append({
                 "bench": f"core_scan_500_distinct_{name}_{load}",
-                "load": f"{concurrency} in flight" if load == "closed" else f"{rate} req/s offered",
+                "load": " ".join(args[:2]) if load != "open" else f"{rate} req/s offered",
                 "seconds": seconds,
                 "requests_per_s": round(r["summary"]["requestsPerSec"], 1),
                 "status_codes": r.get("statusCodeDistribution", {}),
@@ -170,12 +174,22 @@ try:
     embedded = run_setup("embedded", [], [])
     scaled = run_setup("scaled", ["--redis", f"redis://127.0.0.1:{rport}", "--postgres",
                                   f"postgres://stella@127.0.0.1:{pport}/postgres"],
-                       [p.pid for p in procs])
+                       [p.pid for p in procs], fewer=True)
     for r in embedded + scaled:
         print(json.dumps(r), flush=True)
-    ratio = scaled[0]["requests_per_s"] / max(1e-9, embedded[0]["requests_per_s"])
-    print(json.dumps({"bench": "scaled_vs_embedded_closed_loop_throughput",
-                      "ratio": round(ratio, 3), "target": ">= 0.6 at the same p95"}), flush=True)
+    e = embedded[0]
+    ratio = scaled[0]["requests_per_s"] / max(1e-9, e["requests_per_s"])
+    # the same p95: the scaled run with the most throughput whose p95 is within the embedded
+    # one's
+    same = [r for r in scaled if "closed" in r["bench"] and r["p95_ms"] <= e["p95_ms"]]
+    best = max(same, key=lambda r: r["requests_per_s"]) if same else None
+    print(json.dumps({
+        "bench": "scaled_vs_embedded",
+        "throughput_ratio_same_concurrency": round(ratio, 3),
+        "throughput_ratio_at_embedded_p95": round(best["requests_per_s"] / e["requests_per_s"], 3)
+        if best else None,
+        "embedded_p95_ms": e["p95_ms"],
+        "target": ">= 0.6 of the embedded throughput at the same p95"}), flush=True)
 finally:
     pidfile = os.path.join(work, "pg", "data", "postmaster.pid")
     if os.path.exists(pidfile):

@@ -67,6 +67,8 @@ CREATE TABLE scans (
     result bytea NOT NULL,
     stored_at timestamptz NOT NULL DEFAULT now()
 );
+-- results and inputs are LZ4 already: PostgreSQL's own compression would only cost CPU
+ALTER TABLE scans ALTER COLUMN result SET STORAGE EXTERNAL;
 CREATE INDEX scans_by_image ON scans (image, created, id);
 CREATE INDEX scans_by_age ON scans (stored_at);
 CREATE TABLE inputs (
@@ -74,6 +76,7 @@ CREATE TABLE inputs (
     scan_id bytea NOT NULL,
     input bytea NOT NULL
 );
+ALTER TABLE inputs ALTER COLUMN input SET STORAGE EXTERNAL;
 CREATE TABLE layers (
     scope bytea NOT NULL,
     diff_id bytea NOT NULL,
@@ -475,6 +478,9 @@ pub struct Scaled {
     prefix: String,
     queue_limit: u64,
     stop: Arc<std::sync::atomic::AtomicBool>,
+    /// The Lua scripts (their SHA-1 computed once; Redis caches them by it).
+    admit: redis::Script,
+    enqueue: redis::Script,
 }
 
 impl std::fmt::Debug for Scaled {
@@ -568,6 +574,8 @@ impl Scaled {
             prefix: o.prefix.clone(),
             queue_limit: o.queue_limit,
             stop: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            admit: redis::Script::new(ADMIT),
+            enqueue: redis::Script::new(ENQUEUE),
         };
         s.migrate()?;
         let stream = s.key("queue");
@@ -737,10 +745,9 @@ impl Backend for Scaled {
             message: format!("`{day}` is not a day (YYYY-MM-DD)"),
         })?;
         let key = self.key(&format!("quota:{token}:{day}"));
-        let script = redis::Script::new(ADMIT);
         let (admitted, used): (u32, u32) = self
             .redis
-            .with(|c| script.key(&key).arg(limit).arg(expire).invoke(c))?;
+            .with(|c| self.admit.key(&key).arg(limit).arg(expire).invoke(c))?;
         Ok(Admission {
             admitted: admitted == 1,
             used,
@@ -774,27 +781,23 @@ impl Backend for Scaled {
             created.as_bytes().to_vec(),
         );
         let audit = audit.map(<[u8]>::to_vec);
+        // one statement (one round trip, one implicit transaction): the scan, its image's
+        // input and the audit entry, each only when given
         self.pg.run(move |c| {
-            c.transaction(|c| {
-                c.execute(
-                    "INSERT INTO scans (id, image, created, result) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (id) DO UPDATE SET image = excluded.image,
-                        created = excluded.created, result = excluded.result",
-                    &[&id, &image, &created, &value],
-                )?;
-                if let Some(i) = &input {
-                    c.execute(
-                        "INSERT INTO inputs (image, scan_id, input) VALUES ($1, $2, $3)
-                         ON CONFLICT (image) DO UPDATE SET scan_id = excluded.scan_id,
-                            input = excluded.input",
-                        &[&image, &id, i],
-                    )?;
-                }
-                if let Some(a) = &audit {
-                    c.execute("INSERT INTO audit (entry) VALUES ($1)", &[a])?;
-                }
-                Ok(Some(()))
-            })
+            c.execute(
+                "WITH s AS (
+                    INSERT INTO scans (id, image, created, result) VALUES ($1, $2, $3, $4)
+                    ON CONFLICT (id) DO UPDATE SET image = excluded.image,
+                        created = excluded.created, result = excluded.result
+                 ), i AS (
+                    INSERT INTO inputs (image, scan_id, input)
+                    SELECT $2, $1, $5::bytea WHERE $5::bytea IS NOT NULL
+                    ON CONFLICT (image) DO UPDATE SET scan_id = excluded.scan_id,
+                        input = excluded.input
+                 )
+                 INSERT INTO audit (entry) SELECT $6::bytea WHERE $6::bytea IS NOT NULL",
+                &[&id, &image, &created, &value, &input, &audit],
+            )
             .map(|_| ())
         })
     }
@@ -885,9 +888,8 @@ impl Backend for Scaled {
             _ => {}
         }
         let (stream, job) = (self.key("queue"), self.job_key(id));
-        let script = redis::Script::new(ENQUEUE);
         let queued: i64 = self.redis.with(|c| {
-            script
+            self.enqueue
                 .key(&stream)
                 .key(&job)
                 .arg(self.queue_limit)
@@ -986,37 +988,34 @@ impl Backend for Scaled {
             image.as_bytes().to_vec(),
             created.as_bytes().to_vec(),
         );
-        let stored = self.pg.run(move |c| {
-            c.transaction(|c| {
-                let first = c.execute(
-                    "INSERT INTO jobs_done (job_id, result_key) VALUES ($1, $2)
-                     ON CONFLICT (job_id) DO NOTHING",
-                    &[&i, &k],
-                )?;
-                if first == 0 {
-                    return Ok(None);
-                }
-                c.execute(
-                    "INSERT INTO scans (id, image, created, result) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (id) DO UPDATE SET image = excluded.image,
-                        created = excluded.created, result = excluded.result",
-                    &[&k, &image, &created, &value],
-                )?;
-                if let Some(inp) = &input {
-                    c.execute(
-                        "INSERT INTO inputs (image, scan_id, input) VALUES ($1, $2, $3)
-                         ON CONFLICT (image) DO UPDATE SET scan_id = excluded.scan_id,
-                            input = excluded.input",
-                        &[&image, &k, inp],
-                    )?;
-                }
-                Ok(Some(()))
-            })
+        // one statement: the job marked done, and only if that was this call, its result
+        // and input (a racing second completion finds the job done and stores nothing)
+        let stored: i64 = self.pg.run(move |c| {
+            let r = c.query(
+                "WITH d AS (
+                    INSERT INTO jobs_done (job_id, result_key) VALUES ($1, $2)
+                    ON CONFLICT (job_id) DO NOTHING RETURNING 1
+                 ), s AS (
+                    INSERT INTO scans (id, image, created, result)
+                    SELECT $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM d)
+                    ON CONFLICT (id) DO UPDATE SET image = excluded.image,
+                        created = excluded.created, result = excluded.result
+                 ), i AS (
+                    INSERT INTO inputs (image, scan_id, input)
+                    SELECT $3, $2, $6::bytea
+                    WHERE $6::bytea IS NOT NULL AND EXISTS (SELECT 1 FROM d)
+                    ON CONFLICT (image) DO UPDATE SET scan_id = excluded.scan_id,
+                        input = excluded.input
+                 )
+                 SELECT count(*) FROM d",
+                &[&i, &k, &image, &created, &value, &input],
+            )?;
+            Ok(r.first().map_or(0, |r| r.get(0)))
         })?;
         // the result is durable now; a lost acknowledgement only makes a worker meet the
         // job again and drop it
         let _ = self.finish_job(id, "done");
-        Ok(stored.is_some())
+        Ok(stored == 1)
     }
 
     fn fail(&self, id: &str, worker: &str, problem: &[u8]) -> Result<bool, Error> {
