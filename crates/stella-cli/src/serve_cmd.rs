@@ -118,6 +118,7 @@ pub(crate) fn run(a: ServeArgs, worker: bool) -> anyhow::Result<u8> {
             .context("cannot start the worker")?;
         let core = Arc::new(core);
         core.start_sync()?;
+        core.start_db_watch()?;
         let workers = core.start_workers()?;
         eprintln!(
             "stella worker: {} workers on {}",
@@ -147,6 +148,7 @@ pub(crate) fn run(a: ServeArgs, worker: bool) -> anyhow::Result<u8> {
         let core = stella_core::Core::open(config(issuer, db, db_note, policy_files)?)?;
         let core = Arc::new(core);
         core.start_sync()?;
+        core.start_db_watch()?;
         let workers = if a.no_workers {
             Vec::new()
         } else {

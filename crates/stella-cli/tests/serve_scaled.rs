@@ -185,6 +185,28 @@ fn replicas_and_workers_share_redis_and_postgres() {
             .then_some(())
     });
 
+    // the DB file replaced on the volume every process reads (as a feed merge or
+    // `stella db update` does): each replica and worker loads it within seconds
+    let newer = secdb_db_with(
+        &work.path().join("newer"),
+        "v3.17",
+        r#"{"pkg":{"name":"memcached","secfixes":{"1.6.22-r0":["CVE-2023-46853"],"1.6.30-r0":["CVE-2099-1111"],"1.6.40-r0":["CVE-2099-2222"]}}}"#,
+    );
+    std::fs::rename(&newer, &db).unwrap();
+    for (url, wait) in [(&a.url, true), (&b.url, true), (&a.url, false)] {
+        eventually(10, "every process loads the replaced DB", || {
+            let (code, text) = scan(url, &admin, "db/app:1", &sbom, wait);
+            let text = if wait {
+                text
+            } else {
+                assert_eq!(code, 202, "{text}");
+                // queued: a worker scans it
+                wait_for(url, &format!("/api/v1/scans/{}", id_of(&text)), &admin)
+            };
+            text.contains("CVE-2099-2222").then_some(())
+        });
+    }
+
     // a worker killed mid-scan: the other finishes the job, and it is stored once
     let comps: Vec<String> = (0..20_000)
         .map(|i| {

@@ -124,6 +124,17 @@ pub struct Core {
     stopping: std::sync::atomic::AtomicBool,
     /// The scheduler, once started.
     scheduler: std::sync::OnceLock<Arc<scheduler::Scheduler>>,
+    /// The DB file loaded last (see [`Core::start_db_watch`]).
+    db_file: std::sync::Mutex<Option<FileId>>,
+}
+
+/// A file's identity: a file renamed into place has another inode or modification time.
+type FileId = (u64, u64, i64, i64, u64);
+
+fn file_id(path: &std::path::Path) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt as _;
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.dev(), m.ino(), m.mtime(), m.mtime_nsec(), m.len()))
 }
 
 impl std::fmt::Debug for Core {
@@ -148,6 +159,7 @@ impl Core {
             None => stella_store::Store::open(&config.data, config.queue_limit)?,
         };
         let db = stella_advisory::Db::open(&config.db)?;
+        let config_db = config.db.clone();
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let (keys, principals, bootstrap) =
             identity::load_identity(&store, &config.data, &config.issuer)?;
@@ -168,6 +180,7 @@ impl Core {
             policy: std::sync::RwLock::new(policy),
             stopping: std::sync::atomic::AtomicBool::new(false),
             scheduler: std::sync::OnceLock::new(),
+            db_file: std::sync::Mutex::new(file_id(&config_db)),
         })
     }
 
@@ -251,6 +264,8 @@ impl Core {
     /// Opens, checks and swaps in the DB at `path` (renamed over the configured DB path
     /// first when it is elsewhere); scans in flight keep the DB they began with.
     pub(crate) fn install_db(&self, path: &std::path::Path) -> Result<(String, String), String> {
+        // one install at a time, and the watcher sees the file this one put in place
+        let mut file = self.db_file.lock().map_err(|e| e.to_string())?;
         let db = stella_advisory::Db::open(path).map_err(|e| e.to_string())?;
         db.verify().map_err(|e| e.to_string())?;
         if path != self.config.db {
@@ -267,7 +282,48 @@ impl Core {
         *self.db.write().map_err(|e| e.to_string())? = Arc::new(db);
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        *file = file_id(&self.config.db);
         Ok((digest, built))
+    }
+
+    /// Watches the DB file: when it is replaced on disk (`stella db update` on this host, or
+    /// another replica's feed merge on a shared volume), Core loads it within a second, as
+    /// `POST /feeds/update` would. A file that does not open is reported once and the DB in
+    /// use stays.
+    pub fn start_db_watch(self: &Arc<Self>) -> Result<(), Error> {
+        let core = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("stella-db-watch".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                    let Some(core) = core.upgrade() else { return };
+                    if core.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                        return;
+                    }
+                    let now = file_id(&core.config.db);
+                    let changed = core.db_file.lock().is_ok_and(|mut f| {
+                        let changed = now.is_some() && *f != now;
+                        if changed {
+                            // tried once per file, whatever the outcome
+                            *f = now;
+                        }
+                        changed
+                    });
+                    if changed {
+                        match core.install_db(&core.config.db.clone()) {
+                            Ok((digest, built)) => {
+                                tracing::info!(%digest, %built, "the DB file was replaced; loaded it");
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "the DB file was replaced by one that does not load; the DB in use stays");
+                            }
+                        }
+                    }
+                }
+            })
+            .map_err(|e| Error::Io(format!("cannot start the DB watcher: {e}")))?;
+        Ok(())
     }
 
     /// Starts the workers (each an OS thread: scans are CPU work). Jobs an earlier run left
