@@ -185,6 +185,19 @@ fn replicas_and_workers_share_redis_and_postgres() {
             .then_some(())
     });
 
+    // an identical request on the other replica reuses the stored result (Redis points at it)
+    let reused = |url: &str| {
+        let r = response(
+            ureq::post(&format!("{url}/api/v1/scan?image=reuse/app:1&wait=true"))
+                .set("Authorization", &admin)
+                .send_string(&sbom),
+        );
+        assert_eq!(r.status(), 200);
+        r.header("x-stella-result").unwrap().to_string()
+    };
+    assert_eq!(reused(&a.url), "scanned");
+    assert_eq!(reused(&b.url), "reused");
+
     // the DB file replaced on the volume every process reads (as a feed merge or
     // `stella db update` does): each replica and worker loads it within seconds
     let newer = secdb_db_with(

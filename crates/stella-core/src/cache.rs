@@ -4,8 +4,9 @@
 //! new.
 //!
 //! Traps: the key is a SHA-256 over everything a result depends on (caller account, type hint,
-//! `?image`, DB and policy generation, UTC day — mutes, ignore entries and age rules work in
-//! days — and the body), so a collision cannot be engineered to fetch another request's result;
+//! `?image`, labels, the DB's digest, the active policy version and mutes, the gate, UTC day —
+//! mutes, ignore entries and age rules work in days — and the body), all content, so replicas
+//! sharing a store agree on it (their shared entries point at stored scans), so a collision cannot be engineered to fetch another request's result;
 //! entries are per caller account, so one tenant cannot learn by timing what another scanned;
 //! the cache is bounded in bytes and forgets the least recently used entries.
 

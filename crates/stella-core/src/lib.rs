@@ -118,8 +118,6 @@ pub struct Core {
     policy: std::sync::RwLock<policy::PolicyState>,
     /// Results of identical requests, reused.
     results: cache::Cache,
-    /// Bumped when the DB or the policy changes: cached results of before no longer apply.
-    generation: std::sync::atomic::AtomicU64,
     /// Set when Core shuts down: workers finish their job and stop.
     stopping: std::sync::atomic::AtomicBool,
     /// The scheduler, once started.
@@ -176,7 +174,6 @@ impl Core {
             bootstrap,
             live: scan::Live::new(),
             results: cache::Cache::new(32 << 20),
-            generation: std::sync::atomic::AtomicU64::new(0),
             policy: std::sync::RwLock::new(policy),
             stopping: std::sync::atomic::AtomicBool::new(false),
             scheduler: std::sync::OnceLock::new(),
@@ -246,8 +243,6 @@ impl Core {
         *self.keys.write().map_err(|_| poisoned())? = keys;
         *self.principals.write().map_err(|_| poisoned())? = principals;
         *self.policy.write().map_err(|_| poisoned())? = policy;
-        self.generation
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(())
     }
 
@@ -280,8 +275,6 @@ impl Core {
         let built = db.manifest().built.clone();
         let digest = db.digest();
         *self.db.write().map_err(|e| e.to_string())? = Arc::new(db);
-        self.generation
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         *file = file_id(&self.config.db);
         Ok((digest, built))
     }

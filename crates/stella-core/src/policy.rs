@@ -49,6 +49,17 @@ pub(crate) struct PolicyState {
     pub(crate) mutes: Vec<MuteEntry>,
     /// What scans use: the active version with the API mutes.
     pub(crate) effective: Option<Arc<stella_policy::PolicySet>>,
+    /// Identifies what scans use (active version, mutes) the same way in every replica.
+    pub(crate) fingerprint: [u8; 32],
+}
+
+/// SHA-256 of the active version's number (versions are never rewritten) and the mutes.
+fn fingerprint(history: &History, mutes: &[MuteEntry]) -> [u8; 32] {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(history.active().map_or(0, |v| v.version).to_le_bytes());
+    h.update(serde_json::to_vec(mutes).unwrap_or_default());
+    h.finalize().into()
 }
 
 fn invalid(e: impl std::fmt::Display) -> Problem {
@@ -172,6 +183,7 @@ impl Core {
         }
         let effective = effective(&history, &mutes, runner).map_err(bad)?;
         Ok(PolicyState {
+            fingerprint: fingerprint(&history, &mutes),
             history,
             mutes,
             effective: effective.map(Arc::new),
@@ -231,11 +243,10 @@ impl Core {
             .put_doc(MUTES_DOC, &serde_json::to_vec(&mutes).map_err(internal)?)
             .map_err(crate::problem::store)?;
         let active = history.active().map_or(0, |v| v.version);
+        state.fingerprint = fingerprint(&history, &mutes);
         state.history = history;
         state.mutes = mutes;
         state.effective = eff.map(Arc::new);
-        self.generation
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         drop(state);
         self.audit(caller, action, &format!("active version {active}"));
         Ok(out)

@@ -609,6 +609,31 @@ impl Core {
         }
     }
 
+    /// A result another replica computed for the same request (scaled out: Redis holds the
+    /// key → stored scan id for an hour); it becomes this replica's cached entry too.
+    fn shared_result(&self, key: &[u8; 32]) -> Option<Arc<crate::cache::Entry>> {
+        if !self.store.shared() {
+            return None;
+        }
+        let v = self.store.cache_get(&hex(key)).ok()??;
+        let text = std::str::from_utf8(&v).ok()?;
+        let mut parts = text.splitn(3, '\n');
+        let (id, verdict, reference) = (parts.next()?, parts.next()?, parts.next()?);
+        let json = Bytes::from(self.store.get_scan(id).ok()??);
+        let e = crate::cache::Entry::split(&json, reference, verdict)?;
+        self.results.put(*key, e);
+        self.results.get(key)
+    }
+
+    /// Tells other replicas where this request's result is stored.
+    fn share_result(&self, key: &[u8; 32], id: &str, e: &crate::cache::Entry) {
+        if self.store.shared() {
+            let v = format!("{id}\n{}\n{}", e.verdict, e.reference);
+            // a cache: failing to fill it is no failure of the scan
+            let _ = self.store.cache_put(&hex(key), v.as_bytes(), 3600);
+        }
+    }
+
     /// Where a job stands, for `/events` and `GET /scans/{id}`.
     fn progress(&self, id: &str) -> Result<Option<Progress>, Problem> {
         let state = self.store.job_state(id).map_err(crate::problem::store)?;
@@ -644,6 +669,15 @@ impl Core {
                 }),
         })
     }
+}
+
+fn hex(b: &[u8]) -> String {
+    use std::fmt::Write as _;
+    b.iter()
+        .fold(String::with_capacity(2 * b.len()), |mut s, x| {
+            let _ = write!(s, "{x:02x}");
+            s
+        })
 }
 
 /// The verdict's status of a stored result, without parsing the findings.
@@ -741,20 +775,21 @@ pub(crate) async fn post_scan(
         if waiting >= core.config.queue_limit {
             return Err(busy(core.config.queue_limit));
         }
-        // an identical request (same caller, body, DB, policy and day) reuses its result
+        // an identical request (same caller, body, DB, policy, gate and day) reuses its
+        // result; the key is made of content, so every replica computes the same one
         let cache_key = {
             let day = crate::auth::utc_day(crate::auth::now_secs()).0;
-            let generation = core
-                .generation
-                .load(std::sync::atomic::Ordering::SeqCst)
-                .to_le_bytes();
+            let db = core.db.read().map_err(internal)?.digest();
+            let policy = core.policy.read().map_err(internal)?.fingerprint;
             crate::cache::Cache::key(
                 &[
                     caller.tid().as_bytes(),
                     hint.as_deref().unwrap_or("").as_bytes(),
                     q.image.as_deref().unwrap_or("\0").as_bytes(),
                     q.labels.as_deref().unwrap_or("").as_bytes(),
-                    &generation,
+                    db.as_bytes(),
+                    &policy,
+                    core.config.fail_on.as_deref().unwrap_or("").as_bytes(),
                     day.as_bytes(),
                 ],
                 &body,
@@ -764,7 +799,11 @@ pub(crate) async fn post_scan(
         let c = core.clone();
         let k = key.clone();
         let (json, admitted, hit) = tokio::task::spawn_blocking(move || {
-            if let Some(e) = c.results.get(&cache_key) {
+            if let Some(e) = c
+                .results
+                .get(&cache_key)
+                .or_else(|| c.shared_result(&cache_key))
+            {
                 let admitted = c.admit(&caller)?;
                 let created = stella_sbom::now();
                 let mut json = Vec::with_capacity(e.head().len() + created.len() + e.tail().len());
@@ -803,6 +842,7 @@ pub(crate) async fn post_scan(
             if job.request.is_none()
                 && let Some(e) = entry
             {
+                c.share_result(&cache_key, &k, &e);
                 c.results.put(cache_key, e);
             }
             Ok::<_, Problem>((json, admitted, false))

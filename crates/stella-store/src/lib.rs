@@ -214,6 +214,17 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// included), so a replica knows when to read keys, clients and policy again.
     fn docs_generation(&self) -> Result<u64, Error>;
 
+    /// A value of the small shared cache (scaled: Redis, entries expire), `None` when absent
+    /// or expired. The embedded store has none: Core's own memory is the cache there.
+    fn cache_get(&self, _key: &str) -> Result<Option<Vec<u8>>, Error> {
+        Ok(None)
+    }
+    /// Keeps `value` under `key` for `ttl_secs` in the shared cache (nothing on the embedded
+    /// store).
+    fn cache_put(&self, _key: &str, _value: &[u8], _ttl_secs: u64) -> Result<(), Error> {
+        Ok(())
+    }
+
     /// Whether several processes share this store (workers of other processes may hold
     /// leases; documents may change under this process).
     fn shared(&self) -> bool {

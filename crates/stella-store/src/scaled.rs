@@ -1292,6 +1292,23 @@ impl Backend for Scaled {
         Ok(g.max(0) as u64)
     }
 
+    fn cache_get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        let k = self.key(&format!("cache:{key}"));
+        self.redis.with(|c| redis::cmd("GET").arg(&k).query(c))
+    }
+
+    fn cache_put(&self, key: &str, value: &[u8], ttl_secs: u64) -> Result<(), Error> {
+        let k = self.key(&format!("cache:{key}"));
+        self.redis.with(|c| {
+            redis::cmd("SET")
+                .arg(&k)
+                .arg(value)
+                .arg("EX")
+                .arg(ttl_secs.max(1))
+                .query::<()>(c)
+        })
+    }
+
     fn shared(&self) -> bool {
         true
     }
