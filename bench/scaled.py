@@ -86,8 +86,10 @@ def run_setup(name, extra, servers_pids, fewer=False):
     data = tempfile.mkdtemp(prefix=f"stella-{name}-")
     log_path = os.path.join(data, "serve.log")
     log = open(log_path, "w")
+    # every request new to Core: identical ones would be answered from the result cache (and,
+    # scaled out, from the one Redis shares between replicas)
     srv = subprocess.Popen([stella, "serve", "--listen", "127.0.0.1:0", "--data", data, "--db", db,
-                            *extra], stderr=log, text=True, env={**os.environ, "STELLA_LOG": "warn"})
+                            "--result-cache-mib", "0", *extra], stderr=log, text=True, env={**os.environ, "STELLA_LOG": "warn"})
     try:
         for _ in range(600):
             with open(log_path) as f:

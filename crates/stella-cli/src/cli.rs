@@ -187,6 +187,9 @@ pub struct ServeArgs {
     /// worker's scan moves to another worker after this.
     #[arg(long, default_value_t = 60)]
     pub lease_secs: u64,
+    /// Memory for results reused by identical requests, in MiB (0: always scan again).
+    #[arg(long, default_value_t = 32)]
+    pub result_cache_mib: usize,
     /// Run no scan workers in this process (replicas in front of `stella worker`s).
     #[arg(long)]
     pub no_workers: bool,

@@ -109,6 +109,7 @@ pub(crate) fn run(a: ServeArgs, worker: bool) -> anyhow::Result<u8> {
                 webhook_secret: a.webhook_secret.clone(),
             },
             scaled: scaled.clone(),
+            result_cache_bytes: a.result_cache_mib << 20,
             lease: std::time::Duration::from_secs(a.lease_secs.max(1)),
         })
     };

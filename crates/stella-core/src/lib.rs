@@ -73,6 +73,9 @@ pub struct Config {
     /// Redis and PostgreSQL shared with other replicas and workers; `None`: the embedded
     /// store in `data`.
     pub scaled: Option<stella_store::ScaledOptions>,
+    /// Memory for results reused by identical requests (0: never reuse, here or, scaled
+    /// out, from other replicas).
+    pub result_cache_bytes: usize,
     /// How long a worker holds a job without renewing it (it renews a quarter of the way);
     /// a killed worker's job goes to another worker after it.
     pub lease: std::time::Duration,
@@ -158,6 +161,7 @@ impl Core {
         };
         let db = stella_advisory::Db::open(&config.db)?;
         let config_db = config.db.clone();
+        let cache_bytes = config.result_cache_bytes;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let (keys, principals, bootstrap) =
             identity::load_identity(&store, &config.data, &config.issuer)?;
@@ -173,7 +177,7 @@ impl Core {
             principals: std::sync::RwLock::new(principals),
             bootstrap,
             live: scan::Live::new(),
-            results: cache::Cache::new(32 << 20),
+            results: cache::Cache::new(cache_bytes),
             policy: std::sync::RwLock::new(policy),
             stopping: std::sync::atomic::AtomicBool::new(false),
             scheduler: std::sync::OnceLock::new(),

@@ -612,7 +612,7 @@ impl Core {
     /// A result another replica computed for the same request (scaled out: Redis holds the
     /// key → stored scan id for an hour); it becomes this replica's cached entry too.
     fn shared_result(&self, key: &[u8; 32]) -> Option<Arc<crate::cache::Entry>> {
-        if !self.store.shared() {
+        if !self.store.shared() || self.config.result_cache_bytes == 0 {
             return None;
         }
         let v = self.store.cache_get(&hex(key)).ok()??;
@@ -627,7 +627,7 @@ impl Core {
 
     /// Tells other replicas where this request's result is stored.
     fn share_result(&self, key: &[u8; 32], id: &str, e: &crate::cache::Entry) {
-        if self.store.shared() {
+        if self.store.shared() && self.config.result_cache_bytes > 0 {
             let v = format!("{id}\n{}\n{}", e.verdict, e.reference);
             // a cache: failing to fill it is no failure of the scan
             let _ = self.store.cache_put(&hex(key), v.as_bytes(), 3600);

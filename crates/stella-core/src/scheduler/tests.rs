@@ -71,6 +71,7 @@ fn core_on(
         header_timeout: std::time::Duration::from_secs(5),
         schedule,
         scaled,
+        result_cache_bytes: 32 << 20,
         lease: std::time::Duration::from_secs(60),
     };
     Arc::new(Core::open(config).unwrap())
