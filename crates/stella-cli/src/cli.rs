@@ -214,12 +214,46 @@ pub enum TokenCommand {
     Get(TokenGetArgs),
 }
 
+impl TokenDataArgs {
+    /// The shared store, when --redis and --postgres name one.
+    pub fn scaled(&self) -> Option<stella_store::ScaledOptions> {
+        match (&self.redis, &self.postgres) {
+            (Some(r), Some(p)) => Some(stella_store::ScaledOptions {
+                prefix: self.redis_prefix.clone(),
+                pg_connections: 1,
+                ..stella_store::ScaledOptions::new(r, p, 10_000)
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// The data directory of `stella token` commands.
 #[derive(Debug, Args)]
 pub struct TokenDataArgs {
     /// Core's data directory.
     #[arg(long, default_value = "stella-data", env = "STELLA_DATA")]
     pub data: PathBuf,
+    /// Scaled out: the Redis Core replicas share (with --postgres; no data directory
+    /// needed, and replicas may keep running).
+    #[arg(
+        long,
+        env = "STELLA_REDIS_URL",
+        requires = "postgres",
+        hide_env_values = true
+    )]
+    pub redis: Option<String>,
+    /// Scaled out: the PostgreSQL Core replicas share.
+    #[arg(
+        long,
+        env = "STELLA_POSTGRES_URL",
+        requires = "redis",
+        hide_env_values = true
+    )]
+    pub postgres: Option<String>,
+    /// Scaled out: the prefix of Redis keys.
+    #[arg(long, default_value = "stella", env = "STELLA_REDIS_PREFIX")]
+    pub redis_prefix: String,
 }
 
 /// `stella token add-client|add-user NAME`

@@ -13,7 +13,7 @@ pub(crate) fn run(c: TokenCommand) -> anyhow::Result<u8> {
         TokenCommand::AddClient(a) => add(Kind::Client, a),
         TokenCommand::AddUser(a) => add(Kind::User, a),
         TokenCommand::List(d) => {
-            let admin = Admin::open(&d.data)?;
+            let admin = Admin::open(&d.data, d.scaled().as_ref())?;
             outln!(
                 "KIND    NAME                 SCOPES               TIER   LIMIT  TID               CREATED"
             );
@@ -44,7 +44,7 @@ pub(crate) fn run(c: TokenCommand) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         TokenCommand::Remove(r) => {
-            let mut admin = Admin::open(&r.data.data)?;
+            let mut admin = Admin::open(&r.data.data, r.data.scaled().as_ref())?;
             let kind = if r.user { Kind::User } else { Kind::Client };
             if !admin.directory.remove(kind, &r.name) {
                 eprintln!(
@@ -62,7 +62,7 @@ pub(crate) fn run(c: TokenCommand) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         TokenCommand::RotateKey(d) => {
-            let mut admin = Admin::open(&d.data)?;
+            let mut admin = Admin::open(&d.data, d.scaled().as_ref())?;
             admin.keys.rotate(stella_core::now_secs())?;
             let kid = admin
                 .keys
@@ -80,7 +80,7 @@ pub(crate) fn run(c: TokenCommand) -> anyhow::Result<u8> {
             if !(1..=90).contains(&o.days) {
                 bail!("--days {}: offline tokens live 1 to 90 days", o.days);
             }
-            let admin = Admin::open(&o.data.data)?;
+            let admin = Admin::open(&o.data.data, o.data.scaled().as_ref())?;
             let issuer = match o.issuer.or(admin.issuer()?) {
                 Some(i) => i,
                 None => bail!(
@@ -103,7 +103,7 @@ pub(crate) fn run(c: TokenCommand) -> anyhow::Result<u8> {
 }
 
 fn add(kind: Kind, a: TokenAddArgs) -> anyhow::Result<u8> {
-    let mut admin = Admin::open(&a.data.data)?;
+    let mut admin = Admin::open(&a.data.data, a.data.scaled().as_ref())?;
     let password = match kind {
         Kind::Client => None,
         Kind::User => {

@@ -35,9 +35,14 @@ fn locked(data: &Path, e: stella_store::Error) -> Error {
 }
 
 impl Admin {
-    /// Opens the identity of `data` (creating a keyring when there is none).
-    pub fn open(data: &Path) -> Result<Admin, Error> {
-        let store = stella_store::Store::open(data, 10_000).map_err(|e| locked(data, e))?;
+    /// Opens the identity of `data` (creating a keyring when there is none), or with
+    /// `scaled`, the identity Core replicas share in PostgreSQL (while they run: they follow
+    /// changes within a second).
+    pub fn open(data: &Path, scaled: Option<&stella_store::ScaledOptions>) -> Result<Admin, Error> {
+        let store = match scaled {
+            Some(o) => stella_store::Store::scaled(o)?,
+            None => stella_store::Store::open(data, 10_000).map_err(|e| locked(data, e))?,
+        };
         let (keys, directory) = load(&store)?;
         Ok(Admin {
             store,

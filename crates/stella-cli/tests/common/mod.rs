@@ -47,16 +47,63 @@ pub fn serve(data: &Path, db: &Path, extra: &[&str]) -> Server {
 }
 
 /// `stella serve --listen 127.0.0.1:0 --data DATA`, with none of the environment's
-/// `STELLA_*` server settings, for tests that add their own flags or environment.
+/// `STELLA_*` server settings, for tests that add their own flags or environment. In the
+/// scaled pass ([`scaled`]) it runs on Redis + PostgreSQL.
 pub fn serve_command(data: &Path) -> Command {
     let mut cmd = stella();
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(data)
+        .args(store_flags(data))
         .env_remove("STELLA_DB")
         .env_remove("STELLA_POLICY")
         .env_remove("STELLA_ANONYMOUS")
         .env_remove("STELLA_ISSUER");
+    if scaled() {
+        // a restarted Core takes over its own earlier jobs after the lease, as a replica would
+        cmd.args(["--lease-secs", "2"]);
+    }
     cmd
+}
+
+/// Whether this is the scaled pass of the API tests: scripts/test runs them a second time
+/// with `STELLA_TEST_SCALED=1` against the redis-server and PostgreSQL it started
+/// (`STELLA_TEST_REDIS_URL`, `STELLA_TEST_POSTGRES_URL`).
+pub fn scaled() -> bool {
+    std::env::var("STELLA_TEST_SCALED").as_deref() == Ok("1")
+}
+
+/// In the scaled pass, `--redis URL --postgres URL --redis-prefix P`: one PostgreSQL
+/// database and one key prefix per data directory, so a test that restarts Core on its data
+/// directory finds what it stored, and tests never see each other's.
+pub fn store_flags(data: &Path) -> Vec<String> {
+    if !scaled() {
+        return Vec::new();
+    }
+    let redis = std::env::var("STELLA_TEST_REDIS_URL").expect("STELLA_TEST_REDIS_URL");
+    let pg = std::env::var("STELLA_TEST_POSTGRES_URL").expect("STELLA_TEST_POSTGRES_URL");
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in data.to_string_lossy().bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let name = format!("t{h:016x}");
+    let mut c = postgres::Client::connect(&pg, postgres::NoTls).unwrap();
+    let exists = c
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+        .unwrap()
+        .is_some();
+    if !exists {
+        // two processes may race to create it: the loser's error is harmless
+        let _ = c.batch_execute(&format!("CREATE DATABASE {name}"));
+    }
+    let base = pg.rsplit_once('/').unwrap().0;
+    vec![
+        "--redis".into(),
+        redis,
+        "--postgres".into(),
+        format!("{base}/{name}"),
+        "--redis-prefix".into(),
+        name,
+    ]
 }
 
 /// Spawns a `stella serve` command and waits until it listens; its stderr lines before that
@@ -141,6 +188,7 @@ pub fn add_client(data: &Path, name: &str, extra: &[&str]) -> String {
     let out = stella()
         .args(["token", "add-client", name, "--data"])
         .arg(data)
+        .args(store_flags(data))
         .args(extra)
         .output()
         .unwrap();
@@ -154,6 +202,17 @@ pub fn add_client(data: &Path, name: &str, extra: &[&str]) -> String {
         .lines()
         .find_map(|l| l.strip_prefix("client_secret=").map(str::to_string))
         .unwrap()
+}
+
+/// The identity in `data`'s store (in the scaled pass, the shared one).
+pub fn admin_store(data: &Path) -> stella_core::identity::Admin {
+    let f = store_flags(data);
+    let scaled = (f.len() == 6).then(|| stella_store::ScaledOptions {
+        prefix: f[5].clone(),
+        pg_connections: 1,
+        ..stella_store::ScaledOptions::new(&f[1], &f[3], 10)
+    });
+    stella_core::identity::Admin::open(data, scaled.as_ref()).unwrap()
 }
 
 /// A token for `client` with `secret` (client_credentials).
