@@ -99,8 +99,15 @@ pub(crate) fn load(store: &stella_store::Store) -> Result<(Keyring, Directory), 
         Some(b) => Keyring::from_json(&b)?,
         None => {
             let k = Keyring::generate(crate::auth::now_secs())?;
-            store.put_doc(KEYRING_DOC, &k.to_json())?;
-            k
+            // replicas starting together: the keyring stored first is everyone's
+            if store.create_doc(KEYRING_DOC, &k.to_json())? {
+                k
+            } else {
+                let b = store
+                    .get_doc(KEYRING_DOC)?
+                    .ok_or_else(|| Error::Io("the stored keyring vanished".into()))?;
+                Keyring::from_json(&b)?
+            }
         }
     };
     let dir = match store.get_doc(DIRECTORY_DOC)? {
@@ -124,7 +131,9 @@ pub(crate) fn load_identity(
         store.put_doc(ISSUER_DOC, issuer.as_bytes())?;
     }
     let mut bootstrap = None;
-    if dir.is_empty() {
+    // a worker never creates the first admin: it could tell nobody its secret
+    if dir.is_empty() && !issuer.is_empty() {
+        let stored = store.get_doc(DIRECTORY_DOC)?.is_some();
         let secret = dir.add(
             Kind::Client,
             "admin",
@@ -137,13 +146,25 @@ pub(crate) fn load_identity(
         let path = data.join("admin.secret");
         write_private(&path, &secret)
             .map_err(|e| Error::Io(format!("{}: cannot write: {e}", path.display())))?;
-        store.put_doc(DIRECTORY_DOC, &dir.to_json())?;
-        store.audit(&crate::audit_entry(
-            "stella",
-            "client.add",
-            "client:admin (first start)",
-        ))?;
-        bootstrap = Some(path);
+        let first = if stored {
+            // every principal was removed: a new admin, so someone can log in again
+            store.put_doc(DIRECTORY_DOC, &dir.to_json())?;
+            true
+        } else {
+            store.create_doc(DIRECTORY_DOC, &dir.to_json())?
+        };
+        if first {
+            store.audit(&crate::audit_entry(
+                "stella",
+                "client.add",
+                "client:admin (first start)",
+            ))?;
+            bootstrap = Some(path);
+        } else {
+            // another replica created the first admin at the same time: its secret is the one
+            let _ = std::fs::remove_file(&path);
+            dir = load(store)?.1;
+        }
     }
     Ok((keys, dir, bootstrap))
 }
@@ -162,4 +183,50 @@ fn write_private(path: &Path, secret: &str) -> std::io::Result<()> {
     f.write_all(secret.as_bytes())?;
     f.write_all(b"\n")?;
     f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stella_store::servers::{PostgresServer, RedisServer, available};
+
+    #[test]
+    fn replicas_starting_together_agree_on_one_keyring_and_one_admin() {
+        if !available("replicas_starting_together_agree_on_one_keyring_and_one_admin") {
+            return;
+        }
+        let redis = RedisServer::start().unwrap();
+        let pg = PostgresServer::start().unwrap();
+        let o = stella_store::ScaledOptions::new(&redis.url(), &pg.url(), 10);
+        // a worker (no issuer) starting first creates nobody: it could tell no one the secret
+        let w = tempfile::tempdir().unwrap();
+        let store = stella_store::Store::scaled(&o).unwrap();
+        let (_, dir, boot) = load_identity(&store, w.path(), "").unwrap();
+        assert!(boot.is_none() && dir.is_empty());
+        let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+        let started: Vec<_> = std::thread::scope(|s| {
+            let hs: Vec<_> = dirs
+                .iter()
+                .map(|d| {
+                    let o = o.clone();
+                    s.spawn(move || {
+                        let store = stella_store::Store::scaled(&o).unwrap();
+                        let (keys, dir, boot) =
+                            load_identity(&store, d.path(), "http://stella.test").unwrap();
+                        (keys.jwks(), dir.to_json(), boot)
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(started.iter().all(|s| s.0 == started[0].0), "one keyring");
+        assert!(started.iter().all(|s| s.1 == started[0].1), "one directory");
+        let boots: Vec<_> = started.iter().filter_map(|s| s.2.clone()).collect();
+        assert_eq!(boots.len(), 1, "one replica created the admin: {boots:?}");
+        let files = dirs
+            .iter()
+            .filter(|d| d.path().join("admin.secret").exists())
+            .count();
+        assert_eq!(files, 1, "and only it holds a secret file");
+    }
 }

@@ -917,6 +917,17 @@ impl Backend for Embedded {
         self.read(|r| Ok(r.open_table(DOCS)?.get(name)?.map(|v| v.value().to_vec())))
     }
 
+    fn create_doc(&self, name: &str, bytes: &[u8]) -> Result<bool, Error> {
+        self.write(|w| {
+            let mut t = w.open_table(DOCS)?;
+            if t.get(name)?.is_some() {
+                return Ok(false);
+            }
+            t.insert(name, bytes)?;
+            Ok(true)
+        })
+    }
+
     fn docs_generation(&self) -> Result<u64, Error> {
         // one process: nobody else changes documents under it
         Ok(0)

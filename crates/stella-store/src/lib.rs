@@ -208,6 +208,9 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
 
     /// Replaces a named document.
     fn put_doc(&self, name: &str, bytes: &[u8]) -> Result<(), Error>;
+    /// Stores a named document only if there is none yet; `false` when there was (another
+    /// process was first: replicas starting together agree on one keyring and one admin).
+    fn create_doc(&self, name: &str, bytes: &[u8]) -> Result<bool, Error>;
     /// A named document.
     fn get_doc(&self, name: &str) -> Result<Option<Vec<u8>>, Error>;
     /// A number that changes whenever any document changes (other processes' writes

@@ -1282,6 +1282,18 @@ impl Backend for Scaled {
         })
     }
 
+    fn create_doc(&self, name: &str, bytes: &[u8]) -> Result<bool, Error> {
+        let (n, b) = (name.as_bytes().to_vec(), bytes.to_vec());
+        self.pg.run(move |c| {
+            let created = c.execute(
+                "INSERT INTO docs (name, body, generation) VALUES ($1, $2, nextval('docs_generation'))
+                 ON CONFLICT (name) DO NOTHING",
+                &[&n, &b],
+            )?;
+            Ok(created == 1)
+        })
+    }
+
     fn docs_generation(&self) -> Result<u64, Error> {
         let g: i64 = self.pg.run(|c| {
             Ok(
