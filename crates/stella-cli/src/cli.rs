@@ -159,6 +159,10 @@ pub struct ServeArgs {
     /// Key of the webhook's `X-Stella-Signature-256` (HMAC-SHA256 of the body).
     #[arg(long, env = "STELLA_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
+    /// Public key (PEM) a prebuilt DB fetched by the feed job (a `stella-db` source in
+    /// --feeds) must be signed with; without it the signature is not checked.
+    #[arg(long, env = "STELLA_DB_PUBKEY", value_name = "PEM")]
+    pub db_pubkey: Option<PathBuf>,
     /// Redis shared by every replica and worker (`redis://[:PASSWORD@]HOST:6379[/DB]`);
     /// with --postgres, Core keeps its state there instead of in DATA.
     #[arg(

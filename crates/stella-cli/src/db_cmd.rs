@@ -259,9 +259,6 @@ fn default_sources() -> stella_fetch::Config {
     }
 }
 
-/// The source format of a DB built elsewhere (Stella Core, a mirror, an offline kit).
-const PREBUILT: &str = "stella-db";
-
 /// Fetches a DB built elsewhere and its `.sig`, checks its structure, digest and (with a
 /// key) signature, and only then puts it in place of the local DB, atomically.
 fn update_prebuilt(
@@ -270,73 +267,32 @@ fn update_prebuilt(
     cache: &std::path::Path,
     opts: &stella_fetch::Options,
 ) -> anyhow::Result<u8> {
-    let [s] = config.sources.as_slice() else {
-        bail!(
-            "a `{PREBUILT}` source replaces the whole DB, so it must be the only source\nhint: put feed sources in another configuration"
-        );
-    };
-    let sig = stella_fetch::Source {
-        name: format!("{}.sig", s.name),
-        url: format!("{}.sig", s.url),
-        format: "signature".into(),
-        sha256: None,
-    };
-    let both = stella_fetch::Config {
-        sources: vec![s.clone(), sig],
-    };
-    let results = stella_fetch::fetch_all(&both, cache, opts)?;
-    let (db_outcome, db_file) = (&results[0].1, &results[0].2);
-    let sig_file = results[1].2.clone().filter(|_| {
-        // a signature that failed to download this time must not vouch for a new DB
-        !matches!(results[1].1, stella_fetch::Outcome::Failed { .. })
-    });
-    let Some(file) = db_file else {
-        if let stella_fetch::Outcome::Failed { error, .. } = db_outcome {
-            eprintln!("warning: {}: {error}", s.name);
+    use stella_core::feeds::PrebuiltError;
+    let p = match stella_core::feeds::fetch_prebuilt(config, cache, opts, a.pubkey.as_deref()) {
+        Ok(p) => p,
+        Err(e @ PrebuiltError::Fetch { .. }) => {
+            eprintln!("warning: {e}");
+            eprintln!("the DB at {} is unchanged", a.db.display());
+            return Ok(exit::RETRYABLE);
         }
-        eprintln!("the DB at {} is unchanged", a.db.display());
-        return Ok(exit::RETRYABLE);
+        Err(e) => return Err(e.into()),
     };
-    if let stella_fetch::Outcome::Failed { error, .. } = db_outcome {
-        eprintln!(
-            "warning: {}: {error}; the DB at {} is unchanged",
-            s.name,
-            a.db.display()
-        );
-        return Ok(exit::RETRYABLE);
-    }
-    let fetched = Db::open(file).with_context(|| format!("the DB fetched from {}", s.url))?;
-    fetched
-        .verify()
-        .with_context(|| format!("the DB fetched from {}", s.url))?;
-    match (&a.pubkey, &sig_file) {
-        (Some(pubkey), Some(sig_path)) => {
-            let key = sign::read_public_key(pubkey)?;
-            let sig = sign::read_signature(sig_path)?;
-            sign::verify(&fetched, &sig, sig_path, &key)
-                .with_context(|| format!("the DB fetched from {} is refused", s.url))?;
-            eprintln!("{}: signature verified ({})", s.name, sig.key_id);
-        }
-        (Some(_), None) => {
-            return Err(stella_advisory::Error::Signature {
-                path: format!("{}.sig", s.url),
-                why: "no signature could be fetched, and --pubkey asks for one; the local DB is unchanged".into(),
-            }
-            .into());
-        }
-        (None, _) => eprintln!(
+    match &p.key_id {
+        Some(k) => eprintln!("{}: signature verified ({k})", p.source.name),
+        None => eprintln!(
             "note: {}: signature not checked; pass --pubkey (or set STELLA_DB_PUBKEY) to require one",
-            s.name
+            p.source.name
         ),
     }
-    if a.db.exists() && Db::open(&a.db).is_ok_and(|old| old.digest() == fetched.digest()) {
+    if a.db.exists() && Db::open(&a.db).is_ok_and(|old| old.digest() == p.digest) {
         eprintln!("{} is up to date", a.db.display());
         return Ok(exit::OK);
     }
-    install_atomically(file, &a.db)?;
-    if let Some(sig_path) = &sig_file {
+    install_atomically(&p.file, &a.db)?;
+    if let Some(sig_path) = &p.signature {
         install_atomically(sig_path, &sign::sig_path(&a.db))?;
     }
+    let fetched = Db::open(&a.db)?;
     let m = fetched.manifest();
     eprintln!(
         "installed {}: {} vulnerabilities, {} packages in {} namespaces, built {}",
@@ -390,7 +346,7 @@ fn update(a: DbUpdateArgs) -> anyhow::Result<u8> {
         backoff: std::time::Duration::from_millis(a.backoff_ms),
         ..stella_fetch::Options::default()
     };
-    if config.sources.iter().any(|s| s.format == PREBUILT) {
+    if stella_core::feeds::is_prebuilt(&config) {
         return update_prebuilt(&a, &config, &cache, &opts);
     }
     let m = match stella_core::feeds::merge(&config, &a.db, &cache, &opts) {

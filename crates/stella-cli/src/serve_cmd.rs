@@ -107,6 +107,7 @@ pub(crate) fn run(a: ServeArgs, worker: bool) -> anyhow::Result<u8> {
                     .collect::<anyhow::Result<_>>()?,
                 webhook: a.webhook.clone(),
                 webhook_secret: a.webhook_secret.clone(),
+                db_pubkey: a.db_pubkey.clone(),
             },
             scaled: scaled.clone(),
             result_cache_bytes: a.result_cache_mib << 20,

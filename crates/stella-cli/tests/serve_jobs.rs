@@ -353,3 +353,108 @@ fn feed_merge_then_rescan_files_new_criticals_and_signs_the_webhook() {
     );
     stop(server);
 }
+
+/// A feed job whose one source is a DB built elsewhere (another Core, a mirror): fetched,
+/// checked against the trusted key, swapped in; refused when another key signed it.
+#[test]
+fn the_feed_job_takes_a_signed_prebuilt_db() {
+    let openssl = |args: &[&str]| std::process::Command::new("openssl").args(args).output();
+    if openssl(&["version"]).is_err() {
+        eprintln!("SKIP: openssl is not installed; it makes the signing keys");
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let w = |n: &str| work.path().join(n).to_str().unwrap().to_string();
+    for (k, p) in [("key.pem", "key.pub"), ("other.pem", "other.pub")] {
+        assert!(
+            openssl(&["genpkey", "-algorithm", "ed25519", "-out", &w(k)])
+                .unwrap()
+                .status
+                .success()
+        );
+        assert!(
+            openssl(&["pkey", "-in", &w(k), "-pubout", "-out", &w(p)])
+                .unwrap()
+                .status
+                .success()
+        );
+    }
+    let site = work.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    // the mirror's DB: another memcached advisory than the local one has
+    let upstream = secdb_db_with(
+        &work.path().join("upstream"),
+        "v3.17",
+        r#"{"pkg":{"name":"memcached","secfixes":{"1.6.22-r0":["CVE-2023-46853"],"1.6.40-r0":["CVE-2099-7777"]}}}"#,
+    );
+    std::fs::copy(&upstream, site.join("vulns.db")).unwrap();
+    let sign = |key: &str| {
+        let out = stella()
+            .args(["db", "sign", "--db"])
+            .arg(site.join("vulns.db"))
+            .args(["--key", &w(key)])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    sign("other.pem");
+    let (site_url, _) = http_server(site.clone());
+    std::fs::write(
+        w("feeds.json"),
+        format!(r#"{{"sources":[{{"name":"mirror","url":"{site_url}/vulns.db","format":"stella-db"}}]}}"#),
+    )
+    .unwrap();
+    let db = secdb_db(work.path());
+    let server = serve(
+        &work.path().join("data"),
+        &db,
+        &[
+            "--feeds",
+            &w("feeds.json"),
+            "--feeds-cron",
+            "off",
+            "--db-pubkey",
+            &w("key.pub"),
+            "--job-retries",
+            "0",
+        ],
+    );
+    let (url, auth) = (server.url.clone(), admin_bearer(&server));
+    let run = || {
+        let (code, _, text) = status_of(
+            ureq::post(&format!("{url}/api/v1/jobs/feeds/run"))
+                .set("Authorization", &auth)
+                .call(),
+        );
+        assert_eq!(code, 202, "{text}");
+    };
+    let digest = get(&url, &auth, "/api/v1/feeds")["digest"].clone();
+    // signed by a key Core does not trust: refused, the DB in use stays
+    run();
+    let r = wait_run(&url, &auth, "feeds", 0);
+    assert_eq!(r["outcome"], "failed", "{r}");
+    assert!(r["errors"][0].as_str().unwrap().contains("refused"), "{r}");
+    assert_eq!(get(&url, &auth, "/api/v1/feeds")["digest"], digest);
+    // signed by the trusted key: swapped in, and scans see its advisories
+    sign("key.pem");
+    run();
+    let r = wait_run(&url, &auth, "feeds", 1);
+    assert_eq!(r["outcome"], "ok", "{r}");
+    assert!(r["detail"]["signedBy"].is_string(), "{r}");
+    let feeds = get(&url, &auth, "/api/v1/feeds");
+    assert_ne!(feeds["digest"], digest);
+    assert_eq!(feeds["sources"]["mirror"]["outcome"], "fetched");
+    let (code, _, text) = status_of(
+        ureq::post(&format!("{url}/api/v1/scan?wait=true"))
+            .set("Authorization", &auth)
+            .send_string(&memcached_sbom()),
+    );
+    assert_eq!(code, 200, "{text}");
+    assert!(text.contains("CVE-2099-7777"), "{text}");
+    // the same DB again: nothing to swap
+    run();
+    let r = wait_run(&url, &auth, "feeds", 2);
+    assert_eq!(r["outcome"], "ok", "{r}");
+    assert_eq!(r["detail"]["upToDate"], true, "{r}");
+    stop(server);
+}

@@ -177,3 +177,138 @@ pub fn merge(
         namespaces: m.namespaces.len(),
     })
 }
+
+/// The source format of a DB built elsewhere (another Stella Core, a mirror, an offline kit):
+/// it replaces the whole DB, so it is the only source of its configuration.
+pub const PREBUILT: &str = "stella-db";
+
+/// Whether `config` names one prebuilt DB rather than feeds to merge.
+pub fn is_prebuilt(config: &stella_fetch::Config) -> bool {
+    config.sources.iter().any(|s| s.format == PREBUILT)
+}
+
+/// A prebuilt DB fetched and checked, ready to be put in place.
+#[derive(Debug)]
+pub struct Prebuilt {
+    /// The source, as it went.
+    pub source: SourceOutcome,
+    /// The DB file in the fetch cache (structure and digest verified; signature too when a
+    /// key was given).
+    pub file: std::path::PathBuf,
+    /// Its detached signature, when one was fetched this time.
+    pub signature: Option<std::path::PathBuf>,
+    /// The key id that signed it, when the signature was checked.
+    pub key_id: Option<String>,
+    /// Its content digest.
+    pub digest: String,
+}
+
+/// Why a prebuilt DB was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum PrebuiltError {
+    /// The configuration mixes a prebuilt DB with other sources.
+    #[error(
+        "a `{PREBUILT}` source replaces the whole DB, so it must be the only source (put feed sources in another configuration)"
+    )]
+    NotAlone,
+    /// Fetching failed (the DB in use stays).
+    #[error("{name}: {error}; the DB in use stays")]
+    Fetch {
+        /// The source.
+        name: String,
+        /// Why.
+        error: String,
+    },
+    /// The fetched file is no good DB, or its signature does not hold.
+    #[error("the DB fetched from {url} is refused: {error}")]
+    Refused {
+        /// Where it came from.
+        url: String,
+        /// Why.
+        error: String,
+    },
+}
+
+/// Fetches a DB built elsewhere and its `.sig` into `cache`, checks its structure and digest
+/// and, with `pubkey`, its Ed25519 signature (a missing signature is then refused too).
+pub fn fetch_prebuilt(
+    config: &stella_fetch::Config,
+    cache: &Path,
+    opts: &stella_fetch::Options,
+    pubkey: Option<&Path>,
+) -> Result<Prebuilt, PrebuiltError> {
+    let [s] = config.sources.as_slice() else {
+        return Err(PrebuiltError::NotAlone);
+    };
+    let sig = stella_fetch::Source {
+        name: format!("{}.sig", s.name),
+        url: format!("{}.sig", s.url),
+        format: "signature".into(),
+        sha256: None,
+    };
+    let both = stella_fetch::Config {
+        sources: vec![s.clone(), sig],
+    };
+    let fetch_err = |error: String| PrebuiltError::Fetch {
+        name: s.name.clone(),
+        error,
+    };
+    let results =
+        stella_fetch::fetch_all(&both, cache, opts).map_err(|e| fetch_err(e.to_string()))?;
+    let (outcome, file) = (&results[0].1, &results[0].2);
+    // a signature that failed to download this time must not vouch for a new DB
+    let signature = results[1]
+        .2
+        .clone()
+        .filter(|_| !matches!(results[1].1, stella_fetch::Outcome::Failed { .. }));
+    let source = match outcome {
+        stella_fetch::Outcome::Fetched(n) => SourceOutcome {
+            name: s.name.clone(),
+            outcome: "fetched",
+            bytes: Some(*n),
+            error: None,
+            stale: None,
+        },
+        stella_fetch::Outcome::NotModified => SourceOutcome {
+            name: s.name.clone(),
+            outcome: "not-modified",
+            bytes: None,
+            error: None,
+            stale: None,
+        },
+        stella_fetch::Outcome::Failed { error, .. } => return Err(fetch_err(error.clone())),
+    };
+    let Some(file) = file.clone() else {
+        return Err(fetch_err("nothing was fetched".into()));
+    };
+    let refused = |error: String| PrebuiltError::Refused {
+        url: s.url.clone(),
+        error,
+    };
+    let db = stella_advisory::Db::open(&file).map_err(|e| refused(e.to_string()))?;
+    db.verify().map_err(|e| refused(e.to_string()))?;
+    let key_id = match (pubkey, &signature) {
+        (Some(pubkey), Some(sig_path)) => {
+            let key = stella_advisory::sign::read_public_key(pubkey)
+                .map_err(|e| refused(e.to_string()))?;
+            let sig = stella_advisory::sign::read_signature(sig_path)
+                .map_err(|e| refused(e.to_string()))?;
+            stella_advisory::sign::verify(&db, &sig, sig_path, &key)
+                .map_err(|e| refused(e.to_string()))?;
+            Some(sig.key_id)
+        }
+        (Some(_), None) => {
+            return Err(refused(
+                "no signature could be fetched, and a public key asks for one".into(),
+            ));
+        }
+        (None, _) => None,
+    };
+    Ok(Prebuilt {
+        source,
+        digest: db.digest(),
+        file,
+        signature,
+        key_id,
+    })
+}

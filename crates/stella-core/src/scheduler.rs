@@ -69,6 +69,8 @@ pub struct Settings {
     pub webhook: Option<String>,
     /// Key of the webhook's HMAC-SHA256 signature.
     pub webhook_secret: Option<String>,
+    /// Public key a prebuilt DB (`stella-db` feed) must be signed with.
+    pub db_pubkey: Option<std::path::PathBuf>,
 }
 
 impl Default for Settings {
@@ -85,6 +87,7 @@ impl Default for Settings {
             rescan_labels: Vec::new(),
             webhook: None,
             webhook_secret: None,
+            db_pubkey: None,
         }
     }
 }
@@ -468,42 +471,17 @@ impl Core {
             attempts: 2,
             ..stella_fetch::Options::default()
         };
-        let merged = crate::feeds::merge(&config, &tmp, &cache, &opts);
-        let now = stella_sbom::now();
-        // freshness per source, kept across runs: the last attempt and the last success
-        let mut status: BTreeMap<String, serde_json::Value> = self
-            .store
-            .get_doc(FEEDS_DOC)
-            .ok()
-            .flatten()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
-        let merged = match merged {
+        if crate::feeds::is_prebuilt(&config) {
+            return self.prebuilt_job(&config, &cache, &opts, &tmp);
+        }
+        let merged = match crate::feeds::merge(&config, &tmp, &cache, &opts) {
             Ok(m) => m,
             Err(e) => {
                 let _ = std::fs::remove_file(&tmp);
                 return Err(format!("{e}; the DB in use stays"));
             }
         };
-        for s in &merged.sources {
-            let prev_ok = status
-                .get(&s.name)
-                .and_then(|v| v.get("lastSuccess").cloned())
-                .unwrap_or(serde_json::Value::Null);
-            let ok = s.outcome != "failed";
-            status.insert(
-                s.name.clone(),
-                serde_json::json!({
-                    "lastAttempt": now,
-                    "outcome": s.outcome,
-                    "error": s.error,
-                    "lastSuccess": if ok { serde_json::Value::String(now.clone()) } else { prev_ok },
-                }),
-            );
-        }
-        if let Ok(b) = serde_json::to_vec(&status) {
-            let _ = self.store.put_doc(FEEDS_DOC, &b);
-        }
+        self.record_sources(&merged.sources);
         if merged.failed() > 0 {
             let _ = std::fs::remove_file(&tmp);
             let why: Vec<String> = merged
@@ -533,6 +511,95 @@ impl Core {
             "packages": merged.packages,
             "sources": merged.sources,
             "problems": merged.problems,
+        }))
+    }
+
+    /// Freshness per source, kept across runs: the last attempt and the last success (the
+    /// UI's feed-age tile, `/feeds`).
+    fn record_sources(&self, sources: &[crate::feeds::SourceOutcome]) {
+        let now = stella_sbom::now();
+        let mut status: BTreeMap<String, serde_json::Value> = self
+            .store
+            .get_doc(FEEDS_DOC)
+            .ok()
+            .flatten()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        for s in sources {
+            let prev_ok = status
+                .get(&s.name)
+                .and_then(|v| v.get("lastSuccess").cloned())
+                .unwrap_or(serde_json::Value::Null);
+            let ok = s.outcome != "failed";
+            status.insert(
+                s.name.clone(),
+                serde_json::json!({
+                    "lastAttempt": now,
+                    "outcome": s.outcome,
+                    "error": s.error,
+                    "lastSuccess": if ok { serde_json::Value::String(now.clone()) } else { prev_ok },
+                }),
+            );
+        }
+        if let Ok(b) = serde_json::to_vec(&status) {
+            let _ = self.store.put_doc(FEEDS_DOC, &b);
+        }
+    }
+
+    /// The feed job for a DB built elsewhere (`stella-db` source: another Core, a mirror):
+    /// fetched, verified (signature too with `--db-pubkey`), swapped in unless it is the one
+    /// in use.
+    fn prebuilt_job(
+        &self,
+        config: &stella_fetch::Config,
+        cache: &std::path::Path,
+        opts: &stella_fetch::Options,
+        tmp: &std::path::Path,
+    ) -> Result<serde_json::Value, String> {
+        let fetched = crate::feeds::fetch_prebuilt(
+            config,
+            cache,
+            opts,
+            self.config.schedule.db_pubkey.as_deref(),
+        );
+        let p = match fetched {
+            Ok(p) => p,
+            Err(e) => {
+                if let crate::feeds::PrebuiltError::Fetch { name, error } = &e {
+                    self.record_sources(&[crate::feeds::SourceOutcome {
+                        name: name.clone(),
+                        outcome: "failed",
+                        bytes: None,
+                        error: Some(error.clone()),
+                        stale: None,
+                    }]);
+                }
+                return Err(e.to_string());
+            }
+        };
+        self.record_sources(std::slice::from_ref(&p.source));
+        let current = self.db.read().map_err(|e| e.to_string())?.digest();
+        if current == p.digest {
+            return Ok(serde_json::json!({
+                "digest": p.digest, "upToDate": true, "sources": [p.source], "signedBy": p.key_id,
+            }));
+        }
+        // the cache keeps its copy for the next conditional request
+        std::fs::copy(&p.file, tmp).map_err(|e| format!("cannot copy the fetched DB: {e}"))?;
+        let (digest, built) = self.install_db(tmp).map_err(|e| {
+            let _ = std::fs::remove_file(tmp);
+            format!("{e}; the DB in use stays")
+        })?;
+        if let Some(sig) = &p.signature {
+            let _ = std::fs::copy(sig, stella_advisory::sign::sig_path(&self.config.db));
+        }
+        let _ = self.store.audit(&crate::audit_entry(
+            "scheduler",
+            "feeds.prebuilt",
+            &format!("{digest} built {built}"),
+        ));
+        Ok(serde_json::json!({
+            "digest": digest, "built": built, "sources": [p.source], "signedBy": p.key_id,
         }))
     }
 
