@@ -163,27 +163,9 @@ pub struct ServeArgs {
     /// --feeds) must be signed with; without it the signature is not checked.
     #[arg(long, env = "STELLA_DB_PUBKEY", value_name = "PEM")]
     pub db_pubkey: Option<PathBuf>,
-    /// Redis shared by every replica and worker (`redis://[:PASSWORD@]HOST:6379[/DB]`);
-    /// with --postgres, Core keeps its state there instead of in DATA.
-    #[arg(
-        long,
-        env = "STELLA_REDIS_URL",
-        requires = "postgres",
-        hide_env_values = true
-    )]
-    pub redis: Option<String>,
-    /// PostgreSQL shared by every replica and worker
-    /// (`postgres://USER[:PASSWORD]@HOST:5432/DB`); migrations run at start.
-    #[arg(
-        long,
-        env = "STELLA_POSTGRES_URL",
-        requires = "redis",
-        hide_env_values = true
-    )]
-    pub postgres: Option<String>,
-    /// Prefix of every Redis key (deployments sharing one Redis use different ones).
-    #[arg(long, default_value = "stella", env = "STELLA_REDIS_PREFIX")]
-    pub redis_prefix: String,
+    /// The store replicas and workers share, scaled out.
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Delete scans older than this many days, hourly (PostgreSQL only; default: keep all).
     #[arg(long, value_name = "DAYS")]
     pub retention_days: Option<u32>,
@@ -218,17 +200,28 @@ pub enum TokenCommand {
     Get(TokenGetArgs),
 }
 
-impl TokenDataArgs {
+impl StoreArgs {
     /// The shared store, when --redis and --postgres name one.
-    pub fn scaled(&self) -> Option<stella_store::ScaledOptions> {
+    pub fn scaled(&self, queue_limit: u64) -> Option<stella_store::ScaledOptions> {
         match (&self.redis, &self.postgres) {
             (Some(r), Some(p)) => Some(stella_store::ScaledOptions {
                 prefix: self.redis_prefix.clone(),
-                pg_connections: 1,
-                ..stella_store::ScaledOptions::new(r, p, 10_000)
+                ..stella_store::ScaledOptions::new(r, p, queue_limit)
             }),
             _ => None,
         }
+    }
+}
+
+impl TokenDataArgs {
+    /// The shared store, when --redis and --postgres name one (one connection is plenty).
+    pub fn scaled(&self) -> Option<stella_store::ScaledOptions> {
+        self.store
+            .scaled(10_000)
+            .map(|o| stella_store::ScaledOptions {
+                pg_connections: 1,
+                ..o
+            })
     }
 }
 
@@ -238,8 +231,17 @@ pub struct TokenDataArgs {
     /// Core's data directory.
     #[arg(long, default_value = "stella-data", env = "STELLA_DATA")]
     pub data: PathBuf,
-    /// Scaled out: the Redis Core replicas share (with --postgres; no data directory
-    /// needed, and replicas may keep running).
+    /// Scaled out: the store Core replicas share (no data directory needed then, and
+    /// replicas may keep running).
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Redis and PostgreSQL shared by every replica and worker (docs/deployment.md).
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Redis shared by every replica and worker (`redis://[:PASSWORD@]HOST:6379[/DB]`);
+    /// with --postgres, Core keeps its state there instead of in DATA.
     #[arg(
         long,
         env = "STELLA_REDIS_URL",
@@ -247,7 +249,8 @@ pub struct TokenDataArgs {
         hide_env_values = true
     )]
     pub redis: Option<String>,
-    /// Scaled out: the PostgreSQL Core replicas share.
+    /// PostgreSQL shared by every replica and worker
+    /// (`postgres://USER[:PASSWORD]@HOST:5432/DB`); migrations run at start.
     #[arg(
         long,
         env = "STELLA_POSTGRES_URL",
@@ -255,7 +258,7 @@ pub struct TokenDataArgs {
         hide_env_values = true
     )]
     pub postgres: Option<String>,
-    /// Scaled out: the prefix of Redis keys.
+    /// Prefix of every Redis key (deployments sharing one Redis use different ones).
     #[arg(long, default_value = "stella", env = "STELLA_REDIS_PREFIX")]
     pub redis_prefix: String,
 }

@@ -9,7 +9,7 @@ use crate::cli::ServeArgs;
 use crate::exit;
 
 pub(crate) fn run(a: ServeArgs, worker: bool) -> anyhow::Result<u8> {
-    if worker && a.redis.is_none() {
+    if worker && a.store.redis.is_none() {
         anyhow::bail!(
             "stella worker needs --redis and --postgres (the store Core replicas share)\nhint: on one machine, `stella serve` runs its workers itself"
         );
@@ -17,14 +17,13 @@ pub(crate) fn run(a: ServeArgs, worker: bool) -> anyhow::Result<u8> {
     if worker && a.no_workers {
         anyhow::bail!("stella worker --no-workers would do nothing");
     }
-    let scaled = match (&a.redis, &a.postgres) {
-        (Some(r), Some(p)) => Some(stella_store::ScaledOptions {
-            prefix: a.redis_prefix.clone(),
+    let scaled = a
+        .store
+        .scaled(a.queue_limit.max(1))
+        .map(|o| stella_store::ScaledOptions {
             retention_days: a.retention_days,
-            ..stella_store::ScaledOptions::new(r, p, a.queue_limit.max(1))
-        }),
-        _ => None,
-    };
+            ..o
+        });
     let db = match &a.db {
         Some(db) => {
             if !db.exists() {
@@ -125,7 +124,7 @@ pub(crate) fn run(a: ServeArgs, worker: bool) -> anyhow::Result<u8> {
         eprintln!(
             "stella worker: {} workers on {}",
             workers.len(),
-            a.redis_prefix
+            a.store.redis_prefix
         );
         rt.block_on(shutdown_signal());
         eprintln!("stella worker: stopping after the scans in progress");

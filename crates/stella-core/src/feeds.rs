@@ -42,6 +42,26 @@ pub struct Merged {
     pub namespaces: usize,
 }
 
+impl SourceOutcome {
+    /// How fetching `name` went.
+    fn of(name: &str, outcome: &stella_fetch::Outcome) -> SourceOutcome {
+        let (outcome, bytes, error, stale) = match outcome {
+            stella_fetch::Outcome::Fetched(n) => ("fetched", Some(*n), None, None),
+            stella_fetch::Outcome::NotModified => ("not-modified", None, None, None),
+            stella_fetch::Outcome::Failed { error, stale } => {
+                ("failed", None, Some(error.clone()), Some(*stale))
+            }
+        };
+        SourceOutcome {
+            name: name.to_string(),
+            outcome,
+            bytes,
+            error,
+            stale,
+        }
+    }
+}
+
 impl Merged {
     /// Sources that failed.
     pub fn failed(&self) -> usize {
@@ -111,29 +131,7 @@ pub fn merge(
     let mut sources = Vec::new();
     let mut usable = 0;
     for ((s, outcome, file), fmt) in results.iter().zip(formats) {
-        sources.push(match outcome {
-            stella_fetch::Outcome::Fetched(n) => SourceOutcome {
-                name: s.name.clone(),
-                outcome: "fetched",
-                bytes: Some(*n),
-                error: None,
-                stale: None,
-            },
-            stella_fetch::Outcome::NotModified => SourceOutcome {
-                name: s.name.clone(),
-                outcome: "not-modified",
-                bytes: None,
-                error: None,
-                stale: None,
-            },
-            stella_fetch::Outcome::Failed { error, stale } => SourceOutcome {
-                name: s.name.clone(),
-                outcome: "failed",
-                bytes: None,
-                error: Some(error.clone()),
-                stale: Some(*stale),
-            },
-        });
+        sources.push(SourceOutcome::of(&s.name, outcome));
         if let Some(f) = file {
             usable += 1;
             stella_advisory::import::import_file_as(&mut b, fmt, f, &s.name, &stamp)?;
@@ -261,23 +259,10 @@ pub fn fetch_prebuilt(
         .2
         .clone()
         .filter(|_| !matches!(results[1].1, stella_fetch::Outcome::Failed { .. }));
-    let source = match outcome {
-        stella_fetch::Outcome::Fetched(n) => SourceOutcome {
-            name: s.name.clone(),
-            outcome: "fetched",
-            bytes: Some(*n),
-            error: None,
-            stale: None,
-        },
-        stella_fetch::Outcome::NotModified => SourceOutcome {
-            name: s.name.clone(),
-            outcome: "not-modified",
-            bytes: None,
-            error: None,
-            stale: None,
-        },
-        stella_fetch::Outcome::Failed { error, .. } => return Err(fetch_err(error.clone())),
-    };
+    if let stella_fetch::Outcome::Failed { error, .. } = outcome {
+        return Err(fetch_err(error.clone()));
+    }
+    let source = SourceOutcome::of(&s.name, outcome);
     let Some(file) = file.clone() else {
         return Err(fetch_err("nothing was fetched".into()));
     };
