@@ -236,6 +236,30 @@ doc = {
                           "The scans."),
                 "400": problem("No image given."),
             }})},
+        "/api/v1/images": {"get": protected({
+            "operationId": "listImages", "summary": "Every image with a stored scan: its latest scan, when, and how many",
+            "responses": {
+                "200": js(obj({"images": {"type": "array", "items": obj({
+                    "image": {"type": "string"}, "latestScanId": {"type": "string"},
+                    "createdAt": {"type": ["string", "null"]}, "scans": {"type": "integer"}},
+                    ["image", "latestScanId", "scans"])}}, ["images"]), "The images, in name order."),
+            }})},
+        "/api/v1/images/rescan": {"post": protected({
+            "operationId": "rescanImage",
+            "summary": "Match an image's latest scan input again (the DB and policy in use now), without cataloguing again",
+            "description": "A scan like any other: admitted against the quota, stored in the image's history, audited. `Content-Location` names the stored scan.",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": obj(
+                {"image": {"type": "string"}}, ["image"], extra=False)}}},
+            "responses": {
+                "200": js(SCAN_RESULT, "The new result.", {"Content-Location": {"schema": {"type": "string"}}}),
+                "400": problem("The body is not `{\"image\": REF}`."),
+                "404": problem("No stored scan of that image."),
+                "415": problem("The body is not JSON."),
+                "422": problem("The body is not `{\"image\": REF}`, or the policy could not be evaluated."),
+                "429": problem("The token's daily quota is used up.",
+                               {"Retry-After": {"description": "Seconds to the next UTC midnight.",
+                                                "schema": {"type": "string"}}}),
+            }}, body=True)},
         "/api/v1/scans/{id}": {"get": protected({
             "operationId": "getScan", "summary": "A scan: its result, or its state while queued or running",
             "parameters": [ID_PARAM],

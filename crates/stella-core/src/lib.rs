@@ -24,6 +24,7 @@ mod problem;
 mod scan;
 pub mod scheduler;
 mod server;
+mod ui;
 
 pub use auth::{Caller, now_secs};
 pub use problem::Problem;
@@ -426,7 +427,9 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/jobs/runs", get(scheduler::runs))
         .route("/jobs/{name}/run", post(scheduler::run_job))
         .route("/criticals", get(scheduler::criticals))
-        .route("/scans/{id}/diff", get(scan::diff));
+        .route("/scans/{id}/diff", get(scan::diff))
+        .route("/images", get(scan::images))
+        .route("/images/rescan", post(scan::rescan_image));
     let seed = Router::new()
         .route("/scan", post(scan::post_scan))
         .route("/layers/missing", post(scan::layers_missing))
@@ -446,6 +449,11 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/connect/token", post(auth::token))
         .route("/.well-known/openid-configuration", get(auth::discovery))
         .route("/jwks", get(auth::jwks))
+        .route("/", get(ui::root))
+        .route("/ui/", get(ui::index))
+        .route("/ui", get(ui::root))
+        .route("/ui/{*path}", get(ui::asset))
+        .route("/locales/{name}", get(ui::locale))
         .merge(protected)
         .fallback(|| async {
             Problem::not_found(

@@ -1367,3 +1367,90 @@ pub(crate) async fn diff(
     .map_err(internal)??;
     Ok(axum::Json(v).into_response())
 }
+
+/// `GET /images`: every image with a stored scan, its latest scan, when, and how many.
+pub(crate) async fn images(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+) -> Result<Response, Problem> {
+    caller.require(stella_auth::Scope::Scan)?;
+    let c = core.clone();
+    let list = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        for (image, id) in c.store.inputs().map_err(crate::problem::store)? {
+            let history = c.store.scans_of(&image).map_err(crate::problem::store)?;
+            let created = history
+                .iter()
+                .find(|(_, i)| *i == id)
+                .map(|(c, _)| c.clone());
+            out.push(serde_json::json!({
+                "image": image,
+                "latestScanId": id,
+                "createdAt": created,
+                "scans": history.len(),
+            }));
+        }
+        Ok::<_, Problem>(out)
+    })
+    .await
+    .map_err(internal)??;
+    Ok(axum::Json(serde_json::json!({ "images": list })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RescanBody {
+    image: String,
+}
+
+/// `POST /images/rescan`: matches an image's latest scan input again against the DB and the
+/// policy in use now (a mute just made, a fresh feed), without cataloguing again; a scan like
+/// any other (quota, history, audit).
+pub(crate) async fn rescan_image(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    axum::Json(body): axum::Json<RescanBody>,
+) -> Result<Response, Problem> {
+    caller.require(stella_auth::Scope::Scan)?;
+    let key = format!("scan-{}", crate::unique_suffix());
+    let permit = core.scans.acquire().await.map_err(internal)?;
+    let c = core.clone();
+    let k = key.clone();
+    let (json, admitted) = tokio::task::spawn_blocking(move || {
+        let Some((_, input)) = c.store.input(&body.image).map_err(crate::problem::store)? else {
+            return Err(Problem::not_found(
+                "No stored scan",
+                format!(
+                    "there is no stored scan of `{}` to match again; scan it first (POST /api/v1/scan?image=REF)",
+                    body.image
+                ),
+            ));
+        };
+        let job = Job::decode(&input)
+            .ok_or_else(|| internal("the stored scan input is unreadable"))?
+            .for_rescan(&body.image);
+        let admitted = c.admit(&caller)?;
+        let (json, _, _) = c
+            .execute(&k, false, &job, None, |reference, created, value, audit| {
+                c.store
+                    .put_scan(&k, reference, created, value, Some(audit))
+                    .map_err(crate::problem::store)
+            })
+            .inspect_err(|_| c.settle_quota())?;
+        Ok::<_, Problem>((json, admitted))
+    })
+    .await
+    .map_err(internal)??;
+    drop(permit);
+    let mut r = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        json,
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/scans/{key}")) {
+        r.headers_mut().insert(header::CONTENT_LOCATION, v);
+    }
+    r.extensions_mut().insert(admitted);
+    Ok(r)
+}

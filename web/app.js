@@ -1,0 +1,470 @@
+// Stella Ops web UI: a small single-page app over Core's REST API (docs/api.md).
+// Every text from the server is set as textContent, never parsed as HTML; the content
+// security policy allows no other script.
+
+const SESSION = "stella.session";
+const SEVERITIES = ["critical", "high", "medium", "low", "negligible", "unknown"];
+const state = { token: null, exp: 0, iat: 0, who: "", lang: "en", strings: {}, warned: false };
+
+// ---- helpers ----
+
+const $ = (sel, root = document) => root.querySelector(sel);
+
+/** An element: h("td", {class: "x"}, "text", child…); attributes starting with "on" are listeners. */
+function h(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (k === "class") e.className = v;
+    else e.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+/** The translation of `key`, with {name} placeholders filled. */
+function t(key, vars = {}) {
+  const s = state.strings[key] ?? key;
+  return s.replace(/\{(\w+)\}/g, (_, k) => (vars[k] ?? `{${k}}`));
+}
+
+async function loadLanguage(lang) {
+  const r = await fetch(`/locales/${lang}.json`);
+  if (!r.ok) throw new Error(`no translation for ${lang}`);
+  state.strings = await r.json();
+  state.lang = lang;
+  document.documentElement.lang = lang;
+  localStorage.setItem("stella.lang", lang);
+  for (const e of document.querySelectorAll("[data-i18n]")) e.textContent = t(e.dataset.i18n);
+}
+
+function toast(text) {
+  const e = h("div", { class: "toast", role: "status" }, text);
+  $("#toasts").append(e);
+  setTimeout(() => e.remove(), 6000);
+}
+
+function fmtDate(s) {
+  if (!s) return "";
+  const d = new Date(s);
+  return isNaN(d) ? s : d.toLocaleString(state.lang);
+}
+
+function ageText(seconds) {
+  if (seconds == null) return "";
+  const hours = seconds / 3600;
+  return hours < 48 ? t("age.hours", { n: Math.round(hours) }) : t("age.days", { n: Math.round(hours / 24) });
+}
+
+// ---- session and API ----
+
+function saveSession() {
+  sessionStorage.setItem(SESSION, JSON.stringify({ token: state.token, exp: state.exp, iat: state.iat, who: state.who }));
+}
+
+function restoreSession() {
+  try {
+    const s = JSON.parse(sessionStorage.getItem(SESSION) || "null");
+    if (s && s.token && s.exp * 1000 > Date.now()) Object.assign(state, { iat: s.exp, ...s });
+  } catch { /* no session */ }
+}
+
+function logout() {
+  state.token = null;
+  state.exp = 0;
+  sessionStorage.removeItem(SESSION);
+  location.hash = "#/login";
+}
+
+/** Calls the API; a problem document becomes an Error with its detail; 401 logs out. */
+async function api(path, { method = "GET", body, headers = {} } = {}) {
+  const r = await fetch(path, {
+    method,
+    body,
+    headers: { Authorization: `Bearer ${state.token}`, ...headers },
+  });
+  quotaFrom(r.headers);
+  if (r.status === 401) {
+    logout();
+    throw new Error(t("error.session"));
+  }
+  const ct = r.headers.get("content-type") || "";
+  const data = ct.includes("json") ? await r.json() : await r.text();
+  if (!r.ok) throw new Error((data && data.detail) || `${r.status}`);
+  // where a new scan is stored (its id in Core, which the result's own scanId is not)
+  const loc = r.headers.get("content-location");
+  if (loc && data && typeof data === "object") {
+    Object.defineProperty(data, "storedId", { value: decodeURIComponent(loc.split("/").pop()) });
+  }
+  return data;
+}
+
+/** The quota banner, from the headers every authenticated answer carries. */
+function quotaFrom(headers) {
+  const limit = headers.get("x-stella-quota-limit");
+  const remaining = headers.get("x-stella-quota-remaining");
+  if (limit === null || remaining === null) return;
+  const used = Number(limit) - Number(remaining);
+  const banner = $("#quota");
+  const warn = headers.get("x-stella-quota-warning") !== null;
+  banner.hidden = false;
+  banner.className = warn ? "warn" : "";
+  banner.textContent = t(warn ? "quota.warning" : "quota.banner", { used, limit, remaining });
+}
+
+/** Warns once that the token is about to expire: 7 days ahead for long-lived (offline) tokens,
+ * 10 minutes ahead for a session's 12-hour token. */
+function expiryToast() {
+  const left = state.exp * 1000 - Date.now();
+  const long = state.exp - state.iat > 7 * 86400;
+  const ahead = long ? 7 * 86400 * 1000 : 10 * 60 * 1000;
+  if (!state.warned && left > 0 && left < ahead) {
+    state.warned = true;
+    toast(t("session.expires", { when: fmtDate(new Date(state.exp * 1000).toISOString()) }));
+  }
+}
+
+// ---- views ----
+
+function loginView() {
+  const err = h("p", { class: "error", role: "alert", id: "login-error" });
+  const form = h(
+    "form",
+    { class: "card login", "aria-labelledby": "login-title" },
+    h("h1", { id: "login-title" }, t("login.title")),
+    h("label", { for: "username" }, t("login.user")),
+    h("input", { id: "username", name: "username", autocomplete: "username", required: true }),
+    h("label", { for: "password" }, t("login.password")),
+    h("input", { id: "password", name: "password", type: "password", autocomplete: "current-password", required: true }),
+    err,
+    h("button", { type: "submit", class: "primary" }, t("login.submit")),
+  );
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    err.textContent = "";
+    const body = new URLSearchParams({
+      grant_type: "password",
+      username: form.username.value,
+      password: form.password.value,
+    });
+    const r = await fetch("/connect/token", { method: "POST", body });
+    const data = await r.json().catch(() => ({}));
+    if (!r.ok) {
+      err.textContent = t("login.failed");
+      return;
+    }
+    state.token = data.access_token;
+    state.iat = Math.floor(Date.now() / 1000);
+    state.exp = state.iat + (data.expires_in || 0);
+    state.who = form.username.value;
+    saveSession();
+    location.hash = "#/";
+  });
+  return [form];
+}
+
+async function dashboardView() {
+  const [feeds, quota, criticals, images] = await Promise.all([
+    api("/api/v1/feeds").catch(() => null),
+    api("/api/v1/quota").catch(() => null),
+    api("/api/v1/criticals").catch(() => null),
+    api("/api/v1/images").catch(() => ({ images: [] })),
+  ]);
+  const age = feeds ? feeds.ageSeconds : null;
+  const fresh = age == null ? "bad" : age < 36 * 3600 ? "ok" : age < 7 * 86400 ? "warn" : "bad";
+  const tiles = h(
+    "div",
+    { class: "grid" },
+    h("section", { class: `card tile-${fresh}`, id: "feed-age", "aria-labelledby": "feed-age-title" },
+      h("h2", { id: "feed-age-title" }, t("dash.feeds")),
+      h("div", { class: "big" }, age == null ? "?" : ageText(age)),
+      h("div", { class: "muted" }, t(`dash.fresh.${fresh}`))),
+    h("section", { class: "card", "aria-labelledby": "quota-title" },
+      h("h2", { id: "quota-title" }, t("dash.quota")),
+      h("div", { class: "big" }, quota ? `${quota.used} / ${quota.limit}` : "?"),
+      h("div", { class: "muted" }, quota ? t("dash.remaining", { n: quota.remaining }) : "")),
+    h("section", { class: "card", "aria-labelledby": "crit-title" },
+      h("h2", { id: "crit-title" }, t("dash.criticals")),
+      (criticals && criticals.images && criticals.images.length)
+        ? h("ul", {}, criticals.images.map((i) =>
+          h("li", {}, h("a", { href: `#/scans/${encodeURIComponent(i.scanId)}` }, i.image),
+            " ", t("dash.newCount", { n: (i.newCriticals || []).length }))))
+        : h("div", { class: "muted" }, t("dash.none"))),
+  );
+  const recent = [...images.images].sort((a, b) => (b.createdAt || "").localeCompare(a.createdAt || "")).slice(0, 10);
+  return [
+    h("h1", {}, t("nav.dashboard")),
+    tiles,
+    h("h2", {}, t("dash.recent")),
+    imagesTable(recent),
+  ];
+}
+
+function imagesTable(list) {
+  if (!list.length) return h("p", { class: "muted" }, t("scans.empty"));
+  return h("table", {},
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("scans.image")), h("th", { scope: "col" }, t("scans.latest")), h("th", { scope: "col" }, t("scans.count")))),
+    h("tbody", {}, list.map((i) => h("tr", {},
+      h("td", {}, h("a", { href: `#/scans/${encodeURIComponent(i.latestScanId)}` }, i.image)),
+      h("td", {}, fmtDate(i.createdAt)),
+      h("td", {}, String(i.scans))))));
+}
+
+async function scansView() {
+  const data = await api("/api/v1/images");
+  const filter = h("input", { id: "image-filter", type: "search" });
+  const holder = h("div");
+  const sorted = [...data.images].sort((a, b) => (b.createdAt || "").localeCompare(a.createdAt || ""));
+  const draw = () => {
+    const q = filter.value.toLowerCase();
+    holder.replaceChildren(imagesTable(sorted.filter((i) => i.image.toLowerCase().includes(q))));
+  };
+  filter.addEventListener("input", draw);
+  draw();
+  // scan an SBOM from this computer
+  const err = h("p", { class: "error", role: "alert" });
+  const form = h("form", { class: "card", id: "upload", "aria-labelledby": "upload-title" },
+    h("h2", { id: "upload-title" }, t("scans.new")),
+    h("label", { for: "sbom-file" }, t("scans.file")),
+    h("input", { id: "sbom-file", type: "file", required: true, accept: ".json,.xml,.spdx,.cdx" }),
+    h("label", { for: "sbom-image" }, t("scans.imageName")),
+    h("input", { id: "sbom-image", required: true, placeholder: "registry.example.com/app:1.0" }),
+    err,
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, t("scans.submit"))));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    err.textContent = "";
+    const file = $("#sbom-file").files[0];
+    if (!file) return;
+    try {
+      const image = encodeURIComponent($("#sbom-image").value.trim());
+      const result = await api(`/api/v1/scan?wait=true&image=${image}`, {
+        method: "POST", body: await file.arrayBuffer(), headers: { "Content-Type": "application/json" },
+      });
+      location.hash = `#/scans/${encodeURIComponent(result.storedId)}`;
+    } catch (e) {
+      err.textContent = e.message;
+    }
+  });
+  return [
+    h("h1", {}, t("nav.scans")),
+    form,
+    h("h2", { style: false }, t("scans.images")),
+    h("div", { class: "filters" }, h("div", {}, h("label", { for: "image-filter" }, t("scans.filter")), filter)),
+    holder,
+  ];
+}
+
+async function scanView(id) {
+  const s = await api(`/api/v1/scans/${encodeURIComponent(id)}`);
+  if (s.state) {
+    // queued or running: follow its events, then show it
+    return [h("h1", {}, t("scan.running")), h("p", { role: "status" }, s.state)];
+  }
+  const image = s.target && s.target.reference;
+  const verdict = s.verdict ? s.verdict.status : "";
+  const findings = s.findings || [];
+  const rescan = h("button", { type: "button", id: "rescan", class: "primary" }, t("scan.rescan"));
+  rescan.addEventListener("click", async () => {
+    rescan.disabled = true;
+    try {
+      const r = await api("/api/v1/images/rescan", {
+        method: "POST", body: JSON.stringify({ image }), headers: { "Content-Type": "application/json" },
+      });
+      location.hash = `#/scans/${encodeURIComponent(r.storedId)}`;
+    } catch (e) {
+      toast(e.message);
+      rescan.disabled = false;
+    }
+  });
+  const summary = h("div", { class: "summary" },
+    SEVERITIES.filter((k) => s.summary && s.summary[k] !== undefined).map((k) =>
+      h("span", {}, h("span", { class: `badge sev-${k}` }, t(`sev.${k}`)), " ", String(s.summary[k]))));
+  return [
+    h("h1", {}, image || id),
+    h("p", {},
+      h("span", { class: `badge v-${verdict}`, id: "verdict" }, verdict), " ",
+      h("span", { class: "muted" }, fmtDate(s.createdAt)), " ",
+      (s.verdict && s.verdict.reasons || []).join("; ")),
+    summary,
+    h("div", { class: "actions" }, rescan),
+    findingsTable(findings, image),
+  ];
+}
+
+/** The findings: search, severity filter, sortable columns; rows drawn as they scroll in. */
+function findingsTable(all, image) {
+  const search = h("input", { id: "search", type: "search" });
+  const sev = h("select", { id: "severity" },
+    h("option", { value: "" }, t("filter.all")),
+    SEVERITIES.map((k) => h("option", { value: k }, t(`sev.${k}`))));
+  const count = h("span", { class: "muted", role: "status", id: "count" });
+  const body = h("tbody");
+  const sentinel = h("tr", {}, h("td", { colspan: 7 }));
+  let sortKey = "severity";
+  let sortDir = 1;
+  let rows = [];
+  let drawn = 0;
+  const rank = (f) => SEVERITIES.indexOf((f.severity || "unknown").toLowerCase());
+  const keys = {
+    severity: (f) => rank(f),
+    id: (f) => f.vulnerabilityId,
+    package: (f) => `${f.package.name} ${f.package.version}`,
+    epss: (f) => -(f.epss ? f.epss.score ?? f.epss : 0),
+  };
+  const headers = {};
+  const th = (key, label) => {
+    const b = h("button", { type: "button" }, label);
+    const cell = h("th", { scope: "col", "aria-sort": "none" }, b);
+    b.addEventListener("click", () => {
+      sortDir = sortKey === key ? -sortDir : 1;
+      sortKey = key;
+      apply();
+    });
+    headers[key] = cell;
+    return cell;
+  };
+  const row = (f) => {
+    const muted = f.policy && f.policy.action === "muted";
+    const mute = h("button", { type: "button", class: "small", "data-vuln": f.vulnerabilityId }, t("scan.mute"));
+    mute.addEventListener("click", () => openMute(f, image));
+    const epss = f.epss ? (typeof f.epss === "object" ? f.epss.score : f.epss) : null;
+    return h("tr", { "data-vuln": f.vulnerabilityId },
+      h("td", {}, h("span", { class: `badge sev-${(f.severity || "unknown").toLowerCase()}` }, t(`sev.${(f.severity || "unknown").toLowerCase()}`))),
+      h("td", {}, f.vulnerabilityId, " ", f.kev ? h("span", { class: "badge kev", title: t("scan.kevTitle") }, "KEV") : null,
+        h("details", {}, h("summary", {}, t("scan.why")),
+          f.summary ? h("p", {}, f.summary) : null,
+          h("pre", {}, JSON.stringify(f.matchDetails || {}, null, 2)))),
+      h("td", {}, `${f.package.name} ${f.package.version}`, f.layer ? h("div", { class: "muted" }, f.layer) : null),
+      h("td", {}, (f.fixedVersions || []).join(", ") || t("scan.noFix")),
+      h("td", {}, epss != null ? `${(Number(epss) * 100).toFixed(1)} %` : ""),
+      h("td", {}, f.policy ? h("span", { class: muted ? "badge muted-badge" : "" }, t(`action.${f.policy.action}`)) : ""),
+      h("td", {}, muted ? "" : mute));
+  };
+  const more = () => {
+    const next = rows.slice(drawn, drawn + 200);
+    drawn += next.length;
+    sentinel.remove();
+    body.append(...next.map(row));
+    if (drawn < rows.length) body.append(sentinel);
+  };
+  const observer = new IntersectionObserver((es) => { if (es.some((e) => e.isIntersecting)) more(); });
+  observer.observe(sentinel);
+  const apply = () => {
+    const q = search.value.trim().toLowerCase();
+    const s = sev.value;
+    rows = all.filter((f) => (!s || (f.severity || "unknown").toLowerCase() === s) &&
+      (!q || `${f.vulnerabilityId} ${(f.aliases || []).join(" ")} ${f.package.name} ${f.package.version}`.toLowerCase().includes(q)));
+    const k = keys[sortKey];
+    rows.sort((a, b) => {
+      const x = k(a), y = k(b);
+      return (x < y ? -1 : x > y ? 1 : 0) * sortDir;
+    });
+    for (const [key, cell] of Object.entries(headers)) {
+      cell.setAttribute("aria-sort", key === sortKey ? (sortDir > 0 ? "ascending" : "descending") : "none");
+    }
+    count.textContent = t("scan.count", { shown: rows.length, all: all.length });
+    body.replaceChildren();
+    drawn = 0;
+    more();
+  };
+  search.addEventListener("input", apply);
+  sev.addEventListener("change", apply);
+  const table = h("table", { id: "findings" },
+    h("caption", { class: "muted" }, count),
+    h("thead", {}, h("tr", {},
+      th("severity", t("col.severity")), th("id", t("col.vulnerability")), th("package", t("col.package")),
+      h("th", { scope: "col" }, t("col.fixed")), th("epss", "EPSS"), h("th", { scope: "col" }, t("col.policy")),
+      h("th", { scope: "col" }, h("span", { class: "sr-only" }, t("col.actions"))))),
+    body);
+  apply();
+  return [
+    h("div", { class: "filters" },
+      h("div", {}, h("label", { for: "search" }, t("filter.search")), search),
+      h("div", {}, h("label", { for: "severity" }, t("filter.severity")), sev)),
+    h("div", { class: "scroll" }, table),
+  ];
+}
+
+function openMute(f, image) {
+  const d = $("#mute");
+  const form = $("#mute-form");
+  $("#mute-what").textContent = t("mute.what", { id: f.vulnerabilityId, pkg: f.package.name, image: image || "" });
+  $("#mute-error").textContent = "";
+  form.reason.value = "";
+  const until = new Date(Date.now() + 90 * 86400 * 1000);
+  form.until.value = until.toISOString().slice(0, 10);
+  $("#mute-cancel").onclick = () => d.close();
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    try {
+      await api("/api/v1/policy/mute", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          vulnerability: f.vulnerabilityId,
+          package: f.package.purl ? f.package.purl.split("@")[0] + "*" : undefined,
+          until: form.until.value,
+          reason: form.reason.value,
+        }),
+      });
+      d.close();
+      toast(t("mute.done", { id: f.vulnerabilityId }));
+    } catch (e) {
+      $("#mute-error").textContent = e.message;
+    }
+  };
+  d.showModal();
+  form.reason.focus();
+}
+
+// ---- routing ----
+
+async function render() {
+  const main = $("#main");
+  const route = location.hash.replace(/^#/, "") || "/";
+  const signedIn = !!state.token;
+  $("#nav").hidden = !signedIn;
+  $("#logout").hidden = !signedIn;
+  $("#who").textContent = signedIn ? state.who : "";
+  if (!signedIn && route !== "/login") {
+    location.hash = "#/login";
+    return;
+  }
+  let view;
+  try {
+    if (route === "/login") view = loginView();
+    else if (route === "/") view = await dashboardView();
+    else if (route === "/scans") view = await scansView();
+    else if (route.startsWith("/scans/")) view = await scanView(decodeURIComponent(route.slice(7)));
+    else view = [h("h1", {}, t("error.notFound"))];
+  } catch (e) {
+    view = [h("p", { class: "error", role: "alert" }, e.message)];
+  }
+  main.replaceChildren(...view.flat());
+  for (const a of document.querySelectorAll("#nav a")) {
+    a.toggleAttribute("aria-current", a.getAttribute("href") === `#${route}`);
+  }
+  if (signedIn) expiryToast();
+  document.title = `Stella Ops — ${(main.querySelector("h1") || {}).textContent || ""}`;
+}
+
+async function start() {
+  restoreSession();
+  const wanted = localStorage.getItem("stella.lang") || (navigator.language || "en").slice(0, 2);
+  await loadLanguage(["en", "de"].includes(wanted) ? wanted : "en");
+  $("#lang").value = state.lang;
+  $("#lang").addEventListener("change", async (e) => {
+    await loadLanguage(e.target.value);
+    render();
+  });
+  $("#logout").addEventListener("click", logout);
+  window.addEventListener("hashchange", render);
+  render();
+}
+
+start();
