@@ -174,7 +174,12 @@ doc = {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (EdDSA)"}},
         "schemas": {
             "Problem": obj({"type": {"type": "string"}, "title": {"type": "string"},
-                            "status": {"type": "integer"}, "detail": {"type": "string"}},
+                            "status": {"type": "integer"}, "detail": {"type": "string"},
+                            "error": obj({"source": {"type": "string"},
+                                          "line": {"type": ["integer", "null"]},
+                                          "column": {"type": ["integer", "null"]},
+                                          "message": {"type": "string"}},
+                                         ["source", "message"])},
                            ["title", "status", "detail"]),
             "ScanResult": {"description": "See docs/scan-result.schema.json.", "type": "object",
                            "required": ["schemaVersion", "scanId", "findings", "verdict"]},

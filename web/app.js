@@ -80,7 +80,16 @@ function logout() {
   location.hash = "#/login";
 }
 
-/** Calls the API; a problem document becomes an Error with its detail; 401 logs out. */
+/** An API error: the problem document's detail, and the document. */
+class ApiError extends Error {
+  constructor(problem, status) {
+    super((problem && problem.detail) || `${status}`);
+    this.problem = problem || {};
+    this.status = status;
+  }
+}
+
+/** Calls the API; a problem document becomes an ApiError with its detail; 401 logs out. */
 async function api(path, { method = "GET", body, headers = {} } = {}) {
   const r = await fetch(path, {
     method,
@@ -94,7 +103,7 @@ async function api(path, { method = "GET", body, headers = {} } = {}) {
   }
   const ct = r.headers.get("content-type") || "";
   const data = ct.includes("json") ? await r.json() : await r.text();
-  if (!r.ok) throw new Error((data && data.detail) || `${r.status}`);
+  if (!r.ok) throw new ApiError(typeof data === "object" ? data : null, r.status);
   // where a new scan is stored (its id in Core, which the result's own scanId is not)
   const loc = r.headers.get("content-location");
   if (loc && data && typeof data === "object") {
@@ -422,6 +431,163 @@ function openMute(f, image) {
   form.reason.focus();
 }
 
+/** The policy editor: YAML with the error at its line, versions, diffs, activation. */
+async function policyView() {
+  let active = null;
+  try {
+    active = await api("/api/v1/policy");
+  } catch (e) {
+    if (e.status !== 404) throw e;
+  }
+  const history = await api("/api/v1/policy/history");
+  const text = h("textarea", { id: "policy-yaml", rows: 18, spellcheck: "false", "aria-describedby": "policy-error" });
+  text.value = (active && active.yaml) || "version: 1\nrules: []\n";
+  const gutter = h("div", { class: "gutter", "aria-hidden": "true" });
+  const err = h("p", { id: "policy-error", class: "error", role: "alert" });
+  const comment = h("input", { id: "policy-comment" });
+  const lines = (bad) => {
+    const n = text.value.split("\n").length;
+    gutter.replaceChildren(...Array.from({ length: n }, (_, i) =>
+      h("div", { class: i + 1 === bad ? "bad" : "" }, String(i + 1))));
+  };
+  text.addEventListener("input", () => lines(0));
+  text.addEventListener("scroll", () => { gutter.scrollTop = text.scrollTop; });
+  lines(0);
+  const body = () => JSON.stringify({
+    yaml: text.value, rego: (active && active.rego) || {}, comment: comment.value || undefined,
+  });
+  const failed = (e) => {
+    const where = e.problem && e.problem.error;
+    if (where && where.line) {
+      err.textContent = t("policy.errorAt", { line: where.line, column: where.column || 1, message: where.message });
+      lines(where.line);
+      // put the caret on the line
+      const before = text.value.split("\n").slice(0, where.line - 1).join("\n").length + (where.line > 1 ? 1 : 0);
+      text.focus();
+      text.setSelectionRange(before + (where.column || 1) - 1, before + (where.column || 1) - 1);
+    } else {
+      err.textContent = e.message;
+    }
+  };
+  const check = h("button", { type: "button", id: "policy-check" }, t("policy.check"));
+  check.addEventListener("click", async () => {
+    err.textContent = "";
+    try {
+      await api("/api/v1/policy/validate", { method: "POST", body: body(), headers: { "Content-Type": "application/json" } });
+      lines(0);
+      toast(t("policy.valid"));
+    } catch (e) { failed(e); }
+  });
+  const save = h("button", { type: "button", id: "policy-save", class: "primary" }, t("policy.save"));
+  save.addEventListener("click", async () => {
+    err.textContent = "";
+    try {
+      const v = await api("/api/v1/policy", { method: "PUT", body: body(), headers: { "Content-Type": "application/json" } });
+      toast(t("policy.saved", { version: v.version }));
+      render();
+    } catch (e) { failed(e); }
+  });
+  const diff = h("pre", { id: "policy-diff", hidden: true });
+  const rows = [...history.versions].reverse().map((v) => {
+    const isActive = v.version === history.active;
+    const activate = h("button", { type: "button", class: "small" }, t("policy.activate"));
+    activate.addEventListener("click", async () => {
+      try {
+        await api("/api/v1/policy/activate", { method: "POST", body: JSON.stringify({ version: v.version }), headers: { "Content-Type": "application/json" } });
+        toast(t("policy.activated", { version: v.version }));
+        render();
+      } catch (e) { toast(e.message); }
+    });
+    const show = h("button", { type: "button", class: "small" }, t("policy.diff"));
+    show.addEventListener("click", async () => {
+      const from = history.active && history.active !== v.version ? history.active : Math.max(1, v.version - 1);
+      const d = await api(`/api/v1/policy/history?from=${from}&to=${v.version}`);
+      diff.hidden = false;
+      diff.textContent = `${t("policy.diffOf", { from, to: v.version })}\n${typeof d.diff === "string" ? d.diff : JSON.stringify(d.diff, null, 2)}`;
+    });
+    return h("tr", { "data-version": v.version },
+      h("td", {}, String(v.version), isActive ? h("span", { class: "badge v-PASS" }, t("policy.active")) : null),
+      h("td", {}, v.author || ""), h("td", {}, fmtDate(v.created)), h("td", {}, v.comment || ""),
+      h("td", {}, isActive ? "" : activate, " ", v.version > 1 ? show : null));
+  });
+  return [
+    h("h1", {}, t("nav.policy")),
+    h("section", { class: "card", "aria-labelledby": "editor-title" },
+      h("h2", { id: "editor-title" }, active ? t("policy.editing", { version: active.version }) : t("policy.none")),
+      h("label", { for: "policy-yaml" }, t("policy.yaml")),
+      h("div", { class: "editor" }, gutter, text),
+      err,
+      h("label", { for: "policy-comment" }, t("policy.comment")), comment,
+      active && Object.keys(active.rego || {}).length
+        ? h("p", { class: "muted" }, t("policy.rego", { names: Object.keys(active.rego).join(", ") })) : null,
+      h("div", { class: "actions" }, check, save)),
+    h("h2", {}, t("policy.history")),
+    h("table", { id: "policy-history" },
+      h("thead", {}, h("tr", {}, [t("policy.version"), t("policy.author"), t("policy.created"), t("policy.commentCol"), ""].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, rows)),
+    diff,
+  ];
+}
+
+/** Settings: feeds (sources, last update, update now), clients and offline tokens. */
+async function settingsView() {
+  const feeds = await api("/api/v1/feeds");
+  const sources = Object.entries(feeds.sources || {});
+  const run = h("button", { type: "button", id: "feeds-update", class: "primary" }, t("settings.updateNow"));
+  run.addEventListener("click", async () => {
+    try {
+      await api("/api/v1/jobs/feeds/run", { method: "POST" });
+      toast(t("settings.updating"));
+    } catch (e) { toast(e.message); }
+  });
+  const out = [
+    h("h1", {}, t("nav.settings")),
+    h("section", { class: "card", "aria-labelledby": "feeds-title" },
+      h("h2", { id: "feeds-title" }, t("settings.feeds")),
+      h("p", {}, t("settings.db", { built: fmtDate(feeds.built), age: ageText(feeds.ageSeconds), n: feeds.vulnerabilities })),
+      sources.length
+        ? h("table", {},
+          h("thead", {}, h("tr", {}, [t("settings.source"), t("settings.outcome"), t("settings.lastAttempt"), t("settings.lastSuccess")].map((c) => h("th", { scope: "col" }, c)))),
+          h("tbody", {}, sources.map(([name, s]) => h("tr", {},
+            h("td", {}, name), h("td", {}, s.outcome || ""), h("td", {}, fmtDate(s.lastAttempt)), h("td", {}, fmtDate(s.lastSuccess))))))
+        : h("p", { class: "muted" }, t("settings.noSources")),
+      h("div", { class: "actions" }, run)),
+  ];
+  // clients and offline tokens need the admin scope; others do not see them
+  let principals = null;
+  try { principals = await api("/api/v1/principals"); } catch { /* not an admin */ }
+  if (principals) {
+    const days = h("input", { id: "offline-days", type: "number", min: 1, max: 90, value: 30 });
+    const client = h("select", { id: "offline-client" },
+      principals.principals.filter((p) => p.kind === "client").map((p) => h("option", { value: p.name }, p.name)));
+    const issue = h("button", { type: "button", id: "offline-issue" }, t("settings.issue"));
+    const link = h("p");
+    issue.addEventListener("click", async () => {
+      try {
+        const r = await api("/api/v1/token/offline", {
+          method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ expiresDays: Number(days.value), clientId: client.value }),
+        });
+        const blob = new Blob([r.access_token || JSON.stringify(r)], { type: "text/plain" });
+        link.replaceChildren(h("a", { href: URL.createObjectURL(blob), download: `stella-offline-${client.value}.token`, id: "offline-download" }, t("settings.download")));
+      } catch (e) { toast(e.message); }
+    });
+    out.push(h("section", { class: "card", "aria-labelledby": "clients-title" },
+      h("h2", { id: "clients-title" }, t("settings.clients")),
+      h("table", { id: "principals" },
+        h("thead", {}, h("tr", {}, [t("settings.kind"), t("settings.name"), t("settings.scopes"), t("settings.limit")].map((c) => h("th", { scope: "col" }, c)))),
+        h("tbody", {}, principals.principals.map((p) => h("tr", {},
+          h("td", {}, p.kind), h("td", {}, p.name), h("td", {}, (p.scopes || []).join(", ")), h("td", {}, String(p.maxScansPerDay)))))),
+      h("h2", {}, t("settings.offline")),
+      h("div", { class: "filters" },
+        h("div", {}, h("label", { for: "offline-client" }, t("settings.client")), client),
+        h("div", {}, h("label", { for: "offline-days" }, t("settings.days")), days),
+        h("div", {}, issue)),
+      link));
+  }
+  return out;
+}
+
 // ---- routing ----
 
 async function render() {
@@ -441,6 +607,8 @@ async function render() {
     else if (route === "/") view = await dashboardView();
     else if (route === "/scans") view = await scansView();
     else if (route.startsWith("/scans/")) view = await scanView(decodeURIComponent(route.slice(7)));
+    else if (route === "/policy") view = await policyView();
+    else if (route === "/settings") view = await settingsView();
     else view = [h("h1", {}, t("error.notFound"))];
   } catch (e) {
     view = [h("p", { class: "error", role: "alert" }, e.message)];

@@ -70,6 +70,27 @@ fn invalid(e: impl std::fmt::Display) -> Problem {
     )
 }
 
+/// Where a policy error is, for editors: `{source, line, column, message}` (line and column
+/// 1-based, when known).
+fn located(e: &stella_policy::Error) -> serde_json::Value {
+    let stella_policy::Error::Invalid {
+        source_name,
+        line,
+        column,
+        message,
+    } = e;
+    serde_json::json!({ "source": source_name, "line": line, "column": column, "message": message })
+}
+
+/// A policy that does not load: `422` with the detail and the error's place.
+fn invalid_policy(e: &stella_policy::history::HistoryError) -> Problem {
+    let p = invalid(e);
+    match e {
+        stella_policy::history::HistoryError::Invalid(inner) => p.extend("error", located(inner)),
+        _ => p,
+    }
+}
+
 /// Builds the set scans use; `runner` runs the Rego parts.
 fn effective(
     history: &History,
@@ -349,7 +370,7 @@ pub(crate) async fn put_policy(
             &stella_policy::LoadOptions::default(),
         )
         .map(version_json)
-        .map_err(invalid)
+        .map_err(|e| invalid_policy(&e))
     })?;
     Ok((StatusCode::OK, axum::Json(v)).into_response())
 }
@@ -376,7 +397,8 @@ pub(crate) async fn validate_policy(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Invalid policy",
             e.to_string(),
-        )),
+        )
+        .extend("error", located(&e))),
     }
 }
 

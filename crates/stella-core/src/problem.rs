@@ -10,6 +10,9 @@ pub struct Problem {
     title: &'static str,
     detail: String,
     headers: Vec<(HeaderName, HeaderValue)>,
+    /// Extension members (RFC 9457 §3.2), e.g. where in a policy the error is.
+    /// (Boxed: a `Result<_, Problem>` stays small on the happy path.)
+    extensions: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl Problem {
@@ -23,7 +26,16 @@ impl Problem {
             title,
             detail: detail.into(),
             headers: Vec::new(),
+            extensions: None,
         }
+    }
+
+    /// Adds an extension member.
+    pub(crate) fn extend(mut self, name: &str, value: serde_json::Value) -> Problem {
+        self.extensions
+            .get_or_insert_with(Box::default)
+            .insert(name.to_string(), value);
+        self
     }
 
     pub(crate) fn bad_request(title: &'static str, detail: impl Into<String>) -> Problem {
@@ -50,12 +62,18 @@ impl Problem {
     }
 
     fn body(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut v = serde_json::json!({
             "type": "about:blank",
             "title": self.title,
             "status": self.status.as_u16(),
             "detail": self.detail,
-        })
+        });
+        if let (Some(o), Some(ext)) = (v.as_object_mut(), &self.extensions) {
+            for (k, x) in ext.iter() {
+                o.entry(k.clone()).or_insert_with(|| x.clone());
+            }
+        }
+        v
     }
 }
 
