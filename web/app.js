@@ -271,8 +271,10 @@ async function scansView() {
 async function scanView(id) {
   const s = await api(`/api/v1/scans/${encodeURIComponent(id)}`);
   if (s.state) {
-    // queued or running: follow its events, then show it
-    return [h("h1", {}, t("scan.running")), h("p", { role: "status" }, s.state)];
+    // queued or running: follow its events (server-sent, read with the token), then show it
+    const status = h("p", { role: "status", id: "progress" }, t(`state.${s.state}`));
+    follow(id, status);
+    return [h("h1", {}, t("scan.running")), status];
   }
   const image = s.target && s.target.reference;
   const verdict = s.verdict ? s.verdict.status : "";
@@ -293,6 +295,10 @@ async function scanView(id) {
   const summary = h("div", { class: "summary" },
     SEVERITIES.filter((k) => s.summary && s.summary[k] !== undefined).map((k) =>
       h("span", {}, h("span", { class: `badge sev-${k}` }, t(`sev.${k}`)), " ", String(s.summary[k]))));
+  let newKeys = new Set();
+  const table = findingsTable(findings, image, () => newKeys);
+  const diff = await diffPanel(id, (keys) => { newKeys = keys; });
+  table.redraw();
   return [
     h("h1", {}, image || id),
     h("p", {},
@@ -301,16 +307,76 @@ async function scanView(id) {
       (s.verdict && s.verdict.reasons || []).join("; ")),
     summary,
     h("div", { class: "actions" }, rescan),
-    findingsTable(findings, image),
+    diff,
+    table.parts,
   ];
 }
 
+/** Reads a queued scan's events (`/scans/{id}/events`) until it is done, then shows it. */
+async function follow(id, status) {
+  const r = await fetch(`/api/v1/scans/${encodeURIComponent(id)}/events`, {
+    headers: { Authorization: `Bearer ${state.token}`, Accept: "text/event-stream" },
+  });
+  if (!r.ok || !r.body) return;
+  const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += value;
+    let end;
+    while ((end = buf.indexOf("\n\n")) >= 0) {
+      const block = buf.slice(0, end);
+      buf = buf.slice(end + 2);
+      const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n");
+      if (!data) continue;
+      let p;
+      try { p = JSON.parse(data); } catch { continue; }
+      status.textContent = [t(`state.${p.state}`), p.step].filter(Boolean).join(": ");
+      if (p.state === "done" || p.state === "failed") {
+        reader.cancel();
+        if (location.hash === `#/scans/${encodeURIComponent(id)}`) render();
+        return;
+      }
+    }
+  }
+}
+
+/** What changed since the image's previous scan: new and fixed findings. */
+async function diffPanel(id, onNew) {
+  const panel = h("section", { class: "card", id: "diff", "aria-labelledby": "diff-title" },
+    h("h2", { id: "diff-title" }, t("diff.title")));
+  try {
+    const d = await api(`/api/v1/scans/${encodeURIComponent(id)}/diff`);
+    onNew(new Set(d.new.map((f) => `${f.vulnerabilityId} ${f.package.name}`)));
+    const list = (items) => h("ul", {}, items.map((f) =>
+      h("li", {}, h("span", { class: `badge sev-${(f.severity || "unknown").toLowerCase()}` }, t(`sev.${(f.severity || "unknown").toLowerCase()}`)),
+        " ", `${f.vulnerabilityId} — ${f.package.name} ${f.package.version || ""}`)));
+    panel.append(
+      h("p", {}, t("diff.summary", { new: d.new.length, fixed: d.fixed.length, unchanged: d.unchanged }), " ",
+        h("span", { class: "muted" }, t("diff.since", { when: fmtDate(d.base.createdAt) }))),
+      d.new.length ? h("details", { open: d.new.length <= 10 }, h("summary", {}, t("diff.new")), list(d.new)) : null,
+      d.fixed.length ? h("details", {}, h("summary", {}, t("diff.fixed")), list(d.fixed)) : null);
+  } catch (e) {
+    panel.append(h("p", { class: "muted" }, e.status === 404 ? t("diff.first") : e.message));
+  }
+  return panel;
+}
+
 /** The findings: search, severity filter, sortable columns; rows drawn as they scroll in. */
-function findingsTable(all, image) {
+function findingsTable(all, image, isNew = () => new Set()) {
   const search = h("input", { id: "search", type: "search" });
   const sev = h("select", { id: "severity" },
     h("option", { value: "" }, t("filter.all")),
     SEVERITIES.map((k) => h("option", { value: k }, t(`sev.${k}`))));
+  // the per-layer view: findings of one layer (image scans name each package's layer)
+  const layers = new Map();
+  for (const f of all) {
+    if (f.package.layer) layers.set(f.package.layer, (layers.get(f.package.layer) || 0) + 1);
+  }
+  const layer = h("select", { id: "layer" },
+    h("option", { value: "" }, t("filter.allLayers")),
+    [...layers].map(([l, n], i) => h("option", { value: l }, t("filter.layer", { n: i + 1, digest: l.slice(7, 19), count: n }))));
   const count = h("span", { class: "muted", role: "status", id: "count" });
   const body = h("tbody");
   const sentinel = h("tr", {}, h("td", { colspan: 7 }));
@@ -342,13 +408,16 @@ function findingsTable(all, image) {
     const mute = h("button", { type: "button", class: "small", "data-vuln": f.vulnerabilityId }, t("scan.mute"));
     mute.addEventListener("click", () => openMute(f, image));
     const epss = f.epss ? (typeof f.epss === "object" ? f.epss.score : f.epss) : null;
+    const fresh = isNew().has(`${f.vulnerabilityId} ${f.package.name}`);
     return h("tr", { "data-vuln": f.vulnerabilityId },
       h("td", {}, h("span", { class: `badge sev-${(f.severity || "unknown").toLowerCase()}` }, t(`sev.${(f.severity || "unknown").toLowerCase()}`))),
       h("td", {}, f.vulnerabilityId, " ", f.kev ? h("span", { class: "badge kev", title: t("scan.kevTitle") }, "KEV") : null,
+        fresh ? h("span", { class: "badge new" }, t("scan.new")) : null,
         h("details", {}, h("summary", {}, t("scan.why")),
           f.summary ? h("p", {}, f.summary) : null,
           h("pre", {}, JSON.stringify(f.matchDetails || {}, null, 2)))),
-      h("td", {}, `${f.package.name} ${f.package.version}`, f.layer ? h("div", { class: "muted" }, f.layer) : null),
+      h("td", {}, `${f.package.name} ${f.package.version}`,
+        f.package.layer ? h("div", { class: "muted", title: f.package.layer }, f.package.layer.slice(0, 19)) : null),
       h("td", {}, (f.fixedVersions || []).join(", ") || t("scan.noFix")),
       h("td", {}, epss != null ? `${(Number(epss) * 100).toFixed(1)} %` : ""),
       h("td", {}, f.policy ? h("span", { class: muted ? "badge muted-badge" : "" }, t(`action.${f.policy.action}`)) : ""),
@@ -366,7 +435,9 @@ function findingsTable(all, image) {
   const apply = () => {
     const q = search.value.trim().toLowerCase();
     const s = sev.value;
+    const l = layer.value;
     rows = all.filter((f) => (!s || (f.severity || "unknown").toLowerCase() === s) &&
+      (!l || f.package.layer === l) &&
       (!q || `${f.vulnerabilityId} ${(f.aliases || []).join(" ")} ${f.package.name} ${f.package.version}`.toLowerCase().includes(q)));
     const k = keys[sortKey];
     rows.sort((a, b) => {
@@ -383,6 +454,7 @@ function findingsTable(all, image) {
   };
   search.addEventListener("input", apply);
   sev.addEventListener("change", apply);
+  layer.addEventListener("change", apply);
   const table = h("table", { id: "findings" },
     h("caption", { class: "muted" }, count),
     h("thead", {}, h("tr", {},
@@ -391,12 +463,16 @@ function findingsTable(all, image) {
       h("th", { scope: "col" }, h("span", { class: "sr-only" }, t("col.actions"))))),
     body);
   apply();
-  return [
-    h("div", { class: "filters" },
-      h("div", {}, h("label", { for: "search" }, t("filter.search")), search),
-      h("div", {}, h("label", { for: "severity" }, t("filter.severity")), sev)),
-    h("div", { class: "scroll" }, table),
-  ];
+  return {
+    redraw: apply,
+    parts: [
+      h("div", { class: "filters" },
+        h("div", {}, h("label", { for: "search" }, t("filter.search")), search),
+        h("div", {}, h("label", { for: "severity" }, t("filter.severity")), sev),
+        layers.size ? h("div", {}, h("label", { for: "layer" }, t("filter.layerLabel")), layer) : null),
+      h("div", { class: "scroll" }, table),
+    ],
+  };
 }
 
 function openMute(f, image) {

@@ -144,7 +144,7 @@ mod tests {
                 used.push(rest.split('"').next().unwrap().to_string());
             }
         }
-        for prefix in ["sev.", "action.", "dash.fresh."] {
+        for prefix in ["sev.", "action.", "dash.fresh.", "state."] {
             assert!(en.iter().any(|k| k.starts_with(prefix)), "{prefix}*");
         }
         for k in ["quota.banner", "quota.warning"] {
