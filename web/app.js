@@ -379,11 +379,10 @@ function findingsTable(all, image, isNew = () => new Set()) {
     [...layers].map(([l, n], i) => h("option", { value: l }, t("filter.layer", { n: i + 1, digest: l.slice(7, 19), count: n }))));
   const count = h("span", { class: "muted", role: "status", id: "count" });
   const body = h("tbody");
-  const sentinel = h("tr", {}, h("td", { colspan: 7 }));
   let sortKey = "severity";
   let sortDir = 1;
   let rows = [];
-  let drawn = 0;
+
   const rank = (f) => SEVERITIES.indexOf((f.severity || "unknown").toLowerCase());
   const keys = {
     severity: (f) => rank(f),
@@ -403,6 +402,21 @@ function findingsTable(all, image, isNew = () => new Set()) {
     headers[key] = cell;
     return cell;
   };
+  // the match explanation opens in a dialog: rows keep one height, so only those in view exist
+  const why = (f) => {
+    const b = h("button", { type: "button", class: "link", "data-why": f.vulnerabilityId }, t("scan.why"));
+    b.addEventListener("click", () => {
+      const d = $("#why");
+      $("#why-title").textContent = `${f.vulnerabilityId} — ${f.package.name} ${f.package.version}`;
+      $("#why-body").replaceChildren(
+        f.summary ? h("p", {}, f.summary) : "",
+        f.fixedVersions && f.fixedVersions.length ? h("p", {}, `${t("col.fixed")}: ${f.fixedVersions.join(", ")}`) : "",
+        f.package.layer ? h("p", {}, `${t("filter.layerLabel")}: ${f.package.layer}`) : "",
+        h("pre", {}, JSON.stringify(f.matchDetails || {}, null, 2)));
+      d.showModal();
+    });
+    return b;
+  };
   const row = (f) => {
     const muted = f.policy && f.policy.action === "muted";
     const mute = h("button", { type: "button", class: "small", "data-vuln": f.vulnerabilityId }, t("scan.mute"));
@@ -413,25 +427,35 @@ function findingsTable(all, image, isNew = () => new Set()) {
       h("td", {}, h("span", { class: `badge sev-${(f.severity || "unknown").toLowerCase()}` }, t(`sev.${(f.severity || "unknown").toLowerCase()}`))),
       h("td", {}, f.vulnerabilityId, " ", f.kev ? h("span", { class: "badge kev", title: t("scan.kevTitle") }, "KEV") : null,
         fresh ? h("span", { class: "badge new" }, t("scan.new")) : null,
-        h("details", {}, h("summary", {}, t("scan.why")),
-          f.summary ? h("p", {}, f.summary) : null,
-          h("pre", {}, JSON.stringify(f.matchDetails || {}, null, 2)))),
+        why(f)),
       h("td", {}, `${f.package.name} ${f.package.version}`,
-        f.package.layer ? h("div", { class: "muted", title: f.package.layer }, f.package.layer.slice(0, 19)) : null),
+        f.package.layer ? h("span", { class: "muted", title: f.package.layer }, ` ${f.package.layer.slice(7, 19)}`) : null),
       h("td", {}, (f.fixedVersions || []).join(", ") || t("scan.noFix")),
       h("td", {}, epss != null ? `${(Number(epss) * 100).toFixed(1)} %` : ""),
       h("td", {}, f.policy ? h("span", { class: muted ? "badge muted-badge" : "" }, t(`action.${f.policy.action}`)) : ""),
       h("td", {}, muted ? "" : mute));
   };
-  const more = () => {
-    const next = rows.slice(drawn, drawn + 200);
-    drawn += next.length;
-    sentinel.remove();
-    body.append(...next.map(row));
-    if (drawn < rows.length) body.append(sentinel);
+  // only the rows in view (and a margin) exist; spacers stand for the others, so scrolling
+  // through thousands of findings costs the same as through forty
+  const ROW = 37;
+  const box = h("div", { class: "scroll" });
+  let first = -1;
+  let last = -1;
+  const draw = (force) => {
+    const from = Math.max(0, Math.floor(box.scrollTop / ROW) - 15);
+    const to = Math.min(rows.length, Math.ceil((box.scrollTop + (box.clientHeight || 600)) / ROW) + 15);
+    if (!force && from === first && to === last) return;
+    first = from;
+    last = to;
+    const spacer = (n) => (n > 0 ? h("tr", { class: "spacer", "aria-hidden": "true", style: false },
+      h("td", { colspan: 7, "data-h": n })) : null);
+    const top = spacer(from);
+    const bottom = spacer(rows.length - to);
+    body.replaceChildren(...[top, ...rows.slice(from, to).map(row), bottom].filter(Boolean));
+    // heights through the CSSOM: the content security policy forbids style attributes
+    for (const td of body.querySelectorAll("tr.spacer td")) td.style.height = `${Number(td.dataset.h) * ROW}px`;
   };
-  const observer = new IntersectionObserver((es) => { if (es.some((e) => e.isIntersecting)) more(); });
-  observer.observe(sentinel);
+  box.addEventListener("scroll", () => draw(false), { passive: true });
   const apply = () => {
     const q = search.value.trim().toLowerCase();
     const s = sev.value;
@@ -448,9 +472,8 @@ function findingsTable(all, image, isNew = () => new Set()) {
       cell.setAttribute("aria-sort", key === sortKey ? (sortDir > 0 ? "ascending" : "descending") : "none");
     }
     count.textContent = t("scan.count", { shown: rows.length, all: all.length });
-    body.replaceChildren();
-    drawn = 0;
-    more();
+    box.scrollTop = 0;
+    draw(true);
   };
   search.addEventListener("input", apply);
   sev.addEventListener("change", apply);
@@ -470,7 +493,7 @@ function findingsTable(all, image, isNew = () => new Set()) {
         h("div", {}, h("label", { for: "search" }, t("filter.search")), search),
         h("div", {}, h("label", { for: "severity" }, t("filter.severity")), sev),
         layers.size ? h("div", {}, h("label", { for: "layer" }, t("filter.layerLabel")), layer) : null),
-      h("div", { class: "scroll" }, table),
+      (box.append(table), box),
     ],
   };
 }

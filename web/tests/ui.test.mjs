@@ -105,6 +105,13 @@ try {
   await page.click("#findings th:nth-child(2) button");
   check((await page.getAttribute("#findings th:nth-child(2)", "aria-sort")) === "ascending", "sorted by id");
 
+  step = "the match explanation";
+  await page.click("#findings tbody tr[data-vuln='CVE-2023-46853'] button[data-why]");
+  await page.waitForSelector("#why[open]");
+  check((await page.textContent("#why-body")).includes("alpine:3.17"), "it names the namespace searched");
+  await page.keyboard.press("Escape");
+  await page.waitForSelector("#why", { state: "hidden" });
+
   step = "mute the finding that fails it";
   await page.click("#findings tbody tr[data-vuln='CVE-2023-46853'] button[data-vuln]");
   await page.waitForSelector("#mute[open]");
