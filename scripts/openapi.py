@@ -249,6 +249,23 @@ doc = {
                     "createdAt": {"type": ["string", "null"]}, "scans": {"type": "integer"}},
                     ["image", "latestScanId", "scans"])}}, ["images"]), "The images, in name order."),
             }})},
+        "/api/v1/stats": {"get": protected({
+            "operationId": "stats", "summary": "The dashboard's numbers: scans per UTC day, findings by severity and verdicts over every image's latest scan, the most vulnerable images",
+            "parameters": [{"name": "days", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 366},
+                            "description": "How many days back (default 30; clamped to 1–366)."}],
+            "responses": {
+                "200": js(obj({"days": {"type": "array", "items": obj({"day": {"type": "string"}, "scans": {"type": "integer"}}, ["day", "scans"])},
+                               "severity": {"type": "object", "additionalProperties": {"type": "integer"}},
+                               "verdicts": {"type": "object", "additionalProperties": {"type": "integer"}},
+                               "images": {"type": "integer"},
+                               "mostVulnerable": {"type": "array", "items": obj({
+                                   "image": {"type": "string"}, "scanId": {"type": "string"},
+                                   "createdAt": {"type": ["string", "null"]},
+                                   "summary": {"type": "object", "additionalProperties": {"type": "integer"}},
+                                   "verdict": {"type": "string"}}, ["image", "scanId", "summary", "verdict"])}},
+                              ["days", "severity", "verdicts", "images", "mostVulnerable"]), "The numbers."),
+                "400": problem("A bad query."),
+            }})},
         "/api/v1/images/rescan": {"post": protected({
             "operationId": "rescanImage",
             "summary": "Match an image's latest scan input again (the DB and policy in use now), without cataloguing again",

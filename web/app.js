@@ -177,11 +177,12 @@ function loginView() {
 }
 
 async function dashboardView() {
-  const [feeds, quota, criticals, images] = await Promise.all([
+  const [feeds, quota, criticals, images, stats] = await Promise.all([
     api("/api/v1/feeds").catch(() => null),
     api("/api/v1/quota").catch(() => null),
     api("/api/v1/criticals").catch(() => null),
     api("/api/v1/images").catch(() => ({ images: [] })),
+    api("/api/v1/stats?days=30").catch(() => null),
   ]);
   const age = feeds ? feeds.ageSeconds : null;
   const fresh = age == null ? "bad" : age < 36 * 3600 ? "ok" : age < 7 * 86400 ? "warn" : "bad";
@@ -208,9 +209,51 @@ async function dashboardView() {
   return [
     h("h1", {}, t("nav.dashboard")),
     tiles,
+    stats ? charts(stats) : null,
     h("h2", {}, t("dash.recent")),
     imagesTable(recent),
   ];
+}
+
+/** A bar whose length is `part` of `whole` (set through the CSSOM: no style attributes). */
+function bar(part, whole, cls) {
+  const b = h("span", { class: `bar ${cls || ""}`, "aria-hidden": "true" });
+  b.style.width = `${whole ? Math.max(part ? 2 : 0, (100 * part) / whole) : 0}%`;
+  return b;
+}
+
+/** Scans over time, findings by severity, the most vulnerable images: tables with bars, so a
+ * screen reader reads the numbers and everyone else sees the shape. */
+function charts(s) {
+  const maxDay = Math.max(1, ...s.days.map((d) => d.scans));
+  const days = s.days; // oldest first
+  const total = Object.values(s.severity).reduce((a, b) => a + b, 0);
+  return h("div", { class: "grid charts" },
+    h("section", { class: "card", id: "scans-over-time", "aria-labelledby": "sot-title" },
+      h("h2", { id: "sot-title" }, t("dash.overTime")),
+      h("table", { class: "bars" },
+        h("caption", { class: "sr-only" }, t("dash.overTime")),
+        h("tbody", {}, days.slice(-14).map((d) => h("tr", {},
+          h("th", { scope: "row" }, d.day.slice(5)), h("td", {}, bar(d.scans, maxDay)), h("td", { class: "num" }, String(d.scans))))))),
+    h("section", { class: "card", id: "by-severity", "aria-labelledby": "sev-title" },
+      h("h2", { id: "sev-title" }, t("dash.bySeverity")),
+      h("p", { class: "muted" }, t("dash.latestOf", { n: s.images })),
+      h("table", { class: "bars" },
+        h("tbody", {}, SEVERITIES.filter((k) => s.severity[k] !== undefined).map((k) => h("tr", {},
+          h("th", { scope: "row" }, h("span", { class: `badge sev-${k}` }, t(`sev.${k}`))),
+          h("td", {}, bar(s.severity[k], total, `sev-${k}`)), h("td", { class: "num" }, String(s.severity[k]))))))),
+    h("section", { class: "card", id: "most-vulnerable", "aria-labelledby": "mv-title" },
+      h("h2", { id: "mv-title" }, t("dash.mostVulnerable")),
+      s.mostVulnerable.length
+        ? h("table", {},
+          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("scans.image")), h("th", { scope: "col" }, t("sev.critical")),
+            h("th", { scope: "col" }, t("sev.high")), h("th", { scope: "col" }, t("dash.total")))),
+          h("tbody", {}, s.mostVulnerable.map((i) => h("tr", {},
+            h("td", {}, h("a", { href: `#/scans/${encodeURIComponent(i.scanId)}` }, i.image), " ",
+              h("span", { class: `badge v-${i.verdict}` }, i.verdict)),
+            h("td", { class: "num" }, String(i.summary.critical || 0)), h("td", { class: "num" }, String(i.summary.high || 0)),
+            h("td", { class: "num" }, String(Object.values(i.summary).reduce((a, b) => a + b, 0)))))))
+        : h("p", { class: "muted" }, t("scans.empty"))));
 }
 
 function imagesTable(list) {

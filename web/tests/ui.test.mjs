@@ -149,6 +149,16 @@ try {
   console.log(`queued scan: ${followed ? "followed its progress" : "already done when opened"}`);
   await shot(page, "05-scan-pass");
 
+  step = "the dashboard charts the scans";
+  await page.click("nav a[href='#/']");
+  await page.waitForSelector("#most-vulnerable");
+  check((await page.textContent("#most-vulnerable")).includes("ui/app:1"), "the scanned image is listed");
+  const today = Number(await page.textContent("#scans-over-time tbody tr:last-child td.num"));
+  check(today >= 3, `today's scans are counted (${today})`);
+  check((await page.textContent("#by-severity")).includes("unknown"), "findings by severity");
+  await shot(page, "06-dashboard-charts");
+  await accessible(page, "dashboard with charts");
+
   step = "edit the policy with an error, see it at its line, fix it";
   await page.click("nav a[href='#/policy']");
   await page.waitForSelector("#policy-yaml");

@@ -128,6 +128,8 @@ pub struct Core {
     scheduler: std::sync::OnceLock<Arc<scheduler::Scheduler>>,
     /// The DB file loaded last (see [`Core::start_db_watch`]).
     db_file: std::sync::Mutex<Option<FileId>>,
+    /// Stored results' counts and verdicts, for the dashboard (results never change).
+    headlines: std::sync::Mutex<std::collections::HashMap<String, scan::Headline>>,
 }
 
 /// A file's identity: a file renamed into place has another inode or modification time.
@@ -183,6 +185,7 @@ impl Core {
             stopping: std::sync::atomic::AtomicBool::new(false),
             scheduler: std::sync::OnceLock::new(),
             db_file: std::sync::Mutex::new(file_id(&config_db)),
+            headlines: std::sync::Mutex::default(),
         })
     }
 
@@ -429,6 +432,7 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/criticals", get(scheduler::criticals))
         .route("/scans/{id}/diff", get(scan::diff))
         .route("/images", get(scan::images))
+        .route("/stats", get(scan::stats))
         .route("/images/rescan", post(scan::rescan_image));
     let seed = Router::new()
         .route("/scan", post(scan::post_scan))

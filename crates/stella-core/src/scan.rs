@@ -1454,3 +1454,111 @@ pub(crate) async fn rescan_image(
     r.extensions_mut().insert(admitted);
     Ok(r)
 }
+
+/// What the dashboard shows of a stored result: its counts and verdict (the findings are
+/// skipped while reading).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub(crate) struct Headline {
+    #[serde(default)]
+    summary: std::collections::BTreeMap<String, u64>,
+    #[serde(default, skip_serializing)]
+    verdict: Option<VerdictOnly>,
+    #[serde(default, skip_deserializing)]
+    status: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+struct VerdictOnly {
+    status: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct StatsParams {
+    days: Option<u32>,
+}
+
+/// `GET /stats`: scans per UTC day, findings by severity and verdicts over every image's
+/// latest scan, and the most vulnerable images — the dashboard's charts. Results are
+/// immutable, so each one's headline is read once and kept.
+pub(crate) async fn stats(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Query(q): Query<StatsParams>,
+) -> Result<Response, Problem> {
+    caller.require(stella_auth::Scope::Scan)?;
+    let days = q.days.unwrap_or(30).clamp(1, 366);
+    let c = core.clone();
+    let v = tokio::task::spawn_blocking(move || {
+        let today = crate::auth::now_secs() as i64 / 86_400;
+        let mut per_day: std::collections::BTreeMap<String, u64> = (0..i64::from(days))
+            .map(|d| (stella_sbom::rfc3339((today - d) * 86_400)[..10].to_string(), 0))
+            .collect();
+        let mut severity: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+        let mut verdicts: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+        let mut images = Vec::new();
+        for (image, id) in c.store.inputs().map_err(crate::problem::store)? {
+            let history = c.store.scans_of(&image).map_err(crate::problem::store)?;
+            for (created, _) in &history {
+                if let Some(n) = created.get(..10).and_then(|d| per_day.get_mut(d)) {
+                    *n += 1;
+                }
+            }
+            let Some(head) = c.headline(&id)? else { continue };
+            for (k, n) in &head.summary {
+                *severity.entry(k.clone()).or_default() += n;
+            }
+            *verdicts.entry(head.status.clone()).or_default() += 1;
+            let created = history.iter().find(|(_, i)| *i == id).map(|(c, _)| c.clone());
+            images.push((image, id, created, head));
+        }
+        let count = |h: &Headline, k: &str| h.summary.get(k).copied().unwrap_or(0);
+        images.sort_by(|a, b| {
+            let key = |h: &Headline| {
+                (count(h, "critical"), count(h, "high"), h.summary.values().sum::<u64>())
+            };
+            key(&b.3).cmp(&key(&a.3)).then_with(|| a.0.cmp(&b.0))
+        });
+        let top: Vec<serde_json::Value> = images
+            .iter()
+            .take(10)
+            .map(|(image, id, created, h)| {
+                serde_json::json!({
+                    "image": image, "scanId": id, "createdAt": created,
+                    "summary": h.summary, "verdict": h.status,
+                })
+            })
+            .collect();
+        Ok::<_, Problem>(serde_json::json!({
+            "days": per_day.into_iter().map(|(day, scans)| serde_json::json!({"day": day, "scans": scans})).collect::<Vec<_>>(),
+            "severity": severity,
+            "verdicts": verdicts,
+            "images": images.len(),
+            "mostVulnerable": top,
+        }))
+    })
+    .await
+    .map_err(internal)??;
+    Ok(axum::Json(v).into_response())
+}
+
+impl Core {
+    /// A stored result's counts and verdict, read once per result (results never change).
+    fn headline(&self, id: &str) -> Result<Option<Headline>, Problem> {
+        if let Some(h) = self.headlines.lock().ok().and_then(|m| m.get(id).cloned()) {
+            return Ok(Some(h));
+        }
+        let Some(json) = self.store.get_scan(id).map_err(crate::problem::store)? else {
+            return Ok(None);
+        };
+        let mut h: Headline = serde_json::from_slice(&json).map_err(internal)?;
+        h.status = h.verdict.take().map(|v| v.status).unwrap_or_default();
+        if let Ok(mut m) = self.headlines.lock() {
+            // bounded: one entry per image's latest scan is what the dashboard needs
+            if m.len() >= 20_000 {
+                m.clear();
+            }
+            m.insert(id.to_string(), h.clone());
+        }
+        Ok(Some(h))
+    }
+}
