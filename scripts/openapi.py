@@ -246,8 +246,10 @@ doc = {
             "responses": {
                 "200": js(obj({"images": {"type": "array", "items": obj({
                     "image": {"type": "string"}, "latestScanId": {"type": "string"},
-                    "createdAt": {"type": ["string", "null"]}, "scans": {"type": "integer"}},
-                    ["image", "latestScanId", "scans"])}}, ["images"]), "The images, in name order."),
+                    "createdAt": {"type": ["string", "null"]}, "scans": {"type": "integer"},
+                    "verdict": {"type": "string"},
+                    "summary": {"type": "object", "additionalProperties": {"type": "integer"}}},
+                    ["image", "latestScanId", "scans"])}}, ["images"]), "The images, in name order, with their latest verdict and counts."),
             }})},
         "/api/v1/stats": {"get": protected({
             "operationId": "stats", "summary": "The dashboard's numbers: scans per UTC day, findings by severity and verdicts over every image's latest scan, the most vulnerable images",

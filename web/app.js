@@ -258,24 +258,34 @@ function charts(s) {
 
 function imagesTable(list) {
   if (!list.length) return h("p", { class: "muted" }, t("scans.empty"));
-  return h("table", {},
-    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("scans.image")), h("th", { scope: "col" }, t("scans.latest")), h("th", { scope: "col" }, t("scans.count")))),
+  const n = (i, k) => String((i.summary || {})[k] || 0);
+  return h("table", { id: "images" },
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("scans.image")), h("th", { scope: "col" }, t("scans.verdict")),
+      h("th", { scope: "col" }, t("sev.critical")), h("th", { scope: "col" }, t("sev.high")),
+      h("th", { scope: "col" }, t("scans.latest")), h("th", { scope: "col" }, t("scans.count")))),
     h("tbody", {}, list.map((i) => h("tr", {},
       h("td", {}, h("a", { href: `#/scans/${encodeURIComponent(i.latestScanId)}` }, i.image)),
+      h("td", {}, i.verdict ? h("span", { class: `badge v-${i.verdict}` }, i.verdict) : ""),
+      h("td", { class: "num" }, n(i, "critical")), h("td", { class: "num" }, n(i, "high")),
       h("td", {}, fmtDate(i.createdAt)),
-      h("td", {}, String(i.scans))))));
+      h("td", { class: "num" }, String(i.scans))))));
 }
 
 async function scansView() {
   const data = await api("/api/v1/images");
   const filter = h("input", { id: "image-filter", type: "search" });
+  const verdict = h("select", { id: "verdict-filter" },
+    h("option", { value: "" }, t("filter.all")),
+    ["FAIL", "WARN", "PASS"].map((v) => h("option", { value: v }, v)));
   const holder = h("div");
   const sorted = [...data.images].sort((a, b) => (b.createdAt || "").localeCompare(a.createdAt || ""));
   const draw = () => {
     const q = filter.value.toLowerCase();
-    holder.replaceChildren(imagesTable(sorted.filter((i) => i.image.toLowerCase().includes(q))));
+    const v = verdict.value;
+    holder.replaceChildren(imagesTable(sorted.filter((i) => i.image.toLowerCase().includes(q) && (!v || i.verdict === v))));
   };
   filter.addEventListener("input", draw);
+  verdict.addEventListener("change", draw);
   draw();
   // scan an SBOM from this computer
   const err = h("p", { class: "error", role: "alert" });
@@ -306,7 +316,9 @@ async function scansView() {
     h("h1", {}, t("nav.scans")),
     form,
     h("h2", { style: false }, t("scans.images")),
-    h("div", { class: "filters" }, h("div", {}, h("label", { for: "image-filter" }, t("scans.filter")), filter)),
+    h("div", { class: "filters" },
+      h("div", {}, h("label", { for: "image-filter" }, t("scans.filter")), filter),
+      h("div", {}, h("label", { for: "verdict-filter" }, t("scans.verdict")), verdict)),
     holder,
   ];
 }
@@ -726,6 +738,16 @@ async function settingsView() {
         h("div", {}, h("label", { for: "offline-days" }, t("settings.days")), days),
         h("div", {}, issue)),
       link));
+    const audit = await api("/api/v1/audit?limit=1000").catch(() => null);
+    if (audit) {
+      const entries = [...audit.entries].reverse().slice(0, 50);
+      out.push(h("section", { class: "card", "aria-labelledby": "audit-title" },
+        h("h2", { id: "audit-title" }, t("settings.audit")),
+        h("table", { id: "audit" },
+          h("thead", {}, h("tr", {}, [t("settings.when"), t("settings.who"), t("settings.action"), t("settings.detail")].map((c) => h("th", { scope: "col" }, c)))),
+          h("tbody", {}, entries.map((e) => h("tr", {},
+            h("td", {}, fmtDate(e.at)), h("td", {}, e.who), h("td", {}, e.action), h("td", {}, e.detail)))))));
+    }
   }
   return out;
 }

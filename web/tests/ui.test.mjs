@@ -149,6 +149,14 @@ try {
   console.log(`queued scan: ${followed ? "followed its progress" : "already done when opened"}`);
   await shot(page, "05-scan-pass");
 
+  step = "the images list filters by verdict";
+  await page.click("nav a[href='#/scans']");
+  await page.waitForSelector("#images");
+  await page.selectOption("#verdict-filter", "FAIL");
+  check((await page.locator("#images tbody tr").count()) === 0 || !(await page.isVisible("#images")), "no failing image after the mute");
+  await page.selectOption("#verdict-filter", "PASS");
+  check((await page.textContent("#images")).includes("ui/app:1"), "the passing image");
+
   step = "the dashboard charts the scans";
   await page.click("nav a[href='#/']");
   await page.waitForSelector("#most-vulnerable");
@@ -179,9 +187,19 @@ try {
   check((await page.textContent("#policy-error")) === "", "no error once fixed");
   await shot(page, "07-policy-saved");
 
-  step = "settings: feeds and an offline token";
+  step = "settings: feeds, an offline token, the audit log";
   await page.click("nav a[href='#/settings']");
-  await page.waitForSelector("#feeds-title");
+  await page.waitForSelector("#audit");
+  check((await page.textContent("#principals")).includes("ann"), "clients and users are listed");
+  const audit = await page.textContent("#audit");
+  check(audit.includes("user:ann") && audit.includes("mute"), "the audit log shows who muted");
+  await page.selectOption("#offline-client", "admin");
+  await page.fill("#offline-days", "7");
+  await page.click("#offline-issue");
+  await page.waitForSelector("#offline-download");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#offline-download")]);
+  const token = readFileSync(await download.path(), "utf8");
+  check(token.split(".").length === 3, "a JWT was downloaded");
   await accessible(page, "settings");
   await shot(page, "08-settings");
 

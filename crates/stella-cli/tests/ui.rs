@@ -53,7 +53,7 @@ fn people_scan_mute_and_rescan_in_a_real_browser() {
             "add-user",
             "ann",
             "--scope",
-            "scan,policy:write",
+            "scan,policy:write,admin",
             "--data",
         ])
         .arg(&data)

@@ -1383,11 +1383,14 @@ pub(crate) async fn images(
                 .iter()
                 .find(|(_, i)| *i == id)
                 .map(|(c, _)| c.clone());
+            let head = c.headline(&id)?.unwrap_or_default();
             out.push(serde_json::json!({
                 "image": image,
                 "latestScanId": id,
                 "createdAt": created,
                 "scans": history.len(),
+                "verdict": head.status,
+                "summary": head.summary,
             }));
         }
         Ok::<_, Problem>(out)
