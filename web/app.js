@@ -354,6 +354,15 @@ async function scanView(id) {
   const table = findingsTable(findings, image, () => newKeys);
   const diff = await diffPanel(id, (keys) => { newKeys = keys; });
   table.redraw();
+  // every scan of this image, newest first
+  const history = image ? await api(`/api/v1/scans?image=${encodeURIComponent(image)}`).catch(() => null) : null;
+  const scans = history ? [...history.scans].reverse() : [];
+  const historyList = scans.length > 1
+    ? h("details", { id: "history" }, h("summary", {}, t("scan.history", { n: scans.length })),
+      h("ul", {}, scans.map((x) => h("li", {}, x.id === id
+        ? h("strong", { "aria-current": "page" }, fmtDate(x.createdAt))
+        : h("a", { href: `#/scans/${encodeURIComponent(x.id)}` }, fmtDate(x.createdAt))))))
+    : null;
   return [
     h("h1", {}, image || id),
     h("p", {},
@@ -362,6 +371,7 @@ async function scanView(id) {
       (s.verdict && s.verdict.reasons || []).join("; ")),
     summary,
     h("div", { class: "actions" }, rescan),
+    historyList,
     diff,
     table.parts,
   ];

@@ -127,6 +127,7 @@ try {
   const muted = await page.textContent("#findings tbody tr[data-vuln='CVE-2023-46853']");
   check(muted.includes("muted"), "the muted finding is marked");
   check((await page.textContent("#diff")).includes("0 new, 0 fixed, 2 unchanged"), "compared with the scan before");
+  check((await page.locator("#history li").count()) === 2, "both scans of the image are listed");
 
   step = "a queued scan: progress, then the result";
   // large enough that the page meets it queued or running and follows its events

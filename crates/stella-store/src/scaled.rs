@@ -52,6 +52,10 @@ impl ScaledOptions {
 /// again; PostgreSQL keeps the answer for good).
 const DONE_TTL_SECS: u64 = 7 * 86_400;
 
+/// How long a layer's fragment stays in Redis after it was last read (its scans recur: the
+/// same base layers in every build).
+const FRAGMENT_TTL_SECS: u64 = 3600;
+
 /// The consumer group every worker reads the queue in.
 const GROUP: &str = "workers";
 
@@ -850,6 +854,7 @@ impl Backend for Scaled {
     }
 
     fn put_layer(&self, scope: &str, diff_id: &str, fragment: &[u8]) -> Result<(), Error> {
+        let cached = self.key(&format!("fragment:{scope}:{diff_id}"));
         let (s, d, f) = (
             scope.as_bytes().to_vec(),
             diff_id.as_bytes().to_vec(),
@@ -864,19 +869,54 @@ impl Backend for Scaled {
             )
         })?;
         let key = self.key(&format!("layers:{scope}"));
-        self.redis
-            .with(|c| redis::cmd("SADD").arg(&key).arg(diff_id).query::<()>(c))
+        self.redis.with(|c| {
+            redis::pipe()
+                .cmd("SADD")
+                .arg(&key)
+                .arg(diff_id)
+                .ignore()
+                .cmd("SET")
+                .arg(&cached)
+                .arg(fragment)
+                .arg("EX")
+                .arg(FRAGMENT_TTL_SECS)
+                .ignore()
+                .query::<()>(c)
+        })
     }
 
     fn get_layer(&self, scope: &str, diff_id: &str) -> Result<Option<Vec<u8>>, Error> {
+        // the layers of images scanned lately are read from Redis; PostgreSQL has them all
+        let cached = self.key(&format!("fragment:{scope}:{diff_id}"));
+        if let Ok(Some(f)) = self.redis.with(|c| {
+            redis::cmd("GETEX")
+                .arg(&cached)
+                .arg("EX")
+                .arg(FRAGMENT_TTL_SECS)
+                .query::<Option<Vec<u8>>>(c)
+        }) {
+            return Ok(Some(f));
+        }
         let (s, d) = (scope.as_bytes().to_vec(), diff_id.as_bytes().to_vec());
-        self.pg.run(move |c| {
+        let found: Option<Vec<u8>> = self.pg.run(move |c| {
             Ok(c.query_opt(
                 "SELECT fragment FROM layers WHERE scope = $1 AND diff_id = $2",
                 &[&s, &d],
             )?
             .map(|r| r.get(0)))
-        })
+        })?;
+        if let Some(f) = &found {
+            // a cache: failing to fill it is no failure
+            let _ = self.redis.with(|c| {
+                redis::cmd("SET")
+                    .arg(&cached)
+                    .arg(f.as_slice())
+                    .arg("EX")
+                    .arg(FRAGMENT_TTL_SECS)
+                    .query::<()>(c)
+            });
+        }
+        Ok(found)
     }
 
     fn enqueue(&self, id: &str, payload: &[u8]) -> Result<(), Error> {

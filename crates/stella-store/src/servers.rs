@@ -254,7 +254,20 @@ impl PostgresServer {
             .map_err(|e| format!("cannot start postgres: {e}"))?;
         wait_for_port(self.port, &mut child, "postgres", &log)?;
         self.child = Some(child);
-        Ok(())
+        // listening is not ready: it refuses connections while it starts up
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = postgres::Client::connect(&self.url(), postgres::NoTls)
+                .and_then(|mut c| c.simple_query("SELECT 1").map(|_| ()));
+            match ready {
+                Ok(()) => return Ok(()),
+                Err(e) if Instant::now() > deadline => {
+                    return Err(format!("PostgreSQL did not accept connections: {e}"));
+                }
+                Err(_) => {}
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Stops it (SIGINT: PostgreSQL's fast shutdown, clients disconnected).

@@ -329,8 +329,14 @@ fn scaled_store_rides_out_server_restarts() {
     assert!(s.ready().is_err());
     srv.redis.resume().unwrap();
     assert_eq!(s.quota_used("t", &day).unwrap(), 1);
+    s.put_layer("t1", "sha256:1", b"frag").unwrap();
     // PostgreSQL stops: a clear error, not a hang; back, and the same store goes on
     srv.pg.stop();
+    assert_eq!(
+        s.get_layer("t1", "sha256:1").unwrap().as_deref(),
+        Some(&b"frag"[..]),
+        "recently used fragments come from Redis"
+    );
     let e = s.get_scan("a").unwrap_err();
     assert!(
         e.is_unavailable() && e.to_string().contains("PostgreSQL"),
