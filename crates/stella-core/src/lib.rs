@@ -18,6 +18,7 @@ mod auth;
 mod cache;
 pub mod feeds;
 pub mod identity;
+mod images;
 pub mod metrics;
 mod policy;
 mod problem;
@@ -129,7 +130,7 @@ pub struct Core {
     /// The DB file loaded last (see [`Core::start_db_watch`]).
     db_file: std::sync::Mutex<Option<FileId>>,
     /// Stored results' counts and verdicts, for the dashboard (results never change).
-    headlines: std::sync::Mutex<std::collections::HashMap<String, scan::Headline>>,
+    headlines: std::sync::Mutex<std::collections::HashMap<String, images::Headline>>,
 }
 
 /// A file's identity: a file renamed into place has another inode or modification time.
@@ -431,9 +432,9 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/jobs/{name}/run", post(scheduler::run_job))
         .route("/criticals", get(scheduler::criticals))
         .route("/scans/{id}/diff", get(scan::diff))
-        .route("/images", get(scan::images))
-        .route("/stats", get(scan::stats))
-        .route("/images/rescan", post(scan::rescan_image));
+        .route("/images", get(images::images))
+        .route("/stats", get(images::stats))
+        .route("/images/rescan", post(images::rescan_image));
     let seed = Router::new()
         .route("/scan", post(scan::post_scan))
         .route("/layers/missing", post(scan::layers_missing))

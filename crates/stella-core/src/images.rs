@@ -1,0 +1,212 @@
+//! The image views of the UI and its dashboard: every image with its latest verdict, matching
+//! an image's stored input again, and the numbers the dashboard charts.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::Core;
+use crate::auth::Caller;
+use crate::problem::{Problem, internal};
+use crate::scan::Job;
+
+/// `GET /images`: every image with a stored scan, its latest scan, when, and how many.
+pub(crate) async fn images(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+) -> Result<Response, Problem> {
+    caller.require(stella_auth::Scope::Scan)?;
+    let c = core.clone();
+    let list = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        for (image, id) in c.store.inputs().map_err(crate::problem::store)? {
+            let history = c.store.scans_of(&image).map_err(crate::problem::store)?;
+            let created = history
+                .iter()
+                .find(|(_, i)| *i == id)
+                .map(|(c, _)| c.clone());
+            let head = c.headline(&id)?.unwrap_or_default();
+            out.push(serde_json::json!({
+                "image": image,
+                "latestScanId": id,
+                "createdAt": created,
+                "scans": history.len(),
+                "verdict": head.status,
+                "summary": head.summary,
+            }));
+        }
+        Ok::<_, Problem>(out)
+    })
+    .await
+    .map_err(internal)??;
+    Ok(axum::Json(serde_json::json!({ "images": list })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RescanBody {
+    image: String,
+}
+
+/// `POST /images/rescan`: matches an image's latest scan input again against the DB and the
+/// policy in use now (a mute just made, a fresh feed), without cataloguing again; a scan like
+/// any other (quota, history, audit).
+pub(crate) async fn rescan_image(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    axum::Json(body): axum::Json<RescanBody>,
+) -> Result<Response, Problem> {
+    caller.require(stella_auth::Scope::Scan)?;
+    let key = format!("scan-{}", crate::unique_suffix());
+    let permit = core.scans.acquire().await.map_err(internal)?;
+    let c = core.clone();
+    let k = key.clone();
+    let (json, admitted) = tokio::task::spawn_blocking(move || {
+        let Some((_, input)) = c.store.input(&body.image).map_err(crate::problem::store)? else {
+            return Err(Problem::not_found(
+                "No stored scan",
+                format!(
+                    "there is no stored scan of `{}` to match again; scan it first (POST /api/v1/scan?image=REF)",
+                    body.image
+                ),
+            ));
+        };
+        let job = Job::decode(&input)
+            .ok_or_else(|| internal("the stored scan input is unreadable"))?
+            .for_rescan(&body.image);
+        let admitted = c.admit(&caller)?;
+        let (json, _, _) = c
+            .execute(&k, false, &job, None, |reference, created, value, audit| {
+                c.store
+                    .put_scan(&k, reference, created, value, Some(audit))
+                    .map_err(crate::problem::store)
+            })
+            .inspect_err(|_| c.settle_quota())?;
+        Ok::<_, Problem>((json, admitted))
+    })
+    .await
+    .map_err(internal)??;
+    drop(permit);
+    let mut r = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        json,
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/scans/{key}")) {
+        r.headers_mut().insert(header::CONTENT_LOCATION, v);
+    }
+    r.extensions_mut().insert(admitted);
+    Ok(r)
+}
+
+/// What the dashboard shows of a stored result: its counts and verdict (the findings are
+/// skipped while reading).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub(crate) struct Headline {
+    #[serde(default)]
+    summary: std::collections::BTreeMap<String, u64>,
+    #[serde(default, skip_serializing)]
+    verdict: Option<VerdictOnly>,
+    #[serde(default, skip_deserializing)]
+    status: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+struct VerdictOnly {
+    status: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct StatsParams {
+    days: Option<u32>,
+}
+
+/// `GET /stats`: scans per UTC day, findings by severity and verdicts over every image's
+/// latest scan, and the most vulnerable images — the dashboard's charts. Results are
+/// immutable, so each one's headline is read once and kept.
+pub(crate) async fn stats(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Query(q): Query<StatsParams>,
+) -> Result<Response, Problem> {
+    caller.require(stella_auth::Scope::Scan)?;
+    let days = q.days.unwrap_or(30).clamp(1, 366);
+    let c = core.clone();
+    let v = tokio::task::spawn_blocking(move || {
+        let today = crate::auth::now_secs() as i64 / 86_400;
+        let mut per_day: std::collections::BTreeMap<String, u64> = (0..i64::from(days))
+            .map(|d| (stella_sbom::rfc3339((today - d) * 86_400)[..10].to_string(), 0))
+            .collect();
+        let mut severity: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+        let mut verdicts: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+        let mut images = Vec::new();
+        for (image, id) in c.store.inputs().map_err(crate::problem::store)? {
+            let history = c.store.scans_of(&image).map_err(crate::problem::store)?;
+            for (created, _) in &history {
+                if let Some(n) = created.get(..10).and_then(|d| per_day.get_mut(d)) {
+                    *n += 1;
+                }
+            }
+            let Some(head) = c.headline(&id)? else { continue };
+            for (k, n) in &head.summary {
+                *severity.entry(k.clone()).or_default() += n;
+            }
+            *verdicts.entry(head.status.clone()).or_default() += 1;
+            let created = history.iter().find(|(_, i)| *i == id).map(|(c, _)| c.clone());
+            images.push((image, id, created, head));
+        }
+        let count = |h: &Headline, k: &str| h.summary.get(k).copied().unwrap_or(0);
+        images.sort_by(|a, b| {
+            let key = |h: &Headline| {
+                (count(h, "critical"), count(h, "high"), h.summary.values().sum::<u64>())
+            };
+            key(&b.3).cmp(&key(&a.3)).then_with(|| a.0.cmp(&b.0))
+        });
+        let top: Vec<serde_json::Value> = images
+            .iter()
+            .take(10)
+            .map(|(image, id, created, h)| {
+                serde_json::json!({
+                    "image": image, "scanId": id, "createdAt": created,
+                    "summary": h.summary, "verdict": h.status,
+                })
+            })
+            .collect();
+        Ok::<_, Problem>(serde_json::json!({
+            "days": per_day.into_iter().map(|(day, scans)| serde_json::json!({"day": day, "scans": scans})).collect::<Vec<_>>(),
+            "severity": severity,
+            "verdicts": verdicts,
+            "images": images.len(),
+            "mostVulnerable": top,
+        }))
+    })
+    .await
+    .map_err(internal)??;
+    Ok(axum::Json(v).into_response())
+}
+
+impl Core {
+    /// A stored result's counts and verdict, read once per result (results never change).
+    fn headline(&self, id: &str) -> Result<Option<Headline>, Problem> {
+        if let Some(h) = self.headlines.lock().ok().and_then(|m| m.get(id).cloned()) {
+            return Ok(Some(h));
+        }
+        let Some(json) = self.store.get_scan(id).map_err(crate::problem::store)? else {
+            return Ok(None);
+        };
+        let mut h: Headline = serde_json::from_slice(&json).map_err(internal)?;
+        h.status = h.verdict.take().map(|v| v.status).unwrap_or_default();
+        if let Ok(mut m) = self.headlines.lock() {
+            // bounded: one entry per image's latest scan is what the dashboard needs
+            if m.len() >= 20_000 {
+                m.clear();
+            }
+            m.insert(id.to_string(), h.clone());
+        }
+        Ok(Some(h))
+    }
+}
