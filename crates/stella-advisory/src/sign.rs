@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
 use crate::{Db, Error};
+use stella_sbom::hash::hex;
 
 /// The `.sig` file written beside a DB.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,10 +31,6 @@ pub struct DbSignature {
 /// The exact bytes that are signed for a DB with content digest `digest_hex`.
 pub fn message(digest_hex: &str) -> Vec<u8> {
     format!("stella-db-v1 sha256:{digest_hex}").into_bytes()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {

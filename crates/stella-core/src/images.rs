@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
@@ -21,23 +20,21 @@ pub(crate) async fn images(
     caller.require(stella_auth::Scope::Scan)?;
     let c = core.clone();
     let list = tokio::task::spawn_blocking(move || {
-        let mut out = Vec::new();
-        for (image, id) in c.store.inputs().map_err(crate::problem::store)? {
-            let history = c.store.scans_of(&image).map_err(crate::problem::store)?;
-            let created = history
-                .iter()
-                .find(|(_, i)| *i == id)
-                .map(|(c, _)| c.clone());
-            let head = c.headline(&id)?.unwrap_or_default();
-            out.push(serde_json::json!({
-                "image": image,
-                "latestScanId": id,
-                "createdAt": created,
-                "scans": history.len(),
-                "verdict": head.status,
-                "summary": head.summary,
-            }));
-        }
+        let out: Vec<serde_json::Value> = c
+            .latest()?
+            .into_iter()
+            .map(|l| {
+                let head = l.head.unwrap_or_default();
+                serde_json::json!({
+                    "image": l.image,
+                    "latestScanId": l.id,
+                    "createdAt": l.created,
+                    "scans": l.history.len(),
+                    "verdict": head.status,
+                    "summary": head.summary,
+                })
+            })
+            .collect();
         Ok::<_, Problem>(out)
     })
     .await
@@ -79,28 +76,14 @@ pub(crate) async fn rescan_image(
             .for_rescan(&body.image);
         let admitted = c.admit(&caller)?;
         let (json, _, _) = c
-            .execute(&k, false, &job, None, |reference, created, value, audit| {
-                c.store
-                    .put_scan(&k, reference, created, value, Some(audit))
-                    .map_err(crate::problem::store)
-            })
+            .execute_and_store(&k, &job, None)
             .inspect_err(|_| c.settle_quota())?;
         Ok::<_, Problem>((json, admitted))
     })
     .await
     .map_err(internal)??;
     drop(permit);
-    let mut r = (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        json,
-    )
-        .into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/scans/{key}")) {
-        r.headers_mut().insert(header::CONTENT_LOCATION, v);
-    }
-    r.extensions_mut().insert(admitted);
-    Ok(r)
+    Ok(crate::scan::stored_result(json, &key, admitted))
 }
 
 /// What the dashboard shows of a stored result: its counts and verdict (the findings are
@@ -144,20 +127,18 @@ pub(crate) async fn stats(
         let mut severity: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
         let mut verdicts: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
         let mut images = Vec::new();
-        for (image, id) in c.store.inputs().map_err(crate::problem::store)? {
-            let history = c.store.scans_of(&image).map_err(crate::problem::store)?;
-            for (created, _) in &history {
+        for l in c.latest()? {
+            for (created, _) in &l.history {
                 if let Some(n) = created.get(..10).and_then(|d| per_day.get_mut(d)) {
                     *n += 1;
                 }
             }
-            let Some(head) = c.headline(&id)? else { continue };
+            let Some(head) = l.head else { continue };
             for (k, n) in &head.summary {
                 *severity.entry(k.clone()).or_default() += n;
             }
             *verdicts.entry(head.status.clone()).or_default() += 1;
-            let created = history.iter().find(|(_, i)| *i == id).map(|(c, _)| c.clone());
-            images.push((image, id, created, head));
+            images.push((l.image, l.id, l.created, head));
         }
         let count = |h: &Headline, k: &str| h.summary.get(k).copied().unwrap_or(0);
         images.sort_by(|a, b| {
@@ -189,7 +170,38 @@ pub(crate) async fn stats(
     Ok(axum::Json(v).into_response())
 }
 
+/// An image as the UI lists it: its latest scan, every scan, and the latest's headline.
+struct Latest {
+    image: String,
+    id: String,
+    /// `(created, id)`, oldest first.
+    history: Vec<(String, String)>,
+    created: Option<String>,
+    head: Option<Headline>,
+}
+
 impl Core {
+    /// Every image with a stored scan input, in name order.
+    fn latest(&self) -> Result<Vec<Latest>, Problem> {
+        let mut out = Vec::new();
+        for (image, id) in self.store.inputs().map_err(crate::problem::store)? {
+            let history = self.store.scans_of(&image).map_err(crate::problem::store)?;
+            let created = history
+                .iter()
+                .find(|(_, i)| *i == id)
+                .map(|(c, _)| c.clone());
+            let head = self.headline(&id)?;
+            out.push(Latest {
+                image,
+                id,
+                history,
+                created,
+                head,
+            });
+        }
+        Ok(out)
+    }
+
     /// A stored result's counts and verdict, read once per result (results never change).
     fn headline(&self, id: &str) -> Result<Option<Headline>, Problem> {
         if let Some(h) = self.headlines.lock().ok().and_then(|m| m.get(id).cloned()) {

@@ -218,10 +218,31 @@ impl Core {
         if !self.store.shared() {
             return Ok(());
         }
-        let core = Arc::downgrade(self);
         let mut seen = self.store.docs_generation()?;
+        self.every_second("stella-sync", move |core| {
+            let Ok(now) = core.store.docs_generation() else {
+                return;
+            };
+            if now != seen {
+                match core.reload() {
+                    Ok(()) => seen = now,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read what another replica changed");
+                    }
+                }
+            }
+        })
+    }
+
+    /// Runs `tick` on a thread of its own once a second until Core stops (or is dropped).
+    fn every_second(
+        self: &Arc<Self>,
+        name: &str,
+        mut tick: impl FnMut(&Core) + Send + 'static,
+    ) -> Result<(), Error> {
+        let core = Arc::downgrade(self);
         std::thread::Builder::new()
-            .name("stella-sync".into())
+            .name(name.into())
             .spawn(move || {
                 loop {
                     std::thread::sleep(std::time::Duration::from_secs(1));
@@ -229,18 +250,10 @@ impl Core {
                     if core.stopping.load(std::sync::atomic::Ordering::Relaxed) {
                         return;
                     }
-                    let Ok(now) = core.store.docs_generation() else {
-                        continue;
-                    };
-                    if now != seen {
-                        match core.reload() {
-                            Ok(()) => seen = now,
-                            Err(e) => tracing::warn!(error = %e, "cannot read what another replica changed"),
-                        }
-                    }
+                    tick(&core);
                 }
             })
-            .map_err(|e| Error::Io(format!("cannot start the sync thread: {e}")))?;
+            .map_err(|e| Error::Io(format!("cannot start {name}: {e}")))?;
         Ok(())
     }
 
@@ -293,39 +306,27 @@ impl Core {
     /// `POST /feeds/update` would. A file that does not open is reported once and the DB in
     /// use stays.
     pub fn start_db_watch(self: &Arc<Self>) -> Result<(), Error> {
-        let core = Arc::downgrade(self);
-        std::thread::Builder::new()
-            .name("stella-db-watch".into())
-            .spawn(move || {
-                loop {
-                    std::thread::sleep(std::time::Duration::from_secs(1));
-                    let Some(core) = core.upgrade() else { return };
-                    if core.stopping.load(std::sync::atomic::Ordering::Relaxed) {
-                        return;
+        self.every_second("stella-db-watch", |core| {
+            let now = file_id(&core.config.db);
+            let changed = core.db_file.lock().is_ok_and(|mut f| {
+                let changed = now.is_some() && *f != now;
+                if changed {
+                    // tried once per file, whatever the outcome
+                    *f = now;
+                }
+                changed
+            });
+            if changed {
+                match core.install_db(&core.config.db) {
+                    Ok((digest, built)) => {
+                        tracing::info!(%digest, %built, "the DB file was replaced; loaded it");
                     }
-                    let now = file_id(&core.config.db);
-                    let changed = core.db_file.lock().is_ok_and(|mut f| {
-                        let changed = now.is_some() && *f != now;
-                        if changed {
-                            // tried once per file, whatever the outcome
-                            *f = now;
-                        }
-                        changed
-                    });
-                    if changed {
-                        match core.install_db(&core.config.db.clone()) {
-                            Ok((digest, built)) => {
-                                tracing::info!(%digest, %built, "the DB file was replaced; loaded it");
-                            }
-                            Err(e) => {
-                                tracing::warn!(error = %e, "the DB file was replaced by one that does not load; the DB in use stays");
-                            }
-                        }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the DB file was replaced by one that does not load; the DB in use stays");
                     }
                 }
-            })
-            .map_err(|e| Error::Io(format!("cannot start the DB watcher: {e}")))?;
-        Ok(())
+            }
+        })
     }
 
     /// Starts the workers (each an OS thread: scans are CPU work). Jobs an earlier run left

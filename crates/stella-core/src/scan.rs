@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{Admitted, Caller};
 use crate::problem::{Problem, internal};
 use crate::{Core, metrics};
+use stella_sbom::hash::hex;
 
 /// The scope of fragments Core catalogued itself (trusted by every caller).
 const CORE_SCOPE: &str = "core";
@@ -283,6 +284,20 @@ impl Core {
         let read = read_sbom(&body, job.hint.as_deref())?;
         job.body = body;
         Ok((job, Some(read)))
+    }
+
+    /// Runs a job now (not queued) and stores its result under `key` with its audit entry.
+    pub(crate) fn execute_and_store(
+        &self,
+        key: &str,
+        job: &Job,
+        read: Option<stella_sbom::Read>,
+    ) -> Result<(Bytes, String, Option<crate::cache::Entry>), Problem> {
+        self.execute(key, false, job, read, |reference, created, value, audit| {
+            self.store
+                .put_scan(key, reference, created, value, Some(audit))
+                .map_err(crate::problem::store)
+        })
     }
 
     /// Runs a prepared job: compose or pull, match, judge, store. Returns the result JSON and
@@ -671,13 +686,20 @@ impl Core {
     }
 }
 
-fn hex(b: &[u8]) -> String {
-    use std::fmt::Write as _;
-    b.iter()
-        .fold(String::with_capacity(2 * b.len()), |mut s, x| {
-            let _ = write!(s, "{x:02x}");
-            s
-        })
+/// A scan result just stored under `key`: `200`, `Content-Location` naming it, and the
+/// admission for the quota headers.
+pub(crate) fn stored_result(json: Bytes, key: &str, admitted: Admitted) -> Response {
+    let mut r = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        json,
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/scans/{key}")) {
+        r.headers_mut().insert(header::CONTENT_LOCATION, v);
+    }
+    r.extensions_mut().insert(admitted);
+    r
 }
 
 /// The verdict's status of a stored result, without parsing the findings.
@@ -833,11 +855,7 @@ pub(crate) async fn post_scan(
             // admitted only once the request is readable: a typo does not cost a scan
             let admitted = c.admit(&caller)?;
             let (json, _, entry) = c
-                .execute(&k, false, &job, read, |reference, created, value, audit| {
-                    c.store
-                        .put_scan(&k, reference, created, value, Some(audit))
-                        .map_err(crate::problem::store)
-                })
+                .execute_and_store(&k, &job, read)
                 .inspect_err(|_| c.settle_quota())?;
             if job.request.is_none()
                 && let Some(e) = entry
@@ -850,21 +868,12 @@ pub(crate) async fn post_scan(
         .await
         .map_err(internal)??;
         drop(permit);
-        let mut r = (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/json")],
-            json,
-        )
-            .into_response();
+        let mut r = stored_result(json, &key, admitted);
         // say when the result was reused, so nobody mistakes it for a fresh match
         r.headers_mut().insert(
             "x-stella-result",
             HeaderValue::from_static(if hit { "reused" } else { "scanned" }),
         );
-        if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/scans/{key}")) {
-            r.headers_mut().insert(header::CONTENT_LOCATION, v);
-        }
-        r.extensions_mut().insert(admitted);
         return Ok(r);
     }
     let c = core.clone();

@@ -20,6 +20,7 @@ use sha2::Digest as _;
 
 use crate::problem::{Problem, internal};
 use crate::{Caller, Core};
+use stella_sbom::hash::hex;
 
 /// Time for the scheduler: the system's, or one a test moves.
 pub trait Clock: Send + Sync + std::fmt::Debug {
@@ -154,10 +155,6 @@ pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
     outer.update(k.map(|b| b ^ 0x5c));
     outer.update(inner.finalize());
     outer.finalize().into()
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// The scheduler of one Core process.
@@ -748,17 +745,7 @@ impl Core {
         }
         let key = format!("scan-{}", crate::unique_suffix());
         let (json, _, _) = self
-            .execute(
-                &key,
-                false,
-                &job,
-                None,
-                |reference, created, value, audit| {
-                    self.store
-                        .put_scan(&key, reference, created, value, Some(audit))
-                        .map_err(crate::problem::store)
-                },
-            )
+            .execute_and_store(&key, &job, None)
             .map_err(|p| String::from_utf8_lossy(&p.to_json()).into_owned())?;
         let before = self
             .store

@@ -90,6 +90,17 @@ mod tests {
     }
 }
 
+/// Lowercase hexadecimal of `bytes` (digests, MACs, cache keys).
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(2 * bytes.len());
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    s
+}
+
 /// FNV-1a (64-bit), fed piece by piece: the project's short content-derived identifiers
 /// (scan ids, serials, cache keys). Not for anything an attacker may choose to collide.
 #[derive(Debug, Clone, Copy)]
@@ -128,6 +139,12 @@ impl Fnv64 {
 
 #[cfg(test)]
 mod fnv_tests {
+    #[test]
+    fn hex_is_lowercase_two_digits_per_byte() {
+        assert_eq!(super::hex(&[0x00, 0x0f, 0xab, 0xff]), "000fabff");
+        assert_eq!(super::hex(&[]), "");
+    }
+
     use super::Fnv64;
 
     #[test]

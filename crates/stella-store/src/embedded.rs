@@ -634,12 +634,9 @@ impl Backend for Embedded {
         let Encoded(packed, input) = result;
         self.write(|w| {
             let mut jobs = w.open_table(JOBS)?;
-            let Some(s) = jobs.get(id)?.and_then(|v| Stored::decode(v.value())) else {
+            let Some(s) = held(&jobs, id, worker)? else {
                 return Ok(false);
             };
-            if s.holder != worker {
-                return Ok(false);
-            }
             jobs.remove(id)?;
             w.open_table(QUEUE)?.remove(s.seq)?;
             w.open_table(DONE)?.insert(id, result_key)?;
@@ -658,12 +655,9 @@ impl Backend for Embedded {
     fn fail(&self, id: &str, worker: &str, problem: &[u8]) -> Result<bool, Error> {
         self.write(|w| {
             let mut jobs = w.open_table(JOBS)?;
-            let Some(s) = jobs.get(id)?.and_then(|v| Stored::decode(v.value())) else {
+            let Some(s) = held(&jobs, id, worker)? else {
                 return Ok(false);
             };
-            if s.holder != worker {
-                return Ok(false);
-            }
             jobs.remove(id)?;
             w.open_table(QUEUE)?.remove(s.seq)?;
             w.open_table(FAILED)?.insert(id, problem)?;
@@ -671,24 +665,21 @@ impl Backend for Embedded {
         })
     }
 
-    /// Releases every lease: at start, when no worker of an earlier run can still be alive
-    /// (the store is locked to one process), so interrupted jobs run again at once instead of
-    /// after their lease. Returns how many were running.
     fn renew(&self, id: &str, worker: &str, now_ms: u64, lease_ms: u64) -> Result<bool, Error> {
         self.write(|w| {
             let mut jobs = w.open_table(JOBS)?;
-            let Some(mut s) = jobs.get(id)?.and_then(|v| Stored::decode(v.value())) else {
+            let Some(mut s) = held(&jobs, id, worker)? else {
                 return Ok(false);
             };
-            if s.holder != worker {
-                return Ok(false);
-            }
             s.lease_end = now_ms + lease_ms.max(1);
             jobs.insert(id, s.encode().as_slice())?;
             Ok(true)
         })
     }
 
+    /// Releases every lease: at start, when no worker of an earlier run can still be alive
+    /// (the store is locked to one process), so interrupted jobs run again at once instead of
+    /// after their lease. Returns how many were running.
     fn release_all(&self) -> Result<usize, Error> {
         self.write(|w| {
             let mut jobs = w.open_table(JOBS)?;
@@ -932,6 +923,18 @@ impl Backend for Embedded {
         // one process: nobody else changes documents under it
         Ok(0)
     }
+}
+
+/// Job `id` as stored, when `worker` holds its lease.
+fn held(
+    jobs: &redb::Table<&str, &[u8]>,
+    id: &str,
+    worker: &str,
+) -> Result<Option<Stored>, redb::Error> {
+    Ok(jobs
+        .get(id)?
+        .and_then(|v| Stored::decode(v.value()))
+        .filter(|s| s.holder == worker))
 }
 
 fn append_audit(w: &redb::WriteTransaction, entry: &[u8]) -> Result<u64, redb::Error> {

@@ -269,29 +269,6 @@ impl Conn {
         let s = self.st(sql)?;
         self.client.query_opt(&s, params)
     }
-
-    /// Runs `f` in a transaction: committed when it answers `Ok(Some)`, rolled back on
-    /// `Ok(None)` or an error.
-    fn transaction<T>(
-        &mut self,
-        f: impl FnOnce(&mut Conn) -> Result<Option<T>, postgres::Error>,
-    ) -> Result<Option<T>, postgres::Error> {
-        self.client.batch_execute("BEGIN")?;
-        match f(self) {
-            Ok(Some(v)) => {
-                self.client.batch_execute("COMMIT")?;
-                Ok(Some(v))
-            }
-            Ok(None) => {
-                self.client.batch_execute("ROLLBACK")?;
-                Ok(None)
-            }
-            Err(e) => {
-                let _ = self.client.batch_execute("ROLLBACK");
-                Err(e)
-            }
-        }
-    }
 }
 
 type PgOp = Box<dyn Fn(&mut Conn) -> Result<Box<dyn Any + Send>, postgres::Error> + Send>;
@@ -672,6 +649,15 @@ impl Scaled {
             });
     }
 
+    /// Whether `worker` holds job `id` (the last to lease it).
+    fn holds(&self, id: &str, worker: &str) -> Result<bool, Error> {
+        let job = self.job_key(id);
+        let holder: Option<String> = self
+            .redis
+            .with(|c| redis::cmd("HGET").arg(&job).arg("holder").query(c))?;
+        Ok(holder.as_deref() == Some(worker))
+    }
+
     /// Acknowledges and deletes a job's stream entry and marks its state.
     fn finish_job(&self, id: &str, state: &str) -> Result<(), Error> {
         let (stream, job) = (self.key("queue"), self.job_key(id));
@@ -1014,11 +1000,7 @@ impl Backend for Scaled {
     ) -> Result<bool, Error> {
         // a worker whose lease ran out and was taken over drops its result; should both
         // get past this, PostgreSQL keeps the first
-        let job = self.job_key(id);
-        let holder: Option<String> = self
-            .redis
-            .with(|c| redis::cmd("HGET").arg(&job).arg("holder").query(c))?;
-        if holder.as_deref() != Some(worker) {
+        if !self.holds(id, worker)? {
             return Ok(false);
         }
         let Encoded(value, input) = result;
@@ -1059,31 +1041,20 @@ impl Backend for Scaled {
     }
 
     fn fail(&self, id: &str, worker: &str, problem: &[u8]) -> Result<bool, Error> {
-        let job = self.job_key(id);
-        let holder: Option<String> = self
-            .redis
-            .with(|c| redis::cmd("HGET").arg(&job).arg("holder").query(c))?;
-        if holder.as_deref() != Some(worker) {
+        if !self.holds(id, worker)? {
             return Ok(false);
         }
         let (i, p) = (id.as_bytes().to_vec(), problem.to_vec());
         let kept = self.pg.run(move |c| {
-            c.transaction(|c| {
-                if c.query_opt("SELECT 1 FROM jobs_done WHERE job_id = $1", &[&i])?
-                    .is_some()
-                {
-                    return Ok(None);
-                }
-                let n = c.execute(
-                    "INSERT INTO jobs_failed (job_id, problem) VALUES ($1, $2)
-                     ON CONFLICT (job_id) DO NOTHING",
-                    &[&i, &p],
-                )?;
-                Ok((n == 1).then_some(()))
-            })
-        })?;
-        let _ = self.finish_job(id, if kept.is_some() { "failed" } else { "done" });
-        Ok(kept.is_some())
+            c.execute(
+                "INSERT INTO jobs_failed (job_id, problem)
+                 SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM jobs_done WHERE job_id = $1)
+                 ON CONFLICT (job_id) DO NOTHING",
+                &[&i, &p],
+            )
+        })? == 1;
+        let _ = self.finish_job(id, if kept { "failed" } else { "done" });
+        Ok(kept)
     }
 
     fn renew(&self, id: &str, worker: &str, _now_ms: u64, _lease_ms: u64) -> Result<bool, Error> {

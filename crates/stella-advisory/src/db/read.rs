@@ -213,10 +213,7 @@ impl Db {
 
     /// The content digest recorded in the header, hex.
     pub fn digest(&self) -> String {
-        self.bytes[16..48]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        stella_sbom::hash::hex(&self.bytes[16..48])
     }
 
     /// Recomputes the content digest and compares it with the header's.

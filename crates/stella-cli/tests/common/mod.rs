@@ -81,10 +81,7 @@ pub fn store_flags(data: &Path) -> Vec<String> {
     }
     let redis = std::env::var("STELLA_TEST_REDIS_URL").expect("STELLA_TEST_REDIS_URL");
     let pg = std::env::var("STELLA_TEST_POSTGRES_URL").expect("STELLA_TEST_POSTGRES_URL");
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in data.to_string_lossy().bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
+    let h = stella_sbom::hash::Fnv64::of(data.to_string_lossy().as_bytes());
     let name = format!("t{h:016x}");
     let mut c = postgres::Client::connect(&pg, postgres::NoTls).unwrap();
     let exists = c
