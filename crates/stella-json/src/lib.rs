@@ -33,7 +33,36 @@ impl ser::Error for Error {
 
 /// Serialises `value` as compact JSON, appended to `out`.
 pub fn to_writer<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
-    value.serialize(&mut Writer { out })
+    // nested calls (a value writing its own JSON once, to reuse) restore the outer state
+    let outer = WRITING.with(|w| w.replace(true));
+    let r = value.serialize(&mut Writer { out });
+    WRITING.with(|w| w.set(outer));
+    r
+}
+
+thread_local! {
+    /// Whether this thread is inside [`to_writer`]: values may then hand over JSON they
+    /// wrote before ([`write_raw`]).
+    static WRITING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The JSON [`write_raw`] hands to the writer.
+    static RAW: std::cell::RefCell<Option<std::sync::Arc<str>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The unit-struct name by which [`write_raw`] reaches this crate's writer.
+const RAW_TOKEN: &str = "$stella_json::raw";
+
+/// Whether the serializer at work on this thread is this crate's, so [`write_raw`] may be
+/// used: for values that keep the JSON they once wrote (through [`to_writer`]) and are
+/// written many times.
+pub fn writing() -> bool {
+    WRITING.with(std::cell::Cell::get)
+}
+
+/// Writes `json` — compact JSON made by [`to_writer`] — in place of a value. Only when
+/// [`writing`] is true: other serializers would write `null`.
+pub fn write_raw<S: ser::Serializer>(s: S, json: std::sync::Arc<str>) -> Result<S::Ok, S::Error> {
+    RAW.with(|r| *r.borrow_mut() = Some(json));
+    s.serialize_unit_struct(RAW_TOKEN)
 }
 
 /// Serialises `value` as compact JSON.
@@ -226,7 +255,13 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         self.out.extend_from_slice(b"null");
         Ok(())
     }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
+    fn serialize_unit_struct(self, name: &'static str) -> Result<(), Error> {
+        if name == RAW_TOKEN
+            && let Some(json) = RAW.with(|r| r.borrow_mut().take())
+        {
+            self.out.extend_from_slice(json.as_bytes());
+            return Ok(());
+        }
         self.serialize_unit()
     }
     fn serialize_unit_variant(

@@ -168,3 +168,36 @@ proptest! {
         prop_assert_eq!(serde_json::to_vec(&s).unwrap(), crate::to_vec(&s).unwrap());
     }
 }
+
+/// A value that hands over JSON it wrote before, as the matcher's memo does.
+struct Kept(std::sync::Arc<str>);
+impl Serialize for Kept {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if crate::writing() {
+            crate::write_raw(s, self.0.clone())
+        } else {
+            s.serialize_str("not raw")
+        }
+    }
+}
+
+#[test]
+fn raw_json_is_written_verbatim_by_this_writer_only() {
+    let kept = Kept(std::sync::Arc::from(r#"{"a":[1,"x"]}"#));
+    let v = vec![kept];
+    assert_eq!(crate::to_vec(&v).unwrap(), br#"[{"a":[1,"x"]}]"#);
+    // other serializers are told to write the value themselves
+    assert_eq!(serde_json::to_string(&v).unwrap(), r#"["not raw"]"#);
+    assert!(!crate::writing());
+    // a nested call (a value writing its JSON once) leaves the outer one writing raw
+    struct Nested(Kept);
+    impl Serialize for Nested {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let inner = crate::to_vec(&1u8).map_err(serde::ser::Error::custom)?;
+            assert_eq!(inner, b"1");
+            self.0.serialize(s)
+        }
+    }
+    let n = [Nested(Kept(std::sync::Arc::from("true")))];
+    assert_eq!(crate::to_vec(&n).unwrap(), b"[true]");
+}

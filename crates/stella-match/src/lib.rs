@@ -31,7 +31,7 @@ pub enum Error {
 }
 
 /// The kind of an installed package, as matchers see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Eco {
     /// apk (Alpine, Wolfi…)
@@ -124,7 +124,7 @@ pub struct MatchDetails {
 }
 
 /// One CVSS statement.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cvss {
     /// `CVSS_V3`…
     #[serde(rename = "type")]
@@ -136,8 +136,10 @@ pub struct Cvss {
 }
 
 /// One vulnerability in one package.
+// `remote = "Self"`: the derived code becomes `Finding::serialize`/`deserialize`, which the
+// trait impls below call (serialising first checks for JSON the memo wrote before)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", remote = "Self")]
 pub struct Finding {
     /// The vulnerability record id (the CVE when there is one).
     pub vulnerability_id: String,
@@ -179,6 +181,74 @@ pub struct Finding {
     /// What the policy made of this finding: a mute or a rule's action, with why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<PolicyNote>,
+    /// The memo's finding this one was made from (not written, not compared): while they
+    /// are equal, the JSON written for it once is written again.
+    #[serde(skip)]
+    pub memoised: Memoised,
+}
+
+impl Serialize for Finding {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if let Some(t) = &self.memoised.0
+            && stella_json::writing()
+            // equal in every written field: the memo's bytes are this finding's bytes (a
+            // policy note, a VEX note or any other change since makes them differ)
+            && t.finding == *self
+            && let Some(json) = t.json()
+        {
+            return stella_json::write_raw(s, json);
+        }
+        Finding::serialize(self, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Finding {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Finding, D::Error> {
+        Finding::deserialize(d)
+    }
+}
+
+/// A link from a finding to the memo's finding it was copied from.
+#[derive(Clone, Default)]
+pub struct Memoised(Option<Arc<Template>>);
+
+impl std::fmt::Debug for Memoised {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Memoised" } else { "-" })
+    }
+}
+
+/// Not part of what a finding says.
+impl PartialEq for Memoised {
+    fn eq(&self, _: &Memoised) -> bool {
+        true
+    }
+}
+
+/// A finding kept in the memo, with its compact JSON once written.
+#[derive(Debug)]
+struct Template {
+    finding: Finding,
+    json: std::sync::OnceLock<Arc<str>>,
+}
+
+impl Template {
+    /// The finding's compact JSON, written on first use.
+    fn json(&self) -> Option<Arc<str>> {
+        if let Some(j) = self.json.get() {
+            return Some(j.clone());
+        }
+        /// The derived serialisation, never the memo's.
+        struct Plain<'a>(&'a Finding);
+        impl Serialize for Plain<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                Finding::serialize(self.0, s)
+            }
+        }
+        let v = stella_json::to_vec(&Plain(&self.finding)).ok()?;
+        let j: Arc<str> = Arc::from(String::from_utf8(v).ok()?);
+        Some(self.json.get_or_init(|| j).clone())
+    }
 }
 
 /// What a policy said about one finding.
@@ -666,16 +736,144 @@ fn statements(
     Ok(v)
 }
 
+/// What one package matched: memoised per DB, as packages recur across scans (one base
+/// image under many applications, one lock file scanned again and again).
+#[derive(Debug, Default)]
+struct PkgMatch {
+    /// The match's inputs, compared in full on a hit (the memo is found by their hash).
+    key: OwnedKey,
+    /// (severity rank, finding): each finding's `package` is the first package matched,
+    /// replaced by the package at hand on reuse.
+    findings: Vec<(u8, Arc<Template>)>,
+    warnings: Vec<String>,
+    /// (advisory, kind, summary) of informational advisories.
+    notices: Vec<(String, String, Option<Arc<str>>)>,
+}
+
+/// Everything the match of one package depends on, besides the DB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Key<'a> {
+    ns: &'a str,
+    kind: &'static str,
+    eco: Eco,
+    name: &'a str,
+    version: &'a str,
+    source_name: Option<&'a str>,
+    module: Option<&'a str>,
+    arch: Option<&'a str>,
+    rootio: Option<&'a str>,
+    cpe: bool,
+}
+
+/// A [`Key`] kept in the memo.
+#[derive(Debug, Default)]
+struct OwnedKey {
+    ns: String,
+    kind: &'static str,
+    eco: Option<Eco>,
+    name: String,
+    version: String,
+    source_name: Option<String>,
+    module: Option<String>,
+    arch: Option<String>,
+    rootio: Option<String>,
+    cpe: bool,
+}
+
+impl Key<'_> {
+    fn hash64(&self) -> u64 {
+        use std::hash::BuildHasher;
+        foldhash::fast::FixedState::with_seed(0x5e11a).hash_one(self)
+    }
+
+    fn owned(&self) -> OwnedKey {
+        OwnedKey {
+            ns: self.ns.to_string(),
+            kind: self.kind,
+            eco: Some(self.eco),
+            name: self.name.to_string(),
+            version: self.version.to_string(),
+            source_name: self.source_name.map(str::to_string),
+            module: self.module.map(str::to_string),
+            arch: self.arch.map(str::to_string),
+            rootio: self.rootio.map(str::to_string),
+            cpe: self.cpe,
+        }
+    }
+}
+
+impl OwnedKey {
+    fn is(&self, k: &Key<'_>) -> bool {
+        self.eco == Some(k.eco)
+            && self.kind == k.kind
+            && self.cpe == k.cpe
+            && self.ns == k.ns
+            && self.name == k.name
+            && self.version == k.version
+            && self.source_name.as_deref() == k.source_name
+            && self.module.as_deref() == k.module
+            && self.arch.as_deref() == k.arch
+            && self.rootio.as_deref() == k.rootio
+    }
+}
+
+/// Package results of one DB, across scans: two generations of at most [`Memo::GENERATION`]
+/// packages each (a hit in the old one moves to the young one; a full young one becomes the
+/// old one), so the packages in use stay and the memory stays bounded.
+#[derive(Debug, Default)]
+struct Memo {
+    gens: std::sync::Mutex<[foldhash::HashMap<u64, Arc<PkgMatch>>; 2]>,
+}
+
+impl Memo {
+    /// Packages per generation: a few thousand images' worth of distinct packages; a
+    /// package's entry is a few hundred bytes to a few KB (its findings).
+    const GENERATION: usize = 16_384;
+
+    fn get(&self, k: &Key<'_>, h: u64) -> Option<Arc<PkgMatch>> {
+        let mut g = self.gens.lock().ok()?;
+        if let Some(e) = g[0].get(&h) {
+            return e.key.is(k).then(|| e.clone());
+        }
+        let e = g[1].remove(&h)?;
+        if !e.key.is(k) {
+            return None;
+        }
+        Self::insert(&mut g, h, e.clone());
+        Some(e)
+    }
+
+    fn put(&self, h: u64, e: Arc<PkgMatch>) {
+        if let Ok(mut g) = self.gens.lock() {
+            Self::insert(&mut g, h, e);
+        }
+    }
+
+    fn insert(g: &mut [foldhash::HashMap<u64, Arc<PkgMatch>>; 2], h: u64, e: Arc<PkgMatch>) {
+        if g[0].len() >= Self::GENERATION {
+            g[1] = std::mem::take(&mut g[0]);
+        }
+        g[0].insert(h, e);
+    }
+}
+
+/// Caches of one scan, for the packages the memo does not know.
+#[derive(Default)]
+struct Scratch {
+    /// packages repeat across an image (one name, many versions, many locations): each
+    /// (namespace, key) is read and decoded once
+    lookups: Lookups,
+    vulns: foldhash::HashMap<String, VulnInfo>,
+}
+
 /// What one worker found in its share of the packages.
 struct Part {
     out: Matched,
-    /// (severity rank, vulnerability's index in `vuln_cache`, package position, finding)
-    found_all: Vec<(u8, u32, u32, Box<Finding>)>,
-    vuln_cache: foldhash::HashMap<String, (u32, VulnInfo)>,
+    /// (severity rank, package position, finding)
+    found_all: Vec<(u8, u32, Finding)>,
 }
 
-/// Matches a share of the packages (`(position in report order, package)`), with caches of
-/// its own.
+/// Matches a share of the packages (`(position in report order, package)`).
 fn match_part(
     db: &Db,
     part: &[(usize, &Arc<Pkg>)],
@@ -684,12 +882,9 @@ fn match_part(
     opts: &Options,
 ) -> Result<Part, Error> {
     let mut out = Matched::default();
-    // (severity rank, vulnerability's index in `vuln_cache`, package index, finding)
-    let mut found_all: Vec<(u8, u32, u32, Box<Finding>)> = Vec::new();
-    let mut vuln_cache: foldhash::HashMap<String, (u32, VulnInfo)> = foldhash::HashMap::default();
-    // packages repeat across an image (one name, many versions, many locations): each
-    // (namespace, key) is read and decoded once
-    let mut lookups = Lookups::default();
+    let mut found_all: Vec<(u8, u32, Finding)> = Vec::new();
+    let mut scratch = Scratch::default();
+    let memo = db.derived(Memo::default);
     for &(pi, p) in part {
         let (ns, kind) = match p.eco {
             Eco::Apk | Eco::Deb | Eco::Rpm => match distro {
@@ -720,205 +915,274 @@ fn match_part(
             ));
             continue;
         };
-        // the installed version, parsed once for every statement it is checked against
-        let candidate = Candidate::new(&p.version);
-        if !candidate.is_valid(scheme) {
-            out.warnings.push(format!(
-                "{} {}: the version is not a valid {} version; not matched (not \"not affected\")",
-                p.name,
-                p.version,
-                scheme.name()
-            ));
+        let distro_pkg = matches!(p.eco, Eco::Apk | Eco::Deb | Eco::Rpm);
+        let rootio = rootio.filter(|_| distro_pkg);
+        let key = Key {
+            ns: &ns,
+            kind,
+            eco: p.eco,
+            name: &p.name,
+            version: &p.version,
+            source_name: p.source_name.as_deref(),
+            module: p.module.as_deref(),
+            arch: p.arch.as_deref(),
+            rootio,
+            cpe: opts.cpe,
+        };
+        let h = key.hash64();
+        let m = match memo.and_then(|m| m.get(&key, h)) {
+            Some(m) => m,
+            None => {
+                let mut m = match_one(db, &mut scratch, p, &ns, kind, scheme, rootio, opts)?;
+                m.key = key.owned();
+                let m = Arc::new(m);
+                if let Some(memo) = memo {
+                    memo.put(h, m.clone());
+                }
+                m
+            }
+        };
+        out.warnings.extend(m.warnings.iter().cloned());
+        out.notices
+            .extend(m.notices.iter().map(|(advisory, kind, summary)| Notice {
+                advisory: advisory.clone(),
+                kind: kind.clone(),
+                package: Pkg::clone(p),
+                summary: summary.clone(),
+            }));
+        for (r, t) in &m.findings {
+            let mut f = t.finding.clone();
+            f.package = p.clone();
+            f.memoised = Memoised(Some(t.clone()));
+            found_all.push((*r, pi as u32, f));
+        }
+    }
+    Ok(Part { out, found_all })
+}
+
+/// Matches one package (of namespace `ns`, whose versions compare by `scheme`).
+#[allow(clippy::too_many_arguments)]
+fn match_one(
+    db: &Db,
+    scratch: &mut Scratch,
+    p: &Arc<Pkg>,
+    ns: &str,
+    kind: &'static str,
+    scheme: stella_version::Scheme,
+    rootio: Option<&str>,
+    opts: &Options,
+) -> Result<PkgMatch, Error> {
+    let mut res = PkgMatch::default();
+    // the installed version, parsed once for every statement it is checked against
+    let candidate = Candidate::new(&p.version);
+    if !candidate.is_valid(scheme) {
+        res.warnings.push(format!(
+            "{} {}: the version is not a valid {} version; not matched (not \"not affected\")",
+            p.name,
+            p.version,
+            scheme.name()
+        ));
+        return Ok(res);
+    }
+    // one copy of the package for all its findings, made with the first
+    let mut ns = ns.to_string();
+    let mut kind = kind;
+    let mut keys_of = keys(p, &ns);
+    let mut held: Vec<Statements> = Vec::with_capacity(keys_of.len());
+    for pass in 0..2 {
+        if pass == 1 {
+            // the ecosystem's own data says nothing of this package: NVD's CPE
+            // configurations, when asked for, compared with the package's scheme
+            let Eco::Lang(eco) = p.eco else { break };
+            if !opts.cpe || held.iter().any(|h| !h.is_empty()) {
+                break;
+            }
+            keys_of = cpe::candidates(eco, &p.name);
+            if keys_of.is_empty() {
+                break;
+            }
+            held.clear();
+            ns = "cpe".to_string();
+            kind = "cpe";
+        }
+        // CPE statements are prepared with the scheme of the package they are read for
+        let cache_ns = if ns == "cpe" {
+            format!("cpe/{}", scheme.name())
+        } else {
+            ns.clone()
+        };
+        for key in &keys_of {
+            held.push(statements(
+                db,
+                &mut scratch.lookups,
+                &cache_ns,
+                &ns,
+                key,
+                scheme,
+            )?);
+        }
+    }
+    // an image patched by Root.io: its feed's statement about a vulnerability replaces
+    // the distribution's for every distro package (as Trivy does); held from `root_from`
+    let root_from = held.len();
+    let distro_pkg = matches!(p.eco, Eco::Apk | Eco::Deb | Eco::Rpm);
+    if let Some(rns) = rootio.filter(|_| distro_pkg) {
+        let n = keys_of.len();
+        for i in 0..n {
+            let key = keys_of[i].clone();
+            held.push(statements(
+                db,
+                &mut scratch.lookups,
+                rns,
+                rns,
+                &key,
+                scheme,
+            )?);
+            keys_of.push(key);
+        }
+    }
+    // (vulnerability id, key, statement), grouped by id in key and statement order
+    let mut cands: Vec<(&str, usize, usize)> = Vec::new();
+    for (k, statements) in held.iter().enumerate() {
+        for (i, st) in statements.iter().enumerate() {
+            for v in &st.vulns {
+                cands.push((v.as_str(), k, i));
+            }
+        }
+    }
+    cands.sort_unstable();
+    // what the findings of this package say was searched, made with its first finding
+    let mut searched_ns: Option<Arc<str>> = None;
+    let mut searched_rootio: Option<Arc<str>> = None;
+    let mut searched_version: Option<Arc<str>> = None;
+    let mut searched_keys: Vec<(usize, Arc<str>)> = Vec::new();
+    // buffers reused by every vulnerability of this package (most are checked and
+    // dropped: three allocations each were a large share of matching)
+    let mut all: Vec<(&String, &Stmt)> = Vec::new();
+    let mut entries: Vec<(&String, &Stmt)> = Vec::new();
+    let mut hit: Vec<(&String, &Stmt)> = Vec::new();
+    for group in cands.chunk_by(|a, b| a.0 == b.0) {
+        let vid = group[0].0;
+        let by_rootio = group.iter().any(|&(_, k, _)| k >= root_from);
+        all.clear();
+        all.extend(
+            group
+                .iter()
+                .filter(|&&(_, k, _)| !by_rootio || k >= root_from)
+                .map(|&(_, k, i)| (&keys_of[k], &held[k][i])),
+        );
+        // the distribution's own statement wins for its packages
+        let best = all
+            .iter()
+            .map(|(_, st)| st.entry.source)
+            .min()
+            .unwrap_or(Source::Nvd);
+        entries.clear();
+        entries.extend(
+            all.iter()
+                .copied()
+                .filter(|(_, st)| !distro_pkg || st.entry.source == best)
+                .filter(|(_, st)| {
+                    st.entry.arches.is_empty()
+                        || p.arch
+                            .as_ref()
+                            .is_some_and(|a| st.entry.arches.iter().any(|x| x == a))
+                })
+                .filter(|(_, st)| {
+                    // Oracle Linux: a FIPS or Ksplice build's fix speaks for that flavour only
+                    !ns.starts_with("oracle:")
+                        || st
+                            .entry
+                            .ranges
+                            .iter()
+                            .flat_map(|r| r.fixed_versions())
+                            .all(|f| {
+                                stella_advisory::oracle::flavor(f)
+                                    == stella_advisory::oracle::flavor(&p.version)
+                            })
+                }),
+        );
+        if entries.is_empty()
+            || entries
+                .iter()
+                .any(|(_, st)| st.entry.status == Status::NotAffected)
+        {
             continue;
         }
-        // one copy of the package for all its findings, made with the first
-        let mut ns = ns;
-        let mut kind = kind;
-        let mut keys_of = keys(p, &ns);
-        let mut held: Vec<Statements> = Vec::with_capacity(keys_of.len());
-        for pass in 0..2 {
-            if pass == 1 {
-                // the ecosystem's own data says nothing of this package: NVD's CPE
-                // configurations, when asked for, compared with the package's scheme
-                let Eco::Lang(eco) = p.eco else { break };
-                if !opts.cpe || held.iter().any(|h| !h.is_empty()) {
-                    break;
-                }
-                keys_of = cpe::candidates(eco, &p.name);
-                if keys_of.is_empty() {
-                    break;
-                }
-                held.clear();
-                ns = "cpe".to_string();
-                kind = "cpe";
-            }
-            // CPE statements are prepared with the scheme of the package they are read for
-            let cache_ns = if ns == "cpe" {
-                format!("cpe/{}", scheme.name())
-            } else {
-                ns.clone()
-            };
-            for key in &keys_of {
-                held.push(statements(db, &mut lookups, &cache_ns, &ns, key, scheme)?);
+        hit.clear();
+        for (key, st) in &entries {
+            match is_affected_candidate(scheme, &candidate, &st.osv, &st.versions) {
+                Ok(Affected::Yes) if st.excludes(scheme, &p.version) => {}
+                Ok(Affected::Yes) => hit.push((key, *st)),
+                Ok(Affected::No) => {}
+                Ok(Affected::Unknown(why)) => res
+                    .warnings
+                    .push(format!("{} {} / {vid}: {why}", p.name, p.version)),
+                Err(e) => res
+                    .warnings
+                    .push(format!("{} {} / {vid}: {e}", p.name, p.version)),
             }
         }
-        // an image patched by Root.io: its feed's statement about a vulnerability replaces
-        // the distribution's for every distro package (as Trivy does); held from `root_from`
-        let root_from = held.len();
-        let distro_pkg = matches!(p.eco, Eco::Apk | Eco::Deb | Eco::Rpm);
-        if let Some(rns) = rootio.filter(|_| distro_pkg) {
-            let n = keys_of.len();
-            for i in 0..n {
-                let key = keys_of[i].clone();
-                held.push(statements(db, &mut lookups, rns, rns, &key, scheme)?);
-                keys_of.push(key);
-            }
+        if hit.is_empty() {
+            continue;
         }
-        // (vulnerability id, key, statement), grouped by id in key and statement order
-        let mut cands: Vec<(&str, usize, usize)> = Vec::new();
-        for (k, statements) in held.iter().enumerate() {
-            for (i, st) in statements.iter().enumerate() {
-                for v in &st.vulns {
-                    cands.push((v.as_str(), k, i));
-                }
-            }
+        if !scratch.vulns.contains_key(vid) {
+            let info = vuln_info(db, db.vulnerability_view(vid).ok().flatten());
+            scratch.vulns.insert(vid.to_string(), info);
         }
-        cands.sort_unstable();
-        // what the findings of this package say was searched, made with its first finding
-        let mut searched_ns: Option<Arc<str>> = None;
-        let mut searched_rootio: Option<Arc<str>> = None;
-        let mut searched_version: Option<Arc<str>> = None;
-        let mut searched_keys: Vec<(usize, Arc<str>)> = Vec::new();
-        // buffers reused by every vulnerability of this package (most are checked and
-        // dropped: three allocations each were a large share of matching)
-        let mut all: Vec<(&String, &Stmt)> = Vec::new();
-        let mut entries: Vec<(&String, &Stmt)> = Vec::new();
-        let mut hit: Vec<(&String, &Stmt)> = Vec::new();
-        for group in cands.chunk_by(|a, b| a.0 == b.0) {
-            let vid = group[0].0;
-            let by_rootio = group.iter().any(|&(_, k, _)| k >= root_from);
-            all.clear();
-            all.extend(
-                group
-                    .iter()
-                    .filter(|&&(_, k, _)| !by_rootio || k >= root_from)
-                    .map(|&(_, k, i)| (&keys_of[k], &held[k][i])),
-            );
-            // the distribution's own statement wins for its packages
-            let best = all
+        let info = &scratch.vulns[vid];
+        let (severity, score, sev_src, cvss, epss, kev, aliases, summary) = (
+            info.severity,
+            info.score,
+            info.severity_source.clone(),
+            info.cvss.clone(),
+            info.epss,
+            info.kev,
+            info.aliases.clone(),
+            info.summary.clone(),
+        );
+        // unmaintained / unsound crates are worth knowing, but they are not vulnerabilities
+        // (a record can join an informational advisory and a vulnerability: each is
+        // reported for what it is)
+        if hit.iter().any(|(_, st)| st.entry.informational.is_some()) {
+            let mut seen = std::collections::BTreeSet::new();
+            for (_, st) in hit
                 .iter()
-                .map(|(_, st)| st.entry.source)
-                .min()
-                .unwrap_or(Source::Nvd);
-            entries.clear();
-            entries.extend(
-                all.iter()
-                    .copied()
-                    .filter(|(_, st)| !distro_pkg || st.entry.source == best)
-                    .filter(|(_, st)| {
-                        st.entry.arches.is_empty()
-                            || p.arch
-                                .as_ref()
-                                .is_some_and(|a| st.entry.arches.iter().any(|x| x == a))
-                    })
-                    .filter(|(_, st)| {
-                        // Oracle Linux: a FIPS or Ksplice build's fix speaks for that flavour only
-                        !ns.starts_with("oracle:")
-                            || st
-                                .entry
-                                .ranges
-                                .iter()
-                                .flat_map(|r| r.fixed_versions())
-                                .all(|f| {
-                                    stella_advisory::oracle::flavor(f)
-                                        == stella_advisory::oracle::flavor(&p.version)
-                                })
-                    }),
-            );
-            if entries.is_empty()
-                || entries
-                    .iter()
-                    .any(|(_, st)| st.entry.status == Status::NotAffected)
+                .filter(|(_, st)| st.entry.informational.is_some())
             {
-                continue;
-            }
-            hit.clear();
-            for (key, st) in &entries {
-                match is_affected_candidate(scheme, &candidate, &st.osv, &st.versions) {
-                    Ok(Affected::Yes) if st.excludes(scheme, &p.version) => {}
-                    Ok(Affected::Yes) => hit.push((key, *st)),
-                    Ok(Affected::No) => {}
-                    Ok(Affected::Unknown(why)) => out
-                        .warnings
-                        .push(format!("{} {} / {vid}: {why}", p.name, p.version)),
-                    Err(e) => out
-                        .warnings
-                        .push(format!("{} {} / {vid}: {e}", p.name, p.version)),
+                let e = &st.entry;
+                if seen.insert(&e.advisory) {
+                    res.notices.push((
+                        e.advisory.clone(),
+                        e.informational.clone().unwrap_or_default(),
+                        summary.clone(),
+                    ));
                 }
             }
+            hit.retain(|(_, st)| st.entry.informational.is_none());
             if hit.is_empty() {
                 continue;
             }
-            if !vuln_cache.contains_key(vid) {
-                let info = vuln_info(db, db.vulnerability_view(vid).ok().flatten());
-                let idx = vuln_cache.len() as u32;
-                vuln_cache.insert(vid.to_string(), (idx, info));
-            }
-            let (vidx, info) = &vuln_cache[vid];
-            let vidx = *vidx;
-            let (severity, score, sev_src, cvss, epss, kev, aliases, summary) = (
-                info.severity,
-                info.score,
-                info.severity_source.clone(),
-                info.cvss.clone(),
-                info.epss,
-                info.kev,
-                info.aliases.clone(),
-                info.summary.clone(),
-            );
-            // unmaintained / unsound crates are worth knowing, but they are not vulnerabilities
-            // (a record can join an informational advisory and a vulnerability: each is
-            // reported for what it is)
-            if hit.iter().any(|(_, st)| st.entry.informational.is_some()) {
-                let mut seen = std::collections::BTreeSet::new();
-                for (_, st) in hit
-                    .iter()
-                    .filter(|(_, st)| st.entry.informational.is_some())
-                {
-                    let e = &st.entry;
-                    if seen.insert(&e.advisory) {
-                        out.notices.push(Notice {
-                            advisory: e.advisory.clone(),
-                            kind: e.informational.clone().unwrap_or_default(),
-                            package: Pkg::clone(p),
-                            summary: summary.clone(),
-                        });
-                    }
-                }
-                hit.retain(|(_, st)| st.entry.informational.is_none());
-                if hit.is_empty() {
-                    continue;
-                }
-            }
-            // a fix on another release line (2.2.21 for an installed 3.2.0) is no upgrade
-            // path: only fixes above the installed version are offered
-            let mut fixed: Vec<String> = hit
-                .iter()
-                .flat_map(|(_, st)| st.fixes(scheme).iter())
-                .filter(|(v, k)| candidate.is_below_parsed(scheme, v, k) != Some(false))
-                .map(|(v, _)| v.clone())
-                .collect();
-            // one statement's fixes are sorted and unique already
-            if hit.len() > 1 {
-                fixed.sort();
-                fixed.dedup();
-            }
-            let (key0, _) = hit[0];
-            found_all.push((
-                rank(severity),
-                vidx,
-                pi as u32,
-                Box::new(Finding {
+        }
+        // a fix on another release line (2.2.21 for an installed 3.2.0) is no upgrade
+        // path: only fixes above the installed version are offered
+        let mut fixed: Vec<String> = hit
+            .iter()
+            .flat_map(|(_, st)| st.fixes(scheme).iter())
+            .filter(|(v, k)| candidate.is_below_parsed(scheme, v, k) != Some(false))
+            .map(|(v, _)| v.clone())
+            .collect();
+        // one statement's fixes are sorted and unique already
+        if hit.len() > 1 {
+            fixed.sort();
+            fixed.dedup();
+        }
+        let (key0, _) = hit[0];
+        res.findings.push((
+            rank(severity),
+            Arc::new(Template {
+                json: std::sync::OnceLock::new(),
+                finding: Finding {
                     vulnerability_id: vid.to_string(),
                     aliases,
                     severity: Word::Borrowed(severity.as_str()),
@@ -967,15 +1231,12 @@ fn match_part(
                     vex: None,
                     published: info.published.clone(),
                     policy: None,
-                }),
-            ));
-        }
+                    memoised: Memoised::default(),
+                },
+            }),
+        ));
     }
-    Ok(Part {
-        out,
-        found_all,
-        vuln_cache,
-    })
+    Ok(res)
 }
 
 /// Matches `packages`; `distro` is the DB namespace of the detected OS (`debian:12`).
@@ -1011,36 +1272,25 @@ pub fn match_packages_with(
     let rootio = distro.and_then(|d| rootio_namespace(d, packages));
     // (splitting the packages over two threads was tried: slower, as each worker repeats
     // the DB decoding and faults in its own heap)
-    let Part {
-        mut out,
-        mut found_all,
-        vuln_cache,
-    } = match_part(db, &visit, distro, rootio.as_deref(), opts)?;
-    // findings are large (hundreds of bytes): they are made boxed, sorted as pointers and
-    // moved once into a vector of the exact size, instead of being copied by every growth
-    // of the vector and by every swap of the sort; the order (severity, then vulnerability
-    // id, then package name, version and location) is computed once per vulnerability and
-    // per package, not per comparison
-    let mut vid_ord = vec![0u32; vuln_cache.len()];
-    {
-        let mut ids: Vec<(&str, u32)> = vuln_cache
-            .iter()
-            .map(|(k, (i, _))| (k.as_str(), *i))
-            .collect();
-        ids.sort_unstable();
-        for (pos, (_, i)) in ids.into_iter().enumerate() {
-            vid_ord[i as usize] = pos as u32;
-        }
-    }
-    for f in &mut found_all {
-        f.1 = vid_ord[f.1 as usize];
-    }
+    let Part { mut out, found_all } = match_part(db, &visit, distro, rootio.as_deref(), opts)?;
+    // findings are large (hundreds of bytes): their order (severity, then vulnerability id,
+    // then package name, version and location — the visit position) is found by sorting
+    // indices, and each finding is moved once, into a vector of the exact size
+    let mut order: Vec<u32> = (0..found_all.len() as u32).collect();
     // unique keys (one finding per vulnerability and package), so the unstable sort is
     // deterministic
-    found_all.sort_unstable_by_key(|&(r, v, p, _)| (std::cmp::Reverse(r), v, p));
-    out.findings = Vec::with_capacity(found_all.len());
-    out.findings
-        .extend(found_all.into_iter().map(|(_, _, _, b)| *b));
+    order.sort_unstable_by(|&a, &b| {
+        let (ra, pa, fa) = &found_all[a as usize];
+        let (rb, pb, fb) = &found_all[b as usize];
+        rb.cmp(ra)
+            .then_with(|| fa.vulnerability_id.cmp(&fb.vulnerability_id))
+            .then_with(|| pa.cmp(pb))
+    });
+    let mut slots: Vec<Option<Finding>> = found_all.into_iter().map(|(_, _, f)| Some(f)).collect();
+    out.findings = order
+        .iter()
+        .filter_map(|&i| slots[i as usize].take())
+        .collect();
     out.notices.sort_by(|a, b| {
         (
             &a.advisory,

@@ -57,6 +57,7 @@ fn finding(id: &str, sev: &str, purl: &str, fixed: &[&str]) -> Finding {
         vex: None,
         published: Some("2026-01-01T00:00:00Z".into()),
         policy: None,
+        memoised: Default::default(),
     }
 }
 

@@ -67,6 +67,7 @@ fn finding(id: &str, sev: &str, p: &Pkg, fixed: &[&str], vex: bool) -> Finding {
         }),
         published: None,
         policy: None,
+        memoised: Default::default(),
     }
 }
 

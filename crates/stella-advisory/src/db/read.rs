@@ -33,6 +33,9 @@ pub struct Db {
     manifest: Manifest,
     /// Whether [`Db::prefault`] has run: once per mapping is enough (Core scans many times).
     prefaulted: std::sync::atomic::AtomicBool,
+    /// What a reader derived from this DB and keeps for as long as it (the matcher's memo of
+    /// package results): dropped with the DB, so a replaced DB never answers with old data.
+    derived: std::sync::OnceLock<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -156,6 +159,7 @@ impl Db {
             sections,
             manifest,
             prefaulted: std::sync::atomic::AtomicBool::new(false),
+            derived: std::sync::OnceLock::new(),
         })
     }
 
@@ -186,6 +190,14 @@ impl Db {
                 let _ = m.advise_range(memmap2::Advice::PopulateRead, start, l + (o - start));
             }
         }
+    }
+
+    /// The data a reader derives from this DB and keeps with it, made by `init` on first use.
+    /// One slot per DB: `None` when it already holds another type.
+    pub fn derived<T: std::any::Any + Send + Sync>(&self, init: impl FnOnce() -> T) -> Option<&T> {
+        self.derived
+            .get_or_init(|| Box::new(init()))
+            .downcast_ref::<T>()
     }
 
     /// The manifest.
