@@ -867,22 +867,23 @@ struct Scratch {
 }
 
 /// What one worker found in its share of the packages.
-struct Part {
+struct Part<'a> {
     out: Matched,
-    /// (severity rank, package position, finding)
-    found_all: Vec<(u8, u32, Finding)>,
+    /// (severity rank, package position, the memo's finding, the package): findings are
+    /// large, so they are made once, in report order, after sorting these
+    found_all: Vec<(u8, u32, Arc<Template>, &'a Arc<Pkg>)>,
 }
 
 /// Matches a share of the packages (`(position in report order, package)`).
-fn match_part(
+fn match_part<'a>(
     db: &Db,
-    part: &[(usize, &Arc<Pkg>)],
+    part: &[(usize, &'a Arc<Pkg>)],
     distro: Option<&str>,
     rootio: Option<&str>,
     opts: &Options,
-) -> Result<Part, Error> {
+) -> Result<Part<'a>, Error> {
     let mut out = Matched::default();
-    let mut found_all: Vec<(u8, u32, Finding)> = Vec::new();
+    let mut found_all = Vec::new();
     let mut scratch = Scratch::default();
     let memo = db.derived(Memo::default);
     for &(pi, p) in part {
@@ -951,10 +952,7 @@ fn match_part(
                 summary: summary.clone(),
             }));
         for (r, t) in &m.findings {
-            let mut f = t.finding.clone();
-            f.package = p.clone();
-            f.memoised = Memoised(Some(t.clone()));
-            found_all.push((*r, pi as u32, f));
+            found_all.push((*r, pi as u32, t.clone(), p));
         }
     }
     Ok(Part { out, found_all })
@@ -1272,24 +1270,30 @@ pub fn match_packages_with(
     let rootio = distro.and_then(|d| rootio_namespace(d, packages));
     // (splitting the packages over two threads was tried: slower, as each worker repeats
     // the DB decoding and faults in its own heap)
-    let Part { mut out, found_all } = match_part(db, &visit, distro, rootio.as_deref(), opts)?;
-    // findings are large (hundreds of bytes): their order (severity, then vulnerability id,
-    // then package name, version and location — the visit position) is found by sorting
-    // indices, and each finding is moved once, into a vector of the exact size
-    let mut order: Vec<u32> = (0..found_all.len() as u32).collect();
-    // unique keys (one finding per vulnerability and package), so the unstable sort is
-    // deterministic
-    order.sort_unstable_by(|&a, &b| {
-        let (ra, pa, fa) = &found_all[a as usize];
-        let (rb, pb, fb) = &found_all[b as usize];
+    let Part {
+        mut out,
+        mut found_all,
+    } = match_part(db, &visit, distro, rootio.as_deref(), opts)?;
+    // order: severity, then vulnerability id, then package name, version and location (the
+    // visit position); unique keys (one finding per vulnerability and package), so the
+    // unstable sort is deterministic
+    found_all.sort_unstable_by(|(ra, pa, ta, _), (rb, pb, tb, _)| {
         rb.cmp(ra)
-            .then_with(|| fa.vulnerability_id.cmp(&fb.vulnerability_id))
+            .then_with(|| {
+                ta.finding
+                    .vulnerability_id
+                    .cmp(&tb.finding.vulnerability_id)
+            })
             .then_with(|| pa.cmp(pb))
     });
-    let mut slots: Vec<Option<Finding>> = found_all.into_iter().map(|(_, _, f)| Some(f)).collect();
-    out.findings = order
-        .iter()
-        .filter_map(|&i| slots[i as usize].take())
+    out.findings = found_all
+        .into_iter()
+        .map(|(_, _, t, p)| {
+            let mut f = t.finding.clone();
+            f.package = p.clone();
+            f.memoised = Memoised(Some(t));
+            f
+        })
         .collect();
     out.notices.sort_by(|a, b| {
         (
