@@ -817,43 +817,62 @@ impl OwnedKey {
     }
 }
 
-/// Package results of one DB, across scans: two generations of at most [`Memo::GENERATION`]
-/// packages each (a hit in the old one moves to the young one; a full young one becomes the
-/// old one), so the packages in use stay and the memory stays bounded.
+/// Package results of one DB, across scans, in two generations (a hit in the old one moves
+/// to the young one; a full young one becomes the old one), so the packages in use stay and
+/// the memory stays bounded: a generation holds at most [`Memo::PACKAGES`] packages and
+/// [`Memo::FINDINGS`] findings (a finding with its JSON is about 1.5 KB, so both generations
+/// stay under 50 MB however many vulnerabilities the packages have).
 #[derive(Debug, Default)]
 struct Memo {
-    gens: std::sync::Mutex<[foldhash::HashMap<u64, Arc<PkgMatch>>; 2]>,
+    gens: std::sync::Mutex<Gens>,
+}
+
+#[derive(Debug, Default)]
+struct Gens {
+    young: foldhash::HashMap<u64, Arc<PkgMatch>>,
+    /// Findings held by `young`.
+    young_findings: usize,
+    old: foldhash::HashMap<u64, Arc<PkgMatch>>,
 }
 
 impl Memo {
-    /// Packages per generation: a few thousand images' worth of distinct packages; a
-    /// package's entry is a few hundred bytes to a few KB (its findings).
-    const GENERATION: usize = 16_384;
+    /// Packages per generation: a few thousand images' worth of distinct packages.
+    const PACKAGES: usize = 16_384;
+    /// Findings per generation.
+    const FINDINGS: usize = 16_384;
 
     fn get(&self, k: &Key<'_>, h: u64) -> Option<Arc<PkgMatch>> {
         let mut g = self.gens.lock().ok()?;
-        if let Some(e) = g[0].get(&h) {
+        if let Some(e) = g.young.get(&h) {
             return e.key.is(k).then(|| e.clone());
         }
-        let e = g[1].remove(&h)?;
+        let e = g.old.remove(&h)?;
         if !e.key.is(k) {
             return None;
         }
-        Self::insert(&mut g, h, e.clone());
+        g.insert(h, e.clone());
         Some(e)
     }
 
     fn put(&self, h: u64, e: Arc<PkgMatch>) {
         if let Ok(mut g) = self.gens.lock() {
-            Self::insert(&mut g, h, e);
+            g.insert(h, e);
         }
     }
+}
 
-    fn insert(g: &mut [foldhash::HashMap<u64, Arc<PkgMatch>>; 2], h: u64, e: Arc<PkgMatch>) {
-        if g[0].len() >= Self::GENERATION {
-            g[1] = std::mem::take(&mut g[0]);
+impl Gens {
+    fn insert(&mut self, h: u64, e: Arc<PkgMatch>) {
+        if self.young.len() >= Memo::PACKAGES
+            || self.young_findings + e.findings.len() > Memo::FINDINGS
+        {
+            self.old = std::mem::take(&mut self.young);
+            self.young_findings = 0;
         }
-        g[0].insert(h, e);
+        self.young_findings += e.findings.len();
+        if let Some(was) = self.young.insert(h, e) {
+            self.young_findings -= was.findings.len();
+        }
     }
 }
 
@@ -1436,4 +1455,83 @@ pub fn explain(
         ));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod memo_tests {
+    use super::*;
+
+    fn template() -> Arc<Template> {
+        Arc::new(Template {
+            json: std::sync::OnceLock::new(),
+            finding: Finding {
+                vulnerability_id: "CVE-1".into(),
+                aliases: Arc::new([]),
+                severity: Word::Borrowed("high"),
+                score: None,
+                severity_source: None,
+                cvss: Arc::new([]),
+                epss: None,
+                kev: false,
+                package: Arc::new(Pkg {
+                    eco: Eco::Lang("pypi"),
+                    kind: "pypi".into(),
+                    name: "x".into(),
+                    version: "1".into(),
+                    purl: None,
+                    source_name: None,
+                    arch: None,
+                    module: None,
+                    layer: None,
+                    location: None,
+                }),
+                fixed_versions: Vec::new(),
+                status: Word::Borrowed("not-fixed"),
+                summary: None,
+                match_details: MatchDetails {
+                    kind: Word::Borrowed("ecosystem"),
+                    searched_by: Searched {
+                        namespace: Arc::from("pypi"),
+                        name: Arc::from("x"),
+                        version: Arc::from("1"),
+                    },
+                    found: Vec::new(),
+                    source: Word::Borrowed("osv"),
+                },
+                vex: None,
+                published: None,
+                policy: None,
+                memoised: Memoised::default(),
+            },
+        })
+    }
+
+    fn entry(findings: usize) -> Arc<PkgMatch> {
+        let t = template();
+        Arc::new(PkgMatch {
+            findings: (0..findings).map(|_| (4, t.clone())).collect(),
+            ..PkgMatch::default()
+        })
+    }
+
+    #[test]
+    fn generations_hold_a_bounded_number_of_packages_and_findings() {
+        let mut g = Gens::default();
+        for h in 0..Memo::PACKAGES as u64 {
+            g.insert(h, entry(0));
+        }
+        assert_eq!((g.young.len(), g.old.len()), (Memo::PACKAGES, 0));
+        g.insert(u64::MAX, entry(0));
+        assert_eq!((g.young.len(), g.old.len()), (1, Memo::PACKAGES));
+        // findings count too: a package with many findings moves the young generation on
+        let mut g = Gens::default();
+        g.insert(1, entry(Memo::FINDINGS - 10));
+        g.insert(2, entry(10));
+        assert_eq!((g.young.len(), g.young_findings), (2, Memo::FINDINGS));
+        g.insert(3, entry(1));
+        assert_eq!((g.young.len(), g.old.len(), g.young_findings), (1, 2, 1));
+        // replacing an entry does not count its findings twice
+        g.insert(3, entry(5));
+        assert_eq!(g.young_findings, 5);
+    }
 }

@@ -188,7 +188,10 @@ impl Purl {
             }
             None => None,
         };
-        let mut qualifiers = SmallMap::new();
+        // sized once: growing pair by pair was three allocations for a distro purl
+        let mut qualifiers = SmallMap::with_capacity(
+            quals.map_or(0, |q| q.bytes().filter(|&b| b == b'&').count() + 1),
+        );
         if let Some(q) = quals {
             for pair in q.split('&').filter(|p| !p.is_empty()) {
                 let (k, v) = pair

@@ -12,6 +12,10 @@ impl SmallMap {
     pub fn new() -> Self {
         SmallMap(Vec::new())
     }
+    /// An empty map with room for `n` pairs.
+    pub fn with_capacity(n: usize) -> Self {
+        SmallMap(Vec::with_capacity(n))
+    }
     /// Inserts or replaces; returns the previous value.
     pub fn insert(&mut self, key: String, value: String) -> Option<String> {
         match self.0.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
