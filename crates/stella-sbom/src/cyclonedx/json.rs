@@ -112,7 +112,10 @@ impl<'de> Deserialize<'de> for CompList {
                     );
                     i += 1;
                 }
-                list.comps.shrink_to_fit();
+                // a shrink copies the whole array: only worth it when much is unused
+                if list.comps.capacity() - list.comps.len() > list.comps.len() / 4 {
+                    list.comps.shrink_to_fit();
+                }
                 Ok(list)
             }
         }
