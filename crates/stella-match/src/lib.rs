@@ -191,6 +191,7 @@ impl Serialize for Finding {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if let Some(t) = &self.memoised.0
             && stella_json::writing()
+            && t.worth_keeping()
             // equal in every written field: the memo's bytes are this finding's bytes (a
             // policy note, a VEX note or any other change since makes them differ)
             && t.finding == *self
@@ -230,10 +231,29 @@ impl PartialEq for Memoised {
 struct Template {
     finding: Finding,
     json: std::sync::OnceLock<Arc<str>>,
+    /// Whether a finding made from it was written before: the JSON is kept from the second
+    /// time on (a package seen once costs no more than without the memo).
+    written: std::sync::atomic::AtomicBool,
 }
 
 impl Template {
-    /// The finding's compact JSON, written on first use.
+    fn new(finding: Finding) -> Template {
+        Template {
+            finding,
+            json: std::sync::OnceLock::new(),
+            written: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Whether its JSON is kept or worth keeping: from the second finding written on.
+    fn worth_keeping(&self) -> bool {
+        self.json.get().is_some()
+            || self
+                .written
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The finding's compact JSON, written once.
     fn json(&self) -> Option<Arc<str>> {
         if let Some(j) = self.json.get() {
             return Some(j.clone());
@@ -245,7 +265,8 @@ impl Template {
                 Finding::serialize(self.0, s)
             }
         }
-        let v = stella_json::to_vec(&Plain(&self.finding)).ok()?;
+        let mut v = Vec::with_capacity(1024);
+        stella_json::to_writer(&mut v, &Plain(&self.finding)).ok()?;
         let j: Arc<str> = Arc::from(String::from_utf8(v).ok()?);
         Some(self.json.get_or_init(|| j).clone())
     }
@@ -765,19 +786,14 @@ struct Key<'a> {
     cpe: bool,
 }
 
-/// A [`Key`] kept in the memo.
+/// A [`Key`] kept in the memo: its text fields in one allocation, each as a length (or
+/// `u32::MAX` for none) and its bytes.
 #[derive(Debug, Default)]
 struct OwnedKey {
-    ns: String,
     kind: &'static str,
     eco: Option<Eco>,
-    name: String,
-    version: String,
-    source_name: Option<String>,
-    module: Option<String>,
-    arch: Option<String>,
-    rootio: Option<String>,
     cpe: bool,
+    text: Box<[u8]>,
 }
 
 impl Key<'_> {
@@ -786,34 +802,65 @@ impl Key<'_> {
         foldhash::fast::FixedState::with_seed(0x5e11a).hash_one(self)
     }
 
+    /// The text fields, in one order.
+    fn texts(&self) -> [Option<&str>; 7] {
+        [
+            Some(self.ns),
+            Some(self.name),
+            Some(self.version),
+            self.source_name,
+            self.module,
+            self.arch,
+            self.rootio,
+        ]
+    }
+
     fn owned(&self) -> OwnedKey {
+        let texts = self.texts();
+        let mut text = Vec::with_capacity(
+            texts
+                .iter()
+                .map(|t| 4 + t.map_or(0, str::len))
+                .sum::<usize>(),
+        );
+        for t in texts {
+            match t {
+                Some(t) => {
+                    text.extend_from_slice(&(t.len() as u32).to_le_bytes());
+                    text.extend_from_slice(t.as_bytes());
+                }
+                None => text.extend_from_slice(&u32::MAX.to_le_bytes()),
+            }
+        }
         OwnedKey {
-            ns: self.ns.to_string(),
             kind: self.kind,
             eco: Some(self.eco),
-            name: self.name.to_string(),
-            version: self.version.to_string(),
-            source_name: self.source_name.map(str::to_string),
-            module: self.module.map(str::to_string),
-            arch: self.arch.map(str::to_string),
-            rootio: self.rootio.map(str::to_string),
             cpe: self.cpe,
+            text: text.into_boxed_slice(),
         }
     }
 }
 
 impl OwnedKey {
     fn is(&self, k: &Key<'_>) -> bool {
-        self.eco == Some(k.eco)
-            && self.kind == k.kind
-            && self.cpe == k.cpe
-            && self.ns == k.ns
-            && self.name == k.name
-            && self.version == k.version
-            && self.source_name.as_deref() == k.source_name
-            && self.module.as_deref() == k.module
-            && self.arch.as_deref() == k.arch
-            && self.rootio.as_deref() == k.rootio
+        if self.eco != Some(k.eco) || self.kind != k.kind || self.cpe != k.cpe {
+            return false;
+        }
+        let mut rest = &self.text[..];
+        for t in k.texts() {
+            let Some((len, after)) = rest.split_first_chunk::<4>() else {
+                return false;
+            };
+            let len = u32::from_le_bytes(*len);
+            match t {
+                None if len == u32::MAX => rest = after,
+                Some(t) if len as usize == t.len() && after.starts_with(t.as_bytes()) => {
+                    rest = &after[t.len()..];
+                }
+                _ => return false,
+            }
+        }
+        rest.is_empty()
     }
 }
 
@@ -1197,60 +1244,57 @@ fn match_one(
         let (key0, _) = hit[0];
         res.findings.push((
             rank(severity),
-            Arc::new(Template {
-                json: std::sync::OnceLock::new(),
-                finding: Finding {
-                    vulnerability_id: vid.to_string(),
-                    aliases,
-                    severity: Word::Borrowed(severity.as_str()),
-                    score,
-                    severity_source: sev_src,
-                    cvss,
-                    epss,
-                    kev,
-                    package: p.clone(),
-                    status: Word::Borrowed(if fixed.is_empty() {
-                        "not-fixed"
-                    } else {
-                        "fixed"
-                    }),
-                    fixed_versions: fixed,
-                    summary,
-                    match_details: MatchDetails {
-                        kind: Word::Borrowed(kind),
-                        searched_by: Searched {
-                            namespace: match rootio {
-                                Some(r) if by_rootio => {
-                                    searched_rootio.get_or_insert_with(|| Arc::from(r)).clone()
-                                }
-                                _ => searched_ns
-                                    .get_or_insert_with(|| Arc::from(ns.as_str()))
-                                    .clone(),
-                            },
-                            name: {
-                                let at = key0 as *const String as usize;
-                                match searched_keys.iter().find(|(k, _)| *k == at) {
-                                    Some((_, a)) => a.clone(),
-                                    None => {
-                                        let a: Arc<str> = Arc::from(key0.as_str());
-                                        searched_keys.push((at, a.clone()));
-                                        a
-                                    }
-                                }
-                            },
-                            version: searched_version
-                                .get_or_insert_with(|| Arc::from(p.version.as_str()))
+            Arc::new(Template::new(Finding {
+                vulnerability_id: vid.to_string(),
+                aliases,
+                severity: Word::Borrowed(severity.as_str()),
+                score,
+                severity_source: sev_src,
+                cvss,
+                epss,
+                kev,
+                package: p.clone(),
+                status: Word::Borrowed(if fixed.is_empty() {
+                    "not-fixed"
+                } else {
+                    "fixed"
+                }),
+                fixed_versions: fixed,
+                summary,
+                match_details: MatchDetails {
+                    kind: Word::Borrowed(kind),
+                    searched_by: Searched {
+                        namespace: match rootio {
+                            Some(r) if by_rootio => {
+                                searched_rootio.get_or_insert_with(|| Arc::from(r)).clone()
+                            }
+                            _ => searched_ns
+                                .get_or_insert_with(|| Arc::from(ns.as_str()))
                                 .clone(),
                         },
-                        found: hit.iter().map(|(_, st)| st.found(db)).collect(),
-                        source: Word::Borrowed(hit[0].1.entry.source.name()),
+                        name: {
+                            let at = key0 as *const String as usize;
+                            match searched_keys.iter().find(|(k, _)| *k == at) {
+                                Some((_, a)) => a.clone(),
+                                None => {
+                                    let a: Arc<str> = Arc::from(key0.as_str());
+                                    searched_keys.push((at, a.clone()));
+                                    a
+                                }
+                            }
+                        },
+                        version: searched_version
+                            .get_or_insert_with(|| Arc::from(p.version.as_str()))
+                            .clone(),
                     },
-                    vex: None,
-                    published: info.published.clone(),
-                    policy: None,
-                    memoised: Memoised::default(),
+                    found: hit.iter().map(|(_, st)| st.found(db)).collect(),
+                    source: Word::Borrowed(hit[0].1.entry.source.name()),
                 },
-            }),
+                vex: None,
+                published: info.published.clone(),
+                policy: None,
+                memoised: Memoised::default(),
+            })),
         ));
     }
     Ok(res)
@@ -1462,48 +1506,45 @@ mod memo_tests {
     use super::*;
 
     fn template() -> Arc<Template> {
-        Arc::new(Template {
-            json: std::sync::OnceLock::new(),
-            finding: Finding {
-                vulnerability_id: "CVE-1".into(),
-                aliases: Arc::new([]),
-                severity: Word::Borrowed("high"),
-                score: None,
-                severity_source: None,
-                cvss: Arc::new([]),
-                epss: None,
-                kev: false,
-                package: Arc::new(Pkg {
-                    eco: Eco::Lang("pypi"),
-                    kind: "pypi".into(),
-                    name: "x".into(),
-                    version: "1".into(),
-                    purl: None,
-                    source_name: None,
-                    arch: None,
-                    module: None,
-                    layer: None,
-                    location: None,
-                }),
-                fixed_versions: Vec::new(),
-                status: Word::Borrowed("not-fixed"),
-                summary: None,
-                match_details: MatchDetails {
-                    kind: Word::Borrowed("ecosystem"),
-                    searched_by: Searched {
-                        namespace: Arc::from("pypi"),
-                        name: Arc::from("x"),
-                        version: Arc::from("1"),
-                    },
-                    found: Vec::new(),
-                    source: Word::Borrowed("osv"),
+        Arc::new(Template::new(Finding {
+            vulnerability_id: "CVE-1".into(),
+            aliases: Arc::new([]),
+            severity: Word::Borrowed("high"),
+            score: None,
+            severity_source: None,
+            cvss: Arc::new([]),
+            epss: None,
+            kev: false,
+            package: Arc::new(Pkg {
+                eco: Eco::Lang("pypi"),
+                kind: "pypi".into(),
+                name: "x".into(),
+                version: "1".into(),
+                purl: None,
+                source_name: None,
+                arch: None,
+                module: None,
+                layer: None,
+                location: None,
+            }),
+            fixed_versions: Vec::new(),
+            status: Word::Borrowed("not-fixed"),
+            summary: None,
+            match_details: MatchDetails {
+                kind: Word::Borrowed("ecosystem"),
+                searched_by: Searched {
+                    namespace: Arc::from("pypi"),
+                    name: Arc::from("x"),
+                    version: Arc::from("1"),
                 },
-                vex: None,
-                published: None,
-                policy: None,
-                memoised: Memoised::default(),
+                found: Vec::new(),
+                source: Word::Borrowed("osv"),
             },
-        })
+            vex: None,
+            published: None,
+            policy: None,
+            memoised: Memoised::default(),
+        }))
     }
 
     fn entry(findings: usize) -> Arc<PkgMatch> {
@@ -1512,6 +1553,54 @@ mod memo_tests {
             findings: (0..findings).map(|_| (4, t.clone())).collect(),
             ..PkgMatch::default()
         })
+    }
+
+    #[test]
+    fn a_kept_key_is_only_its_own() {
+        let k = Key {
+            ns: "debian:12",
+            kind: "distro",
+            eco: Eco::Deb,
+            name: "ab",
+            version: "c",
+            source_name: None,
+            module: None,
+            arch: Some("amd64"),
+            rootio: None,
+            cpe: false,
+        };
+        let owned = k.owned();
+        assert!(owned.is(&k));
+        // the same bytes split otherwise, none against empty, any field different
+        for other in [
+            Key {
+                name: "a",
+                version: "bc",
+                ..k
+            },
+            Key {
+                source_name: Some(""),
+                ..k
+            },
+            Key { arch: None, ..k },
+            Key {
+                arch: Some("arm64"),
+                ..k
+            },
+            Key {
+                rootio: Some("rootio:debian:12"),
+                ..k
+            },
+            Key {
+                ns: "debian:11",
+                ..k
+            },
+            Key { eco: Eco::Apk, ..k },
+            Key { kind: "cpe", ..k },
+            Key { cpe: true, ..k },
+        ] {
+            assert!(!owned.is(&other), "{other:?}");
+        }
     }
 
     #[test]

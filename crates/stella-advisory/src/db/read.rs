@@ -200,6 +200,11 @@ impl Db {
             .downcast_ref::<T>()
     }
 
+    /// Drops what readers derived ([`Db::derived`]): they start again as with a new DB.
+    pub fn forget_derived(&mut self) {
+        self.derived.take();
+    }
+
     /// The manifest.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
