@@ -156,7 +156,7 @@ fn test(a: PolicyTestArgs) -> anyhow::Result<u8> {
                 .findings
                 .iter()
                 .filter(|f| f.policy.as_ref().is_some_and(|p| p.action == action))
-                .map(|f| f.vulnerability_id.clone())
+                .map(|f| f.vulnerability_id.to_string())
                 .collect()
         };
         let mut wrong = Vec::new();

@@ -118,7 +118,7 @@ pub struct MatchDetails {
     /// What was searched.
     pub searched_by: Searched,
     /// What matched (shared by every finding the statement made).
-    pub found: Vec<Arc<Found>>,
+    pub found: Arc<[Arc<Found>]>,
     /// `distro`, `osv`, `ghsa`, `nvd`: the precedence class that decided.
     pub source: Word,
 }
@@ -142,7 +142,7 @@ pub struct Cvss {
 #[serde(rename_all = "camelCase", remote = "Self")]
 pub struct Finding {
     /// The vulnerability record id (the CVE when there is one).
-    pub vulnerability_id: String,
+    pub vulnerability_id: Arc<str>,
     /// Other ids (shared by every finding of the vulnerability).
     pub aliases: Arc<[String]>,
     /// `critical`…`unknown`.
@@ -163,7 +163,7 @@ pub struct Finding {
     /// The package.
     pub package: Arc<Pkg>,
     /// Versions that fix it.
-    pub fixed_versions: Vec<String>,
+    pub fixed_versions: Arc<[String]>,
     /// `fixed` (a fixed version exists) or `not-fixed`.
     pub status: Word,
     /// Summary (shared by every finding of the vulnerability).
@@ -953,13 +953,10 @@ fn match_part<'a>(
     let mut scratch = Scratch::default();
     let memo = db.derived(Memo::default);
     for &(pi, p) in part {
-        let (ns, kind) = match p.eco {
+        let (ns, kind): (std::borrow::Cow<'_, str>, _) = match p.eco {
             Eco::Apk | Eco::Deb | Eco::Rpm => match distro {
                 // Seal Security's rebuilds (`seal-zlib`) answer to Seal's data alone
-                Some(d) => (
-                    seal_namespace(d, p).unwrap_or_else(|| d.to_string()),
-                    "distro",
-                ),
+                Some(d) => (seal_namespace(d, p).map_or(d.into(), Into::into), "distro"),
                 None => {
                     out.warnings.push(format!(
                         "{} {}: no operating system detected, so its distro advisories cannot be looked up",
@@ -968,7 +965,7 @@ fn match_part<'a>(
                     continue;
                 }
             },
-            Eco::Lang(ns) => (ns.to_string(), "ecosystem"),
+            Eco::Lang(ns) => (ns.into(), "ecosystem"),
         };
         // a crate from a path, a git repository or another registry is not crates.io's crate
         // of that name (cargo-audit passes them over the same way)
@@ -1245,7 +1242,7 @@ fn match_one(
         res.findings.push((
             rank(severity),
             Arc::new(Template::new(Finding {
-                vulnerability_id: vid.to_string(),
+                vulnerability_id: Arc::from(vid),
                 aliases,
                 severity: Word::Borrowed(severity.as_str()),
                 score,
@@ -1259,7 +1256,7 @@ fn match_one(
                 } else {
                     "fixed"
                 }),
-                fixed_versions: fixed,
+                fixed_versions: fixed.into(),
                 summary,
                 match_details: MatchDetails {
                     kind: Word::Borrowed(kind),
@@ -1394,8 +1391,8 @@ pub fn explain(
     let matched = match_packages_with(db, &shared, distro, &Options::default())?;
     let matches = |p: &Pkg| {
         matched.findings.iter().any(|f| {
-            (f.vulnerability_id == record
-                || f.vulnerability_id == id
+            (*f.vulnerability_id == *record
+                || &*f.vulnerability_id == id
                 || f.aliases.iter().any(|a| a == id))
                 && *f.package == *p
         })
@@ -1527,7 +1524,7 @@ mod memo_tests {
                 layer: None,
                 location: None,
             }),
-            fixed_versions: Vec::new(),
+            fixed_versions: Arc::new([]),
             status: Word::Borrowed("not-fixed"),
             summary: None,
             match_details: MatchDetails {
@@ -1537,7 +1534,7 @@ mod memo_tests {
                     name: Arc::from("x"),
                     version: Arc::from("1"),
                 },
-                found: Vec::new(),
+                found: Arc::new([]),
                 source: Word::Borrowed("osv"),
             },
             vex: None,

@@ -130,7 +130,7 @@ fn a_changed_finding_is_written_as_it_is_now() {
         by: Some("user:ann".into()),
     });
     m.findings[1].severity = "low".into();
-    m.findings[1].fixed_versions.clear();
+    m.findings[1].fixed_versions = Arc::new([]);
     let after = stella_json::to_vec(&m.findings).unwrap();
     assert_ne!(after, before);
     assert_eq!(after, reference(&m.findings));

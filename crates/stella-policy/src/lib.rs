@@ -668,8 +668,7 @@ fn apply_mutes(
     for f in findings.iter_mut().filter(|f| !is_set_aside(f)) {
         // the mutes that may name this finding, in policy order
         candidates.clear();
-        for id in
-            std::iter::once(f.vulnerability_id.as_str()).chain(f.aliases.iter().map(String::as_str))
+        for id in std::iter::once(&*f.vulnerability_id).chain(f.aliases.iter().map(String::as_str))
         {
             if let Some(v) = by_id.get(id) {
                 candidates.extend_from_slice(v);
@@ -784,7 +783,7 @@ fn evaluate_parts(
             if !res.ignore.is_empty() {
                 let keys: BTreeSet<&str> = res.ignore.iter().map(String::as_str).collect();
                 for f in findings.iter_mut().filter(|f| !is_set_aside(f)) {
-                    let hit = keys.contains(f.vulnerability_id.as_str())
+                    let hit = keys.contains(&*f.vulnerability_id)
                         || f.aliases.iter().any(|a| keys.contains(a.as_str()))
                         || keys.contains(finding_key(f).as_str());
                     if hit {
@@ -829,7 +828,7 @@ fn evaluate_parts(
                 details.push(VerdictReason {
                     rule: rule.id.clone(),
                     action: rule.action.name().to_string(),
-                    vulnerability_id: f.vulnerability_id.clone(),
+                    vulnerability_id: f.vulnerability_id.to_string(),
                     package: pkg,
                     message: message.clone(),
                 });

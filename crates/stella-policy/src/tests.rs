@@ -51,7 +51,8 @@ fn finding(id: &str, sev: &str, purl: &str, fixed: &[&str]) -> Finding {
                 advisory: id.into(),
                 feed: "f".into(),
                 ranges: vec![],
-            })],
+            })]
+            .into(),
             source: "distro".into(),
         },
         vex: None,

@@ -307,7 +307,7 @@ pub fn table_with(r: &Report, color: bool) -> String {
                 (None, Some(why)) => format!("{} ({why})", f.severity.to_uppercase()),
                 (None, None) => f.severity.to_uppercase(),
             },
-            f.vulnerability_id.clone(),
+            f.vulnerability_id.to_string(),
             f.package.name.clone(),
             f.package.version.clone(),
             if f.fixed_versions.is_empty() {
@@ -437,7 +437,7 @@ pub fn sarif(r: &Report, tool_version: &str) -> Vec<u8> {
             "medium" => "warning",
             _ => "note",
         };
-        rules.entry(f.vulnerability_id.as_str()).or_insert_with(|| {
+        rules.entry(&*f.vulnerability_id).or_insert_with(|| {
             let mut props = json!({ "tags": ["security", "vulnerability"] });
             if let Some(s) = f.score {
                 props["security-severity"] = json!(format!("{s:.1}"));

@@ -57,7 +57,8 @@ fn finding(id: &str, sev: &str, p: &Pkg, fixed: &[&str], vex: bool) -> Finding {
                 advisory: id.into(),
                 feed: "feed".into(),
                 ranges: vec![">=0 <9".into()],
-            })],
+            })]
+            .into(),
             source: "osv".into(),
         },
         vex: vex.then(|| VexNote {

@@ -391,10 +391,9 @@ pub fn scan(
         m.findings.retain(|f| {
             let hit = entries.iter().find(|e| {
                 let live = e.live(today);
-                let id_ok = e
-                    .id
-                    .as_deref()
-                    .is_none_or(|id| f.vulnerability_id == id || f.aliases.iter().any(|a| a == id));
+                let id_ok = e.id.as_deref().is_none_or(|id| {
+                    &*f.vulnerability_id == id || f.aliases.iter().any(|a| a == id)
+                });
                 let purl_ok = e
                     .purl
                     .as_deref()
@@ -404,7 +403,7 @@ pub fn scan(
             match hit {
                 Some(e) => {
                     ignored.push(stella_report::Ignored {
-                        vulnerability_id: f.vulnerability_id.clone(),
+                        vulnerability_id: f.vulnerability_id.to_string(),
                         package: format!("{}@{}", f.package.name, f.package.version),
                         reason: e.reason.clone(),
                         expires: e.expires.clone(),

@@ -460,9 +460,9 @@ pub fn apply(statements: &[Statement], findings: &mut [Finding]) {
         // by id, or one side's id among the other's aliases; never alias to alias (a DSA
         // lists several CVEs, and one CVE's statement must not speak for the others)
         let names_it = |st: &Statement| {
-            st.vulnerability == f.vulnerability_id
+            *st.vulnerability == *f.vulnerability_id
                 || f.aliases.contains(&st.vulnerability)
-                || st.aliases.contains(&f.vulnerability_id)
+                || st.aliases.iter().any(|a| **a == *f.vulnerability_id)
         };
         let last = statements
             .iter()
