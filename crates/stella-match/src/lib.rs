@@ -935,10 +935,14 @@ struct Scratch {
 /// What one worker found in its share of the packages.
 struct Part<'a> {
     out: Matched,
-    /// (severity rank, package position, the memo's finding, the package): findings are
-    /// large, so they are made once, in report order, after sorting these
-    found_all: Vec<(u8, u32, Arc<Template>, &'a Arc<Pkg>)>,
+    /// (severity rank, package position, the memo's finding, the package — none when the
+    /// memo's own equals it): findings are large, so they are made once, in report order,
+    /// after sorting these
+    found_all: Vec<Hit<'a>>,
 }
+
+/// A finding to make: (severity rank, package position, the memo's finding, the package).
+type Hit<'a> = (u8, u32, Arc<Template>, Option<&'a Arc<Pkg>>);
 
 /// Matches a share of the packages (`(position in report order, package)`).
 fn match_part<'a>(
@@ -1014,8 +1018,16 @@ fn match_part<'a>(
                 package: Pkg::clone(p),
                 summary: summary.clone(),
             }));
+        // a package equal to the memo's (the same image again, a shared base layer) shares the
+        // memo's copy: its findings then equal the memo's without comparing it field by field
+        // for each finding when written
+        let own = m
+            .findings
+            .first()
+            .is_some_and(|(_, t)| *t.finding.package != **p)
+            .then_some(p);
         for (r, t) in &m.findings {
-            found_all.push((*r, pi as u32, t.clone(), p));
+            found_all.push((*r, pi as u32, t.clone(), own));
         }
     }
     Ok(Part { out, found_all })
@@ -1350,7 +1362,9 @@ pub fn match_packages_with(
         .into_iter()
         .map(|(_, _, t, p)| {
             let mut f = t.finding.clone();
-            f.package = p.clone();
+            if let Some(p) = p {
+                f.package = p.clone();
+            }
             f.memoised = Memoised(Some(t));
             f
         })

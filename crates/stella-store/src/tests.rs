@@ -364,3 +364,19 @@ fn inputs_keep_each_images_latest_and_leases_run_each_slot_once() {
         vec![b"{\"n\":2}".to_vec(), b"{\"n\":3}".to_vec()]
     );
 }
+
+#[test]
+fn lz4_gives_lz4_flex_bytes_at_every_size_and_reuse() {
+    // sizes around the hash-table switch (64 KiB) and the reuse limit, in an order that
+    // reuses a larger buffer for a smaller input (old bytes must not leak into the output)
+    let mut sizes = vec![0usize, 1, 13, 4096, 65_534, 65_536, 700_000, 100, 3_000_000];
+    sizes.push((4 << 20) + 10);
+    for n in sizes {
+        let input: Vec<u8> = (0..n)
+            .map(|i| b"{\"vulnerabilityId\":\"CVE-2024-"[i % 29] ^ ((i / 977) as u8 & 3))
+            .collect();
+        let ours = super::lz4(&input);
+        assert_eq!(ours, lz4_flex::compress_prepend_size(&input), "size {n}");
+        assert_eq!(lz4_flex::decompress_size_prepended(&ours).unwrap(), input);
+    }
+}
