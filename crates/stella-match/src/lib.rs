@@ -759,7 +759,7 @@ fn statements(
 
 /// What one package matched: memoised per DB, as packages recur across scans (one base
 /// image under many applications, one lock file scanned again and again).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct PkgMatch {
     /// The match's inputs, compared in full on a hit (the memo is found by their hash).
     key: OwnedKey,
@@ -788,10 +788,10 @@ struct Key<'a> {
 
 /// A [`Key`] kept in the memo: its text fields in one allocation, each as a length (or
 /// `u32::MAX` for none) and its bytes.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct OwnedKey {
     kind: &'static str,
-    eco: Option<Eco>,
+    eco: Eco,
     cpe: bool,
     text: Box<[u8]>,
 }
@@ -834,7 +834,7 @@ impl Key<'_> {
         }
         OwnedKey {
             kind: self.kind,
-            eco: Some(self.eco),
+            eco: self.eco,
             cpe: self.cpe,
             text: text.into_boxed_slice(),
         }
@@ -843,7 +843,7 @@ impl Key<'_> {
 
 impl OwnedKey {
     fn is(&self, k: &Key<'_>) -> bool {
-        if self.eco != Some(k.eco) || self.kind != k.kind || self.cpe != k.cpe {
+        if self.eco != k.eco || self.kind != k.kind || self.cpe != k.cpe {
             return false;
         }
         let mut rest = &self.text[..];
@@ -1001,9 +1001,7 @@ fn match_part<'a>(
         let m = match memo.and_then(|m| m.get(&key, h)) {
             Some(m) => m,
             None => {
-                let mut m = match_one(db, &mut scratch, p, &ns, kind, scheme, rootio, opts)?;
-                m.key = key.owned();
-                let m = Arc::new(m);
+                let m = Arc::new(match_one(db, &mut scratch, p, &key, scheme)?);
                 if let Some(memo) = memo {
                     memo.put(h, m.clone());
                 }
@@ -1033,19 +1031,21 @@ fn match_part<'a>(
     Ok(Part { out, found_all })
 }
 
-/// Matches one package (of namespace `ns`, whose versions compare by `scheme`).
-#[allow(clippy::too_many_arguments)]
+/// Matches one package, as `key` says (its versions compare by `scheme`).
 fn match_one(
     db: &Db,
     scratch: &mut Scratch,
     p: &Arc<Pkg>,
-    ns: &str,
-    kind: &'static str,
+    key: &Key<'_>,
     scheme: stella_version::Scheme,
-    rootio: Option<&str>,
-    opts: &Options,
 ) -> Result<PkgMatch, Error> {
-    let mut res = PkgMatch::default();
+    let mut res = PkgMatch {
+        key: key.owned(),
+        findings: Vec::new(),
+        warnings: Vec::new(),
+        notices: Vec::new(),
+    };
+    let (ns, kind, rootio) = (key.ns, key.kind, key.rootio);
     // the installed version, parsed once for every statement it is checked against
     let candidate = Candidate::new(&p.version);
     if !candidate.is_valid(scheme) {
@@ -1067,7 +1067,7 @@ fn match_one(
             // the ecosystem's own data says nothing of this package: NVD's CPE
             // configurations, when asked for, compared with the package's scheme
             let Eco::Lang(eco) = p.eco else { break };
-            if !opts.cpe || held.iter().any(|h| !h.is_empty()) {
+            if !key.cpe || held.iter().any(|h| !h.is_empty()) {
                 break;
             }
             keys_of = cpe::candidates(eco, &p.name);
@@ -1561,14 +1561,15 @@ mod memo_tests {
     fn entry(findings: usize) -> Arc<PkgMatch> {
         let t = template();
         Arc::new(PkgMatch {
+            key: key().owned(),
             findings: (0..findings).map(|_| (4, t.clone())).collect(),
-            ..PkgMatch::default()
+            warnings: Vec::new(),
+            notices: Vec::new(),
         })
     }
 
-    #[test]
-    fn a_kept_key_is_only_its_own() {
-        let k = Key {
+    fn key() -> Key<'static> {
+        Key {
             ns: "debian:12",
             kind: "distro",
             eco: Eco::Deb,
@@ -1579,7 +1580,12 @@ mod memo_tests {
             arch: Some("amd64"),
             rootio: None,
             cpe: false,
-        };
+        }
+    }
+
+    #[test]
+    fn a_kept_key_is_only_its_own() {
+        let k = key();
         let owned = k.owned();
         assert!(owned.is(&k));
         // the same bytes split otherwise, none against empty, any field different
