@@ -3,7 +3,7 @@
 //! Collections are ordered (`Vec` in document order, `BTreeMap`/`BTreeSet` where order is
 //! ours to choose) so that writers are deterministic.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::{Cpe, Purl, Read, SmallMap};
 
@@ -205,32 +205,49 @@ impl Sbom {
 
 /// Post-processing shared by every reader: unique ids, dangling references, sorted warnings.
 pub(crate) fn finish(r: &mut Read) {
-    let mut seen: BTreeSet<String> = BTreeSet::new();
-    for (i, c) in r.sbom.components.iter_mut().enumerate() {
-        if c.id.is_empty() {
-            c.id = format!("component-{i}");
+    // the ids are borrowed, not copied: a server reads every SBOM it is sent, and a set of
+    // owned ids was one allocation and a B-tree insert per component; only made-up ids (for
+    // components without one, or renamed duplicates) are owned
+    let mut seen: HashSet<&str, foldhash::fast::FixedState> = HashSet::default();
+    let mut made: HashSet<String, foldhash::fast::FixedState> = HashSet::default();
+    let mut renamed: Vec<(usize, String)> = Vec::new();
+    for (i, c) in r.sbom.components.iter().enumerate() {
+        let made_up = c.id.is_empty().then(|| format!("component-{i}"));
+        let id = made_up.as_deref().unwrap_or(&c.id);
+        if !seen.contains(id) && !made.contains(id) {
+            match made_up {
+                Some(m) => {
+                    made.insert(m.clone());
+                    renamed.push((i, m));
+                }
+                None => {
+                    seen.insert(&c.id);
+                }
+            }
+            continue;
         }
-        if !seen.insert(c.id.clone()) {
-            let new = format!("{}#{i}", c.id);
-            r.warnings.push(Warning {
-                at: format!("component `{}`", c.name),
-                message: format!("duplicate reference `{}`; renamed to `{new}`", c.id),
-            });
-            seen.insert(new.clone());
-            c.id = new;
-        }
+        let new = format!("{id}#{i}");
+        r.warnings.push(Warning {
+            at: format!("component `{}`", c.name),
+            message: format!("duplicate reference `{id}`; renamed to `{new}`"),
+        });
+        made.insert(new.clone());
+        renamed.push((i, new));
     }
-    let mut known = seen;
-    if let Some(t) = &r.sbom.metadata.target_ref {
-        known.insert(t.clone());
-    }
+    let known = |t: &str| {
+        seen.contains(t) || made.contains(t) || r.sbom.metadata.target_ref.as_deref() == Some(t)
+    };
     let mut dangling = BTreeSet::new();
     for (from, tos) in &r.sbom.dependencies {
         for t in std::iter::once(from).chain(tos) {
-            if !known.contains(t) {
+            if !known(t) {
                 dangling.insert(t.clone());
             }
         }
+    }
+    drop(seen);
+    for (i, id) in renamed {
+        r.sbom.components[i].id = id;
     }
     for d in dangling {
         r.warnings.push(Warning {
@@ -249,4 +266,116 @@ pub struct Warning {
     pub at: String,
     /// What.
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The earlier, plainly written `finish` (a set of owned ids): the borrowed version must
+    /// give the same ids and warnings for every document.
+    fn oracle(r: &mut Read) {
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        for (i, c) in r.sbom.components.iter_mut().enumerate() {
+            if c.id.is_empty() {
+                c.id = format!("component-{i}");
+            }
+            if !seen.insert(c.id.clone()) {
+                let new = format!("{}#{i}", c.id);
+                r.warnings.push(Warning {
+                    at: format!("component `{}`", c.name),
+                    message: format!("duplicate reference `{}`; renamed to `{new}`", c.id),
+                });
+                seen.insert(new.clone());
+                c.id = new;
+            }
+        }
+        let mut known = seen;
+        if let Some(t) = &r.sbom.metadata.target_ref {
+            known.insert(t.clone());
+        }
+        let mut dangling = BTreeSet::new();
+        for (from, tos) in &r.sbom.dependencies {
+            for t in std::iter::once(from).chain(tos) {
+                if !known.contains(t) {
+                    dangling.insert(t.clone());
+                }
+            }
+        }
+        for d in dangling {
+            r.warnings.push(Warning {
+                at: "dependencies".into(),
+                message: format!("dangling reference `{d}` (no such component)"),
+            });
+        }
+        r.warnings.sort();
+        r.warnings.dedup();
+    }
+
+    fn doc(ids: &[&str], deps: &[(&str, &str)], target: Option<&str>) -> Read {
+        let mut sbom = Sbom::default();
+        sbom.metadata.target_ref = target.map(str::to_string);
+        for (i, id) in ids.iter().enumerate() {
+            sbom.components.push(Component {
+                id: id.to_string(),
+                name: format!("n{i}"),
+                ..Component::default()
+            });
+        }
+        for (from, to) in deps {
+            sbom.dependencies
+                .entry(from.to_string())
+                .or_default()
+                .extend([to.to_string()]);
+        }
+        Read {
+            sbom,
+            format: crate::Format::CycloneDxJson,
+            spec_version: "1.6".into(),
+            warnings: Vec::new(),
+        }
+    }
+
+    // ids that collide with made-up ones (`component-1`, `a#1`) on purpose
+    const IDS: &[&str] = &[
+        "",
+        "a",
+        "b",
+        "a#1",
+        "a#2",
+        "component-0",
+        "component-1",
+        "x",
+    ];
+
+    #[test]
+    fn made_up_and_renamed_ids_stay_unique() {
+        let mut r = doc(
+            &["", "component-0", "a", "a", "a#1"],
+            &[("a#3", "component-0")],
+            None,
+        );
+        finish(&mut r);
+        let ids: Vec<&str> = r.sbom.components.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["component-0", "component-0#1", "a", "a#3", "a#1"]);
+        assert_eq!(r.warnings.len(), 2, "{:?}", r.warnings);
+    }
+
+    proptest! {
+        #[test]
+        fn same_as_owned_ids(
+            ids in proptest::collection::vec(proptest::sample::select(IDS), 0..12),
+            deps in proptest::collection::vec(
+                (proptest::sample::select(IDS), proptest::sample::select(IDS)), 0..6),
+            target in proptest::option::of(proptest::sample::select(IDS)),
+        ) {
+            let mut a = doc(&ids, &deps, target);
+            let mut b = doc(&ids, &deps, target);
+            finish(&mut a);
+            oracle(&mut b);
+            prop_assert_eq!(a.sbom, b.sbom);
+            prop_assert_eq!(a.warnings, b.warnings);
+        }
+    }
 }
