@@ -436,7 +436,8 @@ pub struct PolicyEvalArgs {
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// The image (as for `stella sbom`): `registry:REF`, `docker-archive:PATH`, `oci-dir:PATH`,
-    /// `oci-archive:PATH`, `dir:PATH`, or a bare path.
+    /// `oci-archive:PATH`, `dir:PATH`, or a bare path; or an SBOM: `sbom:PATH`, or a bare path
+    /// to an SBOM file (JSON, XML or SPDX tag-value).
     pub target: String,
     /// The vulnerability DB (local scans).
     #[arg(long, env = "STELLA_DB", required_unless_present = "server")]

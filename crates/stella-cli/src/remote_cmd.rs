@@ -146,7 +146,7 @@ fn scan(a: &ScanArgs) -> anyhow::Result<u8> {
     let progress = crate::progress::Progress::new();
     // what to send: an SBOM as it is, or an image by its layers
     let (body, hint, name): (Vec<u8>, Option<&str>, String) = if let Some(path) =
-        a.target.strip_prefix("sbom:")
+        crate::scan_cmd::sbom_target(&a.target)
     {
         progress.step(&format!("reading {path}"));
         (

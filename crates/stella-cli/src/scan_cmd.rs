@@ -1,6 +1,8 @@
 //! `stella scan`: image → catalogued packages → matched against the local DB → report and
 //! the exit code a pipeline gates on.
 
+use std::io::Read as _;
+
 use anyhow::{Context, bail};
 
 use crate::cli::ScanArgs;
@@ -19,6 +21,30 @@ fn scan_sbom(a: &ScanArgs, db: &stella_advisory::Db, path: &std::path::Path) -> 
 /// Matches, reports and gates.
 /// Opens an image as `stella sbom` does (registry with the scan's credentials and platform,
 /// or a local archive, layout or directory).
+/// The SBOM file a scan target names: `sbom:PATH`, or a bare path to a file whose content is
+/// an SBOM (`stella scan bom.json`, as Grype takes it): image archives (tar) never start as
+/// JSON, XML or SPDX tag-value do.
+pub(crate) fn sbom_target(target: &str) -> Option<&str> {
+    if let Some(path) = target.strip_prefix("sbom:") {
+        return Some(path);
+    }
+    let path = std::path::Path::new(target);
+    if !path.is_file() {
+        return None;
+    }
+    let mut head = Vec::with_capacity(64 * 1024);
+    std::fs::File::open(path)
+        .ok()?
+        .take(64 * 1024)
+        .read_to_end(&mut head)
+        .ok()?;
+    // JSON or XML is meant as an SBOM (the reader says what is wrong with one it does not
+    // recognise); SPDX tag-value is recognised by its first lines
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
+    let first = text.iter().find(|b| !b.is_ascii_whitespace());
+    (matches!(first, Some(b'{' | b'<')) || stella_sbom::detect(&head).is_ok()).then_some(target)
+}
+
 pub(crate) fn open_image(
     a: &ScanArgs,
     target: &stella_image::Target,
@@ -225,7 +251,7 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
     }
     let db = stella_advisory::Db::open(&db_path)?;
     let progress = crate::progress::Progress::new();
-    if let Some(path) = a.target.strip_prefix("sbom:") {
+    if let Some(path) = sbom_target(&a.target) {
         progress.step(&format!("reading {path}"));
         return scan_sbom(&a, &db, std::path::Path::new(path));
     }

@@ -949,6 +949,31 @@ fn cpe_matching_is_off_by_default_and_exact_when_on() {
     assert_eq!(code, 1, "{err}");
     check_schema(&out);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // a bare path to an SBOM file is scanned as one, as `sbom:PATH` is
+    let bare = sbom.to_str().unwrap();
+    let args = [
+        "scan",
+        bare,
+        "--db",
+        db_s,
+        "-f",
+        "json",
+        "--cpe",
+        "--fail-on",
+        "critical",
+    ];
+    let (code, out2, err) = stella(&args, &cache);
+    assert_eq!(code, 1, "{err}");
+    let v2: serde_json::Value = serde_json::from_str(&out2).unwrap();
+    assert_eq!(v2["findings"], v["findings"]);
+    assert_eq!(v2["target"]["kind"], "sbom");
+    // JSON that is no SBOM is said to be so (not read as a broken image archive)
+    let other = work.path().join("config.json");
+    std::fs::write(&other, r#"{"architecture":"amd64"}"#).unwrap();
+    let (code, _, err) = stella(&["scan", other.to_str().unwrap(), "--db", db_s], &cache);
+    assert_ne!(code, 0);
+    assert!(err.contains("not CycloneDX, SPDX"), "{err}");
+    assert!(!err.contains("tar"), "{err}");
     let found: Vec<String> = v["findings"]
         .as_array()
         .unwrap()
