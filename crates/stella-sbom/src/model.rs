@@ -207,9 +207,11 @@ impl Sbom {
 pub(crate) fn finish(r: &mut Read) {
     // the ids are borrowed, not copied: a server reads every SBOM it is sent, and a set of
     // owned ids was one allocation and a B-tree insert per component; only made-up ids (for
-    // components without one, or renamed duplicates) are owned
-    let mut seen: HashSet<&str, foldhash::fast::FixedState> = HashSet::default();
-    let mut made: HashSet<String, foldhash::fast::FixedState> = HashSet::default();
+    // components without one, or renamed duplicates) are owned. std's keyed SipHash, not a
+    // fixed-seed fast hash: the ids come from whoever sends the SBOM, and ids made to collide
+    // would turn the set quadratic
+    let mut seen: HashSet<&str> = HashSet::with_capacity(r.sbom.components.len());
+    let mut made: HashSet<String> = HashSet::new();
     let mut renamed: Vec<(usize, String)> = Vec::new();
     for (i, c) in r.sbom.components.iter().enumerate() {
         let made_up = c.id.is_empty().then(|| format!("component-{i}"));
