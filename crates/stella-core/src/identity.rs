@@ -95,6 +95,12 @@ impl Admin {
 }
 
 pub(crate) fn load(store: &stella_store::Store) -> Result<(Keyring, Directory), Error> {
+    let (keys, dir) = load_stored(store)?;
+    Ok((keys, dir.unwrap_or_default()))
+}
+
+/// The keyring (created when there is none) and the stored directory, if one is stored.
+fn load_stored(store: &stella_store::Store) -> Result<(Keyring, Option<Directory>), Error> {
     let keys = match store.get_doc(KEYRING_DOC)? {
         Some(b) => Keyring::from_json(&b)?,
         None => {
@@ -111,8 +117,8 @@ pub(crate) fn load(store: &stella_store::Store) -> Result<(Keyring, Directory), 
         }
     };
     let dir = match store.get_doc(DIRECTORY_DOC)? {
-        Some(b) => Directory::from_json(&b)?,
-        None => Directory::default(),
+        Some(b) => Some(Directory::from_json(&b)?),
+        None => None,
     };
     Ok((keys, dir))
 }
@@ -125,7 +131,12 @@ pub(crate) fn load_identity(
     data: &Path,
     issuer: &str,
 ) -> Result<(Keyring, Directory, Option<PathBuf>), Error> {
-    let (keys, mut dir) = load(store)?;
+    let (keys, stored_dir) = load_stored(store)?;
+    // whether a directory is stored comes from the same read as the directory: read again
+    // later, another replica's first admin created in between looked like "every principal
+    // was removed", and was overwritten by a second admin
+    let stored = stored_dir.is_some();
+    let mut dir = stored_dir.unwrap_or_default();
     // a worker (no issuer) leaves the replicas' issuer as it is
     if !issuer.is_empty() {
         store.put_doc(ISSUER_DOC, issuer.as_bytes())?;
@@ -133,7 +144,6 @@ pub(crate) fn load_identity(
     let mut bootstrap = None;
     // a worker never creates the first admin: it could tell nobody its secret
     if dir.is_empty() && !issuer.is_empty() {
-        let stored = store.get_doc(DIRECTORY_DOC)?.is_some();
         let secret = dir.add(
             Kind::Client,
             "admin",
