@@ -932,10 +932,10 @@ fn cpe_matching_is_off_by_default_and_exact_when_on() {
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["findings"].as_array().unwrap().len(), 0, "off by default");
-    let (code, out, err) = stella(
-        &[
+    let with_cpe = |target: &str| {
+        let args = [
             "scan",
-            &t,
+            target,
             "--db",
             db_s,
             "-f",
@@ -943,26 +943,15 @@ fn cpe_matching_is_off_by_default_and_exact_when_on() {
             "--cpe",
             "--fail-on",
             "critical",
-        ],
-        &cache,
-    );
+        ];
+        stella(&args, &cache)
+    };
+    let (code, out, err) = with_cpe(&t);
     assert_eq!(code, 1, "{err}");
     check_schema(&out);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     // a bare path to an SBOM file is scanned as one, as `sbom:PATH` is
-    let bare = sbom.to_str().unwrap();
-    let args = [
-        "scan",
-        bare,
-        "--db",
-        db_s,
-        "-f",
-        "json",
-        "--cpe",
-        "--fail-on",
-        "critical",
-    ];
-    let (code, out2, err) = stella(&args, &cache);
+    let (code, out2, err) = with_cpe(sbom.to_str().unwrap());
     assert_eq!(code, 1, "{err}");
     let v2: serde_json::Value = serde_json::from_str(&out2).unwrap();
     assert_eq!(v2["findings"], v["findings"]);

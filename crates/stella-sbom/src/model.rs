@@ -247,7 +247,6 @@ pub(crate) fn finish(r: &mut Read) {
             }
         }
     }
-    drop(seen);
     for (i, id) in renamed {
         r.sbom.components[i].id = id;
     }
