@@ -19,7 +19,7 @@ fn s(v: &Value, k: &str) -> Option<String> {
 
 /// Reads syft JSON (schema 1.x through 16.x).
 pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
-    let v: Value = serde_json::from_slice(bytes).map_err(|e| ReadError::from_json(&e))?;
+    let v: Value = crate::from_json(bytes).map_err(|e| ReadError::from_json(&e))?;
     let arts = v
         .get("artifacts")
         .and_then(Value::as_array)

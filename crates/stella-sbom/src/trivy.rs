@@ -33,7 +33,7 @@ fn evr(epoch: Option<&Value>, version: Option<String>, release: Option<String>) 
 
 /// Reads a trivy JSON report.
 pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
-    let v: Value = serde_json::from_slice(bytes).map_err(|e| ReadError::from_json(&e))?;
+    let v: Value = crate::from_json(bytes).map_err(|e| ReadError::from_json(&e))?;
     let spec_version = v
         .get("SchemaVersion")
         .map(|x| x.to_string())

@@ -277,7 +277,7 @@ struct Dep<'a> {
 
 /// Reads CycloneDX JSON 1.2–1.7.
 pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
-    let bom: Bom<'_> = match serde_json::from_slice(bytes) {
+    let bom: Bom<'_> = match crate::from_json(bytes) {
         Ok(b) => b,
         // Only now pay for the path: which field had the wrong shape.
         Err(e) if e.is_data() => return Err(ReadError::json_shape::<Bom<'_>>(bytes, &e)),

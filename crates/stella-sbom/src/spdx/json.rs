@@ -108,7 +108,7 @@ pub(crate) fn apply_ref(
 
 /// Reads SPDX 2.2/2.3 JSON.
 pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
-    let doc: Doc = match serde_json::from_slice(bytes) {
+    let doc: Doc = match crate::from_json(bytes) {
         Ok(d) => d,
         Err(e) if e.is_data() => return Err(ReadError::json_shape::<Doc>(bytes, &e)),
         Err(e) => return Err(ReadError::from_json(&e)),

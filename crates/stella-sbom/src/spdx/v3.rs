@@ -36,7 +36,7 @@ fn kind(purpose: &str) -> ComponentKind {
 
 /// Reads an SPDX 3.0 JSON-LD document.
 pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
-    let v: Value = serde_json::from_slice(bytes).map_err(|e| ReadError::from_json(&e))?;
+    let v: Value = crate::from_json(bytes).map_err(|e| ReadError::from_json(&e))?;
     let graph = v
         .get("@graph")
         .and_then(Value::as_array)
