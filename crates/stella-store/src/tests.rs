@@ -284,6 +284,57 @@ fn results_stored_in_parts_read_back_whole() {
 }
 
 #[test]
+fn grouped_writes_from_many_threads_each_commit_once_and_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = Arc::new(store(dir.path()));
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    for i in 0..40 {
+                        // an admission rides along with the next group, as a scan's does
+                        assert!(
+                            s.admit_deferred("tid", "2026-11-30", 1000)
+                                .unwrap()
+                                .admitted
+                        );
+                        let id = format!("s-{t}-{i}");
+                        let json = format!("{{\"scanId\":\"{id}\"}}");
+                        s.put_scan(
+                            &id,
+                            &format!("img-{t}"),
+                            &format!("2026-11-30T00:00:{i:02}Z"),
+                            Encoded::json(json.as_bytes()),
+                            Some(id.as_bytes()),
+                        )
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+    }
+    let s = store(dir.path());
+    for t in 0..8 {
+        let history = s.scans_of(&format!("img-{t}")).unwrap();
+        assert_eq!(history.len(), 40, "every scan of img-{t} filed once");
+        for (_, id) in history {
+            let json = s.get_scan(&id).unwrap().unwrap();
+            assert_eq!(json, format!("{{\"scanId\":\"{id}\"}}").into_bytes());
+        }
+    }
+    let audit = s.audit_log(0, 1000).unwrap();
+    assert_eq!(audit.len(), 320, "one audit entry per scan");
+    let mut seqs: Vec<u64> = audit.iter().map(|(n, _)| *n).collect();
+    seqs.dedup();
+    assert_eq!(seqs.len(), 320, "no sequence number given twice");
+    assert_eq!(s.quota_used("tid", "2026-11-30").unwrap(), 320);
+}
+
+#[test]
 fn inputs_keep_each_images_latest_and_leases_run_each_slot_once() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(dir.path());
