@@ -168,8 +168,10 @@ impl Drop for Leading<'_> {
             Some(answers) => st.done.extend(answers),
             None => {
                 for t in &self.tickets {
-                    st.done
-                        .insert(*t, Err("a write in the same group failed".into()));
+                    st.done.insert(
+                        *t,
+                        Err("the group commit was cut short (a write panicked)".into()),
+                    );
                 }
             }
         }
