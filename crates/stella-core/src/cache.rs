@@ -56,9 +56,9 @@ impl Entry {
         &self.json[..self.at]
     }
 
-    /// The JSON after it (from the closing quote).
-    pub(crate) fn tail(&self) -> &[u8] {
-        &self.json[self.end..]
+    /// The JSON after it (from the closing quote), sharing the cached bytes.
+    pub(crate) fn tail(&self) -> Bytes {
+        self.json.slice(self.end..)
     }
 
     fn bytes(&self) -> usize {
@@ -146,7 +146,7 @@ mod tests {
             e.head(),
             br#"{"schemaVersion":"1.0","scanId":"ab","createdAt":""#
         );
-        assert_eq!(e.tail(), br#"","target":{}}"#);
+        assert_eq!(&e.tail()[..], br#"","target":{}}"#);
         assert!(Entry::split(&Bytes::from_static(b"{\"findings\":[]}"), "img", "PASS").is_none());
 
         let c = Cache::new(2000);

@@ -689,10 +689,16 @@ impl Core {
 /// A scan result just stored under `key`: `200`, `Content-Location` naming it, and the
 /// admission for the quota headers.
 pub(crate) fn stored_result(json: Bytes, key: &str, admitted: Admitted) -> Response {
+    result_in_parts(vec![json], key, admitted)
+}
+
+/// [`stored_result`] for a result sent as the parts it was made of, in order.
+fn result_in_parts(parts: Vec<Bytes>, key: &str, admitted: Admitted) -> Response {
+    let len = parts.iter().map(|p| p.len() as u64).sum();
     let mut r = (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
-        json,
+        axum::body::Body::new(Parts(parts.into(), len)),
     )
         .into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/scans/{key}")) {
@@ -700,6 +706,35 @@ pub(crate) fn stored_result(json: Bytes, key: &str, admitted: Admitted) -> Respo
     }
     r.extensions_mut().insert(admitted);
     r
+}
+
+/// A response body of several byte strings, written out in order and not copied together
+/// first: a reused result is the cached head, a new creation time and the cached tail (its
+/// size is exact, so the response still says its length).
+struct Parts(std::collections::VecDeque<Bytes>, u64);
+
+impl http_body::Body for Parts {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let next = self.0.pop_front().map(|b| {
+            self.1 -= b.len() as u64;
+            Ok(http_body::Frame::data(b))
+        });
+        std::task::Poll::Ready(next)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.1)
+    }
 }
 
 /// The verdict's status of a stored result, without parsing the findings.
@@ -828,11 +863,10 @@ pub(crate) async fn post_scan(
             {
                 let admitted = c.admit(&caller)?;
                 let created = stella_sbom::now();
-                let mut json = Vec::with_capacity(e.head().len() + created.len() + e.tail().len());
-                json.extend_from_slice(e.head());
-                json.extend_from_slice(created.as_bytes());
-                let head_len = json.len();
-                json.extend_from_slice(e.tail());
+                // answered as head, time and tail: the result is not copied per request
+                let mut head = Vec::with_capacity(e.head().len() + created.len());
+                head.extend_from_slice(e.head());
+                head.extend_from_slice(created.as_bytes());
                 let audit = crate::audit_entry(
                     &caller.who(),
                     "scan",
@@ -842,14 +876,14 @@ pub(crate) async fn post_scan(
                     &k,
                     &e.reference,
                     &created,
-                    stella_store::Encoded::parts(&json[..head_len], &e.packed_tail),
+                    stella_store::Encoded::parts(&head, &e.packed_tail),
                     Some(&audit),
                 ) {
                     c.settle_quota();
                     return Err(crate::problem::store(err));
                 }
                 metrics::scanned(&e.verdict);
-                return Ok::<_, Problem>((Bytes::from(json), admitted, true));
+                return Ok::<_, Problem>((vec![Bytes::from(head), e.tail()], admitted, true));
             }
             let (job, read) = c.prepare(&caller, body, hint, q.image, labels)?;
             // admitted only once the request is readable: a typo does not cost a scan
@@ -863,12 +897,12 @@ pub(crate) async fn post_scan(
                 c.share_result(&cache_key, &k, &e);
                 c.results.put(cache_key, e);
             }
-            Ok::<_, Problem>((json, admitted, false))
+            Ok::<_, Problem>((vec![json], admitted, false))
         })
         .await
         .map_err(internal)??;
         drop(permit);
-        let mut r = stored_result(json, &key, admitted);
+        let mut r = result_in_parts(json, &key, admitted);
         // say when the result was reused, so nobody mistakes it for a fresh match
         r.headers_mut().insert(
             "x-stella-result",
