@@ -694,11 +694,10 @@ pub(crate) fn stored_result(json: Bytes, key: &str, admitted: Admitted) -> Respo
 
 /// [`stored_result`] for a result sent as the parts it was made of, in order.
 fn result_in_parts(parts: Vec<Bytes>, key: &str, admitted: Admitted) -> Response {
-    let len = parts.iter().map(|p| p.len() as u64).sum();
     let mut r = (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
-        axum::body::Body::new(Parts(parts.into(), len)),
+        axum::body::Body::new(Parts(parts.into())),
     )
         .into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/scans/{key}")) {
@@ -711,7 +710,7 @@ fn result_in_parts(parts: Vec<Bytes>, key: &str, admitted: Admitted) -> Response
 /// A response body of several byte strings, written out in order and not copied together
 /// first: a reused result is the cached head, a new creation time and the cached tail (its
 /// size is exact, so the response still says its length).
-struct Parts(std::collections::VecDeque<Bytes>, u64);
+struct Parts(std::collections::VecDeque<Bytes>);
 
 impl http_body::Body for Parts {
     type Data = Bytes;
@@ -721,11 +720,7 @@ impl http_body::Body for Parts {
         mut self: std::pin::Pin<&mut Self>,
         _: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
-        let next = self.0.pop_front().map(|b| {
-            self.1 -= b.len() as u64;
-            Ok(http_body::Frame::data(b))
-        });
-        std::task::Poll::Ready(next)
+        std::task::Poll::Ready(self.0.pop_front().map(|b| Ok(http_body::Frame::data(b))))
     }
 
     fn is_end_stream(&self) -> bool {
@@ -733,7 +728,7 @@ impl http_body::Body for Parts {
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
-        http_body::SizeHint::with_exact(self.1)
+        http_body::SizeHint::with_exact(self.0.iter().map(|b| b.len() as u64).sum())
     }
 }
 

@@ -9,7 +9,7 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
@@ -227,8 +227,8 @@ fn mark_written(counts: &Mutex<Counts>, written: Vec<(String, u32)>) {
 
 /// The store.
 pub struct Embedded {
-    db: Arc<Database>,
-    counts: Arc<Mutex<Counts>>,
+    db: Database,
+    counts: Mutex<Counts>,
     path: String,
     queue_limit: u64,
     /// Hot writes are committed in groups: every write waiting goes into one transaction
@@ -335,8 +335,8 @@ impl Embedded {
             .create(&path)
             .map_err(|e| bad(e.to_string()))?;
         let s = Embedded {
-            db: Arc::new(db),
-            counts: Arc::new(Mutex::new(Counts::default())),
+            db,
+            counts: Mutex::new(Counts::default()),
             path: path.display().to_string(),
             queue_limit,
             group: Group::default(),
