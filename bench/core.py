@@ -36,6 +36,30 @@ def server_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def commit_stats(url):
+    """The store's commit histogram from /metrics: {le: cumulative count}, writes."""
+    import urllib.request
+    text = urllib.request.urlopen(f"{url}/metrics", timeout=10).read().decode()
+    buckets, writes = {}, 0
+    for l in text.splitlines():
+        if l.startswith("stella_store_commit_duration_seconds_bucket{le=\""):
+            le = l.split('le="')[1].split('"')[0]
+            buckets[le] = int(l.rsplit(" ", 1)[1])
+        elif l.startswith("stella_store_committed_writes_total "):
+            writes = int(l.rsplit(" ", 1)[1])
+    return buckets, writes
+
+
+def commit_figures(before, after):
+    """Commits during a run: how many, mean group size, how many took over 10 and 50 ms."""
+    (b0, w0), (b1, w1) = before, after
+    d = {k: b1.get(k, 0) - b0.get(k, 0) for k in b1}
+    n = d.get("+Inf", 0)
+    return {"store_commits": n, "store_writes_per_commit": round((w1 - w0) / max(1, n), 2),
+            "store_commits_over_10ms": n - d.get("0.01", 0),
+            "store_commits_over_50ms": n - d.get("0.05", 0)}
+
+
 data = tempfile.mkdtemp(prefix="stella-core-bench-")
 # a client whose quota the load cannot exhaust (the Free tier's 333 would turn it into 429s)
 add = subprocess.run([stella, "token", "add-client", "bench", "--max-scans-per-day", "100000000",
@@ -70,11 +94,13 @@ try:
         subprocess.run([oha, "-n", "200", "-m", "POST", *body, "-T", "application/json", *auth,
                         "--no-tui", target], check=True, capture_output=True)
         cpu0 = server_cpu_seconds(srv.pid)
+        commits0 = commit_stats(url)
         p = subprocess.run([oha, "-z", f"{seconds}s", "-q", str(rate), "--latency-correction",
                             "-m", "POST", *body, "-T", "application/json", *auth, "--no-tui",
                             "--output-format", "json", target],
                            check=True, capture_output=True, text=True)
         cpu = server_cpu_seconds(srv.pid) - cpu0
+        commits = commit_figures(commits0, commit_stats(url))
         r = json.loads(p.stdout)
         pct = r.get("latencyPercentiles", {})
         results.append({
@@ -86,7 +112,9 @@ try:
             "p99_ms": round(pct.get("p99", 0) * 1e3, 2),
             # the steadier figure on a noisy machine: the server's CPU per answered request
             "server_cpu_ms_per_request": round(
-                cpu * 1e3 / max(1, sum(r.get("statusCodeDistribution", {}).values())), 3)})
+                cpu * 1e3 / max(1, sum(r.get("statusCodeDistribution", {}).values())), 3),
+            # a stalled commit holds every scan waiting for it
+            **commits})
     # /layers/missing: a 20-layer image's question, at the same rate
     import random
     layers = ["sha256:%064x" % random.getrandbits(256) for _ in range(20)]

@@ -119,9 +119,23 @@ fn tls_metrics_logs_and_slow_clients() {
         "stella_queue_depth 0",
         "stella_quota_rejections_total 0",
         "stella_db_age_seconds ",
+        "# TYPE stella_store_commit_duration_seconds histogram",
     ] {
         assert!(m.contains(needle), "{needle} in\n{m}");
     }
+    // the scan's result was committed (and, before it, the server's own writes)
+    let count = |name: &str| -> u64 {
+        m.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in\n{m}"))
+    };
+    let commits = count("stella_store_commit_duration_seconds_count");
+    assert!(commits >= 1, "{m}");
+    assert!(
+        count("stella_store_committed_writes_total") >= commits,
+        "{m}"
+    );
 
     // a client that never finishes its headers is dropped after --header-timeout-secs
     {

@@ -163,6 +163,7 @@ impl Core {
             }
             None => stella_store::Store::open(&config.data, config.queue_limit)?,
         };
+        store.observe_commits(metrics::committed);
         let db = stella_advisory::Db::open(&config.db)?;
         let config_db = config.db.clone();
         let cache_bytes = config.result_cache_bytes;

@@ -16,6 +16,10 @@ impl Counter {
     pub fn inc(&self) {
         self.0.fetch_add(1, Relaxed);
     }
+    /// Adds `n`.
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Relaxed);
+    }
     /// The count.
     pub fn get(&self) -> u64 {
         self.0.load(Relaxed)
@@ -97,6 +101,40 @@ pub static SCAN_SECONDS: Histogram = Histogram::new();
 pub static QUOTA_REJECTIONS: Counter = Counter::new();
 /// Requests refused because the queue was full.
 pub static QUEUE_REJECTIONS: Counter = Counter::new();
+/// Store commits: from the transaction's start until it is durable.
+pub static COMMIT_SECONDS: Histogram = Histogram::new();
+/// Writes committed (grouped: several per commit under load).
+pub static COMMITTED_WRITES: Counter = Counter::new();
+/// When a slow commit was last reported (seconds since the epoch).
+static SLOW_COMMIT_REPORTED: AtomicU64 = AtomicU64::new(0);
+
+/// A commit this slow is reported in the log (at most once a minute): every scan waiting
+/// for it waits that long too.
+const SLOW_COMMIT: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Records one store commit (the store calls it, see `Backend::observe_commits`).
+pub fn committed(d: std::time::Duration, writes: usize) {
+    COMMIT_SECONDS.observe(d);
+    COMMITTED_WRITES.add(writes as u64);
+    if d >= SLOW_COMMIT {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |t| t.as_secs());
+        let last = SLOW_COMMIT_REPORTED.load(Relaxed);
+        if now >= last + 60
+            && SLOW_COMMIT_REPORTED
+                .compare_exchange(last, now, Relaxed, Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                target: "stella::store",
+                ms = d.as_millis() as u64,
+                writes,
+                "a store commit was slow: the data directory's disk is slow or busy, and scans wait for their results to be durable (see stella_store_commit_duration_seconds)"
+            );
+        }
+    }
+}
 
 /// Counts a finished scan and its verdict (PASS, WARN, FAIL).
 pub fn scanned(verdict: &str) {
@@ -181,6 +219,14 @@ pub fn render(queue_depth: u64, db_age_seconds: Option<u64>) -> String {
         "# HELP stella_queue_depth Jobs waiting or running.\n# TYPE stella_queue_depth gauge\n",
     );
     let _ = writeln!(o, "stella_queue_depth {queue_depth}");
+    o.push_str("# HELP stella_store_commit_duration_seconds Time of one store commit, from the transaction's start until it is durable (embedded store; writes waiting together share one commit).\n# TYPE stella_store_commit_duration_seconds histogram\n");
+    COMMIT_SECONDS.write(&mut o, "stella_store_commit_duration_seconds", "");
+    o.push_str("# HELP stella_store_committed_writes_total Writes committed (over the commit count: the mean group size).\n# TYPE stella_store_committed_writes_total counter\n");
+    let _ = writeln!(
+        o,
+        "stella_store_committed_writes_total {}",
+        COMMITTED_WRITES.get()
+    );
     if let Some(age) = db_age_seconds {
         o.push_str("# HELP stella_db_age_seconds Age of the vulnerability DB (since it was built).\n# TYPE stella_db_age_seconds gauge\n");
         let _ = writeln!(o, "stella_db_age_seconds {age}");

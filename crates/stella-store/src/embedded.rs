@@ -13,7 +13,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
-use crate::{Admission, Backend, Encoded, Error, Job, JobState, Lease, unpack};
+use crate::{Admission, Backend, CommitObserver, Encoded, Error, Job, JobState, Lease, unpack};
 
 /// scan id → scan result (JSON bytes).
 const SCANS: TableDefinition<&str, &[u8]> = TableDefinition::new("scans");
@@ -234,6 +234,7 @@ pub struct Embedded {
     /// Hot writes are committed in groups: every write waiting goes into one transaction
     /// and one fsync, and each caller still returns only once its write is durable.
     group: Group,
+    observer: std::sync::OnceLock<CommitObserver>,
 }
 
 impl Drop for Embedded {
@@ -340,6 +341,7 @@ impl Embedded {
             path: path.display().to_string(),
             queue_limit,
             group: Group::default(),
+            observer: std::sync::OnceLock::new(),
         };
         // every table exists from the start, so readers never meet a missing one
         s.write(|w| {
@@ -361,6 +363,12 @@ impl Embedded {
         Ok(s)
     }
 
+    fn committed(&self, started: std::time::Instant, writes: usize) {
+        if let Some(observe) = self.observer.get() {
+            observe(started.elapsed(), writes);
+        }
+    }
+
     fn bad(&self, e: impl std::fmt::Display) -> Error {
         Error::Db {
             path: self.path.clone(),
@@ -372,11 +380,13 @@ impl Embedded {
         &self,
         f: impl FnOnce(&redb::WriteTransaction) -> Result<T, redb::Error>,
     ) -> Result<T, Error> {
+        let started = std::time::Instant::now();
         let w = self.db.begin_write().map_err(|e| self.bad(e))?;
         let out = f(&w).map_err(|e| self.bad(e))?;
         let written = write_counts(&w, &self.counts).map_err(|e| self.bad(e))?;
         w.commit().map_err(|e| self.bad(e))?;
         mark_written(&self.counts, written);
+        self.committed(started, 1);
         Ok(out)
     }
 
@@ -408,8 +418,10 @@ impl Embedded {
                 tickets: batch.iter().map(|(t, _)| *t).collect(),
                 answers: None,
             };
+            let (started, n) = (std::time::Instant::now(), batch.len());
             leading.answers = Some(commit_batch(&self.db, &self.counts, batch));
             drop(leading);
+            self.committed(started, n);
             st = group.lock();
         };
         drop(st);
@@ -429,6 +441,10 @@ impl Embedded {
 }
 
 impl Backend for Embedded {
+    fn observe_commits(&self, observe: CommitObserver) {
+        let _ = self.observer.set(observe);
+    }
+
     // ---- quota ----
 
     /// Admits one scan for `token` on UTC `day` (`2026-11-29`) when fewer than `limit` were

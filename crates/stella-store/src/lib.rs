@@ -237,7 +237,15 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     fn ready(&self) -> Result<(), Error> {
         Ok(())
     }
+
+    /// Calls `observe` after every commit from now on (the first observer set stays), with
+    /// how long the transaction took from its start until it was durable and how many writes
+    /// it held; a backend that does not commit groups of writes itself ignores it.
+    fn observe_commits(&self, _observe: CommitObserver) {}
 }
+
+/// Told the duration and the number of writes of each commit (for metrics).
+pub type CommitObserver = fn(std::time::Duration, usize);
 
 /// The store Core uses: one backend behind a pointer.
 #[derive(Debug)]

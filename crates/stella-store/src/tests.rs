@@ -284,6 +284,49 @@ fn results_stored_in_parts_read_back_whole() {
 }
 
 #[test]
+fn the_commit_observer_hears_every_write_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    static COMMITS: AtomicUsize = AtomicUsize::new(0);
+    static WRITES: AtomicUsize = AtomicUsize::new(0);
+    fn observe(_: std::time::Duration, writes: usize) {
+        COMMITS.fetch_add(1, SeqCst);
+        WRITES.fetch_add(writes, SeqCst);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let s = Arc::new(store(dir.path()));
+    s.observe_commits(observe);
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    let id = format!("s-{t}-{i}");
+                    s.put_scan(
+                        &id,
+                        "img",
+                        "2026-11-30T00:00:00Z",
+                        Encoded::json(b"{}"),
+                        None,
+                    )
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    // grouped writes: one count each, however they were grouped
+    assert_eq!(WRITES.load(SeqCst), 100);
+    let commits = COMMITS.load(SeqCst);
+    assert!((1..=100).contains(&commits), "{commits}");
+    // an ungrouped write (a queue entry) is one commit of one write
+    s.enqueue("job-1", b"{}").unwrap();
+    assert_eq!(WRITES.load(SeqCst), 101);
+    assert_eq!(COMMITS.load(SeqCst), commits + 1);
+}
+
+#[test]
 fn grouped_writes_from_many_threads_each_commit_once_and_survive_reopening() {
     let dir = tempfile::tempdir().unwrap();
     {
