@@ -8,6 +8,8 @@ import json, os, shutil, subprocess, sys, tempfile
 stella, out = sys.argv[1], sys.argv[2]
 rate = int(os.environ.get("RATE", "500"))
 seconds = int(os.environ.get("SECONDS_", "10"))
+# measured runs per case: one run's p95 on a shared VM swings with the host's load
+repeats = max(1, int(os.environ.get("RUNS", "3")))
 db, big = os.path.join(out, "all-advisories.db"), os.path.join(out, "sbom-1000.cdx.json")
 if not (os.path.exists(db) and os.path.exists(big)):
     sys.exit("run `bench/run scan` first")
@@ -60,6 +62,33 @@ def commit_figures(before, after):
             "store_commits_over_50ms": n - d.get("0.05", 0)}
 
 
+class Stalls:
+    """A thread that sleeps 5 ms at a time and notes how late it wakes: a waking sleeper is
+    scheduled ahead of busy threads, so waking tens of ms late means the whole VM was held
+    (the host ran something else), which no server can hide from its latency figures."""
+
+    def __init__(self):
+        import threading
+        self.stop, self.late = threading.Event(), []
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        import time
+        while not self.stop.is_set():
+            t = time.perf_counter()
+            time.sleep(0.005)
+            self.late.append(time.perf_counter() - t - 0.005)
+
+    def figures(self):
+        self.stop.set()
+        self.thread.join()
+        late = sorted(self.late) or [0.0]
+        return {"probe_wakeup_p99_ms": round(late[int(len(late) * 0.99)] * 1e3, 2),
+                "probe_wakeup_max_ms": round(late[-1] * 1e3, 1),
+                "probe_ms_late_over_10ms": round(sum(x for x in late if x > 0.01) * 1e3)}
+
+
 data = tempfile.mkdtemp(prefix="stella-core-bench-")
 # a client whose quota the load cannot exhaust (the Free tier's 333 would turn it into 429s)
 add = subprocess.run([stella, "token", "add-client", "bench", "--max-scans-per-day", "100000000",
@@ -93,28 +122,38 @@ try:
         # coordinated omission (measured from when each request was due)
         subprocess.run([oha, "-n", "200", "-m", "POST", *body, "-T", "application/json", *auth,
                         "--no-tui", target], check=True, capture_output=True)
-        cpu0 = server_cpu_seconds(srv.pid)
-        commits0 = commit_stats(url)
-        p = subprocess.run([oha, "-z", f"{seconds}s", "-q", str(rate), "--latency-correction",
-                            "-m", "POST", *body, "-T", "application/json", *auth, "--no-tui",
-                            "--output-format", "json", target],
-                           check=True, capture_output=True, text=True)
-        cpu = server_cpu_seconds(srv.pid) - cpu0
-        commits = commit_figures(commits0, commit_stats(url))
-        r = json.loads(p.stdout)
-        pct = r.get("latencyPercentiles", {})
-        results.append({
-            "bench": f"core_scan_500_{name}", "rate_per_s": rate, "seconds": seconds,
-            "requests_per_s": round(r["summary"]["requestsPerSec"], 1),
-            "success_rate": r["summary"]["successRate"],
-            "status_codes": r.get("statusCodeDistribution", {}),
-            "p50_ms": round(pct.get("p50", 0) * 1e3, 2), "p95_ms": round(pct.get("p95", 0) * 1e3, 2),
-            "p99_ms": round(pct.get("p99", 0) * 1e3, 2),
-            # the steadier figure on a noisy machine: the server's CPU per answered request
-            "server_cpu_ms_per_request": round(
-                cpu * 1e3 / max(1, sum(r.get("statusCodeDistribution", {}).values())), 3),
-            # a stalled commit holds every scan waiting for it
-            **commits})
+        runs = []
+        for _ in range(repeats):
+            cpu0 = server_cpu_seconds(srv.pid)
+            commits0 = commit_stats(url)
+            stalls = Stalls()
+            p = subprocess.run([oha, "-z", f"{seconds}s", "-q", str(rate), "--latency-correction",
+                                "-m", "POST", *body, "-T", "application/json", *auth, "--no-tui",
+                                "--output-format", "json", target],
+                               check=True, capture_output=True, text=True)
+            cpu = server_cpu_seconds(srv.pid) - cpu0
+            commits = commit_figures(commits0, commit_stats(url))
+            probe = stalls.figures()
+            r = json.loads(p.stdout)
+            pct = r.get("latencyPercentiles", {})
+            runs.append({
+                "requests_per_s": round(r["summary"]["requestsPerSec"], 1),
+                "success_rate": r["summary"]["successRate"],
+                "status_codes": r.get("statusCodeDistribution", {}),
+                "p50_ms": round(pct.get("p50", 0) * 1e3, 2),
+                "p95_ms": round(pct.get("p95", 0) * 1e3, 2),
+                "p99_ms": round(pct.get("p99", 0) * 1e3, 2),
+                # the steadier figure on a noisy machine: the server's CPU per answered request
+                "server_cpu_ms_per_request": round(
+                    cpu * 1e3 / max(1, sum(r.get("statusCodeDistribution", {}).values())), 3),
+                # a stalled commit holds every scan waiting for it
+                **commits, **probe})
+        # the run with the median p95 stands for the set; every run is listed
+        mid = sorted(runs, key=lambda x: x["p95_ms"])[len(runs) // 2]
+        results.append({"bench": f"core_scan_500_{name}", "rate_per_s": rate, "seconds": seconds,
+                        "runs": len(runs), **mid,
+                        "p95_ms_each_run": [x["p95_ms"] for x in runs],
+                        "server_cpu_ms_each_run": [x["server_cpu_ms_per_request"] for x in runs]})
     # /layers/missing: a 20-layer image's question, at the same rate
     import random
     layers = ["sha256:%064x" % random.getrandbits(256) for _ in range(20)]
