@@ -255,4 +255,33 @@ mod tests {
         assert_eq!(family("/scans/x"), 1);
         assert_eq!(family("/healthz"), ROUTES.len() - 1);
     }
+
+    #[test]
+    fn slow_commits_are_counted_and_reported_at_most_once_a_minute() {
+        // other tests' stores commit too: only lower bounds on the shared counts
+        let (commits, writes) = (COMMIT_SECONDS.count.load(Relaxed), COMMITTED_WRITES.get());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        // reported 30 s ago: not again
+        SLOW_COMMIT_REPORTED.store(now - 30, Relaxed);
+        committed(std::time::Duration::from_millis(300), 3);
+        assert_eq!(SLOW_COMMIT_REPORTED.load(Relaxed), now - 30);
+        // reported over a minute ago: again, now
+        SLOW_COMMIT_REPORTED.store(now - 61, Relaxed);
+        committed(std::time::Duration::from_millis(400), 2);
+        assert!(SLOW_COMMIT_REPORTED.load(Relaxed) >= now);
+        assert!(COMMIT_SECONDS.count.load(Relaxed) >= commits + 2);
+        assert!(COMMITTED_WRITES.get() >= writes + 5);
+        let text = render(0, None);
+        assert!(
+            text.contains("# TYPE stella_store_commit_duration_seconds histogram"),
+            "{text}"
+        );
+        assert!(
+            text.contains("stella_store_committed_writes_total "),
+            "{text}"
+        );
+    }
 }
