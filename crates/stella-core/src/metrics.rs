@@ -101,7 +101,7 @@ pub static SCAN_SECONDS: Histogram = Histogram::new();
 pub static QUOTA_REJECTIONS: Counter = Counter::new();
 /// Requests refused because the queue was full.
 pub static QUEUE_REJECTIONS: Counter = Counter::new();
-/// Store commits: from the transaction's start until it is durable.
+/// Store commits: from asking for the write transaction until it is durable.
 pub static COMMIT_SECONDS: Histogram = Histogram::new();
 /// Writes committed (grouped: several per commit under load).
 pub static COMMITTED_WRITES: Counter = Counter::new();
@@ -219,7 +219,7 @@ pub fn render(queue_depth: u64, db_age_seconds: Option<u64>) -> String {
         "# HELP stella_queue_depth Jobs waiting or running.\n# TYPE stella_queue_depth gauge\n",
     );
     let _ = writeln!(o, "stella_queue_depth {queue_depth}");
-    o.push_str("# HELP stella_store_commit_duration_seconds Time of one store commit, from the transaction's start until it is durable (embedded store; writes waiting together share one commit).\n# TYPE stella_store_commit_duration_seconds histogram\n");
+    o.push_str("# HELP stella_store_commit_duration_seconds Time of one store commit, from asking for the write transaction until it is durable (embedded store; writes waiting together share one commit).\n# TYPE stella_store_commit_duration_seconds histogram\n");
     COMMIT_SECONDS.write(&mut o, "stella_store_commit_duration_seconds", "");
     o.push_str("# HELP stella_store_committed_writes_total Writes committed (over the commit count: the mean group size).\n# TYPE stella_store_committed_writes_total counter\n");
     let _ = writeln!(

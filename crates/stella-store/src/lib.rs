@@ -239,7 +239,7 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     }
 
     /// Calls `observe` after every commit from now on (the first observer set stays), with
-    /// how long the transaction took from its start until it was durable and how many writes
+    /// how long it took from asking for the write transaction until it was durable and how many writes
     /// it held; a backend that does not commit groups of writes itself ignores it.
     fn observe_commits(&self, _observe: CommitObserver) {}
 }
