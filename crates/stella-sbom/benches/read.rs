@@ -5,11 +5,12 @@
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, unsafe_code, missing_docs)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
 
+use mimalloc::MiMalloc;
 use stella_sbom::{OutputFormat, WriteOptions};
 
 struct Tracking;
@@ -17,26 +18,26 @@ struct Tracking;
 static TRACK: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 static CURRENT: AtomicUsize = AtomicUsize::new(0); // wraps harmlessly: reset to 0 before each tracked call
 static PEAK: AtomicUsize = AtomicUsize::new(0);
-// SAFETY: forwards to the system allocator; only keeps counts.
+// SAFETY: forwards to mimalloc (the allocator the `stella` binary uses); only keeps counts.
 unsafe impl GlobalAlloc for Tracking {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         if !TRACK.load(Relaxed) {
-            return unsafe { System.alloc(l) };
+            return unsafe { MiMalloc.alloc(l) };
         }
         let now = CURRENT.fetch_add(l.size(), Relaxed) + l.size();
         PEAK.fetch_max(now, Relaxed);
-        unsafe { System.alloc(l) }
+        unsafe { MiMalloc.alloc(l) }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
         if !TRACK.load(Relaxed) {
-            return unsafe { System.dealloc(p, l) };
+            return unsafe { MiMalloc.dealloc(p, l) };
         }
         CURRENT.fetch_sub(l.size(), Relaxed);
-        unsafe { System.dealloc(p, l) }
+        unsafe { MiMalloc.dealloc(p, l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
         if !TRACK.load(Relaxed) {
-            return unsafe { System.realloc(p, l, new) };
+            return unsafe { MiMalloc.realloc(p, l, new) };
         }
         if new > l.size() {
             let now = CURRENT.fetch_add(new - l.size(), Relaxed) + new - l.size();
@@ -44,7 +45,7 @@ unsafe impl GlobalAlloc for Tracking {
         } else {
             CURRENT.fetch_sub(l.size() - new, Relaxed);
         }
-        unsafe { System.realloc(p, l, new) }
+        unsafe { MiMalloc.realloc(p, l, new) }
     }
 }
 #[global_allocator]
