@@ -103,6 +103,8 @@ pub enum Error {
 /// A running Core's shared state.
 pub struct Core {
     store: stella_store::Store,
+    /// Whether the store reports its commits to [`metrics::committed`] (the embedded one).
+    commits_observed: bool,
     /// The DB scans use; swapped whole by POST /feeds/update (scans keep the one they began
     /// with).
     db: std::sync::RwLock<Arc<stella_advisory::Db>>,
@@ -163,7 +165,7 @@ impl Core {
             }
             None => stella_store::Store::open(&config.data, config.queue_limit)?,
         };
-        store.observe_commits(metrics::committed);
+        let commits_observed = store.observe_commits(metrics::committed);
         let db = stella_advisory::Db::open(&config.db)?;
         let config_db = config.db.clone();
         let cache_bytes = config.result_cache_bytes;
@@ -173,6 +175,7 @@ impl Core {
         let policy = Core::load_policy(&store, &config.policy_files, &config.rego_runner)?;
         Ok(Core {
             store,
+            commits_observed,
             db: std::sync::RwLock::new(Arc::new(db)),
             config,
             // two per core: one computes while the other waits for its group commit
@@ -596,7 +599,7 @@ async fn metrics_route(State(core): State<Arc<Core>>) -> Response {
     let age = core.db().ok().and_then(|db| db_age(&db));
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        metrics::render(depth, age),
+        metrics::render(depth, age, core.commits_observed),
     )
         .into_response()
 }

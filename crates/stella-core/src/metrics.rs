@@ -172,7 +172,8 @@ pub fn family(path: &str) -> usize {
 }
 
 /// The exposition, with the gauges the caller reads at scrape time.
-pub fn render(queue_depth: u64, db_age_seconds: Option<u64>) -> String {
+/// The store's commit figures only where the store reports them (the embedded one).
+pub fn render(queue_depth: u64, db_age_seconds: Option<u64>, store_commits: bool) -> String {
     let mut o = String::with_capacity(8192);
     o.push_str("# HELP stella_http_request_duration_seconds Time to answer a request, by route family.\n# TYPE stella_http_request_duration_seconds histogram\n");
     for (r, h) in ROUTES.iter().zip(&REQUESTS) {
@@ -219,14 +220,16 @@ pub fn render(queue_depth: u64, db_age_seconds: Option<u64>) -> String {
         "# HELP stella_queue_depth Jobs waiting or running.\n# TYPE stella_queue_depth gauge\n",
     );
     let _ = writeln!(o, "stella_queue_depth {queue_depth}");
-    o.push_str("# HELP stella_store_commit_duration_seconds Time of one store commit, from asking for the write transaction until it is durable (embedded store; writes waiting together share one commit).\n# TYPE stella_store_commit_duration_seconds histogram\n");
-    COMMIT_SECONDS.write(&mut o, "stella_store_commit_duration_seconds", "");
-    o.push_str("# HELP stella_store_committed_writes_total Writes committed (over the commit count: the mean group size).\n# TYPE stella_store_committed_writes_total counter\n");
-    let _ = writeln!(
-        o,
-        "stella_store_committed_writes_total {}",
-        COMMITTED_WRITES.get()
-    );
+    if store_commits {
+        o.push_str("# HELP stella_store_commit_duration_seconds Time of one store commit, from asking for the write transaction until it is durable (embedded store; writes waiting together share one commit).\n# TYPE stella_store_commit_duration_seconds histogram\n");
+        COMMIT_SECONDS.write(&mut o, "stella_store_commit_duration_seconds", "");
+        o.push_str("# HELP stella_store_committed_writes_total Writes committed (over the commit count: the mean group size).\n# TYPE stella_store_committed_writes_total counter\n");
+        let _ = writeln!(
+            o,
+            "stella_store_committed_writes_total {}",
+            COMMITTED_WRITES.get()
+        );
+    }
     if let Some(age) = db_age_seconds {
         o.push_str("# HELP stella_db_age_seconds Age of the vulnerability DB (since it was built).\n# TYPE stella_db_age_seconds gauge\n");
         let _ = writeln!(o, "stella_db_age_seconds {age}");
@@ -274,7 +277,8 @@ mod tests {
         assert!(SLOW_COMMIT_REPORTED.load(Relaxed) >= now);
         assert!(COMMIT_SECONDS.count.load(Relaxed) >= commits + 2);
         assert!(COMMITTED_WRITES.get() >= writes + 5);
-        let text = render(0, None);
+        assert!(!render(0, None, false).contains("stella_store_commit"));
+        let text = render(0, None, true);
         assert!(
             text.contains("# TYPE stella_store_commit_duration_seconds histogram"),
             "{text}"

@@ -441,8 +441,9 @@ impl Embedded {
 }
 
 impl Backend for Embedded {
-    fn observe_commits(&self, observe: CommitObserver) {
+    fn observe_commits(&self, observe: CommitObserver) -> bool {
         let _ = self.observer.set(observe);
+        true
     }
 
     // ---- quota ----

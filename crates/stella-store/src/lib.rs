@@ -239,9 +239,12 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     }
 
     /// Calls `observe` after every commit from now on (the first observer set stays), with
-    /// how long it took from asking for the write transaction until it was durable and how many writes
-    /// it held; a backend that does not commit groups of writes itself ignores it.
-    fn observe_commits(&self, _observe: CommitObserver) {}
+    /// how long it took from asking for the write transaction until it was durable and how
+    /// many writes it held. Answers whether this backend reports its commits: one that does
+    /// not group writes into commits of its own ignores `observe`.
+    fn observe_commits(&self, _observe: CommitObserver) -> bool {
+        false
+    }
 }
 
 /// Told the duration and the number of writes of each commit (for metrics).

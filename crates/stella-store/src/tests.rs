@@ -294,7 +294,10 @@ fn the_commit_observer_hears_every_write_once() {
     }
     let dir = tempfile::tempdir().unwrap();
     let s = Arc::new(store(dir.path()));
-    s.observe_commits(observe);
+    assert!(
+        s.observe_commits(observe),
+        "the embedded store reports its commits"
+    );
     let threads: Vec<_> = (0..4)
         .map(|t| {
             let s = s.clone();
