@@ -153,7 +153,10 @@ try:
         results.append({"bench": f"core_scan_500_{name}", "rate_per_s": rate, "seconds": seconds,
                         "runs": len(runs), **mid,
                         "p95_ms_each_run": [x["p95_ms"] for x in runs],
-                        "server_cpu_ms_each_run": [x["server_cpu_ms_per_request"] for x in runs]})
+                        "server_cpu_ms_each_run": [x["server_cpu_ms_per_request"] for x in runs],
+                        "store_commits_over_10ms_each_run":
+                            [x["store_commits_over_10ms"] for x in runs],
+                        "probe_wakeup_max_ms_each_run": [x["probe_wakeup_max_ms"] for x in runs]})
     # /layers/missing: a 20-layer image's question, at the same rate
     import random
     layers = ["sha256:%064x" % random.getrandbits(256) for _ in range(20)]
