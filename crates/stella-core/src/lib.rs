@@ -180,7 +180,6 @@ impl Core {
             commits_observed,
             db: std::sync::RwLock::new(Arc::new(db)),
             config,
-            // two per core: one computes while the other waits for its group commit
             scans: tokio::sync::Semaphore::new(2 * cores),
             keys: std::sync::RwLock::new(keys),
             verified: auth::Verified::default(),

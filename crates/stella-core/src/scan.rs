@@ -850,7 +850,7 @@ pub(crate) async fn post_scan(
         let permit = core.scans.acquire().await.map_err(internal)?;
         let c = core.clone();
         let k = key.clone();
-        let (json, admitted, hit) = tokio::task::spawn_blocking(move || {
+        let (parts, admitted, hit) = tokio::task::spawn_blocking(move || {
             if let Some(e) = c
                 .results
                 .get(&cache_key)
@@ -897,7 +897,7 @@ pub(crate) async fn post_scan(
         .await
         .map_err(internal)??;
         drop(permit);
-        let mut r = result_in_parts(json, &key, admitted);
+        let mut r = result_in_parts(parts, &key, admitted);
         // say when the result was reused, so nobody mistakes it for a fresh match
         r.headers_mut().insert(
             "x-stella-result",
