@@ -135,12 +135,10 @@ pub struct Cvss {
     pub source: String,
 }
 
-/// One vulnerability in one package.
-// `remote = "Self"`: the derived code becomes `Finding::serialize`/`deserialize`, which the
-// trait impls below call (serialising first checks for JSON the memo wrote before)
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", remote = "Self")]
-pub struct Finding {
+/// What a match says about one vulnerability in one package, apart from the package itself
+/// and what VEX and policy made of it. Findings reach these fields through `Deref`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingData {
     /// The vulnerability record id (the CVE when there is one).
     pub vulnerability_id: Arc<str>,
     /// Other ids (shared by every finding of the vulnerability).
@@ -148,98 +146,260 @@ pub struct Finding {
     /// `critical`…`unknown`.
     pub severity: Word,
     /// The base score behind the severity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<f32>,
     /// The feed the severity came from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity_source: Option<Arc<str>>,
     /// Every CVSS vector known (shared by every finding of the vulnerability).
     pub cvss: Arc<[Cvss]>,
     /// EPSS probability.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epss: Option<f32>,
     /// In CISA's KEV catalogue.
     pub kev: bool,
-    /// The package.
-    pub package: Arc<Pkg>,
     /// Versions that fix it.
     pub fixed_versions: Arc<[String]>,
     /// `fixed` (a fixed version exists) or `not-fixed`.
     pub status: Word,
     /// Summary (shared by every finding of the vulnerability).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<Arc<str>>,
     /// How it matched.
     pub match_details: MatchDetails,
+    /// When the vulnerability was first published (policies judge its age by it).
+    pub published: Option<Arc<str>>,
+}
+
+/// One vulnerability in one package: the match's [`FindingData`] (read through `Deref`;
+/// shared with the matcher's memo and every finding made from it, copied on the first
+/// change), the package, and what VEX and policy said. A finding made from the memo costs two
+/// reference counts, not one per field: concurrent scans of similar images touch the same
+/// memo entries, and every count they share bounces between cores.
+#[derive(Clone)]
+pub struct Finding {
+    shared: Arc<Template>,
+    /// The package.
+    pub package: Arc<Pkg>,
     /// A VEX statement that says this finding does not apply (it stays in the report, marked,
     /// and does not count for the gate).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vex: Option<VexNote>,
-    /// When the vulnerability was first published (policies judge its age by it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub published: Option<Arc<str>>,
     /// What the policy made of this finding: a mute or a rule's action, with why.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<PolicyNote>,
-    /// The memo's finding this one was made from (not written, not compared): while they
-    /// are equal, the JSON written for it once is written again.
-    #[serde(skip)]
-    pub memoised: Memoised,
+}
+
+impl Finding {
+    /// A finding of `package`, with no VEX or policy note yet.
+    pub fn new(data: FindingData, package: Arc<Pkg>) -> Finding {
+        Finding {
+            shared: Arc::new(Template::new(data, package.clone())),
+            package,
+            vex: None,
+            policy: None,
+        }
+    }
+
+    /// Whether the JSON the memo wrote for its finding is this finding's JSON: the same
+    /// package, no VEX or policy note (the shared data is copied, without JSON, on change).
+    fn as_memoised(&self) -> bool {
+        self.vex.is_none()
+            && self.policy.is_none()
+            && Arc::ptr_eq(&self.package, &self.shared.package)
+    }
+}
+
+impl std::ops::Deref for Finding {
+    type Target = FindingData;
+    fn deref(&self) -> &FindingData {
+        &self.shared.data
+    }
+}
+
+impl std::ops::DerefMut for Finding {
+    /// Copies the shared data first unless this finding holds the only reference; either
+    /// way the JSON kept for the data is forgotten.
+    fn deref_mut(&mut self) -> &mut FindingData {
+        let t = Arc::make_mut(&mut self.shared);
+        t.json.take();
+        *t.written.get_mut() = false;
+        &mut t.data
+    }
+}
+
+impl PartialEq for Finding {
+    fn eq(&self, o: &Finding) -> bool {
+        (Arc::ptr_eq(&self.shared, &o.shared) || self.shared.data == o.shared.data)
+            && self.package == o.package
+            && self.vex == o.vex
+            && self.policy == o.policy
+    }
+}
+
+impl std::fmt::Debug for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Finding")
+            .field("data", &self.shared.data)
+            .field("package", &self.package)
+            .field("vex", &self.vex)
+            .field("policy", &self.policy)
+            .finish()
+    }
+}
+
+/// A finding as written: every field in report order (the shared data's fields around the
+/// package and the VEX note).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Written<'a> {
+    vulnerability_id: &'a str,
+    aliases: &'a [String],
+    severity: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    score: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    severity_source: Option<&'a str>,
+    cvss: &'a [Cvss],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    epss: Option<f32>,
+    kev: bool,
+    package: &'a Pkg,
+    fixed_versions: &'a [String],
+    status: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<&'a str>,
+    match_details: &'a MatchDetails,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vex: Option<&'a VexNote>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    published: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy: Option<&'a PolicyNote>,
+}
+
+impl<'a> Written<'a> {
+    fn new(
+        d: &'a FindingData,
+        package: &'a Pkg,
+        vex: Option<&'a VexNote>,
+        policy: Option<&'a PolicyNote>,
+    ) -> Written<'a> {
+        Written {
+            vulnerability_id: &d.vulnerability_id,
+            aliases: &d.aliases,
+            severity: &d.severity,
+            score: d.score,
+            severity_source: d.severity_source.as_deref(),
+            cvss: &d.cvss,
+            epss: d.epss,
+            kev: d.kev,
+            package,
+            fixed_versions: &d.fixed_versions,
+            status: &d.status,
+            summary: d.summary.as_deref(),
+            match_details: &d.match_details,
+            vex,
+            published: d.published.as_deref(),
+            policy,
+        }
+    }
+}
+
+/// A finding as read.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Read {
+    vulnerability_id: Arc<str>,
+    aliases: Arc<[String]>,
+    severity: Word,
+    #[serde(default)]
+    score: Option<f32>,
+    #[serde(default)]
+    severity_source: Option<Arc<str>>,
+    cvss: Arc<[Cvss]>,
+    #[serde(default)]
+    epss: Option<f32>,
+    kev: bool,
+    package: Arc<Pkg>,
+    fixed_versions: Arc<[String]>,
+    status: Word,
+    #[serde(default)]
+    summary: Option<Arc<str>>,
+    match_details: MatchDetails,
+    #[serde(default)]
+    vex: Option<VexNote>,
+    #[serde(default)]
+    published: Option<Arc<str>>,
+    #[serde(default)]
+    policy: Option<PolicyNote>,
 }
 
 impl Serialize for Finding {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if let Some(t) = &self.memoised.0
+        let t = &self.shared;
+        if self.as_memoised()
             && stella_json::writing()
             && t.worth_keeping()
-            // equal in every written field: the memo's bytes are this finding's bytes (a
-            // policy note, a VEX note or any other change since makes them differ)
-            && t.finding == *self
             && let Some(json) = t.json()
         {
             return stella_json::write_raw(s, json);
         }
-        Finding::serialize(self, s)
+        Written::new(
+            &t.data,
+            &self.package,
+            self.vex.as_ref(),
+            self.policy.as_ref(),
+        )
+        .serialize(s)
     }
 }
 
 impl<'de> Deserialize<'de> for Finding {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Finding, D::Error> {
-        Finding::deserialize(d)
+        let r = Read::deserialize(d)?;
+        let mut f = Finding::new(
+            FindingData {
+                vulnerability_id: r.vulnerability_id,
+                aliases: r.aliases,
+                severity: r.severity,
+                score: r.score,
+                severity_source: r.severity_source,
+                cvss: r.cvss,
+                epss: r.epss,
+                kev: r.kev,
+                fixed_versions: r.fixed_versions,
+                status: r.status,
+                summary: r.summary,
+                match_details: r.match_details,
+                published: r.published,
+            },
+            r.package,
+        );
+        f.vex = r.vex;
+        f.policy = r.policy;
+        Ok(f)
     }
 }
 
-/// A link from a finding to the memo's finding it was copied from.
-#[derive(Clone, Default)]
-pub struct Memoised(Option<Arc<Template>>);
-
-impl std::fmt::Debug for Memoised {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() { "Memoised" } else { "-" })
-    }
-}
-
-/// Not part of what a finding says.
-impl PartialEq for Memoised {
-    fn eq(&self, _: &Memoised) -> bool {
-        true
-    }
-}
-
-/// A finding kept in the memo, with its compact JSON once written.
+/// A finding's shared part, kept in the memo: the data, the package it was made for, and its
+/// compact JSON once written.
 #[derive(Debug)]
 struct Template {
-    finding: Finding,
+    data: FindingData,
+    package: Arc<Pkg>,
     json: std::sync::OnceLock<Arc<str>>,
     /// Whether a finding made from it was written before: the JSON is kept from the second
     /// time on (a package seen once costs no more than without the memo).
     written: std::sync::atomic::AtomicBool,
 }
 
+/// A copy to change: without the JSON, which is no longer what it says.
+impl Clone for Template {
+    fn clone(&self) -> Template {
+        Template::new(self.data.clone(), self.package.clone())
+    }
+}
+
 impl Template {
-    fn new(finding: Finding) -> Template {
+    fn new(data: FindingData, package: Arc<Pkg>) -> Template {
         Template {
-            finding,
+            data,
+            package,
             json: std::sync::OnceLock::new(),
             written: std::sync::atomic::AtomicBool::new(false),
         }
@@ -253,20 +413,15 @@ impl Template {
                 .swap(true, std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// The finding's compact JSON, written once.
+    /// The compact JSON of a finding made from it with its own package and no notes,
+    /// written once.
     fn json(&self) -> Option<Arc<str>> {
         if let Some(j) = self.json.get() {
             return Some(j.clone());
         }
-        /// The derived serialisation, never the memo's.
-        struct Plain<'a>(&'a Finding);
-        impl Serialize for Plain<'_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                Finding::serialize(self.0, s)
-            }
-        }
         let mut v = Vec::with_capacity(1024);
-        stella_json::to_writer(&mut v, &Plain(&self.finding)).ok()?;
+        stella_json::to_writer(&mut v, &Written::new(&self.data, &self.package, None, None))
+            .ok()?;
         let j: Arc<str> = Arc::from(String::from_utf8(v).ok()?);
         Some(self.json.get_or_init(|| j).clone())
     }
@@ -1022,7 +1177,7 @@ fn match_part<'a>(
         let own = m
             .findings
             .first()
-            .is_some_and(|(_, t)| *t.finding.package != **p)
+            .is_some_and(|(_, t)| *t.package != **p)
             .then_some(p);
         for (r, t) in &m.findings {
             found_all.push((*r, pi as u32, t.clone(), own));
@@ -1253,57 +1408,56 @@ fn match_one(
         let (key0, _) = hit[0];
         res.findings.push((
             rank(severity),
-            Arc::new(Template::new(Finding {
-                vulnerability_id: Arc::from(vid),
-                aliases,
-                severity: Word::Borrowed(severity.as_str()),
-                score,
-                severity_source: sev_src,
-                cvss,
-                epss,
-                kev,
-                package: p.clone(),
-                status: Word::Borrowed(if fixed.is_empty() {
-                    "not-fixed"
-                } else {
-                    "fixed"
-                }),
-                fixed_versions: fixed.into(),
-                summary,
-                match_details: MatchDetails {
-                    kind: Word::Borrowed(kind),
-                    searched_by: Searched {
-                        namespace: match rootio {
-                            Some(r) if by_rootio => {
-                                searched_rootio.get_or_insert_with(|| Arc::from(r)).clone()
-                            }
-                            _ => searched_ns
-                                .get_or_insert_with(|| Arc::from(ns.as_str()))
+            Arc::new(Template::new(
+                FindingData {
+                    vulnerability_id: Arc::from(vid),
+                    aliases,
+                    severity: Word::Borrowed(severity.as_str()),
+                    score,
+                    severity_source: sev_src,
+                    cvss,
+                    epss,
+                    kev,
+                    status: Word::Borrowed(if fixed.is_empty() {
+                        "not-fixed"
+                    } else {
+                        "fixed"
+                    }),
+                    fixed_versions: fixed.into(),
+                    summary,
+                    match_details: MatchDetails {
+                        kind: Word::Borrowed(kind),
+                        searched_by: Searched {
+                            namespace: match rootio {
+                                Some(r) if by_rootio => {
+                                    searched_rootio.get_or_insert_with(|| Arc::from(r)).clone()
+                                }
+                                _ => searched_ns
+                                    .get_or_insert_with(|| Arc::from(ns.as_str()))
+                                    .clone(),
+                            },
+                            name: {
+                                let at = key0 as *const String as usize;
+                                match searched_keys.iter().find(|(k, _)| *k == at) {
+                                    Some((_, a)) => a.clone(),
+                                    None => {
+                                        let a: Arc<str> = Arc::from(key0.as_str());
+                                        searched_keys.push((at, a.clone()));
+                                        a
+                                    }
+                                }
+                            },
+                            version: searched_version
+                                .get_or_insert_with(|| Arc::from(p.version.as_str()))
                                 .clone(),
                         },
-                        name: {
-                            let at = key0 as *const String as usize;
-                            match searched_keys.iter().find(|(k, _)| *k == at) {
-                                Some((_, a)) => a.clone(),
-                                None => {
-                                    let a: Arc<str> = Arc::from(key0.as_str());
-                                    searched_keys.push((at, a.clone()));
-                                    a
-                                }
-                            }
-                        },
-                        version: searched_version
-                            .get_or_insert_with(|| Arc::from(p.version.as_str()))
-                            .clone(),
+                        found: hit.iter().map(|(_, st)| st.found(db)).collect(),
+                        source: Word::Borrowed(hit[0].1.entry.source.name()),
                     },
-                    found: hit.iter().map(|(_, st)| st.found(db)).collect(),
-                    source: Word::Borrowed(hit[0].1.entry.source.name()),
+                    published: info.published.clone(),
                 },
-                vex: None,
-                published: info.published.clone(),
-                policy: None,
-                memoised: Memoised::default(),
-            })),
+                p.clone(),
+            )),
         ));
     }
     Ok(res)
@@ -1351,22 +1505,16 @@ pub fn match_packages_with(
     // unstable sort is deterministic
     found_all.sort_unstable_by(|(ra, pa, ta, _), (rb, pb, tb, _)| {
         rb.cmp(ra)
-            .then_with(|| {
-                ta.finding
-                    .vulnerability_id
-                    .cmp(&tb.finding.vulnerability_id)
-            })
+            .then_with(|| ta.data.vulnerability_id.cmp(&tb.data.vulnerability_id))
             .then_with(|| pa.cmp(pb))
     });
     out.findings = found_all
         .into_iter()
-        .map(|(_, _, t, p)| {
-            let mut f = t.finding.clone();
-            if let Some(p) = p {
-                f.package = p.clone();
-            }
-            f.memoised = Memoised(Some(t));
-            f
+        .map(|(_, _, t, p)| Finding {
+            package: p.unwrap_or(&t.package).clone(),
+            shared: t,
+            vex: None,
+            policy: None,
         })
         .collect();
     out.notices.sort_by(|a, b| {
@@ -1517,16 +1665,32 @@ mod memo_tests {
     use super::*;
 
     fn template() -> Arc<Template> {
-        Arc::new(Template::new(Finding {
-            vulnerability_id: "CVE-1".into(),
-            aliases: Arc::new([]),
-            severity: Word::Borrowed("high"),
-            score: None,
-            severity_source: None,
-            cvss: Arc::new([]),
-            epss: None,
-            kev: false,
-            package: Arc::new(Pkg {
+        Arc::new(Template::new(
+            FindingData {
+                vulnerability_id: "CVE-1".into(),
+                aliases: Arc::new([]),
+                severity: Word::Borrowed("high"),
+                score: None,
+                severity_source: None,
+                cvss: Arc::new([]),
+                epss: None,
+                kev: false,
+                fixed_versions: Arc::new([]),
+                status: Word::Borrowed("not-fixed"),
+                summary: None,
+                match_details: MatchDetails {
+                    kind: Word::Borrowed("ecosystem"),
+                    searched_by: Searched {
+                        namespace: Arc::from("pypi"),
+                        name: Arc::from("x"),
+                        version: Arc::from("1"),
+                    },
+                    found: Arc::new([]),
+                    source: Word::Borrowed("osv"),
+                },
+                published: None,
+            },
+            Arc::new(Pkg {
                 eco: Eco::Lang("pypi"),
                 kind: "pypi".into(),
                 name: "x".into(),
@@ -1538,24 +1702,7 @@ mod memo_tests {
                 layer: None,
                 location: None,
             }),
-            fixed_versions: Arc::new([]),
-            status: Word::Borrowed("not-fixed"),
-            summary: None,
-            match_details: MatchDetails {
-                kind: Word::Borrowed("ecosystem"),
-                searched_by: Searched {
-                    namespace: Arc::from("pypi"),
-                    name: Arc::from("x"),
-                    version: Arc::from("1"),
-                },
-                found: Arc::new([]),
-                source: Word::Borrowed("osv"),
-            },
-            vex: None,
-            published: None,
-            policy: None,
-            memoised: Memoised::default(),
-        }))
+        ))
     }
 
     fn entry(findings: usize) -> Arc<PkgMatch> {
@@ -1581,6 +1728,25 @@ mod memo_tests {
             rootio: None,
             cpe: false,
         }
+    }
+
+    #[test]
+    fn a_finding_changed_in_place_forgets_the_json_kept_for_it() {
+        // made on its own, the finding holds the only reference to its shared part, so a
+        // change is made in place, not on a copy
+        let t = template();
+        let mut f = Finding::new(t.data.clone(), t.package.clone());
+        let first = stella_json::to_vec(&f).unwrap();
+        assert_eq!(stella_json::to_vec(&f).unwrap(), first);
+        assert!(
+            f.shared.json.get().is_some(),
+            "kept from the second time on"
+        );
+        f.severity = Word::Borrowed("low");
+        let after = stella_json::to_vec(&f).unwrap();
+        assert_eq!(after, serde_json::to_vec(&f).unwrap());
+        assert_ne!(after, first);
+        assert_eq!(stella_json::to_vec(&f).unwrap(), after);
     }
 
     #[test]

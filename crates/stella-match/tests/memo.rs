@@ -121,6 +121,7 @@ fn a_changed_finding_is_written_as_it_is_now() {
     stella_json::to_vec(&m.findings).unwrap();
     let before = stella_json::to_vec(&m.findings).unwrap();
     assert_eq!(before, reference(&m.findings));
+    let original = m.findings.clone();
     m.findings[0].policy = Some(PolicyNote {
         action: "muted".into(),
         rule: None,
@@ -137,6 +138,19 @@ fn a_changed_finding_is_written_as_it_is_now() {
     // and read back, a finding says what it said (the memo link is not part of it)
     let back: Vec<stella_match::Finding> = serde_json::from_slice(&after).unwrap();
     assert_eq!(stella_json::to_vec(&back).unwrap(), after);
+    // the change is this finding's own (its shared part is copied on change): copies made
+    // before, the memo and findings matched later still say what the match said, in the
+    // same bytes
+    assert_eq!(original[1].severity, "critical");
+    let later = run(&db, &pkgs);
+    assert_eq!(later.findings, original);
+    assert_eq!(stella_json::to_vec(&later.findings).unwrap(), before);
+    // a finding changed and changed back is equal again, and written as before
+    m.findings[1].severity = "critical".into();
+    m.findings[1].fixed_versions = original[1].fixed_versions.clone();
+    m.findings[0].policy = None;
+    assert_eq!(m.findings, original);
+    assert_eq!(stella_json::to_vec(&m.findings).unwrap(), before);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use stella_match::{Eco, Finding, Found, MatchDetails, Pkg, Searched, VexNote};
+use stella_match::{Eco, Finding, FindingData, Found, MatchDetails, Pkg, Searched, VexNote};
 
 use super::*;
 
@@ -11,7 +11,7 @@ fn finding(id: &str, sev: &str, purl: &str, fixed: &[&str]) -> Finding {
         .rsplit_once('/')
         .map(|(_, nv)| nv.split_once('@').unwrap_or((nv, "")))
         .unwrap_or(("", ""));
-    Finding {
+    let data = FindingData {
         vulnerability_id: id.into(),
         aliases: vec![format!("GHSA-{id}")].into(),
         severity: sev.to_string().into(),
@@ -20,18 +20,6 @@ fn finding(id: &str, sev: &str, purl: &str, fixed: &[&str]) -> Finding {
         cvss: Vec::new().into(),
         epss: Some(0.2),
         kev: false,
-        package: Arc::new(Pkg {
-            eco: Eco::Deb,
-            kind: "deb".into(),
-            name: name.into(),
-            version: version.split('?').next().unwrap_or("").into(),
-            purl: Some(purl.into()),
-            source_name: None,
-            arch: None,
-            module: None,
-            layer: Some("sha256:app".into()),
-            location: None,
-        }),
         fixed_versions: fixed.iter().map(|s| s.to_string()).collect(),
         status: if fixed.is_empty() {
             "not-fixed"
@@ -55,11 +43,23 @@ fn finding(id: &str, sev: &str, purl: &str, fixed: &[&str]) -> Finding {
             .into(),
             source: "distro".into(),
         },
-        vex: None,
         published: Some("2026-01-01T00:00:00Z".into()),
-        policy: None,
-        memoised: Default::default(),
-    }
+    };
+    Finding::new(
+        data,
+        Arc::new(Pkg {
+            eco: Eco::Deb,
+            kind: "deb".into(),
+            name: name.into(),
+            version: version.split('?').next().unwrap_or("").into(),
+            purl: Some(purl.into()),
+            source_name: None,
+            arch: None,
+            module: None,
+            layer: Some("sha256:app".into()),
+            location: None,
+        }),
+    )
 }
 
 fn load(y: &str) -> Result<Policy, Error> {

@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use stella_match::{Eco, Finding, Found, MatchDetails, Notice, Pkg, Searched, VexNote};
+use stella_match::{
+    Eco, Finding, FindingData, Found, MatchDetails, Notice, Pkg, Searched, VexNote,
+};
 use stella_report::{DbInfo, Os, Report, Target, Verdict};
 
 fn pkg(kind: &str, name: &str, version: &str, location: &str) -> Pkg {
@@ -28,7 +30,7 @@ fn pkg(kind: &str, name: &str, version: &str, location: &str) -> Pkg {
 }
 
 fn finding(id: &str, sev: &str, p: &Pkg, fixed: &[&str], vex: bool) -> Finding {
-    Finding {
+    let data = FindingData {
         vulnerability_id: id.into(),
         aliases: Vec::new().into(),
         severity: sev.to_string().into(),
@@ -37,7 +39,6 @@ fn finding(id: &str, sev: &str, p: &Pkg, fixed: &[&str], vex: bool) -> Finding {
         cvss: Vec::new().into(),
         epss: None,
         kev: false,
-        package: Arc::new(p.clone()),
         fixed_versions: fixed.iter().map(|s| s.to_string()).collect(),
         status: if fixed.is_empty() {
             "not-fixed"
@@ -61,15 +62,15 @@ fn finding(id: &str, sev: &str, p: &Pkg, fixed: &[&str], vex: bool) -> Finding {
             .into(),
             source: "osv".into(),
         },
-        vex: vex.then(|| VexNote {
-            status: "not_affected".into(),
-            justification: Some("vulnerable_code_not_in_execute_path".into()),
-            document: "vex.json".into(),
-        }),
         published: None,
-        policy: None,
-        memoised: Default::default(),
-    }
+    };
+    let mut f = Finding::new(data, Arc::new(p.clone()));
+    f.vex = vex.then(|| VexNote {
+        status: "not_affected".into(),
+        justification: Some("vulnerable_code_not_in_execute_path".into()),
+        document: "vex.json".into(),
+    });
+    f
 }
 
 fn report() -> Report {
