@@ -58,10 +58,9 @@ pub(crate) async fn rescan_image(
 ) -> Result<Response, Problem> {
     caller.require(stella_auth::Scope::Scan)?;
     let key = format!("scan-{}", crate::unique_suffix());
-    let permit = core.scans.acquire().await.map_err(internal)?;
     let c = core.clone();
     let k = key.clone();
-    let (json, admitted) = tokio::task::spawn_blocking(move || {
+    let (json, admitted) = core.scans.run(move || {
         let Some((_, input)) = c.store.input(&body.image).map_err(crate::problem::store)? else {
             return Err(Problem::not_found(
                 "No stored scan",
@@ -82,7 +81,6 @@ pub(crate) async fn rescan_image(
     })
     .await
     .map_err(internal)??;
-    drop(permit);
     Ok(crate::scan::stored_result(json, &key, admitted))
 }
 

@@ -25,6 +25,7 @@ mod problem;
 mod scan;
 pub mod scheduler;
 mod server;
+mod slots;
 mod ui;
 
 pub use auth::{Caller, now_secs};
@@ -112,7 +113,7 @@ pub struct Core {
     /// Scans running at once: two per core, so one computes while another waits for its
     /// commit's fsync (on two cores, 4 slots gave a lower p95 than 2 or 3; more only adds
     /// threads, memory and contention).
-    scans: tokio::sync::Semaphore,
+    scans: slots::Slots,
     /// Signing keys.
     keys: std::sync::RwLock<stella_auth::Keyring>,
     /// Tokens verified lately (see [`auth::Verified`]).
@@ -180,7 +181,8 @@ impl Core {
             commits_observed,
             db: std::sync::RwLock::new(Arc::new(db)),
             config,
-            scans: tokio::sync::Semaphore::new(2 * cores),
+            scans: slots::Slots::new(2 * cores)
+                .map_err(|e| Error::Io(format!("cannot start the scan threads: {e}")))?,
             keys: std::sync::RwLock::new(keys),
             verified: auth::Verified::default(),
             principals: std::sync::RwLock::new(principals),

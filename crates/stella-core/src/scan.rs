@@ -847,56 +847,56 @@ pub(crate) async fn post_scan(
                 &body,
             )
         };
-        let permit = core.scans.acquire().await.map_err(internal)?;
         let c = core.clone();
         let k = key.clone();
-        let (parts, admitted, hit) = tokio::task::spawn_blocking(move || {
-            if let Some(e) = c
-                .results
-                .get(&cache_key)
-                .or_else(|| c.shared_result(&cache_key))
-            {
-                let admitted = c.admit(&caller)?;
-                let created = stella_sbom::now();
-                // answered as head, time and tail: the result is not copied per request
-                let mut head = Vec::with_capacity(e.head().len() + created.len());
-                head.extend_from_slice(e.head());
-                head.extend_from_slice(created.as_bytes());
-                let audit = crate::audit_entry(
-                    &caller.who(),
-                    "scan",
-                    &format!("{k} {} (same as an earlier scan)", e.reference),
-                );
-                if let Err(err) = c.store.put_scan(
-                    &k,
-                    &e.reference,
-                    &created,
-                    stella_store::Encoded::parts(&head, &e.packed_tail),
-                    Some(&audit),
-                ) {
-                    c.settle_quota();
-                    return Err(crate::problem::store(err));
+        let (parts, admitted, hit) = core
+            .scans
+            .run(move || {
+                if let Some(e) = c
+                    .results
+                    .get(&cache_key)
+                    .or_else(|| c.shared_result(&cache_key))
+                {
+                    let admitted = c.admit(&caller)?;
+                    let created = stella_sbom::now();
+                    // answered as head, time and tail: the result is not copied per request
+                    let mut head = Vec::with_capacity(e.head().len() + created.len());
+                    head.extend_from_slice(e.head());
+                    head.extend_from_slice(created.as_bytes());
+                    let audit = crate::audit_entry(
+                        &caller.who(),
+                        "scan",
+                        &format!("{k} {} (same as an earlier scan)", e.reference),
+                    );
+                    if let Err(err) = c.store.put_scan(
+                        &k,
+                        &e.reference,
+                        &created,
+                        stella_store::Encoded::parts(&head, &e.packed_tail),
+                        Some(&audit),
+                    ) {
+                        c.settle_quota();
+                        return Err(crate::problem::store(err));
+                    }
+                    metrics::scanned(&e.verdict);
+                    return Ok::<_, Problem>((vec![Bytes::from(head), e.tail()], admitted, true));
                 }
-                metrics::scanned(&e.verdict);
-                return Ok::<_, Problem>((vec![Bytes::from(head), e.tail()], admitted, true));
-            }
-            let (job, read) = c.prepare(&caller, body, hint, q.image, labels)?;
-            // admitted only once the request is readable: a typo does not cost a scan
-            let admitted = c.admit(&caller)?;
-            let (json, _, entry) = c
-                .execute_and_store(&k, &job, read)
-                .inspect_err(|_| c.settle_quota())?;
-            if job.request.is_none()
-                && let Some(e) = entry
-            {
-                c.share_result(&cache_key, &k, &e);
-                c.results.put(cache_key, e);
-            }
-            Ok::<_, Problem>((vec![json], admitted, false))
-        })
-        .await
-        .map_err(internal)??;
-        drop(permit);
+                let (job, read) = c.prepare(&caller, body, hint, q.image, labels)?;
+                // admitted only once the request is readable: a typo does not cost a scan
+                let admitted = c.admit(&caller)?;
+                let (json, _, entry) = c
+                    .execute_and_store(&k, &job, read)
+                    .inspect_err(|_| c.settle_quota())?;
+                if job.request.is_none()
+                    && let Some(e) = entry
+                {
+                    c.share_result(&cache_key, &k, &e);
+                    c.results.put(cache_key, e);
+                }
+                Ok::<_, Problem>((vec![json], admitted, false))
+            })
+            .await
+            .map_err(internal)??;
         let mut r = result_in_parts(parts, &key, admitted);
         // say when the result was reused, so nobody mistakes it for a fresh match
         r.headers_mut().insert(
