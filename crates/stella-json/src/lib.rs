@@ -35,7 +35,7 @@ impl ser::Error for Error {
 pub fn to_writer<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
     // nested calls (a value writing its own JSON once, to reuse) restore the outer state
     let outer = WRITING.with(|w| w.replace(true));
-    let r = value.serialize(&mut Writer { out });
+    let r = value.serialize(&mut Writer { out, raw: false });
     WRITING.with(|w| w.set(outer));
     r
 }
@@ -44,11 +44,9 @@ thread_local! {
     /// Whether this thread is inside [`to_writer`]: values may then hand over JSON they
     /// wrote before ([`write_raw`]).
     static WRITING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    /// The JSON [`write_raw`] hands to the writer.
-    static RAW: std::cell::RefCell<Option<std::sync::Arc<str>>> = const { std::cell::RefCell::new(None) };
 }
 
-/// The unit-struct name by which [`write_raw`] reaches this crate's writer.
+/// The newtype-struct name by which [`write_raw`] reaches this crate's writer.
 const RAW_TOKEN: &str = "$stella_json::raw";
 
 /// Whether the serializer at work on this thread is this crate's, so [`write_raw`] may be
@@ -59,10 +57,11 @@ pub fn writing() -> bool {
 }
 
 /// Writes `json` — compact JSON made by [`to_writer`] — in place of a value. Only when
-/// [`writing`] is true: other serializers would write `null`.
-pub fn write_raw<S: ser::Serializer>(s: S, json: std::sync::Arc<str>) -> Result<S::Ok, S::Error> {
-    RAW.with(|r| *r.borrow_mut() = Some(json));
-    s.serialize_unit_struct(RAW_TOKEN)
+/// [`writing`] is true: other serializers would write it as a string. (Handed over borrowed,
+/// as a newtype struct's string: the memo's JSON is shared between threads, and handing over
+/// a counted reference per finding made its count bounce between the cores.)
+pub fn write_raw<S: ser::Serializer>(s: S, json: &str) -> Result<S::Ok, S::Error> {
+    s.serialize_newtype_struct(RAW_TOKEN, json)
 }
 
 /// Serialises `value` as compact JSON.
@@ -162,6 +161,8 @@ macro_rules! ints {
 
 struct Writer<'a> {
     out: &'a mut Vec<u8>,
+    /// The next string is JSON to write as it is ([`write_raw`]).
+    raw: bool,
 }
 
 impl Writer<'_> {
@@ -233,7 +234,12 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         Ok(())
     }
     fn serialize_str(self, v: &str) -> Result<(), Error> {
-        write_str(self.out, v);
+        if self.raw {
+            self.raw = false;
+            self.out.extend_from_slice(v.as_bytes());
+        } else {
+            write_str(self.out, v);
+        }
         Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
@@ -255,13 +261,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         self.out.extend_from_slice(b"null");
         Ok(())
     }
-    fn serialize_unit_struct(self, name: &'static str) -> Result<(), Error> {
-        if name == RAW_TOKEN
-            && let Some(json) = RAW.with(|r| r.borrow_mut().take())
-        {
-            self.out.extend_from_slice(json.as_bytes());
-            return Ok(());
-        }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
         self.serialize_unit()
     }
     fn serialize_unit_variant(
@@ -275,9 +275,16 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
-        _name: &'static str,
+        name: &'static str,
         value: &T,
     ) -> Result<(), Error> {
+        if name == RAW_TOKEN {
+            self.raw = true;
+            let r = value.serialize(&mut *self);
+            // a value that wrote no string leaves nothing raw behind
+            self.raw = false;
+            return r;
+        }
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(

@@ -174,7 +174,7 @@ struct Kept(std::sync::Arc<str>);
 impl Serialize for Kept {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if crate::writing() {
-            crate::write_raw(s, self.0.clone())
+            crate::write_raw(s, &self.0)
         } else {
             s.serialize_str("not raw")
         }

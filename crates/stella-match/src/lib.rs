@@ -382,7 +382,7 @@ impl<'de> Deserialize<'de> for Finding {
 struct Template {
     data: FindingData,
     package: Arc<Pkg>,
-    json: std::sync::OnceLock<Arc<str>>,
+    json: std::sync::OnceLock<Box<str>>,
     /// Whether a finding made from it was written before: the JSON is kept from the second
     /// time on (a package seen once costs no more than without the memo).
     written: std::sync::atomic::AtomicBool,
@@ -415,15 +415,15 @@ impl Template {
 
     /// The compact JSON of a finding made from it with its own package and no notes,
     /// written once.
-    fn json(&self) -> Option<Arc<str>> {
+    fn json(&self) -> Option<&str> {
         if let Some(j) = self.json.get() {
-            return Some(j.clone());
+            return Some(j);
         }
         let mut v = Vec::with_capacity(1024);
         stella_json::to_writer(&mut v, &Written::new(&self.data, &self.package, None, None))
             .ok()?;
-        let j: Arc<str> = Arc::from(String::from_utf8(v).ok()?);
-        Some(self.json.get_or_init(|| j).clone())
+        let j = String::from_utf8(v).ok()?.into_boxed_str();
+        Some(self.json.get_or_init(|| j))
     }
 }
 
