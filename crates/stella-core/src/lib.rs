@@ -1,7 +1,8 @@
 //! Stella Core's REST API: SBOMs in, scan results and verdicts out, every scan kept in the
 //! embedded store, every caller identified by an EdDSA-signed token and held to a daily quota.
 //!
-//! Traps: scanning is CPU work and runs on the blocking pool, never on the async workers;
+//! Traps: scanning is CPU work and runs on Core's scan slots (`slots`), never on the async
+//! workers (queued jobs on worker threads, other blocking work on tokio's blocking pool);
 //! every error is `application/problem+json` with a `detail` that says what to do, and bad
 //! input is a 4xx, never a 500; bodies are limited before they are read.
 
