@@ -162,10 +162,18 @@ mod tests {
         let slots = Slots::new(4).unwrap();
         let rt = rt();
         let name = || std::thread::current().name().unwrap().to_string();
+        // each job once every thread waits (they start in any order, and a thread goes back
+        // to waiting just after it has answered)
+        let run = || {
+            while slots.shared.lock().unwrap().idle.len() < 4 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            rt.block_on(slots.run(name)).unwrap()
+        };
         // one job at a time: always the same thread, the one that finished last
-        let first = rt.block_on(slots.run(name)).unwrap();
+        let first = run();
         for _ in 0..20 {
-            assert_eq!(rt.block_on(slots.run(name)).unwrap(), first);
+            assert_eq!(run(), first);
         }
     }
 
@@ -218,16 +226,20 @@ mod tests {
                 .filter(|c| c.starts_with("slots-drop-"))
                 .count()
         };
+        // a thread takes its name once it runs: wait for both (on a loaded machine, a while)
+        let wait_for = |n: usize| {
+            for _ in 0..1000 {
+                if count() == n {
+                    return true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            false
+        };
         let slots = Slots::named("slots-drop", 2).unwrap();
         assert_eq!(rt().block_on(slots.run(|| 1)).unwrap(), 1);
-        assert_eq!(count(), 2);
+        assert!(wait_for(2), "{} slot threads, not 2", count());
         drop(slots);
-        for _ in 0..200 {
-            if count() == 0 {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        panic!("{} slot threads outlived the slots", count());
+        assert!(wait_for(0), "{} slot threads outlived the slots", count());
     }
 }
