@@ -110,13 +110,14 @@ pub fn to_pkg(p: &Package, os: Option<&stella_catalog::OsInfo>) -> Pkg {
 /// A component of another tool's SBOM as a package to match, from its Package URL (the only
 /// identity SBOM producers agree on); `None` for components without a usable purl.
 pub fn from_purl(c: &stella_sbom::Component) -> Option<(Pkg, Option<stella_catalog::OsInfo>)> {
-    from_component(c.clone(), true)
+    from_component(&mut c.clone(), true)
 }
 
-/// [`from_purl`] taking the component apart (no copies of its strings); the distribution is
-/// worked out only when `want_os` (the first package of an SBOM that names one decides).
+/// [`from_purl`] taking the component apart (no copies of its strings; by reference, as a
+/// component is ≈ 470 bytes to move); the distribution is worked out only when `want_os`
+/// (the first package of an SBOM that names one decides).
 fn from_component(
-    mut c: stella_sbom::Component,
+    c: &mut stella_sbom::Component,
     want_os: bool,
 ) -> Option<(Pkg, Option<stella_catalog::OsInfo>)> {
     let u = c.purl.as_mut()?;
@@ -222,7 +223,8 @@ pub fn input_from_sbom(r: stella_sbom::Read, name: &str) -> Input {
         ..Input::default()
     };
     input.packages.reserve(r.sbom.components.len());
-    for c in r.sbom.components {
+    let mut components = r.sbom.components;
+    for c in &mut components {
         if c.kind == stella_sbom::ComponentKind::OperatingSystem {
             continue;
         }
