@@ -918,12 +918,47 @@ fn statements(
 struct PkgMatch {
     /// The match's inputs, compared in full on a hit (the memo is found by their hash).
     key: OwnedKey,
-    /// (severity rank, finding): each finding's `package` is the first package matched,
-    /// replaced by the package at hand on reuse.
-    findings: Vec<(u8, Arc<Template>)>,
+    /// (severity rank, sort key of the vulnerability id, finding): each finding's `package`
+    /// is the first package matched, replaced by the package at hand on reuse.
+    findings: Vec<(u8, IdKey, Arc<Template>)>,
     warnings: Vec<String>,
     /// (advisory, kind, summary) of informational advisories.
     notices: Vec<(String, String, Option<Arc<str>>)>,
+}
+
+/// A vulnerability id's sort key: its first 16 bytes (zero-padded, big-endian) and its length.
+/// Sorting a scan's findings compared ids through two pointers each (cold memory: the memo's
+/// findings); keys of ids up to 16 bytes (CVE and PYSEC ids) order them exactly on their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct IdKey {
+    prefix: u128,
+    len: usize,
+}
+
+impl IdKey {
+    fn new(id: &str) -> IdKey {
+        let b = id.as_bytes();
+        let mut p = [0u8; 16];
+        let n = b.len().min(16);
+        p[..n].copy_from_slice(&b[..n]);
+        IdKey {
+            prefix: u128::from_be_bytes(p),
+            len: b.len(),
+        }
+    }
+
+    /// The order of the ids the keys were made from; `full` compares the ids themselves,
+    /// needed only when the first 16 bytes are equal and one is longer. (Equal padded
+    /// prefixes of two ids of at most 16 bytes mean the shorter is a prefix of the longer.)
+    fn cmp(&self, o: &IdKey, full: impl FnOnce() -> std::cmp::Ordering) -> std::cmp::Ordering {
+        self.prefix.cmp(&o.prefix).then_with(|| {
+            if self.len <= 16 && o.len <= 16 {
+                self.len.cmp(&o.len)
+            } else {
+                full()
+            }
+        })
+    }
 }
 
 /// Everything the match of one package depends on, besides the DB.
@@ -1090,14 +1125,14 @@ struct Scratch {
 /// What one worker found in its share of the packages.
 struct Part<'a> {
     out: Matched,
-    /// (severity rank, package position, the memo's finding, the package — none when the
-    /// memo's own equals it): findings are large, so they are made once, in report order,
-    /// after sorting these
+    /// Findings to make: they are large, so they are made once, in report order, after
+    /// sorting these.
     found_all: Vec<Hit<'a>>,
 }
 
-/// A finding to make: (severity rank, package position, the memo's finding, the package).
-type Hit<'a> = (u8, u32, Arc<Template>, Option<&'a Arc<Pkg>>);
+/// A finding to make: (severity rank, the id's sort key, package position, the memo's
+/// finding, the package — none when the memo's own equals it).
+type Hit<'a> = (u8, IdKey, u32, Arc<Template>, Option<&'a Arc<Pkg>>);
 
 /// Matches a share of the packages (`(position in report order, package)`).
 fn match_part<'a>(
@@ -1177,10 +1212,10 @@ fn match_part<'a>(
         let own = m
             .findings
             .first()
-            .is_some_and(|(_, t)| *t.package != **p)
+            .is_some_and(|(_, _, t)| *t.package != **p)
             .then_some(p);
-        for (r, t) in &m.findings {
-            found_all.push((*r, pi as u32, t.clone(), own));
+        for (r, id, t) in &m.findings {
+            found_all.push((*r, *id, pi as u32, t.clone(), own));
         }
     }
     Ok(Part { out, found_all })
@@ -1408,6 +1443,7 @@ fn match_one(
         let (key0, _) = hit[0];
         res.findings.push((
             rank(severity),
+            IdKey::new(vid),
             Arc::new(Template::new(
                 FindingData {
                     vulnerability_id: Arc::from(vid),
@@ -1503,14 +1539,18 @@ pub fn match_packages_with(
     // order: severity, then vulnerability id, then package name, version and location (the
     // visit position); unique keys (one finding per vulnerability and package), so the
     // unstable sort is deterministic
-    found_all.sort_unstable_by(|(ra, pa, ta, _), (rb, pb, tb, _)| {
+    found_all.sort_unstable_by(|(ra, ia, pa, ta, _), (rb, ib, pb, tb, _)| {
         rb.cmp(ra)
-            .then_with(|| ta.data.vulnerability_id.cmp(&tb.data.vulnerability_id))
+            .then_with(|| {
+                ia.cmp(ib, || {
+                    ta.data.vulnerability_id.cmp(&tb.data.vulnerability_id)
+                })
+            })
             .then_with(|| pa.cmp(pb))
     });
     out.findings = found_all
         .into_iter()
-        .map(|(_, _, t, p)| Finding {
+        .map(|(_, _, _, t, p)| Finding {
             package: p.unwrap_or(&t.package).clone(),
             shared: t,
             vex: None,
@@ -1709,7 +1749,9 @@ mod memo_tests {
         let t = template();
         Arc::new(PkgMatch {
             key: key().owned(),
-            findings: (0..findings).map(|_| (4, t.clone())).collect(),
+            findings: (0..findings)
+                .map(|_| (4, IdKey::new("CVE-1"), t.clone()))
+                .collect(),
             warnings: Vec::new(),
             notices: Vec::new(),
         })
@@ -1747,6 +1789,27 @@ mod memo_tests {
         assert_eq!(after, serde_json::to_vec(&f).unwrap());
         assert_ne!(after, first);
         assert_eq!(stella_json::to_vec(&f).unwrap(), after);
+    }
+
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        /// Ids around the 16-byte prefix, with NULs and shared beginnings: the keys order
+        /// them as the ids themselves.
+        #[test]
+        fn id_keys_order_as_the_ids(
+            ids in proptest::collection::vec(
+                ("(GHSA-00a0-0000-0|CVE-2021-30000|CVE-2021-3|)", "[0a\\x00]{0,8}")
+                    .prop_map(|(a, b)| a + &b),
+                2..40,
+            )
+        ) {
+            let mut by_key = ids.clone();
+            by_key.sort_by(|a, b| IdKey::new(a).cmp(&IdKey::new(b), || a.cmp(b)));
+            let mut by_id = ids;
+            by_id.sort();
+            proptest::prop_assert_eq!(by_key, by_id);
+        }
     }
 
     #[test]
