@@ -171,6 +171,14 @@ pub fn family(path: &str) -> usize {
         .unwrap_or(ROUTES.len() - 1)
 }
 
+/// A metric of one sample: its HELP and TYPE lines, then its value.
+fn single(o: &mut String, name: &str, kind: &str, help: &str, value: u64) {
+    let _ = writeln!(
+        o,
+        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+    );
+}
+
 /// The exposition, with the gauges the caller reads at scrape time.
 /// The store's commit figures only where the store reports them (the embedded one).
 pub fn render(queue_depth: u64, db_age_seconds: Option<u64>, store_commits: bool) -> String {
@@ -192,8 +200,13 @@ pub fn render(queue_depth: u64, db_age_seconds: Option<u64>, store_commits: bool
             c.get()
         );
     }
-    o.push_str("# HELP stella_scans_total Scans completed.\n# TYPE stella_scans_total counter\n");
-    let _ = writeln!(o, "stella_scans_total {}", SCANS.get());
+    single(
+        &mut o,
+        "stella_scans_total",
+        "counter",
+        "Scans completed.",
+        SCANS.get(),
+    );
     o.push_str("# HELP stella_scan_verdicts_total Scans by verdict.\n# TYPE stella_scan_verdicts_total counter\n");
     for (v, c) in ["PASS", "WARN", "FAIL"].iter().zip(&VERDICTS) {
         let _ = writeln!(
@@ -204,35 +217,46 @@ pub fn render(queue_depth: u64, db_age_seconds: Option<u64>, store_commits: bool
     }
     o.push_str("# HELP stella_scan_duration_seconds Time to match and judge one SBOM.\n# TYPE stella_scan_duration_seconds histogram\n");
     SCAN_SECONDS.write(&mut o, "stella_scan_duration_seconds", "");
-    o.push_str("# HELP stella_quota_rejections_total Scans refused because the token's daily quota was used up.\n# TYPE stella_quota_rejections_total counter\n");
-    let _ = writeln!(
-        o,
-        "stella_quota_rejections_total {}",
-        QUOTA_REJECTIONS.get()
+    single(
+        &mut o,
+        "stella_quota_rejections_total",
+        "counter",
+        "Scans refused because the token's daily quota was used up.",
+        QUOTA_REJECTIONS.get(),
     );
-    o.push_str("# HELP stella_queue_rejections_total Scans refused because the job queue was full.\n# TYPE stella_queue_rejections_total counter\n");
-    let _ = writeln!(
-        o,
-        "stella_queue_rejections_total {}",
-        QUEUE_REJECTIONS.get()
+    single(
+        &mut o,
+        "stella_queue_rejections_total",
+        "counter",
+        "Scans refused because the job queue was full.",
+        QUEUE_REJECTIONS.get(),
     );
-    o.push_str(
-        "# HELP stella_queue_depth Jobs waiting or running.\n# TYPE stella_queue_depth gauge\n",
+    single(
+        &mut o,
+        "stella_queue_depth",
+        "gauge",
+        "Jobs waiting or running.",
+        queue_depth,
     );
-    let _ = writeln!(o, "stella_queue_depth {queue_depth}");
     if store_commits {
         o.push_str("# HELP stella_store_commit_duration_seconds Time of one store commit, from asking for the write transaction until it is durable (embedded store; writes waiting together share one commit).\n# TYPE stella_store_commit_duration_seconds histogram\n");
         COMMIT_SECONDS.write(&mut o, "stella_store_commit_duration_seconds", "");
-        o.push_str("# HELP stella_store_committed_writes_total Writes committed (over the commit count: the mean group size).\n# TYPE stella_store_committed_writes_total counter\n");
-        let _ = writeln!(
-            o,
-            "stella_store_committed_writes_total {}",
-            COMMITTED_WRITES.get()
+        single(
+            &mut o,
+            "stella_store_committed_writes_total",
+            "counter",
+            "Writes committed (over the commit count: the mean group size).",
+            COMMITTED_WRITES.get(),
         );
     }
     if let Some(age) = db_age_seconds {
-        o.push_str("# HELP stella_db_age_seconds Age of the vulnerability DB (since it was built).\n# TYPE stella_db_age_seconds gauge\n");
-        let _ = writeln!(o, "stella_db_age_seconds {age}");
+        single(
+            &mut o,
+            "stella_db_age_seconds",
+            "gauge",
+            "Age of the vulnerability DB (since it was built).",
+            age,
+        );
     }
     o
 }
