@@ -10,9 +10,11 @@
 
 mod jwt;
 mod principals;
+mod tenants;
 
 pub use jwt::{Claims, Key, Keyring, MAX_LIFETIME_SECS, OFFLINE_SECS, ONLINE_SECS};
 pub use principals::{Directory, Kind, Principal, Scope, hash_secret, verify_secret};
+pub use tenants::{Action, DEFAULT_TENANT, Role, TenantInfo, valid_tenant_id};
 
 /// Why a token or a credential was refused, or a keyring/directory could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -6,7 +6,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use serde::{Deserialize, Serialize};
 
-use crate::{Claims, Error};
+use crate::{Claims, DEFAULT_TENANT, Error, Role, TenantInfo, valid_tenant_id};
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -92,9 +92,39 @@ pub struct Principal {
     /// No more tokens for it.
     #[serde(default)]
     pub disabled: bool,
+    /// Its role in each tenant it belongs to. Empty: a principal stored before tenants
+    /// existed, an admin of the default tenant (its scopes still limit its tokens).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tenants: BTreeMap<String, Role>,
+    /// Whether it administers the installation (tenants, keys, feeds, every audit entry).
+    /// Unset for principals stored before tenants existed: those with the `admin` scope do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installation_admin: Option<bool>,
 }
 
 impl Principal {
+    /// Its role in `tenant`, if it belongs to it.
+    pub fn role_in(&self, tenant: &str) -> Option<Role> {
+        if self.tenants.is_empty() {
+            return (tenant == DEFAULT_TENANT).then_some(Role::Admin);
+        }
+        self.tenants.get(tenant).copied()
+    }
+
+    /// Every tenant it belongs to, with its role, in tenant order.
+    pub fn memberships(&self) -> Vec<(String, Role)> {
+        if self.tenants.is_empty() {
+            return vec![(DEFAULT_TENANT.to_string(), Role::Admin)];
+        }
+        self.tenants.iter().map(|(t, r)| (t.clone(), *r)).collect()
+    }
+
+    /// Whether it administers the installation.
+    pub fn is_installation_admin(&self) -> bool {
+        self.installation_admin
+            .unwrap_or_else(|| self.scopes.iter().any(|s| s == Scope::Admin.as_str()))
+    }
+
     /// `client:NAME` or `user:NAME`.
     pub fn subject(&self) -> String {
         key(self.kind, &self.name)
@@ -159,10 +189,13 @@ pub fn verify_secret(secret: &str, hash: &str) -> bool {
     })
 }
 
-/// Every client and user, keyed by `kind:name`.
+/// Every client and user, keyed by `kind:name`, and the tenants they belong to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Directory {
     principals: BTreeMap<String, Principal>,
+    /// Tenants besides the default one (which always exists).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    tenants: BTreeMap<String, TenantInfo>,
 }
 
 fn key(kind: Kind, name: &str) -> String {
@@ -239,9 +272,152 @@ impl Directory {
                 tid: crate::random_hex::<8>()?,
                 created: now,
                 disabled: false,
+                tenants: BTreeMap::new(),
+                installation_admin: None,
             },
         );
         Ok(secret)
+    }
+
+    /// Creates a tenant.
+    pub fn add_tenant(&mut self, id: &str, name: &str, now: u64) -> Result<(), Error> {
+        if !valid_tenant_id(id) {
+            return Err(Error::Invalid(format!(
+                "`{id}`: tenant ids are 1–63 lowercase letters, digits and inner hyphens"
+            )));
+        }
+        if self.has_tenant(id) {
+            return Err(Error::Invalid(format!("the tenant `{id}` exists already")));
+        }
+        self.tenants.insert(
+            id.to_string(),
+            TenantInfo {
+                name: if name.is_empty() { id } else { name }.to_string(),
+                created: now,
+                max_scans_per_day: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// Whether `id` is a tenant (the default tenant always is).
+    pub fn has_tenant(&self, id: &str) -> bool {
+        id == DEFAULT_TENANT || self.tenants.contains_key(id)
+    }
+
+    /// A tenant's record (the default tenant's is made up).
+    pub fn tenant(&self, id: &str) -> Option<TenantInfo> {
+        match self.tenants.get(id) {
+            Some(t) => Some(t.clone()),
+            None if id == DEFAULT_TENANT => Some(TenantInfo {
+                name: "Default".into(),
+                created: 0,
+                max_scans_per_day: None,
+            }),
+            None => None,
+        }
+    }
+
+    /// Every tenant id, the default one included, sorted.
+    pub fn tenant_ids(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.tenants.keys().cloned().collect();
+        if !self.tenants.contains_key(DEFAULT_TENANT) {
+            v.push(DEFAULT_TENANT.to_string());
+        }
+        v.sort();
+        v
+    }
+
+    /// Removes a tenant that nobody belongs to any more (the default one stays).
+    pub fn remove_tenant(&mut self, id: &str) -> Result<bool, Error> {
+        if id == DEFAULT_TENANT {
+            return Err(Error::Invalid(
+                "the default tenant cannot be removed".into(),
+            ));
+        }
+        if let Some(p) = self
+            .principals
+            .values()
+            .find(|p| p.tenants.contains_key(id))
+        {
+            return Err(Error::Invalid(format!(
+                "`{}` still belongs to `{id}`; remove its members first",
+                p.subject()
+            )));
+        }
+        Ok(self.tenants.remove(id).is_some())
+    }
+
+    /// Sets (or with `None` ends) a principal's membership of a tenant. A principal stored
+    /// before tenants existed keeps its default-tenant membership explicitly from then on.
+    pub fn set_role(
+        &mut self,
+        kind: Kind,
+        name: &str,
+        tenant: &str,
+        role: Option<Role>,
+    ) -> Result<(), Error> {
+        if !self.has_tenant(tenant) {
+            return Err(Error::Invalid(format!("there is no tenant `{tenant}`")));
+        }
+        let p = self
+            .principals
+            .get_mut(&key(kind, name))
+            .ok_or_else(|| Error::Invalid(format!("no {} `{name}`", kind.as_str())))?;
+        if p.tenants.is_empty() {
+            p.tenants.insert(DEFAULT_TENANT.to_string(), Role::Admin);
+            if p.installation_admin.is_none() {
+                p.installation_admin = Some(p.scopes.iter().any(|s| s == "admin"));
+            }
+        }
+        match role {
+            Some(r) => {
+                p.tenants.insert(tenant.to_string(), r);
+            }
+            None => {
+                p.tenants.remove(tenant);
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes a principal an installation admin, or not.
+    pub fn set_installation_admin(
+        &mut self,
+        kind: Kind,
+        name: &str,
+        on: bool,
+    ) -> Result<(), Error> {
+        let p = self
+            .principals
+            .get_mut(&key(kind, name))
+            .ok_or_else(|| Error::Invalid(format!("no {} `{name}`", kind.as_str())))?;
+        p.installation_admin = Some(on);
+        Ok(())
+    }
+
+    /// Replaces a principal's memberships (at least one; every tenant must exist).
+    pub fn set_memberships(
+        &mut self,
+        kind: Kind,
+        name: &str,
+        tenants: &BTreeMap<String, Role>,
+    ) -> Result<(), Error> {
+        if tenants.is_empty() {
+            return Err(Error::Invalid("give at least one tenant".into()));
+        }
+        if let Some(t) = tenants.keys().find(|t| !self.has_tenant(t)) {
+            return Err(Error::Invalid(format!("there is no tenant `{t}`")));
+        }
+        let p = self
+            .principals
+            .get_mut(&key(kind, name))
+            .ok_or_else(|| Error::Invalid(format!("no {} `{name}`", kind.as_str())))?;
+        if p.installation_admin.is_none() {
+            p.installation_admin = Some(p.scopes.iter().any(|s| s == "admin"));
+        }
+        p.tenants = tenants.clone();
+        Ok(())
     }
 
     /// Removes a client or user; whether it existed.
@@ -315,6 +491,61 @@ mod tests {
         // survives storage
         let d2 = Directory::from_json(&d.to_json()).unwrap();
         assert!(d2.authenticate(Kind::Client, "ci", &s).is_ok());
+    }
+
+    #[test]
+    fn principals_belong_to_tenants_with_roles() {
+        let mut d = Directory::default();
+        d.add(
+            Kind::Client,
+            "old",
+            None,
+            &["scan".into(), "admin".into()],
+            "Free",
+            333,
+            1,
+        )
+        .unwrap();
+        d.add(Kind::Client, "ci", None, &["scan".into()], "Free", 333, 1)
+            .unwrap();
+        // stored before tenants: the default tenant's admin; the admin scope runs the place
+        let old = d.get(Kind::Client, "old").unwrap();
+        assert_eq!(old.role_in(DEFAULT_TENANT), Some(Role::Admin));
+        assert_eq!(old.role_in("team-a"), None);
+        assert!(old.is_installation_admin());
+        assert!(!d.get(Kind::Client, "ci").unwrap().is_installation_admin());
+        assert!(
+            d.set_role(Kind::Client, "ci", "team-a", Some(Role::Scanner))
+                .is_err()
+        );
+        d.add_tenant("team-a", "Team A", 2).unwrap();
+        assert!(d.add_tenant("team-a", "", 2).is_err());
+        assert!(d.add_tenant("Team_B", "", 2).is_err());
+        d.set_memberships(
+            Kind::Client,
+            "ci",
+            &[("team-a".to_string(), Role::Scanner)].into(),
+        )
+        .unwrap();
+        let ci = d.get(Kind::Client, "ci").unwrap();
+        assert_eq!(ci.role_in("team-a"), Some(Role::Scanner));
+        assert_eq!(
+            ci.role_in(DEFAULT_TENANT),
+            None,
+            "no longer in the default tenant"
+        );
+        // a legacy principal keeps its default membership when given another
+        d.set_role(Kind::Client, "old", "team-a", Some(Role::Viewer))
+            .unwrap();
+        let old = d.get(Kind::Client, "old").unwrap();
+        assert_eq!(old.role_in(DEFAULT_TENANT), Some(Role::Admin));
+        assert_eq!(old.role_in("team-a"), Some(Role::Viewer));
+        assert!(old.is_installation_admin());
+        assert!(d.remove_tenant("team-a").is_err(), "it still has members");
+        assert!(d.remove_tenant(DEFAULT_TENANT).is_err());
+        assert_eq!(d.tenant_ids(), ["default", "team-a"]);
+        let d2 = Directory::from_json(&d.to_json()).unwrap();
+        assert_eq!(d2, d);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use stella_auth::{Kind, Scope};
+use stella_auth::Kind;
 
 use crate::Core;
 use crate::auth::Caller;
@@ -33,7 +33,7 @@ pub(crate) async fn list(
     State(core): State<Arc<Core>>,
     axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Response, Problem> {
-    caller.require(Scope::Admin)?;
+    caller.require_installation_admin()?;
     let dir = core.principals.read().map_err(internal)?;
     let list: Vec<serde_json::Value> = dir
         .iter()
@@ -47,6 +47,8 @@ pub(crate) async fn list(
                 "tid": p.tid,
                 "created": stella_sbom::rfc3339(p.created as i64),
                 "disabled": p.disabled,
+                "tenants": p.memberships().into_iter().map(|(t, r)| (t, r.as_str())).collect::<std::collections::BTreeMap<_, _>>(),
+                "installationAdmin": p.is_installation_admin(),
             })
         })
         .collect();
@@ -64,6 +66,12 @@ pub(crate) struct NewPrincipal {
     max_scans_per_day: Option<u32>,
     /// Users only: the password (12+ characters).
     password: Option<String>,
+    /// Tenant id → role (`viewer`, `scanner`, `policy-editor`, `admin`); default: the
+    /// default tenant, as an admin limited by the scopes.
+    tenants: Option<std::collections::BTreeMap<String, String>>,
+    /// Whether it administers the installation (default: whether it has the `admin` scope
+    /// and no tenants were given).
+    installation_admin: Option<bool>,
 }
 
 /// `POST /principals`: a client (its secret is in the answer, once) or a user.
@@ -72,11 +80,11 @@ pub(crate) async fn add(
     axum::Extension(caller): axum::Extension<Caller>,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    caller.require(Scope::Admin)?;
+    caller.require_installation_admin()?;
     let req: NewPrincipal = serde_json::from_slice(&body).map_err(|e| {
         Problem::bad_request(
             "Bad request",
-            format!("expected {{\"kind\": \"client\"|\"user\", \"name\", \"scopes\", \"tier\", \"maxScansPerDay\", \"password\" (users)}}: {e}"),
+            format!("expected {{\"kind\": \"client\"|\"user\", \"name\", \"scopes\", \"tier\", \"maxScansPerDay\", \"password\" (users), \"tenants\": {{\"ID\": \"ROLE\"}}, \"installationAdmin\"}}: {e}"),
         )
     })?;
     let Some(kind) = Kind::parse(&req.kind) else {
@@ -102,6 +110,25 @@ pub(crate) async fn add(
     } else {
         req.scopes.clone()
     };
+    let tenants = match &req.tenants {
+        None => None,
+        Some(t) => {
+            let mut out = std::collections::BTreeMap::new();
+            for (id, role) in t {
+                let role = stella_auth::Role::parse(role).ok_or_else(|| {
+                    Problem::bad_request(
+                        "Bad role",
+                        format!("`{role}` is not a role (viewer, scanner, policy-editor, admin)"),
+                    )
+                })?;
+                out.insert(id.clone(), role);
+            }
+            Some(out)
+        }
+    };
+    let install = req
+        .installation_admin
+        .unwrap_or(tenants.is_none() && scopes.iter().any(|s| s == "admin"));
     let c = core.clone();
     let name = req.name.clone();
     let secret = tokio::task::spawn_blocking(move || {
@@ -128,6 +155,19 @@ pub(crate) async fn add(
                     other.to_string(),
                 ),
             })?;
+        let unprocessable = |e: stella_auth::Error| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid principal",
+                e.to_string(),
+            )
+        };
+        if let Some(t) = &tenants {
+            dir.set_memberships(kind, &req.name, t)
+                .map_err(unprocessable)?;
+        }
+        dir.set_installation_admin(kind, &req.name, install)
+            .map_err(unprocessable)?;
         c.store
             .put_doc(DIRECTORY_DOC, &dir.to_json())
             .map_err(crate::problem::store)?;
@@ -136,7 +176,7 @@ pub(crate) async fn add(
     })
     .await
     .map_err(internal)??;
-    core.audit(&caller, "principal.add", &name);
+    core.audit_installation(&caller, "principal.add", &name);
     let mut v = serde_json::json!({ "kind": kind.as_str(), "name": name });
     if kind == Kind::Client {
         v["clientSecret"] = secret.into();
@@ -150,7 +190,7 @@ pub(crate) async fn remove(
     axum::Extension(caller): axum::Extension<Caller>,
     Path((kind, name)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
-    caller.require(Scope::Admin)?;
+    caller.require_installation_admin()?;
     let kind = parse_kind(&kind)?;
     let mut guard = core.principals.write().map_err(internal)?;
     let mut dir = guard.clone();
@@ -166,7 +206,7 @@ pub(crate) async fn remove(
         .map_err(crate::problem::store)?;
     *guard = dir;
     drop(guard);
-    core.audit(&caller, "principal.remove", &name);
+    core.audit_installation(&caller, "principal.remove", &name);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -175,7 +215,7 @@ pub(crate) async fn rotate(
     State(core): State<Arc<Core>>,
     axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Response, Problem> {
-    caller.require(Scope::Admin)?;
+    caller.require_installation_admin()?;
     let mut guard = core.keys.write().map_err(internal)?;
     let mut keys = guard.clone();
     keys.rotate(crate::auth::now_secs()).map_err(internal)?;
@@ -189,6 +229,6 @@ pub(crate) async fn rotate(
         .unwrap_or_default();
     *guard = keys;
     drop(guard);
-    core.audit(&caller, "key.rotate", &kid);
+    core.audit_installation(&caller, "key.rotate", &kid);
     Ok(axum::Json(serde_json::json!({ "kid": kid })).into_response())
 }

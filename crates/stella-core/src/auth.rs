@@ -10,7 +10,8 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use stella_auth::{Claims, Kind, Scope};
+use stella_auth::{Action, Claims, Kind, Role, Scope};
+use stella_store::Tenant;
 
 use crate::Core;
 use crate::problem::{Problem, internal};
@@ -18,9 +19,21 @@ use crate::problem::{Problem, internal};
 /// Anonymous callers (when enabled) get this many scans per day and address.
 pub const ANONYMOUS_LIMIT: u32 = 33;
 
-/// Who is calling.
+/// Who is calling, in which tenant, with what right there.
 #[derive(Debug, Clone)]
-pub enum Caller {
+pub struct Caller {
+    who: Who,
+    tenant: Tenant,
+    /// The caller's role in `tenant` (an installation admin is an admin in every tenant).
+    role: Role,
+    installation_admin: bool,
+    /// The client's address, for the audit log.
+    address: Option<String>,
+}
+
+/// The identity behind a request.
+#[derive(Debug, Clone)]
+pub enum Who {
     /// A verified token.
     Token(Arc<Claims>),
     /// No token, anonymous access enabled: counted per client address.
@@ -30,54 +43,134 @@ pub enum Caller {
 impl Caller {
     /// The quota account.
     pub fn tid(&self) -> String {
-        match self {
-            Caller::Token(c) => c.tid.clone(),
-            Caller::Anonymous(ip) => format!("anonymous:{ip}"),
+        match &self.who {
+            Who::Token(c) => c.tid.clone(),
+            Who::Anonymous(ip) => format!("anonymous:{ip}"),
         }
     }
 
     /// Scans per UTC day.
     pub fn limit(&self) -> u32 {
-        match self {
-            Caller::Token(c) => c.max_scans_per_day,
-            Caller::Anonymous(_) => ANONYMOUS_LIMIT,
+        match &self.who {
+            Who::Token(c) => c.max_scans_per_day,
+            Who::Anonymous(_) => ANONYMOUS_LIMIT,
         }
     }
 
     /// Who, for the audit log.
     pub fn who(&self) -> String {
-        match self {
-            Caller::Token(c) => c.sub.clone(),
-            Caller::Anonymous(ip) => format!("anonymous@{ip}"),
+        match &self.who {
+            Who::Token(c) => c.sub.clone(),
+            Who::Anonymous(ip) => format!("anonymous@{ip}"),
         }
     }
 
-    /// Refuses with 403 unless the caller holds `scope`.
-    pub fn require(&self, scope: Scope) -> Result<(), Problem> {
-        let ok = match self {
-            Caller::Token(c) => c.has_scope(scope.as_str()),
-            Caller::Anonymous(_) => scope == Scope::Scan,
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(Problem::new(
-                StatusCode::FORBIDDEN,
-                "Insufficient scope",
-                format!(
-                    "this needs the scope `{}`; ask an admin for a client that has it",
-                    scope.as_str()
-                ),
-            )
-            .with(
-                header::WWW_AUTHENTICATE,
-                format!(
-                    "Bearer realm=\"stella\", error=\"insufficient_scope\", scope=\"{}\"",
-                    scope.as_str()
-                ),
-            ))
+    /// The token's claims (none for anonymous callers).
+    pub fn claims(&self) -> Option<&Claims> {
+        match &self.who {
+            Who::Token(c) => Some(c),
+            Who::Anonymous(_) => None,
         }
     }
+
+    /// The tenant this request acts in.
+    pub fn tenant(&self) -> &Tenant {
+        &self.tenant
+    }
+
+    /// The caller's role in its tenant.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The client's address.
+    pub fn address(&self) -> Option<&str> {
+        self.address.as_deref()
+    }
+
+    /// Whether the token grants `scope` (anonymous callers hold `scan` only).
+    fn has_scope(&self, scope: Scope) -> bool {
+        match &self.who {
+            Who::Token(c) => c.has_scope(scope.as_str()),
+            Who::Anonymous(_) => scope == Scope::Scan,
+        }
+    }
+
+    /// Whether the caller administers the installation (and its token says so).
+    pub fn is_installation_admin(&self) -> bool {
+        self.installation_admin && self.has_scope(Scope::Admin)
+    }
+
+    /// Refuses with 403 unless the caller's role in its tenant allows `action` and its token
+    /// holds the scope the action needs.
+    pub fn require(&self, action: Action) -> Result<(), Problem> {
+        if !self.role.allows(action) {
+            return Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "Not allowed in this tenant",
+                format!(
+                    "`{}` is {} in the tenant `{}`, which may not {}; ask the tenant's admin for another role",
+                    self.who(),
+                    article(self.role.as_str()),
+                    self.tenant,
+                    match action {
+                        Action::Read => "read",
+                        Action::Scan => "scan",
+                        Action::Policy => "change the policy or mutes",
+                        Action::Manage => "manage the tenant",
+                    }
+                ),
+            ));
+        }
+        match Role::scope_for(action) {
+            Some(scope) if !self.has_scope(scope) => Err(insufficient(scope)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses with 403 unless the caller administers the installation.
+    pub fn require_installation_admin(&self) -> Result<(), Problem> {
+        if !self.has_scope(Scope::Admin) {
+            return Err(insufficient(Scope::Admin));
+        }
+        if !self.installation_admin {
+            return Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "Installation admins only",
+                format!(
+                    "`{}` does not administer this installation (tenants, keys, feeds and jobs are theirs)",
+                    self.who()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn article(role: &str) -> String {
+    if role.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        format!("an {role}")
+    } else {
+        format!("a {role}")
+    }
+}
+
+fn insufficient(scope: Scope) -> Problem {
+    Problem::new(
+        StatusCode::FORBIDDEN,
+        "Insufficient scope",
+        format!(
+            "this needs the scope `{}`; ask an admin for a client that has it",
+            scope.as_str()
+        ),
+    )
+    .with(
+        header::WWW_AUTHENTICATE,
+        format!(
+            "Bearer realm=\"stella\", error=\"insufficient_scope\", scope=\"{}\"",
+            scope.as_str()
+        ),
+    )
 }
 
 fn unauthorized(detail: String, error: Option<&str>) -> Problem {
@@ -90,6 +183,47 @@ fn unauthorized(detail: String, error: Option<&str>) -> Problem {
     };
     Problem::new(StatusCode::UNAUTHORIZED, "Unauthorized", detail)
         .with(header::WWW_AUTHENTICATE, challenge)
+}
+
+/// The tenant a request names: `X-Stella-Tenant`, else `?tenant=` (for event streams, which
+/// browsers open without headers).
+fn asked_tenant(headers: &HeaderMap, query: Option<&str>) -> Result<Option<Tenant>, Problem> {
+    let from_query = || {
+        query.and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "tenant")
+                .map(|(_, v)| v.into_owned())
+        })
+    };
+    let raw = match headers.get("x-stella-tenant") {
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| Problem::bad_request("Bad tenant", "X-Stella-Tenant is not text"))?
+                .trim()
+                .to_string(),
+        ),
+        None => from_query(),
+    };
+    raw.map(|t| Tenant::new(&t).map_err(|e| Problem::bad_request("Bad tenant", e.to_string())))
+        .transpose()
+}
+
+/// The same answer whether the tenant does not exist or the caller is not in it: nobody
+/// learns which tenants exist by asking.
+fn not_member(who: &str, tenant: Option<&Tenant>) -> Problem {
+    Problem::new(
+        StatusCode::FORBIDDEN,
+        "Not a member",
+        format!(
+            "{} do not belong to the tenant `{}`; ask its admin to add you, or name one of yours",
+            if who.contains(':') {
+                format!("`{who}`")
+            } else {
+                who.to_string()
+            },
+            tenant.map_or("?", Tenant::as_str)
+        ),
+    )
 }
 
 /// Seconds since the epoch.
@@ -113,11 +247,27 @@ pub fn utc_day(secs: u64) -> (String, u64) {
 }
 
 impl Core {
-    fn caller(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> Result<Caller, Problem> {
+    fn caller(
+        &self,
+        headers: &HeaderMap,
+        query: Option<&str>,
+        peer: Option<SocketAddr>,
+    ) -> Result<Caller, Problem> {
+        let address = peer.map(|p| p.ip().to_string());
+        let asked = asked_tenant(headers, query)?;
         let Some(h) = headers.get(header::AUTHORIZATION) else {
             if self.config.anonymous {
-                let ip = peer.map_or_else(|| "unknown".to_string(), |p| p.ip().to_string());
-                return Ok(Caller::Anonymous(ip));
+                if asked.as_ref().is_some_and(|t| !t.is_default()) {
+                    return Err(not_member("anonymous callers", asked.as_ref()));
+                }
+                let ip = address.clone().unwrap_or_else(|| "unknown".to_string());
+                return Ok(Caller {
+                    who: Who::Anonymous(ip),
+                    tenant: Tenant::default_tenant(),
+                    role: Role::Scanner,
+                    installation_admin: false,
+                    address,
+                });
             }
             return Err(unauthorized(
                 "this route needs a bearer token: get one from POST /connect/token (client_credentials) and send `Authorization: Bearer TOKEN`".into(),
@@ -150,14 +300,26 @@ impl Core {
                 claims
             }
         };
-        self.still_there(&claims)?;
-        Ok(Caller::Token(claims))
+        let (tenant, role, installation_admin) = self.membership(&claims, asked)?;
+        Ok(Caller {
+            who: Who::Token(claims),
+            tenant,
+            role,
+            installation_admin,
+            address,
+        })
     }
 
     /// A token counts only while its client or user does: removing (or disabling) one ends
     /// its tokens at once, and a principal added again under the same name does not revive
-    /// tokens issued before it existed.
-    fn still_there(&self, claims: &Claims) -> Result<(), Problem> {
+    /// tokens issued before it existed. Answers the tenant the token acts in (the one asked
+    /// for, else its only one, else the default one), its role there and whether it
+    /// administers the installation; a role taken away counts at once as well.
+    fn membership(
+        &self,
+        claims: &Claims,
+        asked: Option<Tenant>,
+    ) -> Result<(Tenant, Role, bool), Problem> {
         let (kind, name) = claims.sub.split_once(':').unwrap_or(("", ""));
         let gone = || {
             unauthorized(
@@ -172,10 +334,46 @@ impl Core {
             return Err(gone());
         };
         let principals = self.principals.read().map_err(internal)?;
-        match principals.get(kind, name) {
-            Some(p) if !p.disabled && p.created <= claims.iat => Ok(()),
-            _ => Err(gone()),
+        let p = match principals.get(kind, name) {
+            Some(p) if !p.disabled && p.created <= claims.iat => p,
+            _ => return Err(gone()),
+        };
+        let install = p.is_installation_admin();
+        let tenant = match asked {
+            Some(t) => t,
+            None => {
+                let m = p.memberships();
+                match m.as_slice() {
+                    [(only, _)] => Tenant::new(only).map_err(internal)?,
+                    _ if p.role_in(stella_auth::DEFAULT_TENANT).is_some() => {
+                        Tenant::default_tenant()
+                    }
+                    _ if install => Tenant::default_tenant(),
+                    _ => {
+                        return Err(Problem::bad_request(
+                            "Which tenant?",
+                            format!(
+                                "`{}` belongs to several tenants ({}); say which with the header `X-Stella-Tenant: ID` (`stella … --tenant ID`)",
+                                claims.sub,
+                                m.iter()
+                                    .map(|(t, _)| t.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
+        };
+        if !principals.has_tenant(tenant.as_str()) {
+            return Err(not_member(&claims.sub, Some(&tenant)));
         }
+        let role = match p.role_in(tenant.as_str()) {
+            Some(r) => r,
+            None if install => Role::Admin,
+            None => return Err(not_member(&claims.sub, Some(&tenant))),
+        };
+        Ok((tenant, role, install))
     }
 
     /// Quota headers for `caller` after `used` scans today.
@@ -299,7 +497,7 @@ pub(crate) async fn authenticate(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
-    let caller = match core.caller(req.headers(), peer) {
+    let caller = match core.caller(req.headers(), req.uri().query(), peer) {
         Ok(c) => c,
         Err(p) => return p.into_response(),
     };
@@ -540,7 +738,7 @@ pub(crate) async fn offline_token(
     axum::Extension(caller): axum::Extension<Caller>,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    caller.require(Scope::Admin)?;
+    caller.require_installation_admin()?;
     let req: OfflineRequest = if body.is_empty() {
         OfflineRequest {
             expires_days: None,
@@ -561,7 +759,7 @@ pub(crate) async fn offline_token(
             format!("expiresDays is {days}; offline tokens live 1 to 90 days"),
         ));
     }
-    let Caller::Token(me) = &caller else {
+    let Some(me) = caller.claims() else {
         return Err(internal("an anonymous caller passed the admin check"));
     };
     let dir = core.principals.read().map_err(internal)?;
@@ -595,7 +793,7 @@ pub(crate) async fn offline_token(
         .map_err(internal)?
         .sign(&claims)
         .map_err(internal)?;
-    core.audit(
+    core.audit_installation(
         &caller,
         "token.offline",
         &format!("{} for {days} days", p.subject()),

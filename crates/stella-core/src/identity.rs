@@ -56,8 +56,10 @@ impl Admin {
         self.store.put_doc(KEYRING_DOC, &self.keys.to_json())?;
         self.store
             .put_doc(DIRECTORY_DOC, &self.directory.to_json())?;
-        self.store
-            .audit(&crate::audit_entry("stella token", action, detail))?;
+        self.store.audit(
+            None,
+            &crate::Audit::of("stella token", action, detail).encode(),
+        )?;
         Ok(())
     }
 
@@ -85,11 +87,14 @@ impl Admin {
         })?;
         let claims = p.claims(issuer, crate::auth::now_secs(), lifetime_secs, None)?;
         let jwt = self.keys.sign(&claims)?;
-        self.store.audit(&crate::audit_entry(
-            "stella token",
-            "token.offline",
-            &format!("{} until {}", p.subject(), claims.exp),
-        ))?;
+        self.store.audit(
+            None,
+            &crate::audit_entry(
+                "stella token",
+                "token.offline",
+                &format!("{} until {}", p.subject(), claims.exp),
+            ),
+        )?;
         Ok((jwt, claims))
     }
 }
@@ -164,11 +169,10 @@ pub(crate) fn load_identity(
             store.create_doc(DIRECTORY_DOC, &dir.to_json())?
         };
         if first {
-            store.audit(&crate::audit_entry(
-                "stella",
-                "client.add",
-                "client:admin (first start)",
-            ))?;
+            store.audit(
+                None,
+                &crate::audit_entry("stella", "client.add", "client:admin (first start)"),
+            )?;
             bootstrap = Some(path);
         } else {
             // another replica created the first admin at the same time: its secret is the one

@@ -17,11 +17,11 @@ pub(crate) async fn images(
     State(core): State<Arc<Core>>,
     axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Response, Problem> {
-    caller.require(stella_auth::Scope::Scan)?;
+    caller.require(stella_auth::Action::Read)?;
     let c = core.clone();
     let list = tokio::task::spawn_blocking(move || {
         let out: Vec<serde_json::Value> = c
-            .latest()?
+            .latest(caller.tenant())?
             .into_iter()
             .map(|l| {
                 let head = l.head.unwrap_or_default();
@@ -56,12 +56,16 @@ pub(crate) async fn rescan_image(
     axum::Extension(caller): axum::Extension<Caller>,
     axum::Json(body): axum::Json<RescanBody>,
 ) -> Result<Response, Problem> {
-    caller.require(stella_auth::Scope::Scan)?;
+    caller.require(stella_auth::Action::Scan)?;
     let key = format!("scan-{}", crate::unique_suffix());
     let c = core.clone();
     let k = key.clone();
     let (json, admitted) = core.scans.run(move || {
-        let Some((_, input)) = c.store.input(&body.image).map_err(crate::problem::store)? else {
+        let Some((_, input)) = c
+            .store
+            .input(caller.tenant(), &body.image)
+            .map_err(crate::problem::store)?
+        else {
             return Err(Problem::not_found(
                 "No stored scan",
                 format!(
@@ -70,9 +74,12 @@ pub(crate) async fn rescan_image(
                 ),
             ));
         };
-        let job = Job::decode(&input)
+        let mut job = Job::decode(&input)
             .ok_or_else(|| internal("the stored scan input is unreadable"))?
             .for_rescan(&body.image);
+        // a re-scan is the caller's, in the caller's tenant
+        job.tenant = caller.tenant().as_str().to_string();
+        job.who = caller.who();
         let admitted = c.admit(&caller)?;
         let (json, _, _) = c
             .execute_and_store(&k, &job, None)
@@ -114,7 +121,7 @@ pub(crate) async fn stats(
     axum::Extension(caller): axum::Extension<Caller>,
     Query(q): Query<StatsParams>,
 ) -> Result<Response, Problem> {
-    caller.require(stella_auth::Scope::Scan)?;
+    caller.require(stella_auth::Action::Read)?;
     let days = q.days.unwrap_or(30).clamp(1, 366);
     let c = core.clone();
     let v = tokio::task::spawn_blocking(move || {
@@ -125,7 +132,7 @@ pub(crate) async fn stats(
         let mut severity: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
         let mut verdicts: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
         let mut images = Vec::new();
-        for l in c.latest()? {
+        for l in c.latest(caller.tenant())? {
             for (created, _) in &l.history {
                 if let Some(n) = created.get(..10).and_then(|d| per_day.get_mut(d)) {
                     *n += 1;
@@ -180,15 +187,18 @@ struct Latest {
 
 impl Core {
     /// Every image with a stored scan input, in name order.
-    fn latest(&self) -> Result<Vec<Latest>, Problem> {
+    fn latest(&self, tenant: &stella_store::Tenant) -> Result<Vec<Latest>, Problem> {
         let mut out = Vec::new();
-        for (image, id) in self.store.inputs().map_err(crate::problem::store)? {
-            let history = self.store.scans_of(&image).map_err(crate::problem::store)?;
+        for (image, id) in self.store.inputs(tenant).map_err(crate::problem::store)? {
+            let history = self
+                .store
+                .scans_of(tenant, &image)
+                .map_err(crate::problem::store)?;
             let created = history
                 .iter()
                 .find(|(_, i)| *i == id)
                 .map(|(c, _)| c.clone());
-            let head = self.headline(&id)?;
+            let head = self.headline(tenant, &id)?;
             out.push(Latest {
                 image,
                 id,
@@ -201,11 +211,26 @@ impl Core {
     }
 
     /// A stored result's counts and verdict, read once per result (results never change).
-    fn headline(&self, id: &str) -> Result<Option<Headline>, Problem> {
-        if let Some(h) = self.headlines.lock().ok().and_then(|m| m.get(id).cloned()) {
+    fn headline(
+        &self,
+        tenant: &stella_store::Tenant,
+        id: &str,
+    ) -> Result<Option<Headline>, Problem> {
+        // keyed by tenant too: the same scan id in two tenants is two results
+        let key = format!("{tenant}/{id}");
+        if let Some(h) = self
+            .headlines
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).cloned())
+        {
             return Ok(Some(h));
         }
-        let Some(json) = self.store.get_scan(id).map_err(crate::problem::store)? else {
+        let Some(json) = self
+            .store
+            .get_scan(tenant, id)
+            .map_err(crate::problem::store)?
+        else {
             return Ok(None);
         };
         let mut h: Headline = serde_json::from_slice(&json).map_err(internal)?;
@@ -215,7 +240,7 @@ impl Core {
             if m.len() >= 20_000 {
                 m.clear();
             }
-            m.insert(id.to_string(), h.clone());
+            m.insert(key, h.clone());
         }
         Ok(Some(h))
     }

@@ -27,6 +27,7 @@ mod scan;
 pub mod scheduler;
 mod server;
 mod slots;
+mod tenants;
 mod ui;
 
 pub use auth::{Caller, now_secs};
@@ -125,8 +126,8 @@ pub struct Core {
     bootstrap: Option<std::path::PathBuf>,
     /// Live progress, worker wake-ups, back-pressure.
     live: scan::Live,
-    /// Policy versions, API mutes, and the set scans use.
-    policy: std::sync::RwLock<policy::PolicyState>,
+    /// Each tenant's policy versions, API mutes, and the set its scans use.
+    policy: policy::Policies,
     /// Results of identical requests, reused.
     results: cache::Cache,
     /// Set when Core shuts down: workers finish their job and stop.
@@ -176,7 +177,16 @@ impl Core {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let (keys, principals, bootstrap) =
             identity::load_identity(&store, &config.data, &config.issuer)?;
-        let policy = Core::load_policy(&store, &config.policy_files, &config.rego_runner)?;
+        let policy = policy::Policies::default();
+        {
+            // `--policy` files are the default tenant's (the quick start's one team)
+            let default = stella_store::Tenant::default_tenant();
+            let state =
+                Core::load_policy(&store, &default, &config.policy_files, &config.rego_runner)?;
+            if let Ok(mut m) = policy.states.write() {
+                m.insert(default, Arc::new(state));
+            }
+        }
         Ok(Core {
             store,
             commits_observed,
@@ -190,7 +200,7 @@ impl Core {
             bootstrap,
             live: scan::Live::new(),
             results: cache::Cache::new(cache_bytes),
-            policy: std::sync::RwLock::new(policy),
+            policy,
             stopping: std::sync::atomic::AtomicBool::new(false),
             scheduler: std::sync::OnceLock::new(),
             db_file: std::sync::Mutex::new(file_id(&config_db)),
@@ -268,11 +278,27 @@ impl Core {
     /// Reads keys, principals and policy from the store again.
     fn reload(&self) -> Result<(), Error> {
         let (keys, principals) = identity::load(&self.store)?;
-        let policy = Core::load_policy(&self.store, &[], &self.config.rego_runner)?;
         let poisoned = || Error::Io("a lock is poisoned".into());
+        let loaded: Vec<stella_store::Tenant> = self
+            .policy
+            .states
+            .read()
+            .map_err(|_| poisoned())?
+            .keys()
+            .cloned()
+            .collect();
+        let mut fresh = std::collections::HashMap::new();
+        for t in loaded {
+            let state = Core::load_policy(&self.store, &t, &[], &self.config.rego_runner)?;
+            fresh.insert(t, Arc::new(state));
+        }
         *self.keys.write().map_err(|_| poisoned())? = keys;
         *self.principals.write().map_err(|_| poisoned())? = principals;
-        *self.policy.write().map_err(|_| poisoned())? = policy;
+        self.policy
+            .states
+            .write()
+            .map_err(|_| poisoned())?
+            .extend(fresh);
         Ok(())
     }
 
@@ -374,22 +400,79 @@ impl Core {
         self.bootstrap.as_deref()
     }
 
-    /// Records who did what (failures to record are not the caller's problem).
+    /// Records who did what in the caller's tenant (failures to record are not the caller's
+    /// problem).
     pub(crate) fn audit(&self, caller: &Caller, action: &str, detail: &str) {
-        let _ = self
-            .store
-            .audit(&audit_entry(&caller.who(), action, detail));
+        let e = Audit::by(caller, action, detail);
+        let _ = self.store.audit(Some(caller.tenant()), &e.encode());
+    }
+
+    /// Records an installation-wide action (tenants, keys, feeds, jobs): only installation
+    /// admins read it.
+    pub(crate) fn audit_installation(&self, caller: &Caller, action: &str, detail: &str) {
+        let e = Audit::by(caller, action, detail);
+        let _ = self.store.audit(None, &e.encode());
     }
 }
 
-fn audit_entry(who: &str, action: &str, detail: &str) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
-        "at": stella_sbom::rfc3339(auth::now_secs() as i64),
-        "who": who,
-        "action": action,
-        "detail": detail,
-    }))
-    .unwrap_or_default()
+/// An installation-wide entry by a named actor, encoded.
+pub(crate) fn audit_entry(who: &str, action: &str, detail: &str) -> Vec<u8> {
+    Audit::of(who, action, detail).encode()
+}
+
+/// One audit entry: who (and from where) did what, in which tenant, with what outcome.
+#[derive(Debug, Clone)]
+pub(crate) struct Audit<'a> {
+    pub(crate) who: String,
+    pub(crate) tenant: Option<&'a str>,
+    pub(crate) address: Option<&'a str>,
+    pub(crate) action: &'a str,
+    pub(crate) detail: &'a str,
+    /// `ok`, `denied` or `failed`.
+    pub(crate) outcome: &'a str,
+}
+
+impl<'a> Audit<'a> {
+    /// A successful action of `caller` in its tenant.
+    pub(crate) fn by(caller: &'a Caller, action: &'a str, detail: &'a str) -> Audit<'a> {
+        Audit {
+            who: caller.who(),
+            tenant: Some(caller.tenant().as_str()),
+            address: caller.address(),
+            action,
+            detail,
+            outcome: "ok",
+        }
+    }
+
+    /// A successful action of a named actor (`stella token`, `scheduler`).
+    pub(crate) fn of(who: &'a str, action: &'a str, detail: &'a str) -> Audit<'a> {
+        Audit {
+            who: who.to_string(),
+            tenant: None,
+            address: None,
+            action,
+            detail,
+            outcome: "ok",
+        }
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut v = serde_json::json!({
+            "at": stella_sbom::rfc3339(auth::now_secs() as i64),
+            "who": self.who,
+            "action": self.action,
+            "detail": self.detail,
+            "outcome": self.outcome,
+        });
+        if let Some(t) = self.tenant {
+            v["tenant"] = t.into();
+        }
+        if let Some(a) = self.address {
+            v["address"] = a.into();
+        }
+        serde_json::to_vec(&v).unwrap_or_default()
+    }
 }
 
 /// A suffix no other scan of this Core has: the time in nanoseconds and a counter.
@@ -434,6 +517,13 @@ pub fn router(core: Arc<Core>) -> Router {
             axum::routing::delete(admin::remove),
         )
         .route("/keys/rotate", post(admin::rotate))
+        .route("/tenants", get(tenants::list).post(tenants::add))
+        .route("/tenants/{id}", axum::routing::delete(tenants::remove))
+        .route("/tenants/{id}/members", get(tenants::members))
+        .route(
+            "/tenants/{id}/members/{kind}/{name}",
+            axum::routing::put(tenants::put_member).delete(tenants::remove_member),
+        )
         .route("/feeds", get(feeds))
         .route("/feeds/update", post(feeds_update))
         .route("/jobs", get(scheduler::jobs))
@@ -639,11 +729,17 @@ async fn audit_log(
     axum::Extension(caller): axum::Extension<Caller>,
     Query(q): Query<AuditParams>,
 ) -> Result<Response, Problem> {
-    caller.require(stella_auth::Scope::Admin)?;
+    // an installation admin reads every entry, a tenant's admin the tenant's
+    let tenant = if caller.is_installation_admin() {
+        None
+    } else {
+        caller.require(stella_auth::Action::Manage)?;
+        Some(caller.tenant())
+    };
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let entries = core
         .store
-        .audit_log(q.from.unwrap_or(0), limit)
+        .audit_log(tenant, q.from.unwrap_or(0), limit)
         .map_err(crate::problem::store)?;
     let next = entries.last().map(|(seq, _)| seq + 1);
     let entries: Vec<serde_json::Value> = entries
@@ -664,7 +760,7 @@ async fn feeds(
     State(core): State<Arc<Core>>,
     axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Response, Problem> {
-    caller.require(stella_auth::Scope::Scan)?;
+    caller.require(stella_auth::Action::Read)?;
     let db = core.db()?;
     let m = db.manifest();
     Ok(axum::Json(serde_json::json!({
@@ -688,7 +784,7 @@ async fn feeds_update(
     State(core): State<Arc<Core>>,
     axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Response, Problem> {
-    caller.require(stella_auth::Scope::Admin)?;
+    caller.require_installation_admin()?;
     let c = core.clone();
     let (digest, built) = tokio::task::spawn_blocking(move || {
         c.install_db(&c.config.db).map_err(|e| {
@@ -701,7 +797,7 @@ async fn feeds_update(
     })
     .await
     .map_err(internal)??;
-    core.audit(&caller, "feeds.update", &format!("{digest} built {built}"));
+    core.audit_installation(&caller, "feeds.update", &format!("{digest} built {built}"));
     Ok(axum::Json(serde_json::json!({ "built": built, "digest": digest })).into_response())
 }
 
@@ -735,8 +831,10 @@ struct ListParams {
 
 async fn list_scans(
     State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
     Query(q): Query<ListParams>,
 ) -> Result<Response, Problem> {
+    caller.require(stella_auth::Action::Read)?;
     let Some(image) = q.image else {
         return Err(Problem::bad_request(
             "Missing image",
@@ -745,7 +843,7 @@ async fn list_scans(
     };
     let scans: Vec<serde_json::Value> = core
         .store
-        .scans_of(&image)
+        .scans_of(caller.tenant(), &image)
         .map_err(crate::problem::store)?
         .into_iter()
         .map(|(created, id)| serde_json::json!({ "id": id, "createdAt": created }))

@@ -14,15 +14,42 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use stella_auth::Scope;
+use stella_auth::Action;
 use stella_policy::history::History;
 
 use crate::auth::Caller;
 use crate::problem::{Problem, internal};
 use crate::{Core, Error};
+use stella_store::Tenant;
 
 const HISTORY_DOC: &str = "policy/history";
 const MUTES_DOC: &str = "policy/mutes";
+
+/// Where a tenant's policy history is stored (the default tenant's where it always was).
+fn history_doc(tenant: &Tenant) -> String {
+    if tenant.is_default() {
+        HISTORY_DOC.to_string()
+    } else {
+        format!("tenants/{tenant}/{HISTORY_DOC}")
+    }
+}
+
+/// Where a tenant's API mutes are stored.
+fn mutes_doc(tenant: &Tenant) -> String {
+    if tenant.is_default() {
+        MUTES_DOC.to_string()
+    } else {
+        format!("tenants/{tenant}/{MUTES_DOC}")
+    }
+}
+
+/// Every tenant's policy state, loaded on first use; each is swapped whole on a change.
+#[derive(Debug, Default)]
+pub(crate) struct Policies {
+    pub(crate) states: std::sync::RwLock<std::collections::HashMap<Tenant, Arc<PolicyState>>>,
+    /// One change at a time (they read, change and store a tenant's documents).
+    pub(crate) changing: std::sync::Mutex<()>,
+}
 
 /// A mute made through the API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,15 +190,16 @@ impl Core {
     /// new version when they differ from the active one.
     pub(crate) fn load_policy(
         store: &stella_store::Store,
+        tenant: &Tenant,
         files: &[(String, String)],
         runner: &stella_policy::rego::Runner,
     ) -> Result<PolicyState, Error> {
-        let bad = |m: String| Error::Io(format!("stored policy: {m}"));
-        let mut history = match store.get_doc(HISTORY_DOC)? {
+        let bad = |m: String| Error::Io(format!("stored policy of the tenant `{tenant}`: {m}"));
+        let mut history = match store.get_doc(&history_doc(tenant))? {
             Some(b) => serde_json::from_slice(&b).map_err(|e| bad(e.to_string()))?,
             None => History::default(),
         };
-        let mutes: Vec<MuteEntry> = match store.get_doc(MUTES_DOC)? {
+        let mutes: Vec<MuteEntry> = match store.get_doc(&mutes_doc(tenant))? {
             Some(b) => serde_json::from_slice(&b).map_err(|e| bad(e.to_string()))?,
             None => Vec::new(),
         };
@@ -199,7 +227,7 @@ impl Core {
                         &stella_policy::LoadOptions::default(),
                     )
                     .map_err(|e| Error::Io(e.to_string()))?;
-                store.put_doc(HISTORY_DOC, history.export().as_bytes())?;
+                store.put_doc(&history_doc(tenant), history.export().as_bytes())?;
             }
         }
         let effective = effective(&history, &mutes, runner).map_err(bad)?;
@@ -214,8 +242,8 @@ impl Core {
     /// The set scans use now.
     /// Mutes (of the policy file and of the API) whose `until` is `day`: they stop applying
     /// today, which the scheduler reports.
-    pub(crate) fn mutes_expiring(&self, day: &str) -> Vec<serde_json::Value> {
-        let Some(set) = self.active_policy() else {
+    pub(crate) fn mutes_expiring(&self, tenant: &Tenant, day: &str) -> Vec<serde_json::Value> {
+        let Ok(Some(set)) = self.active_policy(tenant) else {
             return Vec::new();
         };
         let Some(yaml) = &set.yaml else {
@@ -230,6 +258,7 @@ impl Core {
             })
             .map(|m| {
                 serde_json::json!({
+                    "tenant": tenant.as_str(),
                     "vulnerability": m.vulnerability.patterns(),
                     "package": m.package.as_ref().map(|p| p.patterns()),
                     "until": m.until.as_ref().map(|u| u.as_str()),
@@ -240,8 +269,30 @@ impl Core {
             .collect()
     }
 
-    pub(crate) fn active_policy(&self) -> Option<Arc<stella_policy::PolicySet>> {
-        self.policy.read().ok().and_then(|p| p.effective.clone())
+    /// The set `tenant`'s scans use now.
+    pub(crate) fn active_policy(
+        &self,
+        tenant: &Tenant,
+    ) -> Result<Option<Arc<stella_policy::PolicySet>>, Problem> {
+        Ok(self.policy_state(tenant)?.effective.clone())
+    }
+
+    /// What identifies `tenant`'s policy in use (for reusing identical requests' results).
+    pub(crate) fn policy_fingerprint(&self, tenant: &Tenant) -> Result<[u8; 32], Problem> {
+        Ok(self.policy_state(tenant)?.fingerprint)
+    }
+
+    /// `tenant`'s policy state, loaded from the store on first use.
+    pub(crate) fn policy_state(&self, tenant: &Tenant) -> Result<Arc<PolicyState>, Problem> {
+        if let Some(s) = self.policy.states.read().map_err(internal)?.get(tenant) {
+            return Ok(s.clone());
+        }
+        let state = Arc::new(
+            Core::load_policy(&self.store, tenant, &[], &self.config.rego_runner)
+                .map_err(internal)?,
+        );
+        let mut all = self.policy.states.write().map_err(internal)?;
+        Ok(all.entry(tenant.clone()).or_insert(state).clone())
     }
 
     /// Applies `change` to a copy of the state; stores and swaps it in only when the result
@@ -252,23 +303,34 @@ impl Core {
         action: &str,
         change: impl FnOnce(&mut History, &mut Vec<MuteEntry>) -> Result<T, Problem>,
     ) -> Result<T, Problem> {
-        let mut state = self.policy.write().map_err(internal)?;
+        let tenant = caller.tenant();
+        let _one = self.policy.changing.lock().map_err(internal)?;
+        let state = self.policy_state(tenant)?;
         let mut history = state.history.clone();
         let mut mutes = state.mutes.clone();
         let out = change(&mut history, &mut mutes)?;
         let eff = effective(&history, &mutes, &self.config.rego_runner).map_err(invalid)?;
         self.store
-            .put_doc(HISTORY_DOC, history.export().as_bytes())
+            .put_doc(&history_doc(tenant), history.export().as_bytes())
             .map_err(crate::problem::store)?;
         self.store
-            .put_doc(MUTES_DOC, &serde_json::to_vec(&mutes).map_err(internal)?)
+            .put_doc(
+                &mutes_doc(tenant),
+                &serde_json::to_vec(&mutes).map_err(internal)?,
+            )
             .map_err(crate::problem::store)?;
         let active = history.active().map_or(0, |v| v.version);
-        state.fingerprint = fingerprint(&history, &mutes);
-        state.history = history;
-        state.mutes = mutes;
-        state.effective = eff.map(Arc::new);
-        drop(state);
+        let next = PolicyState {
+            fingerprint: fingerprint(&history, &mutes),
+            history,
+            mutes,
+            effective: eff.map(Arc::new),
+        };
+        self.policy
+            .states
+            .write()
+            .map_err(internal)?
+            .insert(tenant.clone(), Arc::new(next));
         self.audit(caller, action, &format!("active version {active}"));
         Ok(out)
     }
@@ -339,8 +401,8 @@ pub(crate) async fn get_policy(
     State(core): State<Arc<Core>>,
     axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Response, Problem> {
-    caller.require(Scope::Scan)?;
-    let state = core.policy.read().map_err(internal)?;
+    caller.require(Action::Read)?;
+    let state = core.policy_state(caller.tenant())?;
     match state.history.active() {
         Some(v) => Ok(axum::Json(version_json(v)).into_response()),
         None => Err(Problem::not_found(
@@ -357,7 +419,7 @@ pub(crate) async fn put_policy(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    caller.require(Scope::PolicyWrite)?;
+    caller.require(Action::Policy)?;
     let b = policy_body(&headers, &body)?;
     let who = caller.who();
     let v = core.change_policy(&caller, "policy.put", |h, _| {
@@ -381,7 +443,7 @@ pub(crate) async fn validate_policy(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    caller.require(Scope::Scan)?;
+    caller.require(Action::Read)?;
     let b = policy_body(&headers, &body)?;
     let v = stella_policy::history::Version {
         version: 0,
@@ -414,8 +476,8 @@ pub(crate) async fn history(
     axum::Extension(caller): axum::Extension<Caller>,
     Query(q): Query<HistoryParams>,
 ) -> Result<Response, Problem> {
-    caller.require(Scope::Scan)?;
-    let state = core.policy.read().map_err(internal)?;
+    caller.require(Action::Read)?;
+    let state = core.policy_state(caller.tenant())?;
     let h = &state.history;
     if let (Some(from), Some(to)) = (q.from, q.to) {
         let diff = h
@@ -454,7 +516,7 @@ pub(crate) async fn activate(
     axum::Extension(caller): axum::Extension<Caller>,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    caller.require(Scope::PolicyWrite)?;
+    caller.require(Action::Policy)?;
     let b: ActivateBody = serde_json::from_slice(&body).map_err(|e| {
         Problem::bad_request("Bad request", format!("expected {{\"version\": N}}: {e}"))
     })?;
@@ -472,7 +534,7 @@ pub(crate) async fn mute(
     axum::Extension(caller): axum::Extension<Caller>,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    caller.require(Scope::PolicyWrite)?;
+    caller.require(Action::Policy)?;
     let mut m: MuteEntry = serde_json::from_slice(&body).map_err(|e| {
         Problem::bad_request(
             "Bad mute",
@@ -500,8 +562,8 @@ pub(crate) async fn mutes(
     State(core): State<Arc<Core>>,
     axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Response, Problem> {
-    caller.require(Scope::Scan)?;
-    let state = core.policy.read().map_err(internal)?;
+    caller.require(Action::Read)?;
+    let state = core.policy_state(caller.tenant())?;
     Ok(axum::Json(serde_json::json!({ "mutes": state.mutes })).into_response())
 }
 
@@ -511,7 +573,7 @@ pub(crate) async fn unmute(
     axum::Extension(caller): axum::Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    caller.require(Scope::PolicyWrite)?;
+    caller.require(Action::Policy)?;
     core.change_policy(&caller, "policy.unmute", |_, mutes| {
         let before = mutes.len();
         mutes.retain(|m| m.id != id);
@@ -532,8 +594,8 @@ pub(crate) async fn export(
     State(core): State<Arc<Core>>,
     axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Response, Problem> {
-    caller.require(Scope::Scan)?;
-    let state = core.policy.read().map_err(internal)?;
+    caller.require(Action::Read)?;
+    let state = core.policy_state(caller.tenant())?;
     let mut v: serde_json::Value =
         serde_json::from_str(&state.history.export()).map_err(internal)?;
     v["mutes"] = serde_json::to_value(&state.mutes).map_err(internal)?;
@@ -547,7 +609,7 @@ pub(crate) async fn import(
     axum::Extension(caller): axum::Extension<Caller>,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    caller.require(Scope::PolicyWrite)?;
+    caller.require(Action::Policy)?;
     let mut v: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| Problem::bad_request("Bad export", format!("not JSON: {e}")))?;
     let imported_mutes: Vec<MuteEntry> = match v.as_object_mut().and_then(|o| o.remove("mutes")) {

@@ -23,8 +23,6 @@ use crate::problem::{Problem, internal};
 use crate::{Core, metrics};
 use stella_sbom::hash::hex;
 
-/// The scope of fragments Core catalogued itself (trusted by every caller).
-const CORE_SCOPE: &str = "core";
 /// Layers one image may have at most.
 const MAX_LAYERS: usize = 1000;
 
@@ -51,10 +49,17 @@ pub(crate) struct ImageRequest {
 /// A request, read and checked, ready to scan or to queue.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Job {
-    /// `tid` of the caller (layer fragments are theirs).
+    /// `tid` of the caller (its quota account).
     tid: String,
+    /// The tenant the scan is filed under (its policy judges it, its fragments compose it);
+    /// jobs queued before tenants existed are the default tenant's.
+    #[serde(default = "default_tenant")]
+    pub(crate) tenant: String,
     /// Who, for the audit log.
-    who: String,
+    pub(crate) who: String,
+    /// From where, for the audit log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    address: Option<String>,
     /// `?image=` of the request.
     image: Option<String>,
     /// The SBOM type header.
@@ -70,7 +75,16 @@ pub(crate) struct Job {
     body: Bytes,
 }
 
+fn default_tenant() -> String {
+    stella_store::Tenant::DEFAULT.to_string()
+}
+
 impl Job {
+    /// The job's tenant (checked when it was made; a damaged one is refused).
+    pub(crate) fn tenant(&self) -> Result<stella_store::Tenant, Problem> {
+        stella_store::Tenant::new(&self.tenant).map_err(internal)
+    }
+
     fn encode(&self) -> Vec<u8> {
         let mut v = serde_json::to_vec(self).unwrap_or_default();
         v.push(b'\n');
@@ -135,13 +149,14 @@ fn bad_diff_id(s: &str) -> Problem {
     )
 }
 
-/// The fragment scope of a caller: their tid and the cataloger set.
-fn scope(tid: &str) -> String {
-    format!("{tid}\0{}", stella_catalog::CATALOGERS)
+/// The fragments a tenant's clients uploaded, for this cataloger set.
+fn scope(tenant: &stella_store::Tenant) -> stella_store::LayerScope {
+    stella_store::LayerScope::tenant(tenant, stella_catalog::CATALOGERS)
 }
 
-fn core_scope() -> String {
-    format!("{CORE_SCOPE}\0{}", stella_catalog::CATALOGERS)
+/// The fragments Core catalogued itself, for this cataloger set.
+fn core_scope() -> stella_store::LayerScope {
+    stella_store::LayerScope::core(stella_catalog::CATALOGERS)
 }
 
 /// What a running scan is doing, for `/events`.
@@ -232,7 +247,9 @@ impl Core {
     ) -> Result<(Job, Option<stella_sbom::Read>), Problem> {
         let mut job = Job {
             tid: caller.tid(),
+            tenant: caller.tenant().as_str().to_string(),
             who: caller.who(),
+            address: caller.address().map(str::to_string),
             image,
             hint,
             request: None,
@@ -293,9 +310,10 @@ impl Core {
         job: &Job,
         read: Option<stella_sbom::Read>,
     ) -> Result<(Bytes, String, Option<crate::cache::Entry>), Problem> {
+        let tenant = job.tenant()?;
         self.execute(key, false, job, read, |reference, created, value, audit| {
             self.store
-                .put_scan(key, reference, created, value, Some(audit))
+                .put_scan(&tenant, key, reference, created, value, Some(audit))
                 .map_err(crate::problem::store)
         })
     }
@@ -333,7 +351,7 @@ impl Core {
             }
             Some(req) => {
                 let composed = match &req.layers {
-                    Some(layers) => self.compose(&job.tid, layers)?,
+                    Some(layers) => self.compose(&job.tenant()?, layers)?,
                     None => self.pull(key, track, req)?,
                 };
                 let reference = job
@@ -361,7 +379,7 @@ impl Core {
             db_max_age_days: 7,
             db_hint: self.config.db.display().to_string(),
             now: stella_sbom::now(),
-            policy: self.active_policy().map(|p| (*p).clone()),
+            policy: self.active_policy(&job.tenant()?)?.map(|p| (*p).clone()),
             ..stella_scan::Options::default()
         };
         let db = self.db()?;
@@ -384,7 +402,16 @@ impl Core {
         let mut json = Vec::with_capacity(1024 + 1024 * report.findings.len());
         stella_json::to_writer(&mut json, &report).map_err(internal)?;
         let t_json = started.elapsed();
-        let audit = crate::audit_entry(&job.who, "scan", &format!("{key} {reference}"));
+        let detail = format!("{key} {reference}");
+        let audit = crate::Audit {
+            who: job.who.clone(),
+            tenant: Some(&job.tenant),
+            address: job.address.as_deref(),
+            action: "scan",
+            detail: &detail,
+            outcome: "ok",
+        }
+        .encode();
         // stored as a raw head and a compressed rest: an identical request later reuses the rest
         let json = Bytes::from(json);
         let entry = crate::cache::Entry::split(&json, &reference, &report.verdict.status);
@@ -416,8 +443,12 @@ impl Core {
     }
 
     /// Composes an image from uploaded fragments (the caller's, or Core's own).
-    fn compose(&self, tid: &str, layers: &[String]) -> Result<stella_catalog::Composed, Problem> {
-        let mine = scope(tid);
+    fn compose(
+        &self,
+        tenant: &stella_store::Tenant,
+        layers: &[String],
+    ) -> Result<stella_catalog::Composed, Problem> {
+        let mine = scope(tenant);
         let core = core_scope();
         let mut fragments = Vec::with_capacity(layers.len());
         let mut missing = Vec::new();
@@ -561,9 +592,13 @@ impl Core {
                         std::thread::sleep(std::time::Duration::from_millis(50).min(every));
                         if last.elapsed() >= every {
                             last = std::time::Instant::now();
-                            let _ =
-                                self.store
-                                    .renew(&id, &worker, crate::auth::now_millis(), lease_ms);
+                            let _ = self.store.renew(
+                                &job.tenant,
+                                &id,
+                                &worker,
+                                crate::auth::now_millis(),
+                                lease_ms,
+                            );
                         }
                     }
                 });
@@ -592,7 +627,7 @@ impl Core {
                 }
                 continue;
             }
-            let _ = self.store.fail(&id, worker, &p.to_json());
+            let _ = self.store.fail(&job.tenant, &id, worker, &p.to_json());
             return;
         }
     }
@@ -611,9 +646,21 @@ impl Core {
                 let w = worker;
                 let jid = id.as_str();
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    self.execute(jid, true, &j, None, |reference, created, value, _audit| {
+                    // the job's tenant is the store's word, whatever the payload says
+                    let mut j = j;
+                    j.tenant = job.tenant.as_str().to_string();
+                    self.execute(jid, true, &j, None, |reference, created, value, audit| {
                         store
-                            .complete(jid, w, jid, reference, created, value)
+                            .complete(
+                                &job.tenant,
+                                jid,
+                                w,
+                                jid,
+                                reference,
+                                created,
+                                value,
+                                Some(audit),
+                            )
                             .map(|_| ())
                             .map_err(internal)
                     })
@@ -626,7 +673,11 @@ impl Core {
 
     /// A result another replica computed for the same request (scaled out: Redis holds the
     /// key → stored scan id for an hour); it becomes this replica's cached entry too.
-    fn shared_result(&self, key: &[u8; 32]) -> Option<Arc<crate::cache::Entry>> {
+    fn shared_result(
+        &self,
+        tenant: &stella_store::Tenant,
+        key: &[u8; 32],
+    ) -> Option<Arc<crate::cache::Entry>> {
         if !self.store.shared() || self.config.result_cache_bytes == 0 {
             return None;
         }
@@ -634,7 +685,7 @@ impl Core {
         let text = std::str::from_utf8(&v).ok()?;
         let mut parts = text.splitn(3, '\n');
         let (id, verdict, reference) = (parts.next()?, parts.next()?, parts.next()?);
-        let json = Bytes::from(self.store.get_scan(id).ok()??);
+        let json = Bytes::from(self.store.get_scan(tenant, id).ok()??);
         let e = crate::cache::Entry::split(&json, reference, verdict)?;
         self.results.put(*key, e);
         self.results.get(key)
@@ -650,8 +701,15 @@ impl Core {
     }
 
     /// Where a job stands, for `/events` and `GET /scans/{id}`.
-    fn progress(&self, id: &str) -> Result<Option<Progress>, Problem> {
-        let state = self.store.job_state(id).map_err(crate::problem::store)?;
+    fn progress(
+        &self,
+        tenant: &stella_store::Tenant,
+        id: &str,
+    ) -> Result<Option<Progress>, Problem> {
+        let state = self
+            .store
+            .job_state(tenant, id)
+            .map_err(crate::problem::store)?;
         let step = self.live.steps.lock().ok().and_then(|s| s.get(id).cloned());
         Ok(match state {
             stella_store::JobState::Queued => Some(Progress {
@@ -674,7 +732,7 @@ impl Core {
             }),
             stella_store::JobState::Done | stella_store::JobState::Unknown => self
                 .store
-                .get_scan(id)
+                .get_scan(tenant, id)
                 .map_err(crate::problem::store)?
                 .map(|json| Progress {
                     state: "done",
@@ -803,7 +861,7 @@ pub(crate) async fn post_scan(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    caller.require(stella_auth::Scope::Scan)?;
+    caller.require(stella_auth::Action::Scan)?;
     if body.is_empty() {
         return Err(Problem::bad_request(
             "Empty body",
@@ -832,10 +890,11 @@ pub(crate) async fn post_scan(
         let cache_key = {
             let day = crate::auth::utc_day(crate::auth::now_secs()).0;
             let db = core.db.read().map_err(internal)?.digest();
-            let policy = core.policy.read().map_err(internal)?.fingerprint;
+            let policy = core.policy_fingerprint(caller.tenant())?;
             crate::cache::Cache::key(
                 &[
                     caller.tid().as_bytes(),
+                    caller.tenant().as_str().as_bytes(),
                     hint.as_deref().unwrap_or("").as_bytes(),
                     q.image.as_deref().unwrap_or("\0").as_bytes(),
                     q.labels.as_deref().unwrap_or("").as_bytes(),
@@ -855,7 +914,7 @@ pub(crate) async fn post_scan(
                 if let Some(e) = c
                     .results
                     .get(&cache_key)
-                    .or_else(|| c.shared_result(&cache_key))
+                    .or_else(|| c.shared_result(caller.tenant(), &cache_key))
                 {
                     let admitted = c.admit(&caller)?;
                     let created = stella_sbom::now();
@@ -863,12 +922,10 @@ pub(crate) async fn post_scan(
                     let mut head = Vec::with_capacity(e.head().len() + created.len());
                     head.extend_from_slice(e.head());
                     head.extend_from_slice(created.as_bytes());
-                    let audit = crate::audit_entry(
-                        &caller.who(),
-                        "scan",
-                        &format!("{k} {} (same as an earlier scan)", e.reference),
-                    );
+                    let detail = format!("{k} {} (same as an earlier scan)", e.reference);
+                    let audit = crate::Audit::by(&caller, "scan", &detail).encode();
                     if let Err(err) = c.store.put_scan(
+                        caller.tenant(),
                         &k,
                         &e.reference,
                         &created,
@@ -914,7 +971,7 @@ pub(crate) async fn post_scan(
             return Err(busy(c.config.queue_limit));
         }
         let admitted = c.admit(&caller)?;
-        match c.store.enqueue(&k, &job.encode()) {
+        match c.store.enqueue(caller.tenant(), &k, &job.encode()) {
             Ok(()) => {}
             Err(stella_store::Error::QueueFull(n)) => {
                 c.settle_quota();
@@ -991,15 +1048,16 @@ pub(crate) async fn get_scan(
     axum::Extension(caller): axum::Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    caller.require(stella_auth::Scope::Scan)?;
+    caller.require(stella_auth::Action::Read)?;
     check_id(&id)?;
     let c = core.clone();
     let i = id.clone();
+    let t = caller.tenant().clone();
     let (json, progress) = tokio::task::spawn_blocking(move || {
-        let json = c.store.get_scan(&i).map_err(crate::problem::store)?;
+        let json = c.store.get_scan(&t, &i).map_err(crate::problem::store)?;
         let progress = match json {
             Some(_) => None,
-            None => c.progress(&i)?,
+            None => c.progress(&t, &i)?,
         };
         Ok::<_, Problem>((json, progress))
     })
@@ -1043,12 +1101,14 @@ pub(crate) async fn events(
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     use axum::response::sse::{Event, KeepAlive, Sse};
-    caller.require(stella_auth::Scope::Scan)?;
+    caller.require(stella_auth::Action::Read)?;
     check_id(&id)?;
+    let tenant = caller.tenant().clone();
     let first = {
         let c = core.clone();
         let i = id.clone();
-        tokio::task::spawn_blocking(move || c.progress(&i))
+        let t = tenant.clone();
+        tokio::task::spawn_blocking(move || c.progress(&t, &i))
             .await
             .map_err(internal)??
     };
@@ -1061,6 +1121,7 @@ pub(crate) async fn events(
     let rx = Some(core.live.changed.subscribe());
     struct St {
         core: Arc<Core>,
+        tenant: stella_store::Tenant,
         id: String,
         rx: Option<tokio::sync::broadcast::Receiver<String>>,
         last: Option<String>,
@@ -1069,6 +1130,7 @@ pub(crate) async fn events(
     }
     let st = St {
         core,
+        tenant,
         id,
         rx,
         last: None,
@@ -1109,7 +1171,8 @@ pub(crate) async fn events(
             }
             let c = st.core.clone();
             let i = st.id.clone();
-            st.pending = tokio::task::spawn_blocking(move || c.progress(&i))
+            let t = st.tenant.clone();
+            st.pending = tokio::task::spawn_blocking(move || c.progress(&t, &i))
                 .await
                 .ok()
                 .and_then(Result::ok)
@@ -1134,7 +1197,7 @@ pub(crate) async fn layers_missing(
     axum::Extension(caller): axum::Extension<Caller>,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    caller.require(stella_auth::Scope::Scan)?;
+    caller.require(stella_auth::Action::Scan)?;
     let req: MissingBody = serde_json::from_slice(&body).map_err(|e| {
         Problem::bad_request(
             "Bad request",
@@ -1154,7 +1217,7 @@ pub(crate) async fn layers_missing(
     // cache)
     let mine = core
         .store
-        .missing_layers(&scope(&caller.tid()), &req.layers)
+        .missing_layers(&scope(caller.tenant()), &req.layers)
         .map_err(crate::problem::store)?;
     let missing = if mine.is_empty() {
         mine
@@ -1173,7 +1236,7 @@ pub(crate) async fn put_layer(
     Path(diff_id): Path<String>,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    caller.require(stella_auth::Scope::Scan)?;
+    caller.require(stella_auth::Action::Scan)?;
     if !is_diff_id(&diff_id) {
         return Err(bad_diff_id(&diff_id));
     }
@@ -1207,7 +1270,7 @@ pub(crate) async fn put_layer(
         }
         let bytes = serde_json::to_vec(&f).map_err(internal)?;
         c.store
-            .put_layer(&scope(&caller.tid()), &diff_id, &bytes)
+            .put_layer(&scope(caller.tenant()), &diff_id, &bytes)
             .map_err(crate::problem::store)
     })
     .await
@@ -1251,7 +1314,9 @@ mod tests {
     fn jobs_round_trip() {
         let j = Job {
             tid: "t".into(),
+            tenant: "team-a".into(),
             who: "client:ci".into(),
+            address: Some("127.0.0.1".into()),
             image: Some("a:1".into()),
             hint: None,
             request: None,
@@ -1263,6 +1328,10 @@ mod tests {
         assert_eq!(d.body, j.body);
         assert_eq!(d.image, j.image);
         assert_eq!(d.labels, j.labels);
+        assert_eq!(d.tenant, "team-a");
+        // queued before tenants: the default tenant's
+        let old = b"{\"tid\":\"t\",\"who\":\"w\",\"image\":null,\"hint\":null,\"request\":null,\"submitted\":\"x\"}\n{}";
+        assert_eq!(Job::decode(old).unwrap().tenant, "default");
     }
 }
 
@@ -1330,17 +1399,18 @@ pub(crate) async fn diff(
     Path(id): Path<String>,
     Query(q): Query<DiffParams>,
 ) -> Result<Response, Problem> {
-    caller.require(stella_auth::Scope::Scan)?;
+    caller.require(stella_auth::Action::Read)?;
     check_id(&id)?;
     if let Some(a) = &q.against {
         check_id(a)?;
     }
     let c = core.clone();
+    let tenant = caller.tenant().clone();
     let v = tokio::task::spawn_blocking(move || {
         let load = |id: &str| -> Result<DiffScan, Problem> {
             let json = c
                 .store
-                .get_scan(id)
+                .get_scan(&tenant, id)
                 .map_err(crate::problem::store)?
                 .ok_or_else(|| {
                     Problem::not_found("No such scan", format!("there is no stored scan `{id}`"))
@@ -1353,7 +1423,7 @@ pub(crate) async fn diff(
             None => {
                 let history = c
                     .store
-                    .scans_of(&head.target.reference)
+                    .scans_of(&tenant, &head.target.reference)
                     .map_err(crate::problem::store)?;
                 let pos = history.iter().position(|(_, i)| *i == id);
                 match pos

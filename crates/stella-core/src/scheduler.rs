@@ -385,6 +385,8 @@ impl Scheduler {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ImageChange {
+    /// Whose image (a tenant sees only its own at `/criticals`).
+    tenant: String,
     image: String,
     scan_id: String,
     previous_scan_id: String,
@@ -440,6 +442,7 @@ fn compare(
         .cloned()
         .collect();
     Some(ImageChange {
+        tenant: String::new(),
         image: image.to_string(),
         scan_id: id.to_string(),
         previous_scan_id: prev_id.to_string(),
@@ -496,11 +499,14 @@ impl Core {
         let (digest, built) = self
             .install_db(&tmp)
             .map_err(|e| format!("{e}; the DB in use stays"))?;
-        let _ = self.store.audit(&crate::audit_entry(
-            "scheduler",
-            "feeds.merge",
-            &format!("{digest} built {built}"),
-        ));
+        let _ = self.store.audit(
+            None,
+            &crate::audit_entry(
+                "scheduler",
+                "feeds.merge",
+                &format!("{digest} built {built}"),
+            ),
+        );
         Ok(serde_json::json!({
             "digest": digest,
             "built": built,
@@ -590,11 +596,14 @@ impl Core {
         if let Some(sig) = &p.signature {
             let _ = std::fs::copy(sig, stella_advisory::sign::sig_path(&self.config.db));
         }
-        let _ = self.store.audit(&crate::audit_entry(
-            "scheduler",
-            "feeds.prebuilt",
-            &format!("{digest} built {built}"),
-        ));
+        let _ = self.store.audit(
+            None,
+            &crate::audit_entry(
+                "scheduler",
+                "feeds.prebuilt",
+                &format!("{digest} built {built}"),
+            ),
+        );
         Ok(serde_json::json!({
             "digest": digest, "built": built, "sources": [p.source], "signedBy": p.key_id,
         }))
@@ -608,16 +617,16 @@ impl Core {
     ) -> Result<serde_json::Value, String> {
         let s = &self.config.schedule;
         let now = crate::now_secs() as i64;
-        let all = self.store.inputs().map_err(|e| e.to_string())?;
+        let all = self.store.all_inputs().map_err(|e| e.to_string())?;
         let mut chosen = Vec::new();
-        for (image, prev) in all {
+        for (tenant, image, prev) in all {
             if !globs.is_empty() && !globs.iter().any(|g| g.matches(&image)) {
                 continue;
             }
             if let Some(days) = s.rescan_max_age_days {
                 let created = self
                     .store
-                    .scans_of(&image)
+                    .scans_of(&tenant, &image)
                     .ok()
                     .and_then(|h| h.last().map(|(c, _)| c.clone()));
                 let age = created
@@ -628,7 +637,7 @@ impl Core {
                     continue;
                 }
             }
-            chosen.push((image, prev));
+            chosen.push((tenant, image, prev));
         }
         let next = AtomicUsize::new(0);
         let failed = AtomicUsize::new(0);
@@ -645,8 +654,8 @@ impl Core {
                 sc.spawn(|| {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((image, prev)) = chosen.get(i) else { break };
-                        match self.rescan_one(image, prev) {
+                        let Some((tenant, image, prev)) = chosen.get(i) else { break };
+                        match self.rescan_one(tenant, image, prev) {
                             Ok(Some(c)) => {
                                 if let Ok(mut v) = changes.lock() {
                                     v.push(c);
@@ -665,13 +674,21 @@ impl Core {
             }
         });
         let mut changes = changes.into_inner().unwrap_or_default();
-        changes.sort_by(|a, b| a.image.cmp(&b.image));
+        changes.sort_by(|a, b| (&a.tenant, &a.image).cmp(&(&b.tenant, &b.image)));
         let criticals: Vec<&ImageChange> = changes
             .iter()
             .filter(|c| !c.new_criticals.is_empty())
             .collect();
         let today = stella_sbom::rfc3339(now)[..10].to_string();
-        let expired = self.mutes_expiring(&today);
+        let mut tenants: Vec<&stella_store::Tenant> = chosen.iter().map(|c| &c.0).collect();
+        let default = stella_store::Tenant::default_tenant();
+        tenants.push(&default);
+        tenants.sort();
+        tenants.dedup();
+        let expired: Vec<serde_json::Value> = tenants
+            .into_iter()
+            .flat_map(|t| self.mutes_expiring(t, &today))
+            .collect();
         let at = stella_sbom::now();
         let doc = serde_json::json!({
             "runId": run_id,
@@ -729,13 +746,20 @@ impl Core {
         }))
     }
 
-    fn rescan_one(&self, image: &str, prev: &str) -> Result<Option<ImageChange>, String> {
-        let Some((_, input)) = self.store.input(image).map_err(|e| e.to_string())? else {
+    fn rescan_one(
+        &self,
+        tenant: &stella_store::Tenant,
+        image: &str,
+        prev: &str,
+    ) -> Result<Option<ImageChange>, String> {
+        let Some((_, input)) = self.store.input(tenant, image).map_err(|e| e.to_string())? else {
             return Ok(None);
         };
-        let job = crate::scan::Job::decode(&input)
+        let mut job = crate::scan::Job::decode(&input)
             .ok_or_else(|| format!("the stored input of {image} is unreadable"))?
             .for_rescan(image);
+        // the store's tenant, whatever the stored input says
+        job.tenant = tenant.as_str().to_string();
         let labels = &self.config.schedule.rescan_labels;
         if !labels
             .iter()
@@ -749,10 +773,13 @@ impl Core {
             .map_err(|p| String::from_utf8_lossy(&p.to_json()).into_owned())?;
         let before = self
             .store
-            .get_scan(prev)
+            .get_scan(tenant, prev)
             .map_err(|e| e.to_string())?
             .unwrap_or_default();
-        Ok(compare(image, &key, prev, &before, &json))
+        Ok(compare(image, &key, prev, &before, &json).map(|mut c| {
+            c.tenant = tenant.as_str().to_string();
+            c
+        }))
     }
 
     /// POSTs `payload` to the webhook, signed; the error says whether trying again may help.
@@ -793,7 +820,8 @@ pub(crate) async fn jobs(
     State(core): State<Arc<Core>>,
     axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Response, Problem> {
-    caller.require(stella_auth::Scope::Scan)?;
+    caller.require(stella_auth::Action::Read)?;
+    let install = caller.is_installation_admin();
     let sched = core.scheduler()?;
     let c = core.clone();
     let v = tokio::task::spawn_blocking(move || {
@@ -804,7 +832,14 @@ pub(crate) async fn jobs(
                 .runs(job, 1)
                 .map_err(crate::problem::store)?
                 .first()
-                .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok());
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+                .map(|mut v| {
+                    // what a run found spans every tenant: theirs to read, not a tenant's
+                    if !install && let Some(o) = v.as_object_mut() {
+                        o.remove("result");
+                    }
+                    v
+                });
             let lease = c.store.job_lease(job).map_err(crate::problem::store)?;
             jobs.push(serde_json::json!({
                 "name": job,
@@ -834,7 +869,7 @@ pub(crate) async fn runs(
     axum::Extension(caller): axum::Extension<Caller>,
     Query(q): Query<RunsParams>,
 ) -> Result<Response, Problem> {
-    caller.require(stella_auth::Scope::Scan)?;
+    caller.require_installation_admin()?;
     let job = q.job.unwrap_or_default();
     if !job.is_empty() && !JOBS.contains(&job.as_str()) {
         return Err(unknown_job(&job));
@@ -873,7 +908,7 @@ pub(crate) async fn run_job(
     axum::Extension(caller): axum::Extension<Caller>,
     Path(name): Path<String>,
 ) -> Result<Response, Problem> {
-    caller.require(stella_auth::Scope::Admin)?;
+    caller.require_installation_admin()?;
     if !JOBS.contains(&name.as_str()) {
         return Err(unknown_job(&name));
     }
@@ -886,7 +921,7 @@ pub(crate) async fn run_job(
             format!("`{name}` is running already; follow GET /api/v1/jobs/runs?job={name}"),
         ));
     }
-    core.audit(&caller, "job.run", &name);
+    core.audit_installation(&caller, "job.run", &name);
     let job = name.clone();
     std::thread::Builder::new()
         .name(format!("stella-job-{name}"))
@@ -911,8 +946,8 @@ pub(crate) async fn criticals(
     State(core): State<Arc<Core>>,
     axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Response, Problem> {
-    caller.require(stella_auth::Scope::Scan)?;
-    let v = match core
+    caller.require(stella_auth::Action::Read)?;
+    let mut v: serde_json::Value = match core
         .store
         .get_doc(CRITICALS_DOC)
         .map_err(crate::problem::store)?
@@ -920,6 +955,16 @@ pub(crate) async fn criticals(
         Some(b) => serde_json::from_slice(&b).map_err(internal)?,
         None => serde_json::json!({ "runId": null, "at": null, "images": [] }),
     };
+    // each tenant sees its own images (entries of before tenants are the default tenant's)
+    let mine = caller.tenant().as_str();
+    if let Some(list) = v.get_mut("images").and_then(|i| i.as_array_mut()) {
+        list.retain(|c| {
+            c["tenant"]
+                .as_str()
+                .unwrap_or(stella_store::Tenant::DEFAULT)
+                == mine
+        });
+    }
     Ok(axum::Json(v).into_response())
 }
 

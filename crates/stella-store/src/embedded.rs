@@ -4,7 +4,9 @@
 //! Traps: quota admission is one write transaction (redb has a single writer), so parallel
 //! requests across the limit admit exactly the limit; a job is leased, not removed, until
 //! its result is stored in the same transaction that removes it, so a worker killed mid-scan
-//! leaves a job that is leased again once its lease runs out and finishes exactly once.
+//! leaves a job that is leased again once its lease runs out and finishes exactly once; every
+//! tenant-owned key starts with the tenant's id and a NUL (tenant ids have none), so a range
+//! or a lookup never leaves its tenant.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -13,17 +15,20 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
-use crate::{Admission, Backend, CommitObserver, Encoded, Error, Job, JobState, Lease, unpack};
+use crate::{
+    Admission, Backend, CommitObserver, Encoded, Error, Job, JobState, LayerScope, Lease, Tenant,
+    qualify, unpack, unqualify,
+};
 
-/// scan id → scan result (JSON bytes).
+/// `tenant \0 scan id` → scan result (JSON bytes).
 const SCANS: TableDefinition<&str, &[u8]> = TableDefinition::new("scans");
-/// `image \0 created \0 scan id` → () : each image's scans in time order.
+/// `tenant \0 image \0 created \0 scan id` → () : each image's scans in time order.
 const HISTORY: TableDefinition<&str, ()> = TableDefinition::new("history");
-/// layer diffID → catalogue fragment (JSON bytes).
+/// `scope \0 diffID` → catalogue fragment (JSON bytes).
 const LAYERS: TableDefinition<&str, &[u8]> = TableDefinition::new("layers");
 /// `token \0 day` → scans admitted that UTC day.
 const QUOTA: TableDefinition<&str, u32> = TableDefinition::new("quota");
-/// sequence → job id (queue order).
+/// sequence → `tenant/job id` (queue order; every job table is keyed so).
 const QUEUE: TableDefinition<u64, &str> = TableDefinition::new("queue");
 /// job id → (sequence, payload, lease holder, lease end in ms, attempts) encoded by [`Job`].
 const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("jobs");
@@ -33,15 +38,100 @@ const DONE: TableDefinition<&str, &str> = TableDefinition::new("done");
 const FAILED: TableDefinition<&str, &[u8]> = TableDefinition::new("failed");
 /// sequence → audit entry (JSON bytes).
 const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+/// `tenant \0 sequence (20 digits)` → () : each tenant's audit entries.
+const AUDIT_BY_TENANT: TableDefinition<&str, ()> = TableDefinition::new("audit_by_tenant");
+/// `schema` → the layout version of this file ([`SCHEMA`]).
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// The layout version: 1 had no tenants, 2 keys every tenant-owned record by its tenant.
+const SCHEMA: u64 = 2;
 /// name → document (policy history, signing keys, clients…).
 const DOCS: TableDefinition<&str, &[u8]> = TableDefinition::new("docs");
 
-/// image → its latest scan's input: scan id length (u32 LE), scan id, LZ4 input.
+/// `tenant \0 image` → its latest scan's input: scan id length (u32 LE), scan id, LZ4 input.
 const INPUTS: TableDefinition<&str, &[u8]> = TableDefinition::new("inputs");
 /// `job \0 started (20 digits) \0 run id` → run record (JSON bytes).
 const RUNS: TableDefinition<&str, &[u8]> = TableDefinition::new("runs");
 /// scheduled job → its lease and last finished slot ([`Lease`]).
 const LEASES: TableDefinition<&str, &[u8]> = TableDefinition::new("leases");
+
+/// `tenant \0 rest`: a tenant-owned key.
+fn tkey(tenant: &Tenant, rest: &str) -> String {
+    let mut k = String::with_capacity(tenant.as_str().len() + 1 + rest.len());
+    k.push_str(tenant.as_str());
+    k.push('\0');
+    k.push_str(rest);
+    k
+}
+
+/// Stores a scan of `tenant`: its result, its place in the image's history, and the image's
+/// latest input when given.
+fn store_scan(
+    w: &redb::WriteTransaction,
+    tenant: &Tenant,
+    id: &str,
+    image: &str,
+    created: &str,
+    value: &[u8],
+    input: Option<&[u8]>,
+) -> Result<(), redb::Error> {
+    w.open_table(SCANS)?
+        .insert(tkey(tenant, id).as_str(), value)?;
+    w.open_table(HISTORY)?.insert(
+        tkey(tenant, &format!("{image}\0{created}\0{id}")).as_str(),
+        (),
+    )?;
+    if let Some(i) = input {
+        put_input(w, &tkey(tenant, image), id, i)?;
+    }
+    Ok(())
+}
+
+/// Brings a file of an earlier layout to [`SCHEMA`] in the transaction that opens it: layout
+/// 1's scans, history and inputs become the default tenant's, and so do its audit entries.
+/// A file of a later layout is refused (an older binary must not write what it cannot read).
+fn migrate(w: &redb::WriteTransaction) -> Result<Option<u64>, redb::Error> {
+    {
+        let mut meta = w.open_table(META)?;
+        let version = meta.get("schema")?.map(|v| v.value());
+        match version {
+            Some(v) if v >= SCHEMA => return Ok(Some(v)),
+            _ => {}
+        }
+        let default = Tenant::default_tenant();
+        for table in [SCANS, INPUTS] {
+            let mut t = w.open_table(table)?;
+            let old: Vec<(String, Vec<u8>)> = t
+                .iter()?
+                .map(|e| e.map(|(k, v)| (k.value().to_string(), v.value().to_vec())))
+                .collect::<Result<_, _>>()?;
+            for (k, v) in old {
+                t.remove(k.as_str())?;
+                t.insert(tkey(&default, &k).as_str(), v.as_slice())?;
+            }
+        }
+        let mut h = w.open_table(HISTORY)?;
+        let old: Vec<String> = h
+            .iter()?
+            .map(|e| e.map(|(k, _)| k.value().to_string()))
+            .collect::<Result<_, _>>()?;
+        for k in old {
+            h.remove(k.as_str())?;
+            h.insert(tkey(&default, &k).as_str(), ())?;
+        }
+        let seqs: Vec<u64> = w
+            .open_table(AUDIT)?
+            .iter()?
+            .map(|e| e.map(|(k, _)| k.value()))
+            .collect::<Result<_, _>>()?;
+        let mut by = w.open_table(AUDIT_BY_TENANT)?;
+        for q in seqs {
+            by.insert(tkey(&default, &format!("{q:020}")).as_str(), ())?;
+        }
+        meta.insert("schema", SCHEMA)?;
+        Ok(version)
+    }
+}
 
 fn put_input(
     w: &redb::WriteTransaction,
@@ -358,7 +448,14 @@ impl Embedded {
             w.open_table(INPUTS)?;
             w.open_table(RUNS)?;
             w.open_table(LEASES)?;
-            Ok(())
+            w.open_table(AUDIT_BY_TENANT)?;
+            migrate(w)
+        })
+        .and_then(|version| match version {
+            Some(v) if v > SCHEMA => Err(bad(format!(
+                "this store was written by a newer Stella (layout {v}; this binary reads up to {SCHEMA}); run that version, or restore a backup made for this one"
+            ))),
+            _ => Ok(()),
         })?;
         Ok(s)
     }
@@ -437,6 +534,40 @@ impl Embedded {
     ) -> Result<T, Error> {
         let r = self.db.begin_read().map_err(|e| self.bad(e))?;
         f(&r).map_err(|e| self.bad(e))
+    }
+
+    /// Stored inputs `(tenant, image, latest scan id)` of one tenant or of all, in key order.
+    fn inputs_from(&self, tenant: Option<&Tenant>) -> Result<Vec<(Tenant, String, String)>, Error> {
+        let (lo, hi) = match tenant {
+            Some(t) => (tkey(t, ""), tkey(t, "\u{10ffff}")),
+            None => (String::new(), "\u{10ffff}".to_string()),
+        };
+        self.read(|r| {
+            let t = r.open_table(INPUTS)?;
+            let mut out = Vec::new();
+            for e in t.range(lo.as_str()..hi.as_str())? {
+                let (k, v) = e?;
+                let Some((tenant, image)) = k.value().split_once('\0') else {
+                    continue;
+                };
+                let Ok(tenant) = Tenant::new(tenant) else {
+                    continue;
+                };
+                let v = v.value();
+                let n = v
+                    .get(..4)
+                    .and_then(|x| x.try_into().ok())
+                    .map_or(0, u32::from_le_bytes) as usize;
+                if let Some(id) = v.get(4..4 + n) {
+                    out.push((
+                        tenant,
+                        image.to_string(),
+                        String::from_utf8_lossy(id).into_owned(),
+                    ));
+                }
+            }
+            Ok(out)
+        })
     }
 }
 
@@ -522,6 +653,7 @@ impl Backend for Embedded {
     /// in one transaction.
     fn put_scan(
         &self,
+        tenant: &Tenant,
         id: &str,
         image: &str,
         created: &str,
@@ -529,27 +661,30 @@ impl Backend for Embedded {
         audit: Option<&[u8]>,
     ) -> Result<(), Error> {
         let Encoded(value, input) = value;
-        let id = id.to_string();
-        let image = image.to_string();
-        let history = format!("{image}\0{created}\0{id}");
+        let (tenant, id, image, created) = (
+            tenant.clone(),
+            id.to_string(),
+            image.to_string(),
+            created.to_string(),
+        );
         let audit = audit.map(<[u8]>::to_vec);
         self.write_grouped(move |w| {
-            w.open_table(SCANS)?.insert(id.as_str(), value.as_slice())?;
-            w.open_table(HISTORY)?.insert(history.as_str(), ())?;
-            if let Some(i) = &input {
-                put_input(w, &image, &id, i)?;
-            }
+            store_scan(w, &tenant, &id, &image, &created, &value, input.as_deref())?;
             if let Some(a) = &audit {
-                append_audit(w, a)?;
+                append_audit(w, Some(&tenant), a)?;
             }
             Ok(())
         })
     }
 
     /// A scan result.
-    fn get_scan(&self, id: &str) -> Result<Option<Vec<u8>>, Error> {
-        let packed =
-            self.read(|r| Ok(r.open_table(SCANS)?.get(id)?.map(|v| v.value().to_vec())))?;
+    fn get_scan(&self, tenant: &Tenant, id: &str) -> Result<Option<Vec<u8>>, Error> {
+        let key = tkey(tenant, id);
+        let packed = self.read(|r| {
+            Ok(r.open_table(SCANS)?
+                .get(key.as_str())?
+                .map(|v| v.value().to_vec()))
+        })?;
         packed
             .map(|p| {
                 unpack(&p)
@@ -559,9 +694,9 @@ impl Backend for Embedded {
     }
 
     /// An image's scans, oldest first: `(created, id)`.
-    fn scans_of(&self, image: &str) -> Result<Vec<(String, String)>, Error> {
-        let lo = format!("{image}\0");
-        let hi = format!("{image}\u{1}");
+    fn scans_of(&self, tenant: &Tenant, image: &str) -> Result<Vec<(String, String)>, Error> {
+        let lo = tkey(tenant, &format!("{image}\0"));
+        let hi = tkey(tenant, &format!("{image}\u{1}"));
         self.read(|r| {
             let t = r.open_table(HISTORY)?;
             let mut out = Vec::new();
@@ -580,7 +715,12 @@ impl Backend for Embedded {
 
     /// The layers of `diff_ids` the store has no fragment of under `scope` (who uploaded it
     /// and with which cataloger set), in the order given.
-    fn missing_layers(&self, scope: &str, diff_ids: &[String]) -> Result<Vec<String>, Error> {
+    fn missing_layers(
+        &self,
+        scope: &LayerScope,
+        diff_ids: &[String],
+    ) -> Result<Vec<String>, Error> {
+        let scope = scope.as_str();
         self.read(|r| {
             let t = r.open_table(LAYERS)?;
             let mut out = Vec::new();
@@ -599,8 +739,8 @@ impl Backend for Embedded {
     }
 
     /// Stores a layer's fragment under `scope`.
-    fn put_layer(&self, scope: &str, diff_id: &str, fragment: &[u8]) -> Result<(), Error> {
-        let key = format!("{scope}\0{diff_id}");
+    fn put_layer(&self, scope: &LayerScope, diff_id: &str, fragment: &[u8]) -> Result<(), Error> {
+        let key = format!("{}\0{diff_id}", scope.as_str());
         self.write(|w| {
             w.open_table(LAYERS)?.insert(key.as_str(), fragment)?;
             Ok(())
@@ -608,8 +748,8 @@ impl Backend for Embedded {
     }
 
     /// A layer's fragment under `scope`.
-    fn get_layer(&self, scope: &str, diff_id: &str) -> Result<Option<Vec<u8>>, Error> {
-        let key = format!("{scope}\0{diff_id}");
+    fn get_layer(&self, scope: &LayerScope, diff_id: &str) -> Result<Option<Vec<u8>>, Error> {
+        let key = format!("{}\0{diff_id}", scope.as_str());
         self.read(|r| {
             Ok(r.open_table(LAYERS)?
                 .get(key.as_str())?
@@ -621,7 +761,9 @@ impl Backend for Embedded {
 
     /// Queues a job; refuses when the queue is full (back-pressure) and ignores an id already
     /// queued or done (a retried submission is not run twice).
-    fn enqueue(&self, id: &str, payload: &[u8]) -> Result<(), Error> {
+    fn enqueue(&self, tenant: &Tenant, id: &str, payload: &[u8]) -> Result<(), Error> {
+        let id = qualify(tenant, id);
+        let id = id.as_str();
         let limit = self.queue_limit;
         let full = self.write(|w| {
             let mut jobs = w.open_table(JOBS)?;
@@ -684,7 +826,9 @@ impl Backend for Embedded {
             s.attempts += 1;
             s.holder = worker.to_string();
             jobs.insert(id.as_str(), s.encode().as_slice())?;
+            let (tenant, id) = unqualify(&id);
             Ok(Some(Job {
+                tenant,
                 id,
                 payload: s.payload,
                 attempts: s.attempts,
@@ -697,14 +841,18 @@ impl Backend for Embedded {
     /// and was taken over gets `false` and must drop its result (exactly one result).
     fn complete(
         &self,
+        tenant: &Tenant,
         id: &str,
         worker: &str,
         result_key: &str,
         image: &str,
         created: &str,
         result: Encoded,
+        audit: Option<&[u8]>,
     ) -> Result<bool, Error> {
         let Encoded(packed, input) = result;
+        let id = qualify(tenant, id);
+        let id = id.as_str();
         self.write(|w| {
             let mut jobs = w.open_table(JOBS)?;
             let Some(s) = held(&jobs, id, worker)? else {
@@ -713,11 +861,17 @@ impl Backend for Embedded {
             jobs.remove(id)?;
             w.open_table(QUEUE)?.remove(s.seq)?;
             w.open_table(DONE)?.insert(id, result_key)?;
-            w.open_table(SCANS)?.insert(result_key, packed.as_slice())?;
-            w.open_table(HISTORY)?
-                .insert(format!("{image}\0{created}\0{result_key}").as_str(), ())?;
-            if let Some(i) = &input {
-                put_input(w, image, result_key, i)?;
+            store_scan(
+                w,
+                tenant,
+                result_key,
+                image,
+                created,
+                &packed,
+                input.as_deref(),
+            )?;
+            if let Some(a) = audit {
+                append_audit(w, Some(tenant), a)?;
             }
             Ok(true)
         })
@@ -725,7 +879,9 @@ impl Backend for Embedded {
 
     /// Ends a job that cannot succeed (bad input, or it crashed its worker too often): keeps
     /// `problem` as its answer and removes it, in one transaction; only the lease holder may.
-    fn fail(&self, id: &str, worker: &str, problem: &[u8]) -> Result<bool, Error> {
+    fn fail(&self, tenant: &Tenant, id: &str, worker: &str, problem: &[u8]) -> Result<bool, Error> {
+        let id = qualify(tenant, id);
+        let id = id.as_str();
         self.write(|w| {
             let mut jobs = w.open_table(JOBS)?;
             let Some(s) = held(&jobs, id, worker)? else {
@@ -738,7 +894,16 @@ impl Backend for Embedded {
         })
     }
 
-    fn renew(&self, id: &str, worker: &str, now_ms: u64, lease_ms: u64) -> Result<bool, Error> {
+    fn renew(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        worker: &str,
+        now_ms: u64,
+        lease_ms: u64,
+    ) -> Result<bool, Error> {
+        let id = qualify(tenant, id);
+        let id = id.as_str();
         self.write(|w| {
             let mut jobs = w.open_table(JOBS)?;
             let Some(mut s) = held(&jobs, id, worker)? else {
@@ -776,7 +941,9 @@ impl Backend for Embedded {
     }
 
     /// Where a job stands.
-    fn job_state(&self, id: &str) -> Result<JobState, Error> {
+    fn job_state(&self, tenant: &Tenant, id: &str) -> Result<JobState, Error> {
+        let id = qualify(tenant, id);
+        let id = id.as_str();
         self.read(|r| {
             if r.open_table(DONE)?.get(id)?.is_some() {
                 return Ok(JobState::Done);
@@ -799,58 +966,73 @@ impl Backend for Embedded {
     }
 
     /// The result key of a completed job.
-    fn job_result(&self, id: &str) -> Result<Option<String>, Error> {
+    fn job_result(&self, tenant: &Tenant, id: &str) -> Result<Option<String>, Error> {
+        let id = qualify(tenant, id);
+        let id = id.as_str();
         self.read(|r| Ok(r.open_table(DONE)?.get(id)?.map(|v| v.value().to_string())))
     }
 
     // ---- audit and documents ----
 
     /// Appends to the audit log (an entry the caller encodes, JSON by convention).
-    fn audit(&self, entry: &[u8]) -> Result<u64, Error> {
-        self.write(|w| append_audit(w, entry))
+    fn audit(&self, tenant: Option<&Tenant>, entry: &[u8]) -> Result<u64, Error> {
+        self.write(|w| append_audit(w, tenant, entry))
     }
 
-    /// Audit entries from sequence `from` on, at most `limit`.
-    fn audit_log(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, Error> {
+    /// Audit entries from sequence `from` on, at most `limit`: a tenant's, or every one.
+    fn audit_log(
+        &self,
+        tenant: Option<&Tenant>,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, Error> {
         self.read(|r| {
             let t = r.open_table(AUDIT)?;
             let mut out = Vec::new();
-            for e in t.range(from..)?.take(limit) {
-                let (k, v) = e?;
-                out.push((k.value(), v.value().to_vec()));
-            }
-            Ok(out)
-        })
-    }
-
-    /// Images with a stored input, each with its latest scan id, in image order.
-    fn inputs(&self) -> Result<Vec<(String, String)>, Error> {
-        self.read(|r| {
-            let t = r.open_table(INPUTS)?;
-            let mut out = Vec::new();
-            for e in t.iter()? {
-                let (k, v) = e?;
-                let v = v.value();
-                let n = v
-                    .get(..4)
-                    .and_then(|x| x.try_into().ok())
-                    .map_or(0, u32::from_le_bytes) as usize;
-                if let Some(id) = v.get(4..4 + n) {
-                    out.push((
-                        k.value().to_string(),
-                        String::from_utf8_lossy(id).into_owned(),
-                    ));
+            match tenant {
+                None => {
+                    for e in t.range(from..)?.take(limit) {
+                        let (k, v) = e?;
+                        out.push((k.value(), v.value().to_vec()));
+                    }
+                }
+                Some(tenant) => {
+                    let by = r.open_table(AUDIT_BY_TENANT)?;
+                    let lo = tkey(tenant, &format!("{from:020}"));
+                    let hi = tkey(tenant, "\u{7f}");
+                    for e in by.range(lo.as_str()..hi.as_str())?.take(limit) {
+                        let (k, _) = e?;
+                        let seq = k.value()[tenant.as_str().len() + 1..]
+                            .parse::<u64>()
+                            .unwrap_or(u64::MAX);
+                        if let Some(v) = t.get(seq)? {
+                            out.push((seq, v.value().to_vec()));
+                        }
+                    }
                 }
             }
             Ok(out)
         })
     }
 
-    /// An image's latest scan id and the input it was made from.
-    fn input(&self, image: &str) -> Result<Option<(String, Vec<u8>)>, Error> {
+    /// A tenant's images with a stored input, each with its latest scan id, in image order.
+    fn inputs(&self, tenant: &Tenant) -> Result<Vec<(String, String)>, Error> {
+        Ok(self
+            .inputs_from(Some(tenant))?
+            .into_iter()
+            .map(|(_, image, id)| (image, id))
+            .collect())
+    }
+
+    fn all_inputs(&self) -> Result<Vec<(Tenant, String, String)>, Error> {
+        self.inputs_from(None)
+    }
+
+    fn input(&self, tenant: &Tenant, image: &str) -> Result<Option<(String, Vec<u8>)>, Error> {
+        let key = tkey(tenant, image);
         let v = self.read(|r| {
             Ok(r.open_table(INPUTS)?
-                .get(image)?
+                .get(key.as_str())?
                 .map(|v| v.value().to_vec()))
         })?;
         let Some(v) = v else { return Ok(None) };
@@ -1010,9 +1192,17 @@ fn held(
         .filter(|s| s.holder == worker))
 }
 
-fn append_audit(w: &redb::WriteTransaction, entry: &[u8]) -> Result<u64, redb::Error> {
+fn append_audit(
+    w: &redb::WriteTransaction,
+    tenant: Option<&Tenant>,
+    entry: &[u8],
+) -> Result<u64, redb::Error> {
     let mut t = w.open_table(AUDIT)?;
     let seq = t.last()?.map_or(0, |(k, _)| k.value() + 1);
     t.insert(seq, entry)?;
+    if let Some(tenant) = tenant {
+        w.open_table(AUDIT_BY_TENANT)?
+            .insert(tkey(tenant, &format!("{seq:020}")).as_str(), ())?;
+    }
     Ok(seq)
 }

@@ -26,6 +26,9 @@ pub enum Error {
     /// The job queue is full (back-pressure: try again later).
     #[error("the job queue is full ({0} jobs)")]
     QueueFull(u64),
+    /// A tenant id that is not one (ids are checked before they reach a key).
+    #[error("`{0}` is not a tenant id (1 to 63 lowercase letters, digits and inner hyphens)")]
+    Tenant(String),
     /// A server the store needs (Redis, PostgreSQL) cannot be reached or answered with an
     /// error; the operation can be tried again once it is back.
     #[error("{server}: {message}")]
@@ -42,6 +45,97 @@ impl Error {
     /// refused write.
     pub fn is_unavailable(&self) -> bool {
         matches!(self, Error::Unavailable { .. })
+    }
+}
+
+/// Who owns a record: a tenant (a team or project). Every scan, history entry, stored input,
+/// uploaded layer fragment, queued job and audit entry of a tenant is stored under its id and
+/// found only through it, in both backends: a method that reads or writes such a record takes
+/// the tenant, so no caller can reach another tenant's records by an id or a name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tenant(String);
+
+impl Tenant {
+    /// The tenant everything lives in when no tenants are configured (the quick start).
+    pub const DEFAULT: &'static str = "default";
+
+    /// Checks an id: 1 to 63 of `a-z 0-9 -`, starting and ending with a letter or digit (a
+    /// DNS label, so it is safe in keys, paths and URLs alike).
+    pub fn new(id: &str) -> Result<Tenant, Error> {
+        let ok = !id.is_empty()
+            && id.len() <= 63
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !id.starts_with('-')
+            && !id.ends_with('-');
+        if ok {
+            Ok(Tenant(id.to_string()))
+        } else {
+            Err(Error::Tenant(id.chars().take(80).collect()))
+        }
+    }
+
+    /// The default tenant.
+    pub fn default_tenant() -> Tenant {
+        Tenant(Tenant::DEFAULT.to_string())
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this is the default tenant.
+    pub fn is_default(&self) -> bool {
+        self.0 == Tenant::DEFAULT
+    }
+}
+
+impl std::fmt::Display for Tenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A job id as the backends keep it: `tenant/id` (tenant ids have no `/`), so a job is found
+/// only through its tenant; ids queued before tenants existed have no `/` and are the default
+/// tenant's.
+pub(crate) fn qualify(tenant: &Tenant, id: &str) -> String {
+    format!("{}/{id}", tenant.0)
+}
+
+/// Splits a stored job id into its tenant and id.
+pub(crate) fn unqualify(stored: &str) -> (Tenant, String) {
+    match stored.split_once('/') {
+        Some((t, id)) => match Tenant::new(t) {
+            Ok(t) => (t, id.to_string()),
+            Err(_) => (Tenant::default_tenant(), stored.to_string()),
+        },
+        None => (Tenant::default_tenant(), stored.to_string()),
+    }
+}
+
+/// Whose layer fragments: those Core catalogued itself from images it pulled (trusted by
+/// every tenant), or those a tenant's clients uploaded (trusted by that tenant only: their
+/// content cannot be checked without the layer). Each is kept per cataloger set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerScope(String);
+
+impl LayerScope {
+    /// Core's own fragments.
+    pub fn core(catalogers: &str) -> LayerScope {
+        LayerScope(format!("core\0{catalogers}"))
+    }
+
+    /// A tenant's uploaded fragments.
+    pub fn tenant(tenant: &Tenant, catalogers: &str) -> LayerScope {
+        LayerScope(format!("tenant:{}\0{catalogers}", tenant.0))
+    }
+
+    /// The scope as the backends key it.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -71,6 +165,8 @@ pub struct Admission {
 /// A job handed to a worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
+    /// Whose job it is (its result is stored under this tenant).
+    pub tenant: Tenant,
     /// Its id.
     pub id: String,
     /// What to do (the caller's encoding).
@@ -122,31 +218,33 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// Scans admitted for `token` on `day`.
     fn quota_used(&self, token: &str, day: &str) -> Result<u32, Error>;
 
-    /// Stores a scan result, files it under its image and appends `audit` to the audit log,
-    /// in one transaction.
+    /// Stores a scan result of `tenant`, files it under its image and appends `audit` to the
+    /// audit log (as the tenant's), in one transaction.
     fn put_scan(
         &self,
+        tenant: &Tenant,
         id: &str,
         image: &str,
         created: &str,
         value: Encoded,
         audit: Option<&[u8]>,
     ) -> Result<(), Error>;
-    /// A scan result (JSON).
-    fn get_scan(&self, id: &str) -> Result<Option<Vec<u8>>, Error>;
-    /// An image's scans, oldest first: `(created, id)`.
-    fn scans_of(&self, image: &str) -> Result<Vec<(String, String)>, Error>;
+    /// A scan result (JSON) of `tenant`.
+    fn get_scan(&self, tenant: &Tenant, id: &str) -> Result<Option<Vec<u8>>, Error>;
+    /// The scans of `tenant`'s image, oldest first: `(created, id)`.
+    fn scans_of(&self, tenant: &Tenant, image: &str) -> Result<Vec<(String, String)>, Error>;
 
     /// The layers of `diff_ids` the store has no fragment of under `scope`, in the order
     /// given.
-    fn missing_layers(&self, scope: &str, diff_ids: &[String]) -> Result<Vec<String>, Error>;
+    fn missing_layers(&self, scope: &LayerScope, diff_ids: &[String])
+    -> Result<Vec<String>, Error>;
     /// Stores a layer's fragment under `scope`.
-    fn put_layer(&self, scope: &str, diff_id: &str, fragment: &[u8]) -> Result<(), Error>;
+    fn put_layer(&self, scope: &LayerScope, diff_id: &str, fragment: &[u8]) -> Result<(), Error>;
     /// A layer's fragment under `scope`.
-    fn get_layer(&self, scope: &str, diff_id: &str) -> Result<Option<Vec<u8>>, Error>;
+    fn get_layer(&self, scope: &LayerScope, diff_id: &str) -> Result<Option<Vec<u8>>, Error>;
 
     /// Queues a job; refuses when the queue is full and ignores an id already queued or done.
-    fn enqueue(&self, id: &str, payload: &[u8]) -> Result<(), Error>;
+    fn enqueue(&self, tenant: &Tenant, id: &str, payload: &[u8]) -> Result<(), Error>;
     /// Jobs waiting or running.
     fn queue_depth(&self) -> Result<u64, Error>;
     /// Leases the oldest job nobody holds, or one whose lease ran out (its worker died), to
@@ -154,38 +252,59 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     fn lease(&self, worker: &str, now_ms: u64, lease_ms: u64) -> Result<Option<Job>, Error>;
     /// Extends `worker`'s lease of job `id` to `now_ms + lease_ms` (a worker renews while it
     /// works, so only a dead worker's job is taken over). `false` when it is not `worker`'s.
-    fn renew(&self, id: &str, worker: &str, now_ms: u64, lease_ms: u64) -> Result<bool, Error>;
-    /// Finishes a job: stores `result` under `result_key` and removes the job, at once.
-    /// `false` when the job is no longer this worker's or already finished (the result must
-    /// be dropped: exactly one result per job).
+    fn renew(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        worker: &str,
+        now_ms: u64,
+        lease_ms: u64,
+    ) -> Result<bool, Error>;
+    /// Finishes a job: stores `result` under `result_key` (the job's tenant's), appends
+    /// `audit` and removes the job, at once. `false` when the job is no longer this worker's
+    /// or already finished (the result and its audit entry must be dropped: exactly one
+    /// result per job, audited once).
+    #[allow(clippy::too_many_arguments)]
     fn complete(
         &self,
+        tenant: &Tenant,
         id: &str,
         worker: &str,
         result_key: &str,
         image: &str,
         created: &str,
         result: Encoded,
+        audit: Option<&[u8]>,
     ) -> Result<bool, Error>;
     /// Ends a job that cannot succeed, keeping `problem` as its answer.
-    fn fail(&self, id: &str, worker: &str, problem: &[u8]) -> Result<bool, Error>;
+    fn fail(&self, tenant: &Tenant, id: &str, worker: &str, problem: &[u8]) -> Result<bool, Error>;
     /// Releases every lease, when no worker of an earlier run can be alive (a store of one
     /// process at its start); a shared backend leaves them to run out. Returns how many.
     fn release_all(&self) -> Result<usize, Error>;
-    /// Where a job stands.
-    fn job_state(&self, id: &str) -> Result<JobState, Error>;
-    /// The result key of a completed job.
-    fn job_result(&self, id: &str) -> Result<Option<String>, Error>;
+    /// Where a job of `tenant` stands (another tenant's job is `Unknown`).
+    fn job_state(&self, tenant: &Tenant, id: &str) -> Result<JobState, Error>;
+    /// The result key of a completed job of `tenant`.
+    fn job_result(&self, tenant: &Tenant, id: &str) -> Result<Option<String>, Error>;
 
-    /// Appends to the audit log (an entry the caller encodes, JSON by convention).
-    fn audit(&self, entry: &[u8]) -> Result<u64, Error>;
-    /// Audit entries from sequence `from` on, at most `limit`.
-    fn audit_log(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, Error>;
+    /// Appends to the audit log (an entry the caller encodes, JSON by convention), as
+    /// `tenant`'s (its admins read it) or, with `None`, the installation's only.
+    fn audit(&self, tenant: Option<&Tenant>, entry: &[u8]) -> Result<u64, Error>;
+    /// Audit entries from sequence `from` on, at most `limit`: `tenant`'s, or with `None`
+    /// every entry (the installation's admins).
+    fn audit_log(
+        &self,
+        tenant: Option<&Tenant>,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, Error>;
 
-    /// Images with a stored input, each with its latest scan id, in image order.
-    fn inputs(&self) -> Result<Vec<(String, String)>, Error>;
-    /// An image's latest scan id and the input it was made from.
-    fn input(&self, image: &str) -> Result<Option<(String, Vec<u8>)>, Error>;
+    /// `tenant`'s images with a stored input, each with its latest scan id, in image order.
+    fn inputs(&self, tenant: &Tenant) -> Result<Vec<(String, String)>, Error>;
+    /// Every tenant's images with a stored input (the scheduler's re-scan), in tenant and
+    /// image order.
+    fn all_inputs(&self) -> Result<Vec<(Tenant, String, String)>, Error>;
+    /// `tenant`'s image's latest scan id and the input it was made from.
+    fn input(&self, tenant: &Tenant, image: &str) -> Result<Option<(String, Vec<u8>)>, Error>;
 
     /// Takes `job`'s lease for `holder` until `now + ttl` when nobody else holds a live one
     /// and, for a scheduled run (`slot`), when that slot has not finished yet.

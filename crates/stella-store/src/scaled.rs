@@ -15,7 +15,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use crate::{Admission, Backend, Encoded, Error, Job, JobState, Lease, unpack};
+use crate::{
+    Admission, Backend, Encoded, Error, Job, JobState, LayerScope, Lease, Tenant, qualify, unpack,
+    unqualify,
+};
 
 /// Where the scaled store's servers are.
 #[derive(Debug, Clone)]
@@ -61,9 +64,10 @@ const GROUP: &str = "workers";
 
 /// Migrations, applied in order once each (under an advisory lock, so replicas starting
 /// together do not race).
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    r#"
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE scans (
     id bytea PRIMARY KEY,
     image bytea NOT NULL,
@@ -123,7 +127,28 @@ CREATE TABLE leases (
     last_slot bigint NOT NULL
 );
 "#,
-)];
+    ),
+    (
+        2,
+        // tenants: every tenant-owned row carries its tenant in its key; rows of before are
+        // the default tenant's
+        r#"
+ALTER TABLE scans ADD COLUMN tenant bytea NOT NULL DEFAULT 'default'::bytea;
+ALTER TABLE scans ALTER COLUMN tenant DROP DEFAULT;
+ALTER TABLE scans DROP CONSTRAINT scans_pkey;
+ALTER TABLE scans ADD PRIMARY KEY (tenant, id);
+DROP INDEX scans_by_image;
+CREATE INDEX scans_by_image ON scans (tenant, image, created, id);
+ALTER TABLE inputs ADD COLUMN tenant bytea NOT NULL DEFAULT 'default'::bytea;
+ALTER TABLE inputs ALTER COLUMN tenant DROP DEFAULT;
+ALTER TABLE inputs DROP CONSTRAINT inputs_pkey;
+ALTER TABLE inputs ADD PRIMARY KEY (tenant, image);
+ALTER TABLE audit ADD COLUMN tenant bytea;
+UPDATE audit SET tenant = 'default'::bytea;
+CREATE INDEX audit_by_tenant ON audit (tenant, seq);
+"#,
+    ),
+];
 
 /// An arbitrary number all Stella migrations lock on.
 const MIGRATION_LOCK: i64 = 0x5354_454c_4c41;
@@ -602,6 +627,10 @@ impl Scaled {
                     .iter()
                     .map(|r| r.get(0))
                     .collect();
+                let known = MIGRATIONS.last().map_or(0, |m| m.0);
+                if let Some(v) = done.iter().copied().filter(|v| *v > known).max() {
+                    return Ok(Some(v));
+                }
                 for (v, sql) in MIGRATIONS {
                     if done.contains(v) {
                         continue;
@@ -611,10 +640,20 @@ impl Scaled {
                     t.execute("INSERT INTO stella_migrations (version) VALUES ($1)", &[v])?;
                     t.commit()?;
                 }
-                Ok(())
+                Ok(None)
             })();
             cl.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
             out
+        })
+        .and_then(|newer: Option<i32>| match newer {
+            Some(v) => Err(Error::Db {
+                path: self.pg.name.clone(),
+                message: format!(
+                    "this database was migrated by a newer Stella (schema {v}; this binary knows up to {}); run that version",
+                    MIGRATIONS.last().map_or(0, |m| m.0)
+                ),
+            }),
+            None => Ok(()),
         })
     }
 
@@ -720,7 +759,9 @@ impl Scaled {
             self.finish_job(&id, state.as_deref().unwrap_or("done"))?;
             return Ok(None);
         }
+        let (tenant, id) = unqualify(&id);
         Ok(Some(Job {
+            tenant,
             id,
             payload,
             attempts,
@@ -758,6 +799,7 @@ impl Backend for Scaled {
 
     fn put_scan(
         &self,
+        tenant: &Tenant,
         id: &str,
         image: &str,
         created: &str,
@@ -765,6 +807,7 @@ impl Backend for Scaled {
         audit: Option<&[u8]>,
     ) -> Result<(), Error> {
         let Encoded(value, input) = value;
+        let t = tenant.as_str().as_bytes().to_vec();
         let (id, image, created) = (
             id.as_bytes().to_vec(),
             image.as_bytes().to_vec(),
@@ -776,29 +819,33 @@ impl Backend for Scaled {
         self.pg.run(move |c| {
             c.execute(
                 "WITH s AS (
-                    INSERT INTO scans (id, image, created, result) VALUES ($1, $2, $3, $4)
-                    ON CONFLICT (id) DO UPDATE SET image = excluded.image,
+                    INSERT INTO scans (tenant, id, image, created, result)
+                    VALUES ($7, $1, $2, $3, $4)
+                    ON CONFLICT (tenant, id) DO UPDATE SET image = excluded.image,
                         created = excluded.created, result = excluded.result
                  ), i AS (
-                    INSERT INTO inputs (image, scan_id, input)
-                    SELECT $2, $1, $5::bytea WHERE $5::bytea IS NOT NULL
-                    ON CONFLICT (image) DO UPDATE SET scan_id = excluded.scan_id,
+                    INSERT INTO inputs (tenant, image, scan_id, input)
+                    SELECT $7, $2, $1, $5::bytea WHERE $5::bytea IS NOT NULL
+                    ON CONFLICT (tenant, image) DO UPDATE SET scan_id = excluded.scan_id,
                         input = excluded.input
                  )
-                 INSERT INTO audit (entry) SELECT $6::bytea WHERE $6::bytea IS NOT NULL",
-                &[&id, &image, &created, &value, &input, &audit],
+                 INSERT INTO audit (tenant, entry)
+                 SELECT $7, $6::bytea WHERE $6::bytea IS NOT NULL",
+                &[&id, &image, &created, &value, &input, &audit, &t],
             )
             .map(|_| ())
         })
     }
 
-    fn get_scan(&self, id: &str) -> Result<Option<Vec<u8>>, Error> {
+    fn get_scan(&self, tenant: &Tenant, id: &str) -> Result<Option<Vec<u8>>, Error> {
         let i = id.as_bytes().to_vec();
+        let t = tenant.as_str().as_bytes().to_vec();
         let packed: Option<Vec<u8>> = self.pg.run(move |c| {
-            Ok(
-                c.query_opt("SELECT result FROM scans WHERE id = $1", &[&i])?
-                    .map(|r| r.get(0)),
-            )
+            Ok(c.query_opt(
+                "SELECT result FROM scans WHERE tenant = $1 AND id = $2",
+                &[&t, &i],
+            )?
+            .map(|r| r.get(0)))
         })?;
         packed
             .map(|p| {
@@ -810,12 +857,14 @@ impl Backend for Scaled {
             .transpose()
     }
 
-    fn scans_of(&self, image: &str) -> Result<Vec<(String, String)>, Error> {
+    fn scans_of(&self, tenant: &Tenant, image: &str) -> Result<Vec<(String, String)>, Error> {
         let image = image.as_bytes().to_vec();
+        let t = tenant.as_str().as_bytes().to_vec();
         self.pg.run(move |c| {
             Ok(c.query(
-                "SELECT created, id FROM scans WHERE image = $1 ORDER BY created, id",
-                &[&image],
+                "SELECT created, id FROM scans WHERE tenant = $1 AND image = $2
+                 ORDER BY created, id",
+                &[&t, &image],
             )?
             .iter()
             .map(|r| (text(r, 0), text(r, 1)))
@@ -823,7 +872,12 @@ impl Backend for Scaled {
         })
     }
 
-    fn missing_layers(&self, scope: &str, diff_ids: &[String]) -> Result<Vec<String>, Error> {
+    fn missing_layers(
+        &self,
+        scope: &LayerScope,
+        diff_ids: &[String],
+    ) -> Result<Vec<String>, Error> {
+        let scope = scope.as_str();
         if diff_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -839,7 +893,8 @@ impl Backend for Scaled {
             .collect())
     }
 
-    fn put_layer(&self, scope: &str, diff_id: &str, fragment: &[u8]) -> Result<(), Error> {
+    fn put_layer(&self, scope: &LayerScope, diff_id: &str, fragment: &[u8]) -> Result<(), Error> {
+        let scope = scope.as_str();
         let cached = self.key(&format!("fragment:{scope}:{diff_id}"));
         let (s, d, f) = (
             scope.as_bytes().to_vec(),
@@ -871,7 +926,8 @@ impl Backend for Scaled {
         })
     }
 
-    fn get_layer(&self, scope: &str, diff_id: &str) -> Result<Option<Vec<u8>>, Error> {
+    fn get_layer(&self, scope: &LayerScope, diff_id: &str) -> Result<Option<Vec<u8>>, Error> {
+        let scope = scope.as_str();
         // the layers of images scanned lately are read from Redis; PostgreSQL has them all
         let cached = self.key(&format!("fragment:{scope}:{diff_id}"));
         if let Ok(Some(f)) = self.redis.with(|c| {
@@ -905,14 +961,15 @@ impl Backend for Scaled {
         Ok(found)
     }
 
-    fn enqueue(&self, id: &str, payload: &[u8]) -> Result<(), Error> {
+    fn enqueue(&self, tenant: &Tenant, id: &str, payload: &[u8]) -> Result<(), Error> {
         // a job finished more than a week ago is known to PostgreSQL only; while PostgreSQL
         // is down, scans still queue (and wait for it to store their results)
-        match self.job_result(id) {
+        match self.job_result(tenant, id) {
             Ok(Some(_)) => return Ok(()),
             Err(e) if !e.is_unavailable() => return Err(e),
             _ => {}
         }
+        let id = &qualify(tenant, id);
         let (stream, job) = (self.key("queue"), self.job_key(id));
         let queued: i64 = self.redis.with(|c| {
             self.enqueue
@@ -991,19 +1048,24 @@ impl Backend for Scaled {
 
     fn complete(
         &self,
+        tenant: &Tenant,
         id: &str,
         worker: &str,
         result_key: &str,
         image: &str,
         created: &str,
         result: Encoded,
+        audit: Option<&[u8]>,
     ) -> Result<bool, Error> {
+        let id = &qualify(tenant, id);
         // a worker whose lease ran out and was taken over drops its result; should both
         // get past this, PostgreSQL keeps the first
         if !self.holds(id, worker)? {
             return Ok(false);
         }
         let Encoded(value, input) = result;
+        let t = tenant.as_str().as_bytes().to_vec();
+        let audit = audit.map(<[u8]>::to_vec);
         let (i, k, image, created) = (
             id.as_bytes().to_vec(),
             result_key.as_bytes().to_vec(),
@@ -1018,19 +1080,23 @@ impl Backend for Scaled {
                     INSERT INTO jobs_done (job_id, result_key) VALUES ($1, $2)
                     ON CONFLICT (job_id) DO NOTHING RETURNING 1
                  ), s AS (
-                    INSERT INTO scans (id, image, created, result)
-                    SELECT $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM d)
-                    ON CONFLICT (id) DO UPDATE SET image = excluded.image,
+                    INSERT INTO scans (tenant, id, image, created, result)
+                    SELECT $7, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM d)
+                    ON CONFLICT (tenant, id) DO UPDATE SET image = excluded.image,
                         created = excluded.created, result = excluded.result
                  ), i AS (
-                    INSERT INTO inputs (image, scan_id, input)
-                    SELECT $3, $2, $6::bytea
+                    INSERT INTO inputs (tenant, image, scan_id, input)
+                    SELECT $7, $3, $2, $6::bytea
                     WHERE $6::bytea IS NOT NULL AND EXISTS (SELECT 1 FROM d)
-                    ON CONFLICT (image) DO UPDATE SET scan_id = excluded.scan_id,
+                    ON CONFLICT (tenant, image) DO UPDATE SET scan_id = excluded.scan_id,
                         input = excluded.input
+                 ), a AS (
+                    INSERT INTO audit (tenant, entry)
+                    SELECT $7, $8::bytea
+                    WHERE $8::bytea IS NOT NULL AND EXISTS (SELECT 1 FROM d)
                  )
                  SELECT count(*) FROM d",
-                &[&i, &k, &image, &created, &value, &input],
+                &[&i, &k, &image, &created, &value, &input, &t, &audit],
             )?;
             Ok(r.first().map_or(0, |r| r.get(0)))
         })?;
@@ -1040,7 +1106,8 @@ impl Backend for Scaled {
         Ok(stored == 1)
     }
 
-    fn fail(&self, id: &str, worker: &str, problem: &[u8]) -> Result<bool, Error> {
+    fn fail(&self, tenant: &Tenant, id: &str, worker: &str, problem: &[u8]) -> Result<bool, Error> {
+        let id = &qualify(tenant, id);
         if !self.holds(id, worker)? {
             return Ok(false);
         }
@@ -1057,7 +1124,15 @@ impl Backend for Scaled {
         Ok(kept)
     }
 
-    fn renew(&self, id: &str, worker: &str, _now_ms: u64, _lease_ms: u64) -> Result<bool, Error> {
+    fn renew(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        worker: &str,
+        _now_ms: u64,
+        _lease_ms: u64,
+    ) -> Result<bool, Error> {
+        let id = &qualify(tenant, id);
         let (stream, job) = (self.key("queue"), self.job_key(id));
         self.redis.with(|c| {
             let (holder, entry): (Option<String>, Option<String>) = redis::cmd("HMGET")
@@ -1086,7 +1161,8 @@ impl Backend for Scaled {
         Ok(0)
     }
 
-    fn job_state(&self, id: &str) -> Result<JobState, Error> {
+    fn job_state(&self, tenant: &Tenant, id: &str) -> Result<JobState, Error> {
+        let id = &qualify(tenant, id);
         let job = self.job_key(id);
         let (state, attempts): (Option<String>, Option<u32>) = self.redis.with(|c| {
             redis::cmd("HMGET")
@@ -1120,8 +1196,8 @@ impl Backend for Scaled {
         })
     }
 
-    fn job_result(&self, id: &str) -> Result<Option<String>, Error> {
-        let i = id.as_bytes().to_vec();
+    fn job_result(&self, tenant: &Tenant, id: &str) -> Result<Option<String>, Error> {
+        let i = qualify(tenant, id).into_bytes();
         self.pg.run(move |c| {
             Ok(
                 c.query_opt("SELECT result_key FROM jobs_done WHERE job_id = $1", &[&i])?
@@ -1130,47 +1206,81 @@ impl Backend for Scaled {
         })
     }
 
-    fn audit(&self, entry: &[u8]) -> Result<u64, Error> {
+    fn audit(&self, tenant: Option<&Tenant>, entry: &[u8]) -> Result<u64, Error> {
         let e = entry.to_vec();
+        let t = tenant.map(|t| t.as_str().as_bytes().to_vec());
         let seq: i64 = self.pg.run(move |c| {
-            let r = c.query("INSERT INTO audit (entry) VALUES ($1) RETURNING seq", &[&e])?;
+            let r = c.query(
+                "INSERT INTO audit (tenant, entry) VALUES ($1, $2) RETURNING seq",
+                &[&t, &e],
+            )?;
             Ok(r.first().map_or(0, |r| r.get(0)))
         })?;
         Ok(seq.max(0) as u64)
     }
 
-    fn audit_log(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, Error> {
+    fn audit_log(
+        &self,
+        tenant: Option<&Tenant>,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, Error> {
         let from = i64::try_from(from).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let t = tenant.map(|t| t.as_str().as_bytes().to_vec());
+        self.pg.run(move |c| {
+            let rows = match &t {
+                Some(t) => c.query(
+                    "SELECT seq, entry FROM audit WHERE tenant = $1 AND seq >= $2
+                     ORDER BY seq LIMIT $3",
+                    &[t, &from, &limit],
+                )?,
+                None => c.query(
+                    "SELECT seq, entry FROM audit WHERE seq >= $1 ORDER BY seq LIMIT $2",
+                    &[&from, &limit],
+                )?,
+            };
+            Ok(rows
+                .iter()
+                .map(|r| (r.get::<_, i64>(0).max(0) as u64, r.get(1)))
+                .collect())
+        })
+    }
+
+    fn inputs(&self, tenant: &Tenant) -> Result<Vec<(String, String)>, Error> {
+        let t = tenant.as_str().as_bytes().to_vec();
         self.pg.run(move |c| {
             Ok(c.query(
-                "SELECT seq, entry FROM audit WHERE seq >= $1 ORDER BY seq LIMIT $2",
-                &[&from, &limit],
+                "SELECT image, scan_id FROM inputs WHERE tenant = $1 ORDER BY image",
+                &[&t],
             )?
             .iter()
-            .map(|r| (r.get::<_, i64>(0).max(0) as u64, r.get(1)))
+            .map(|r| (text(r, 0), text(r, 1)))
             .collect())
         })
     }
 
-    fn inputs(&self) -> Result<Vec<(String, String)>, Error> {
+    fn all_inputs(&self) -> Result<Vec<(Tenant, String, String)>, Error> {
         self.pg.run(|c| {
-            Ok(
-                c.query("SELECT image, scan_id FROM inputs ORDER BY image", &[])?
-                    .iter()
-                    .map(|r| (text(r, 0), text(r, 1)))
-                    .collect(),
-            )
+            Ok(c.query(
+                "SELECT tenant, image, scan_id FROM inputs ORDER BY tenant, image",
+                &[],
+            )?
+            .iter()
+            .filter_map(|r| Some((Tenant::new(&text(r, 0)).ok()?, text(r, 1), text(r, 2))))
+            .collect())
         })
     }
 
-    fn input(&self, image: &str) -> Result<Option<(String, Vec<u8>)>, Error> {
+    fn input(&self, tenant: &Tenant, image: &str) -> Result<Option<(String, Vec<u8>)>, Error> {
         let i = image.as_bytes().to_vec();
+        let t = tenant.as_str().as_bytes().to_vec();
         let row: Option<(String, Vec<u8>)> = self.pg.run(move |c| {
-            Ok(
-                c.query_opt("SELECT scan_id, input FROM inputs WHERE image = $1", &[&i])?
-                    .map(|r| (text(&r, 0), r.get(1))),
-            )
+            Ok(c.query_opt(
+                "SELECT scan_id, input FROM inputs WHERE tenant = $1 AND image = $2",
+                &[&t, &i],
+            )?
+            .map(|r| (text(&r, 0), r.get(1))))
         })?;
         let Some((id, packed)) = row else {
             return Ok(None);

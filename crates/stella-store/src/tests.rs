@@ -6,6 +6,14 @@ use std::sync::Arc;
 
 use super::*;
 
+fn ls(tenant: &str) -> LayerScope {
+    LayerScope::tenant(&Tenant::new(tenant).unwrap(), "c1")
+}
+
+fn dt() -> Tenant {
+    Tenant::default_tenant()
+}
+
 fn store(dir: &Path) -> Store {
     Store::open(dir, 100).unwrap()
 }
@@ -50,6 +58,7 @@ fn deferred_counts_are_exact_and_become_durable_with_the_next_write() {
                             // every third admitted scan stores a result, as Core does
                             if a.admitted && j % 3 == 0 {
                                 s.put_scan(
+                                    &dt(),
                                     &format!("scan-{i}-{j}"),
                                     "app:1",
                                     "2026-11-29T10:00:00Z",
@@ -92,6 +101,7 @@ fn scans_history_layers_docs_audit_survive_reopening() {
     {
         let s = store(dir.path());
         s.put_scan(
+            &dt(),
             "b",
             "alpine:3.19",
             "2026-11-29T10:00:00Z",
@@ -100,6 +110,7 @@ fn scans_history_layers_docs_audit_survive_reopening() {
         )
         .unwrap();
         s.put_scan(
+            &dt(),
             "a",
             "alpine:3.19",
             "2026-11-28T10:00:00Z",
@@ -108,6 +119,7 @@ fn scans_history_layers_docs_audit_survive_reopening() {
         )
         .unwrap();
         s.put_scan(
+            &dt(),
             "c",
             "alpine:3.190",
             "2026-11-29T11:00:00Z",
@@ -115,16 +127,19 @@ fn scans_history_layers_docs_audit_survive_reopening() {
             None,
         )
         .unwrap();
-        s.put_layer("t1", "sha256:1", b"frag").unwrap();
+        s.put_layer(&ls("t1"), "sha256:1", b"frag").unwrap();
         s.put_doc("policy-history", b"{}").unwrap();
-        assert_eq!(s.audit(b"one").unwrap(), 0);
-        assert_eq!(s.audit(b"two").unwrap(), 1);
+        assert_eq!(s.audit(None, b"one").unwrap(), 0);
+        assert_eq!(s.audit(None, b"two").unwrap(), 1);
     }
     let s = store(dir.path());
-    assert_eq!(s.get_scan("a").unwrap().as_deref(), Some(&b"{\"n\":1}"[..]));
-    assert_eq!(s.get_scan("zz").unwrap(), None);
     assert_eq!(
-        s.scans_of("alpine:3.19").unwrap(),
+        s.get_scan(&dt(), "a").unwrap().as_deref(),
+        Some(&b"{\"n\":1}"[..])
+    );
+    assert_eq!(s.get_scan(&dt(), "zz").unwrap(), None);
+    assert_eq!(
+        s.scans_of(&dt(), "alpine:3.19").unwrap(),
         [
             ("2026-11-28T10:00:00Z".to_string(), "a".to_string()),
             ("2026-11-29T10:00:00Z".to_string(), "b".to_string())
@@ -133,18 +148,18 @@ fn scans_history_layers_docs_audit_survive_reopening() {
     );
     assert_eq!(
         s.missing_layers(
-            "t1",
+            &ls("t1"),
             &["sha256:0".into(), "sha256:1".into(), "sha256:2".into()]
         )
         .unwrap(),
         ["sha256:0", "sha256:2"]
     );
     assert_eq!(
-        s.get_layer("t1", "sha256:1").unwrap().as_deref(),
+        s.get_layer(&ls("t1"), "sha256:1").unwrap().as_deref(),
         Some(&b"frag"[..])
     );
     assert_eq!(
-        s.missing_layers("t2", &["sha256:1".into()]).unwrap(),
+        s.missing_layers(&ls("t2"), &["sha256:1".into()]).unwrap(),
         ["sha256:1"],
         "another scope does not see the fragment"
     );
@@ -152,7 +167,7 @@ fn scans_history_layers_docs_audit_survive_reopening() {
         s.get_doc("policy-history").unwrap().as_deref(),
         Some(&b"{}"[..])
     );
-    assert_eq!(s.audit_log(1, 10).unwrap(), [(1, b"two".to_vec())]);
+    assert_eq!(s.audit_log(None, 1, 10).unwrap(), [(1, b"two".to_vec())]);
 }
 
 #[test]
@@ -160,10 +175,10 @@ fn a_dead_workers_job_is_leased_again_and_finishes_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     {
         let s = store(dir.path());
-        s.enqueue("job-1", b"scan this").unwrap();
-        s.enqueue("job-2", b"and this").unwrap();
+        s.enqueue(&dt(), "job-1", b"scan this").unwrap();
+        s.enqueue(&dt(), "job-2", b"and this").unwrap();
         // a retried submission is not queued twice
-        s.enqueue("job-1", b"scan this").unwrap();
+        s.enqueue(&dt(), "job-1", b"scan this").unwrap();
         assert_eq!(s.queue_depth().unwrap(), 2);
         let j = s.lease("w1", 1_000, 30_000).unwrap().unwrap();
         assert_eq!((j.id.as_str(), j.attempts), ("job-1", 1));
@@ -182,28 +197,67 @@ fn a_dead_workers_job_is_leased_again_and_finishes_exactly_once() {
     );
     // w1 comes back late: its result is refused; w2's is the one stored
     assert!(
-        !s.complete("job-1", "w1", "scan-x", "img", "t", Encoded::json(b"late"))
-            .unwrap()
+        !s.complete(
+            &dt(),
+            "job-1",
+            "w1",
+            "scan-x",
+            "img",
+            "t",
+            Encoded::json(b"late"),
+            None
+        )
+        .unwrap()
     );
     assert!(
-        s.complete("job-1", "w2", "scan-1", "img", "t1", Encoded::json(b"{}"))
-            .unwrap()
+        s.complete(
+            &dt(),
+            "job-1",
+            "w2",
+            "scan-1",
+            "img",
+            "t1",
+            Encoded::json(b"{}"),
+            None
+        )
+        .unwrap()
     );
     assert!(
-        !s.complete("job-1", "w2", "scan-1", "img", "t1", Encoded::json(b"{}"))
-            .unwrap(),
+        !s.complete(
+            &dt(),
+            "job-1",
+            "w2",
+            "scan-1",
+            "img",
+            "t1",
+            Encoded::json(b"{}"),
+            None
+        )
+        .unwrap(),
         "once"
     );
     assert!(
-        s.complete("job-2", "w2", "scan-2", "img", "t2", Encoded::json(b"{}"))
-            .unwrap()
+        s.complete(
+            &dt(),
+            "job-2",
+            "w2",
+            "scan-2",
+            "img",
+            "t2",
+            Encoded::json(b"{}"),
+            None
+        )
+        .unwrap()
     );
-    assert_eq!(s.job_result("job-1").unwrap().as_deref(), Some("scan-1"));
-    assert_eq!(s.get_scan("scan-x").unwrap(), None);
+    assert_eq!(
+        s.job_result(&dt(), "job-1").unwrap().as_deref(),
+        Some("scan-1")
+    );
+    assert_eq!(s.get_scan(&dt(), "scan-x").unwrap(), None);
     assert_eq!(s.queue_depth().unwrap(), 0);
-    assert_eq!(s.scans_of("img").unwrap().len(), 2);
+    assert_eq!(s.scans_of(&dt(), "img").unwrap().len(), 2);
     // a done job is not queued again
-    s.enqueue("job-1", b"scan this").unwrap();
+    s.enqueue(&dt(), "job-1", b"scan this").unwrap();
     assert_eq!(s.queue_depth().unwrap(), 0);
 }
 
@@ -211,9 +265,12 @@ fn a_dead_workers_job_is_leased_again_and_finishes_exactly_once() {
 fn a_full_queue_pushes_back() {
     let dir = tempfile::tempdir().unwrap();
     let s = Store::open(dir.path(), 2).unwrap();
-    s.enqueue("a", b"").unwrap();
-    s.enqueue("b", b"").unwrap();
-    assert!(matches!(s.enqueue("c", b""), Err(Error::QueueFull(2))));
+    s.enqueue(&dt(), "a", b"").unwrap();
+    s.enqueue(&dt(), "b", b"").unwrap();
+    assert!(matches!(
+        s.enqueue(&dt(), "c", b""),
+        Err(Error::QueueFull(2))
+    ));
 }
 
 #[test]
@@ -229,13 +286,13 @@ fn an_unusable_place_is_a_clear_error() {
 fn interrupted_jobs_run_again_at_once_and_failures_are_kept() {
     let dir = tempfile::tempdir().unwrap();
     let s = Store::open(dir.path(), 10).unwrap();
-    s.enqueue("j1", b"p1").unwrap();
-    s.enqueue("j2", b"p2").unwrap();
-    assert_eq!(s.job_state("j1").unwrap(), JobState::Queued);
+    s.enqueue(&dt(), "j1", b"p1").unwrap();
+    s.enqueue(&dt(), "j2", b"p2").unwrap();
+    assert_eq!(s.job_state(&dt(), "j1").unwrap(), JobState::Queued);
     let j = s.lease("w1", 1_000, 3_600_000).unwrap().unwrap();
     assert_eq!(j.id, "j1");
     assert_eq!(
-        s.job_state("j1").unwrap(),
+        s.job_state(&dt(), "j1").unwrap(),
         JobState::Running { attempts: 1 }
     );
     drop(s);
@@ -245,23 +302,41 @@ fn interrupted_jobs_run_again_at_once_and_failures_are_kept() {
     let j = s.lease("w2", 2_000, 3_600_000).unwrap().unwrap();
     assert_eq!((j.id.as_str(), j.attempts), ("j1", 2));
     assert!(
-        !s.complete("j1", "w1", "j1", "img", "t", Encoded::json(b"{}"))
-            .unwrap(),
+        !s.complete(
+            &dt(),
+            "j1",
+            "w1",
+            "j1",
+            "img",
+            "t",
+            Encoded::json(b"{}"),
+            None
+        )
+        .unwrap(),
         "the dead worker's result is refused"
     );
     assert!(
-        s.complete("j1", "w2", "j1", "img", "t", Encoded::json(b"{}"))
-            .unwrap()
+        s.complete(
+            &dt(),
+            "j1",
+            "w2",
+            "j1",
+            "img",
+            "t",
+            Encoded::json(b"{}"),
+            None
+        )
+        .unwrap()
     );
-    assert_eq!(s.job_state("j1").unwrap(), JobState::Done);
+    assert_eq!(s.job_state(&dt(), "j1").unwrap(), JobState::Done);
     let j = s.lease("w2", 2_000, 3_600_000).unwrap().unwrap();
-    assert!(s.fail(&j.id, "w2", b"{\"status\":422}").unwrap());
+    assert!(s.fail(&dt(), &j.id, "w2", b"{\"status\":422}").unwrap());
     assert_eq!(
-        s.job_state("j2").unwrap(),
+        s.job_state(&dt(), "j2").unwrap(),
         JobState::Failed(b"{\"status\":422}".to_vec())
     );
     assert_eq!(s.queue_depth().unwrap(), 0);
-    assert_eq!(s.job_state("nope").unwrap(), JobState::Unknown);
+    assert_eq!(s.job_state(&dt(), "nope").unwrap(), JobState::Unknown);
 }
 
 #[test]
@@ -271,6 +346,7 @@ fn results_stored_in_parts_read_back_whole() {
     let head = br#"{"schemaVersion":"1","createdAt":"2026-11-30T00:00:00Z"#;
     let tail = br#"","findings":[]}"#.repeat(100);
     s.put_scan(
+        &dt(),
         "p",
         "img",
         "2026-11-30T00:00:00Z",
@@ -280,7 +356,7 @@ fn results_stored_in_parts_read_back_whole() {
     .unwrap();
     let mut whole = head.to_vec();
     whole.extend_from_slice(&tail);
-    assert_eq!(s.get_scan("p").unwrap().unwrap(), whole);
+    assert_eq!(s.get_scan(&dt(), "p").unwrap().unwrap(), whole);
 }
 
 #[test]
@@ -305,6 +381,7 @@ fn the_commit_observer_hears_every_write_once() {
                 for i in 0..25 {
                     let id = format!("s-{t}-{i}");
                     s.put_scan(
+                        &dt(),
                         &id,
                         "img",
                         "2026-11-30T00:00:00Z",
@@ -324,7 +401,7 @@ fn the_commit_observer_hears_every_write_once() {
     let commits = COMMITS.load(SeqCst);
     assert!((1..=100).contains(&commits), "{commits}");
     // an ungrouped write (a queue entry) is one commit of one write
-    s.enqueue("job-1", b"{}").unwrap();
+    s.enqueue(&dt(), "job-1", b"{}").unwrap();
     assert_eq!(WRITES.load(SeqCst), 101);
     assert_eq!(COMMITS.load(SeqCst), commits + 1);
 }
@@ -348,6 +425,7 @@ fn grouped_writes_from_many_threads_each_commit_once_and_survive_reopening() {
                         let id = format!("s-{t}-{i}");
                         let json = format!("{{\"scanId\":\"{id}\"}}");
                         s.put_scan(
+                            &dt(),
                             &id,
                             &format!("img-{t}"),
                             &format!("2026-11-30T00:00:{i:02}Z"),
@@ -365,14 +443,14 @@ fn grouped_writes_from_many_threads_each_commit_once_and_survive_reopening() {
     }
     let s = store(dir.path());
     for t in 0..8 {
-        let history = s.scans_of(&format!("img-{t}")).unwrap();
+        let history = s.scans_of(&dt(), &format!("img-{t}")).unwrap();
         assert_eq!(history.len(), 40, "every scan of img-{t} filed once");
         for (_, id) in history {
-            let json = s.get_scan(&id).unwrap().unwrap();
+            let json = s.get_scan(&dt(), &id).unwrap().unwrap();
             assert_eq!(json, format!("{{\"scanId\":\"{id}\"}}").into_bytes());
         }
     }
-    let audit = s.audit_log(0, 1000).unwrap();
+    let audit = s.audit_log(None, 0, 1000).unwrap();
     assert_eq!(audit.len(), 320, "one audit entry per scan");
     let mut seqs: Vec<u64> = audit.iter().map(|(n, _)| *n).collect();
     seqs.dedup();
@@ -385,6 +463,7 @@ fn inputs_keep_each_images_latest_and_leases_run_each_slot_once() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(dir.path());
     s.put_scan(
+        &dt(),
         "s1",
         "app:1",
         "2026-11-29T10:00:00Z",
@@ -393,6 +472,7 @@ fn inputs_keep_each_images_latest_and_leases_run_each_slot_once() {
     )
     .unwrap();
     s.put_scan(
+        &dt(),
         "s2",
         "app:1",
         "2026-11-30T10:00:00Z",
@@ -401,6 +481,7 @@ fn inputs_keep_each_images_latest_and_leases_run_each_slot_once() {
     )
     .unwrap();
     s.put_scan(
+        &dt(),
         "s3",
         "other:2",
         "2026-11-30T10:00:00Z",
@@ -409,14 +490,14 @@ fn inputs_keep_each_images_latest_and_leases_run_each_slot_once() {
     )
     .unwrap();
     assert_eq!(
-        s.inputs().unwrap(),
+        s.inputs(&dt()).unwrap(),
         vec![("app:1".to_string(), "s2".to_string())]
     );
     assert_eq!(
-        s.input("app:1").unwrap(),
+        s.input(&dt(), "app:1").unwrap(),
         Some(("s2".into(), b"second".to_vec()))
     );
-    assert_eq!(s.input("other:2").unwrap(), None);
+    assert_eq!(s.input(&dt(), "other:2").unwrap(), None);
 
     // two replicas (holders) and one slot: one runs it, once
     let slot = 1_764_464_340;
@@ -476,4 +557,231 @@ fn lz4_gives_lz4_flex_bytes_at_every_size_and_reuse() {
         assert_eq!(ours, lz4_flex::compress_prepend_size(&input), "size {n}");
         assert_eq!(lz4_flex::decompress_size_prepended(&ours).unwrap(), input);
     }
+}
+
+/// What both backends promise about tenants: a record of one tenant is never found, listed,
+/// finished or overwritten through another, whatever id or name the other uses.
+pub(crate) fn tenancy_contract(s: &Store) {
+    let a = Tenant::new("team-a").unwrap();
+    let b = Tenant::new("team-b").unwrap();
+    for (t, body) in [(&a, &b"a-result"[..]), (&b, &b"b-result"[..])] {
+        s.put_scan(
+            t,
+            "scan-1",
+            "app:1",
+            "2026-12-01T00:00:00Z",
+            Encoded::json(body).with_input(body),
+            Some(format!("audit of {t}").as_bytes()),
+        )
+        .unwrap();
+    }
+    // the same id and image name in two tenants are two records
+    assert_eq!(
+        s.get_scan(&a, "scan-1").unwrap().as_deref(),
+        Some(&b"a-result"[..])
+    );
+    assert_eq!(
+        s.get_scan(&b, "scan-1").unwrap().as_deref(),
+        Some(&b"b-result"[..])
+    );
+    let c = Tenant::new("team-c").unwrap();
+    assert_eq!(s.get_scan(&c, "scan-1").unwrap(), None);
+    assert!(s.scans_of(&c, "app:1").unwrap().is_empty());
+    assert_eq!(s.scans_of(&a, "app:1").unwrap().len(), 1);
+    assert!(s.inputs(&c).unwrap().is_empty());
+    assert_eq!(s.input(&a, "app:1").unwrap().unwrap().1, b"a-result");
+    assert_eq!(s.input(&b, "app:1").unwrap().unwrap().1, b"b-result");
+    assert!(s.input(&c, "app:1").unwrap().is_none());
+    let all = s.all_inputs().unwrap();
+    assert!(all.contains(&(a.clone(), "app:1".into(), "scan-1".into())));
+    assert!(all.contains(&(b.clone(), "app:1".into(), "scan-1".into())));
+    // a tenant name that is a prefix of another's reads nothing of it
+    let team = Tenant::new("team").unwrap();
+    assert!(s.inputs(&team).unwrap().is_empty());
+    assert_eq!(s.get_scan(&team, "-a\0scan-1").unwrap(), None);
+
+    // layer fragments: a tenant's upload is not another's, nor Core's
+    let la = LayerScope::tenant(&a, "c1");
+    let lb = LayerScope::tenant(&b, "c1");
+    s.put_layer(&la, "sha256:x", b"poison").unwrap();
+    assert_eq!(
+        s.missing_layers(&lb, &["sha256:x".into()]).unwrap(),
+        ["sha256:x"]
+    );
+    assert_eq!(
+        s.missing_layers(&LayerScope::core("c1"), &["sha256:x".into()])
+            .unwrap(),
+        ["sha256:x"]
+    );
+    assert!(s.get_layer(&lb, "sha256:x").unwrap().is_none());
+    // a tenant named `core` is not Core
+    let core_tenant = Tenant::new("core").unwrap();
+    s.put_layer(&LayerScope::tenant(&core_tenant, "c1"), "sha256:y", b"p")
+        .unwrap();
+    assert!(
+        s.get_layer(&LayerScope::core("c1"), "sha256:y")
+            .unwrap()
+            .is_none()
+    );
+
+    // jobs: queued under a tenant, seen and finished only through it
+    s.enqueue(&a, "job-t", b"payload").unwrap();
+    assert_eq!(s.job_state(&a, "job-t").unwrap(), JobState::Queued);
+    assert_eq!(s.job_state(&b, "job-t").unwrap(), JobState::Unknown);
+    let job = loop {
+        if let Some(j) = s.lease("w", 1, 60_000).unwrap()
+            && j.id == "job-t"
+        {
+            break j;
+        }
+    };
+    assert_eq!(job.tenant, a);
+    assert!(!s.renew(&b, "job-t", "w", 2, 60_000).unwrap());
+    assert!(
+        !s.complete(
+            &b,
+            "job-t",
+            "w",
+            "job-t",
+            "img",
+            "t",
+            Encoded::json(b"{}"),
+            None
+        )
+        .unwrap(),
+        "another tenant cannot finish the job"
+    );
+    assert!(
+        s.complete(
+            &a,
+            "job-t",
+            "w",
+            "job-t",
+            "img",
+            "t",
+            Encoded::json(b"{}"),
+            Some(b"queued scan")
+        )
+        .unwrap()
+    );
+    assert_eq!(s.job_state(&a, "job-t").unwrap(), JobState::Done);
+    assert_eq!(s.job_result(&b, "job-t").unwrap(), None);
+    assert!(s.get_scan(&b, "job-t").unwrap().is_none());
+    assert!(s.get_scan(&a, "job-t").unwrap().is_some());
+
+    // audit: each tenant reads its own; the installation reads all
+    s.audit(None, b"installation only").unwrap();
+    let of = |t: &Tenant| -> Vec<Vec<u8>> {
+        s.audit_log(Some(t), 0, 100)
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect()
+    };
+    assert_eq!(
+        of(&a),
+        [b"audit of team-a".to_vec(), b"queued scan".to_vec()]
+    );
+    assert_eq!(of(&b), [b"audit of team-b".to_vec()]);
+    assert!(of(&c).is_empty());
+    let everything: Vec<Vec<u8>> = s
+        .audit_log(None, 0, 100)
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    assert!(everything.contains(&b"installation only".to_vec()));
+    assert!(everything.contains(&b"audit of team-b".to_vec()));
+    // paging a tenant's log from a sequence number
+    let seqs: Vec<u64> = s
+        .audit_log(Some(&a), 0, 100)
+        .unwrap()
+        .iter()
+        .map(|e| e.0)
+        .collect();
+    assert_eq!(s.audit_log(Some(&a), seqs[1], 100).unwrap().len(), 1);
+}
+
+#[test]
+fn tenants_never_see_each_others_records() {
+    let dir = tempfile::tempdir().unwrap();
+    tenancy_contract(&store(dir.path()));
+}
+
+#[test]
+fn tenant_ids_are_dns_labels() {
+    for ok in ["default", "team-a", "a", "0", "a1-b2"] {
+        assert!(Tenant::new(ok).is_ok(), "{ok}");
+    }
+    for bad in [
+        "",
+        "-a",
+        "a-",
+        "A",
+        "a/b",
+        "a\0b",
+        "a b",
+        "ä",
+        &"x".repeat(64),
+    ] {
+        assert!(Tenant::new(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn a_store_of_the_first_layout_becomes_the_default_tenants() {
+    // layout 1 (before tenants): the tables as that version wrote them, no meta table
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = redb::Database::create(dir.path().join("stella.redb")).unwrap();
+        let w = db.begin_write().unwrap();
+        {
+            const SCANS: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("scans");
+            const HISTORY: redb::TableDefinition<&str, ()> = redb::TableDefinition::new("history");
+            const INPUTS: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("inputs");
+            const AUDIT: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("audit");
+            let mut packed = Vec::new();
+            packed.push(1u8);
+            packed.extend_from_slice(&lz4_flex::compress_prepend_size(b"{\"old\":1}"));
+            w.open_table(SCANS)
+                .unwrap()
+                .insert("scan-old", packed.as_slice())
+                .unwrap();
+            w.open_table(HISTORY)
+                .unwrap()
+                .insert("app:1\x002026-01-01T00:00:00Z\x00scan-old", ())
+                .unwrap();
+            let mut input = 8u32.to_le_bytes().to_vec();
+            input.extend_from_slice(b"scan-old");
+            input.extend_from_slice(&lz4_flex::compress_prepend_size(b"in"));
+            w.open_table(INPUTS)
+                .unwrap()
+                .insert("app:1", input.as_slice())
+                .unwrap();
+            w.open_table(AUDIT)
+                .unwrap()
+                .insert(0, &b"old entry"[..])
+                .unwrap();
+        }
+        w.commit().unwrap();
+    }
+    let s = store(dir.path());
+    let d = dt();
+    assert_eq!(
+        s.get_scan(&d, "scan-old").unwrap().as_deref(),
+        Some(&b"{\"old\":1}"[..])
+    );
+    assert_eq!(s.scans_of(&d, "app:1").unwrap().len(), 1);
+    assert_eq!(s.input(&d, "app:1").unwrap().unwrap().1, b"in");
+    assert_eq!(s.audit_log(Some(&d), 0, 10).unwrap().len(), 1);
+    assert!(
+        s.get_scan(&Tenant::new("other").unwrap(), "scan-old")
+            .unwrap()
+            .is_none()
+    );
+    drop(s);
+    // opened again: migrated once, nothing doubled
+    let s = store(dir.path());
+    assert_eq!(s.scans_of(&d, "app:1").unwrap().len(), 1);
+    assert_eq!(s.inputs(&d).unwrap().len(), 1);
 }

@@ -5,6 +5,14 @@
 use std::sync::Arc;
 
 use super::*;
+
+fn ls(tenant: &str) -> LayerScope {
+    LayerScope::tenant(&Tenant::new(tenant).unwrap(), "c1")
+}
+
+fn dt() -> Tenant {
+    Tenant::default_tenant()
+}
 use crate::servers::{PostgresServer, RedisServer, available};
 
 struct Servers {
@@ -89,6 +97,7 @@ fn scaled_records_match_the_embedded_store() {
         ("c", "alpine:3.190", "2026-11-29T11:00:00Z"),
     ] {
         s.put_scan(
+            &dt(),
             id,
             image,
             created,
@@ -97,10 +106,13 @@ fn scaled_records_match_the_embedded_store() {
         )
         .unwrap();
     }
-    assert_eq!(other.get_scan("a").unwrap().as_deref(), Some(&b"a"[..]));
-    assert_eq!(other.get_scan("zz").unwrap(), None);
     assert_eq!(
-        other.scans_of("alpine:3.19").unwrap(),
+        other.get_scan(&dt(), "a").unwrap().as_deref(),
+        Some(&b"a"[..])
+    );
+    assert_eq!(other.get_scan(&dt(), "zz").unwrap(), None);
+    assert_eq!(
+        other.scans_of(&dt(), "alpine:3.19").unwrap(),
         [
             ("2026-11-28T10:00:00Z".to_string(), "a".to_string()),
             ("2026-11-29T10:00:00Z".to_string(), "b".to_string())
@@ -109,6 +121,7 @@ fn scaled_records_match_the_embedded_store() {
     let head = br#"{"createdAt":"2026-11-30T00:00:00Z"#;
     let tail = br#"","findings":[]}"#.repeat(100);
     s.put_scan(
+        &dt(),
         "p",
         "img",
         "t",
@@ -117,26 +130,28 @@ fn scaled_records_match_the_embedded_store() {
     )
     .unwrap();
     assert_eq!(
-        other.get_scan("p").unwrap().unwrap(),
+        other.get_scan(&dt(), "p").unwrap().unwrap(),
         [&head[..], &tail].concat()
     );
 
-    s.put_layer("t1", "sha256:1", b"frag").unwrap();
+    s.put_layer(&ls("t1"), "sha256:1", b"frag").unwrap();
     assert_eq!(
         other
             .missing_layers(
-                "t1",
+                &ls("t1"),
                 &["sha256:0".into(), "sha256:1".into(), "sha256:2".into()]
             )
             .unwrap(),
         ["sha256:0", "sha256:2"]
     );
     assert_eq!(
-        other.missing_layers("t2", &["sha256:1".into()]).unwrap(),
+        other
+            .missing_layers(&ls("t2"), &["sha256:1".into()])
+            .unwrap(),
         ["sha256:1"]
     );
     assert_eq!(
-        other.get_layer("t1", "sha256:1").unwrap().as_deref(),
+        other.get_layer(&ls("t1"), "sha256:1").unwrap().as_deref(),
         Some(&b"frag"[..])
     );
 
@@ -152,13 +167,14 @@ fn scaled_records_match_the_embedded_store() {
     );
 
     // three scans wrote three audit entries in one transaction each
-    assert_eq!(s.audit(b"four").unwrap(), 3);
+    assert_eq!(s.audit(None, b"four").unwrap(), 3);
     assert_eq!(
-        other.audit_log(2, 10).unwrap(),
+        other.audit_log(None, 2, 10).unwrap(),
         [(2, b"audit".to_vec()), (3, b"four".to_vec())]
     );
 
     s.put_scan(
+        &dt(),
         "s1",
         "app:1",
         "1",
@@ -167,6 +183,7 @@ fn scaled_records_match_the_embedded_store() {
     )
     .unwrap();
     s.put_scan(
+        &dt(),
         "s2",
         "app:1",
         "2",
@@ -175,6 +192,7 @@ fn scaled_records_match_the_embedded_store() {
     )
     .unwrap();
     s.put_scan(
+        &dt(),
         "s3",
         "APP:0",
         "2",
@@ -183,7 +201,7 @@ fn scaled_records_match_the_embedded_store() {
     )
     .unwrap();
     assert_eq!(
-        other.inputs().unwrap(),
+        other.inputs(&dt()).unwrap(),
         [
             ("APP:0".to_string(), "s3".to_string()),
             ("app:1".to_string(), "s2".to_string())
@@ -191,7 +209,7 @@ fn scaled_records_match_the_embedded_store() {
         "byte order, as the embedded store"
     );
     assert_eq!(
-        other.input("app:1").unwrap(),
+        other.input(&dt(), "app:1").unwrap(),
         Some(("s2".into(), b"second".to_vec()))
     );
 
@@ -242,17 +260,20 @@ fn scaled_jobs_survive_their_worker_and_finish_exactly_once() {
     };
     let a = replica(&srv, 3);
     let b = replica(&srv, 3);
-    a.enqueue("job-1", b"scan this").unwrap();
-    b.enqueue("job-2", b"and this").unwrap();
-    b.enqueue("job-1", b"scan this").unwrap();
+    a.enqueue(&dt(), "job-1", b"scan this").unwrap();
+    b.enqueue(&dt(), "job-2", b"and this").unwrap();
+    b.enqueue(&dt(), "job-1", b"scan this").unwrap();
     assert_eq!(
         a.queue_depth().unwrap(),
         2,
         "a retried submission is queued once"
     );
-    a.enqueue("job-3", b"").unwrap();
-    assert!(matches!(b.enqueue("job-4", b""), Err(Error::QueueFull(3))));
-    assert_eq!(a.job_state("job-1").unwrap(), JobState::Queued);
+    a.enqueue(&dt(), "job-3", b"").unwrap();
+    assert!(matches!(
+        b.enqueue(&dt(), "job-4", b""),
+        Err(Error::QueueFull(3))
+    ));
+    assert_eq!(a.job_state(&dt(), "job-1").unwrap(), JobState::Queued);
 
     let lease_ms = 300;
     let j = a.lease("w1", 0, lease_ms).unwrap().unwrap();
@@ -261,7 +282,7 @@ fn scaled_jobs_survive_their_worker_and_finish_exactly_once() {
         ("job-1", 1, &b"scan this"[..])
     );
     assert_eq!(
-        b.job_state("job-1").unwrap(),
+        b.job_state(&dt(), "job-1").unwrap(),
         JobState::Running { attempts: 1 }
     );
     // w1 dies holding job-1; w2 gets the others first, then job-1 once its lease ran out
@@ -273,43 +294,85 @@ fn scaled_jobs_survive_their_worker_and_finish_exactly_once() {
     let j1 = b.lease("w2", 0, lease_ms).unwrap().unwrap();
     assert_eq!((j1.id.as_str(), j1.attempts), ("job-1", 2));
     assert!(
-        !a.complete("job-1", "w1", "job-1", "img", "t", Encoded::json(b"late"))
-            .unwrap()
+        !a.complete(
+            &dt(),
+            "job-1",
+            "w1",
+            "job-1",
+            "img",
+            "t",
+            Encoded::json(b"late"),
+            None
+        )
+        .unwrap()
     );
     assert!(
-        b.complete("job-1", "w2", "job-1", "img", "t1", Encoded::json(b"{}"))
-            .unwrap()
+        b.complete(
+            &dt(),
+            "job-1",
+            "w2",
+            "job-1",
+            "img",
+            "t1",
+            Encoded::json(b"{}"),
+            None
+        )
+        .unwrap()
     );
     assert!(
-        !b.complete("job-1", "w2", "job-1", "img", "t1", Encoded::json(b"{}"))
-            .unwrap(),
+        !b.complete(
+            &dt(),
+            "job-1",
+            "w2",
+            "job-1",
+            "img",
+            "t1",
+            Encoded::json(b"{}"),
+            None
+        )
+        .unwrap(),
         "once"
     );
-    assert_eq!(a.get_scan("job-1").unwrap().as_deref(), Some(&b"{}"[..]));
-    assert_eq!(a.job_state("job-1").unwrap(), JobState::Done);
-    assert_eq!(a.job_result("job-1").unwrap().as_deref(), Some("job-1"));
-    assert!(b.fail("job-2", "w2", b"{\"status\":422}").unwrap());
     assert_eq!(
-        a.job_state("job-2").unwrap(),
+        a.get_scan(&dt(), "job-1").unwrap().as_deref(),
+        Some(&b"{}"[..])
+    );
+    assert_eq!(a.job_state(&dt(), "job-1").unwrap(), JobState::Done);
+    assert_eq!(
+        a.job_result(&dt(), "job-1").unwrap().as_deref(),
+        Some("job-1")
+    );
+    assert!(b.fail(&dt(), "job-2", "w2", b"{\"status\":422}").unwrap());
+    assert_eq!(
+        a.job_state(&dt(), "job-2").unwrap(),
         JobState::Failed(b"{\"status\":422}".to_vec())
     );
     assert!(
-        b.complete("job-3", "w2", "job-3", "img", "t3", Encoded::json(b"{}"))
-            .unwrap()
+        b.complete(
+            &dt(),
+            "job-3",
+            "w2",
+            "job-3",
+            "img",
+            "t3",
+            Encoded::json(b"{}"),
+            None
+        )
+        .unwrap()
     );
     assert_eq!(a.queue_depth().unwrap(), 0);
     assert!(
         a.lease("w1", 0, lease_ms).unwrap().is_none(),
         "nothing left, after a wait"
     );
-    a.enqueue("job-1", b"scan this").unwrap();
+    a.enqueue(&dt(), "job-1", b"scan this").unwrap();
     assert_eq!(
         a.queue_depth().unwrap(),
         0,
         "a done job is not queued again"
     );
-    assert_eq!(a.job_state("nope").unwrap(), JobState::Unknown);
-    assert_eq!(a.scans_of("img").unwrap().len(), 2);
+    assert_eq!(a.job_state(&dt(), "nope").unwrap(), JobState::Unknown);
+    assert_eq!(a.scans_of(&dt(), "img").unwrap().len(), 2);
 }
 
 #[test]
@@ -320,7 +383,7 @@ fn scaled_store_rides_out_server_restarts() {
     let s = replica(&srv, 10);
     let day = today();
     assert!(s.admit("t", &day, 5).unwrap().admitted);
-    s.put_scan("a", "img", "1", Encoded::json(b"{}"), None)
+    s.put_scan(&dt(), "a", "img", "1", Encoded::json(b"{}"), None)
         .unwrap();
     // Redis restarts (its append-only file keeps the counts): the next call reconnects
     srv.redis.stop();
@@ -329,22 +392,22 @@ fn scaled_store_rides_out_server_restarts() {
     assert!(s.ready().is_err());
     srv.redis.resume().unwrap();
     assert_eq!(s.quota_used("t", &day).unwrap(), 1);
-    s.put_layer("t1", "sha256:1", b"frag").unwrap();
+    s.put_layer(&ls("t1"), "sha256:1", b"frag").unwrap();
     // PostgreSQL stops: a clear error, not a hang; back, and the same store goes on
     srv.pg.stop();
     assert_eq!(
-        s.get_layer("t1", "sha256:1").unwrap().as_deref(),
+        s.get_layer(&ls("t1"), "sha256:1").unwrap().as_deref(),
         Some(&b"frag"[..]),
         "recently used fragments come from Redis"
     );
-    let e = s.get_scan("a").unwrap_err();
+    let e = s.get_scan(&dt(), "a").unwrap_err();
     assert!(
         e.is_unavailable() && e.to_string().contains("PostgreSQL"),
         "{e}"
     );
     assert!(s.ready().unwrap_err().to_string().contains("PostgreSQL"));
     srv.pg.resume().unwrap();
-    assert_eq!(s.get_scan("a").unwrap().as_deref(), Some(&b"{}"[..]));
+    assert_eq!(s.get_scan(&dt(), "a").unwrap().as_deref(), Some(&b"{}"[..]));
     assert!(s.ready().is_ok());
     // a store that cannot reach its servers says which
     let bad = Store::scaled(&ScaledOptions::new("redis://127.0.0.1:1", &srv.pg.url(), 1));
@@ -357,9 +420,9 @@ fn scaled_retention_deletes_only_scans_past_it() {
         return;
     };
     let s = replica(&srv, 10);
-    s.put_scan("old", "img", "1", Encoded::json(b"{}"), None)
+    s.put_scan(&dt(), "old", "img", "1", Encoded::json(b"{}"), None)
         .unwrap();
-    s.put_scan("new", "img", "2", Encoded::json(b"{}"), None)
+    s.put_scan(&dt(), "new", "img", "2", Encoded::json(b"{}"), None)
         .unwrap();
     let mut c = postgres::Client::connect(&srv.pg.url(), postgres::NoTls).unwrap();
     c.execute(
@@ -374,10 +437,21 @@ fn scaled_retention_deletes_only_scans_past_it() {
     })
     .unwrap();
     let start = std::time::Instant::now();
-    while s.get_scan("old").unwrap().is_some() {
+    while s.get_scan(&dt(), "old").unwrap().is_some() {
         assert!(start.elapsed().as_secs() < 10, "pruned within 10 s");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    assert!(s.get_scan("new").unwrap().is_some(), "younger scans stay");
-    assert_eq!(s.scans_of("img").unwrap().len(), 1);
+    assert!(
+        s.get_scan(&dt(), "new").unwrap().is_some(),
+        "younger scans stay"
+    );
+    assert_eq!(s.scans_of(&dt(), "img").unwrap().len(), 1);
+}
+
+#[test]
+fn scaled_tenants_never_see_each_others_records() {
+    let Some(srv) = servers("scaled_tenants_never_see_each_others_records") else {
+        return;
+    };
+    crate::tests::tenancy_contract(&replica(&srv, 100));
 }
