@@ -52,7 +52,9 @@ def protected(op, scope="scan", body=False, quota_headers=True):
     op["security"] = [{"bearer": []}]
     r = op["responses"]
     r.setdefault("401", problem("No token, or a token that is forged, expired or from another server (with a `WWW-Authenticate: Bearer` challenge)."))
-    r.setdefault("403", problem(f"The token lacks the `{scope}` scope."))
+    r.setdefault("403", problem(f"The token lacks the `{scope}` scope, the caller's role in the tenant does not allow this, or the caller does not belong to the tenant it names."))
+    r.setdefault("400", problem("A malformed request, or a caller of several tenants that names none."))
+    op.setdefault("parameters", []).append(TENANT_PARAM)
     r.setdefault("408", problem("The request took longer than the server's request timeout."))
     if body:
         r.setdefault("413", problem("The body is larger than the server's limit (`--max-body-mib`)."))
@@ -62,6 +64,14 @@ def protected(op, scope="scan", body=False, quota_headers=True):
                 resp.setdefault("headers", {}).update(QUOTA_HEADERS)
     return op
 
+
+TENANT_PARAM = {
+    "name": "X-Stella-Tenant", "in": "header", "required": False,
+    "schema": {"type": "string", "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},
+    "description": "The tenant the request acts in (default: the caller's only tenant, else the default tenant if it belongs to it). `?tenant=ID` does the same where headers cannot be sent (event streams).",
+}
+ROLE = {"enum": ["viewer", "scanner", "policy-editor", "admin"]}
+TENANT_ID = {"type": "string", "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}
 
 SCAN_RESULT = {"$ref": "#/components/schemas/ScanResult"}
 PROGRESS = {"$ref": "#/components/schemas/Progress"}
@@ -408,7 +418,10 @@ doc = {
                                    "kind": {"enum": ["client", "user"]}, "name": {"type": "string"},
                                    "scopes": {"type": "array", "items": {"enum": ["scan", "policy:write", "admin"]}},
                                    "tier": {"type": "string"}, "maxScansPerDay": {"type": "integer", "minimum": 0},
-                                   "password": {"type": "string", "minLength": 12}}, ["kind", "name"], extra=False),
+                                   "password": {"type": "string", "minLength": 12},
+                                   "tenants": {"type": "object", "additionalProperties": ROLE,
+                                               "description": "Tenant id → role; default: the default tenant (an admin there, limited by the scopes)."},
+                                   "installationAdmin": {"type": "boolean"}}, ["kind", "name"], extra=False),
                                    "example": {"kind": "client", "name": "ci-pipeline", "scopes": ["scan"]}}}},
                                "responses": {"201": js(obj({"kind": {"type": "string"}, "name": {"type": "string"},
                                                             "clientSecret": {"type": "string"}}, ["kind", "name"]), "Added."),
@@ -421,6 +434,50 @@ doc = {
             "parameters": [{"name": "kind", "in": "path", "required": True, "schema": {"enum": ["client", "user"]}},
                            {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"204": {"description": "Removed."}, "404": problem("No such principal.")}}, scope="admin")},
+        "/api/v1/tenants": {
+            "get": protected({"operationId": "tenants", "summary": "Tenants: every one (installation admins) or the caller's own, with its role there",
+                              "responses": {"200": js(obj({"current": {"type": "string"}, "tenants": {"type": "array", "items": obj({
+                                  "id": {"type": "string"}, "name": {"type": "string"}, "created": {"type": "string"},
+                                  "role": {"type": ["string", "null"]}, "members": {"type": "integer"}},
+                                  ["id", "name", "members"])}}, ["tenants", "current"]))}}),
+            "post": protected({"operationId": "addTenant", "summary": "Create a tenant (installation admin)",
+                               "requestBody": {"required": True, "content": {"application/json": {"schema": obj({
+                                   "id": TENANT_ID, "name": {"type": "string"}}, ["id"], extra=False),
+                                   "example": {"id": "payments", "name": "Payments team"}}}},
+                               "responses": {"201": js(obj({"id": {"type": "string"}, "name": {"type": "string"}}, ["id", "name"]), "Created."),
+                                             "409": problem("It exists already."),
+                                             "422": problem("Not a tenant id.")}}, scope="admin", body=True),
+        },
+        "/api/v1/tenants/{id}": {"delete": protected({
+            "operationId": "removeTenant", "summary": "Remove a tenant nobody belongs to any more (installation admin)",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"204": {"description": "Removed."}, "404": problem("No such tenant."),
+                          "422": problem("It still has members, or it is the default tenant.")}}, scope="admin")},
+        "/api/v1/tenants/{id}/members": {"get": protected({
+            "operationId": "tenantMembers", "summary": "Who belongs to a tenant, with which role (its admins, installation admins)",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": js(obj({"tenant": {"type": "string"}, "members": {"type": "array", "items": obj({
+                "kind": {"enum": ["client", "user"]}, "name": {"type": "string"}, "role": ROLE,
+                "disabled": {"type": "boolean"}}, ["kind", "name", "role"])}}, ["tenant", "members"])),
+                          "404": problem("No such tenant.")}}, scope="admin")},
+        "/api/v1/tenants/{id}/members/{kind}/{name}": {
+            "put": protected({
+                "operationId": "putTenantMember", "summary": "Add a principal to a tenant or change its role (its admins)",
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+                               {"name": "kind", "in": "path", "required": True, "schema": {"enum": ["client", "user"]}},
+                               {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": obj({"role": ROLE}, ["role"], extra=False)}}},
+                "responses": {"200": js(obj({"tenant": {"type": "string"}, "kind": {"type": "string"},
+                                             "name": {"type": "string"}, "role": ROLE}, ["tenant", "kind", "name", "role"])),
+                              "404": problem("No such principal or kind."),
+                              "422": problem("No such tenant.")}}, scope="admin", body=True),
+            "delete": protected({
+                "operationId": "removeTenantMember", "summary": "End a principal's membership of a tenant (its admins); it counts from the next request",
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+                               {"name": "kind", "in": "path", "required": True, "schema": {"enum": ["client", "user"]}},
+                               {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"204": {"description": "Removed."}, "404": problem("Not a member, or no such principal.")}}, scope="admin"),
+        },
         "/api/v1/keys/rotate": {"post": protected({
             "operationId": "rotateKey", "summary": "Sign with a new key from now on (admin); earlier tokens stay valid",
             "responses": {"200": js(obj({"kid": {"type": "string"}}, ["kid"]))}}, scope="admin")},

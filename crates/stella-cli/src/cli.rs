@@ -331,6 +331,9 @@ pub struct JobsArgs {
     /// A bearer token (or STELLA_CLIENT_ID and STELLA_CLIENT_SECRET to get one).
     #[arg(long, env = "STELLA_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// The tenant to act in (default: the token's only tenant, else the default tenant).
+    #[arg(long, env = "STELLA_TENANT", value_name = "ID")]
+    pub tenant: Option<String>,
 }
 
 /// `stella jobs runs`
@@ -450,6 +453,10 @@ pub struct ScanArgs {
     /// STELLA_CLIENT_SECRET fetch one.
     #[arg(long, env = "STELLA_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// With --server: the tenant the scan is filed under (default: the token's only
+    /// tenant, else the default tenant).
+    #[arg(long, env = "STELLA_TENANT", value_name = "ID", requires = "server")]
+    pub tenant: Option<String>,
     /// When Core says the daily quota is used up, wait for the reset instead of failing.
     #[arg(long)]
     pub quota_wait: bool,

@@ -11,6 +11,7 @@ struct Api {
     agent: ureq::Agent,
     base: String,
     auth: String,
+    tenant: Option<String>,
 }
 
 impl Api {
@@ -24,17 +25,20 @@ impl Api {
                 .build(),
             base,
             auth: format!("Bearer {token}"),
+            tenant: a.tenant.clone(),
         })
     }
 
     fn call(&self, method: &str, path: &str) -> anyhow::Result<serde_json::Value> {
         let url = format!("{}{path}", self.base);
-        match self
+        let mut req = self
             .agent
             .request(method, &url)
-            .set("Authorization", &self.auth)
-            .call()
-        {
+            .set("Authorization", &self.auth);
+        if let Some(t) = &self.tenant {
+            req = req.set("X-Stella-Tenant", t);
+        }
+        match req.call() {
             Ok(r) => {
                 let text = r.into_string()?;
                 serde_json::from_str(&text).with_context(|| format!("{method} {url}: not JSON"))

@@ -40,6 +40,8 @@ struct Client {
     agent: ureq::Agent,
     base: String,
     auth: String,
+    /// `X-Stella-Tenant`, when given.
+    tenant: Option<String>,
 }
 
 fn problem_detail(r: ureq::Response) -> String {
@@ -58,7 +60,10 @@ fn problem_detail(r: ureq::Response) -> String {
 impl Client {
     fn call(&self, r: ureq::Request, body: Option<&[u8]>) -> Result<ureq::Response, Failure> {
         let url = r.url().to_string();
-        let r = r.set("Authorization", &self.auth);
+        let mut r = r.set("Authorization", &self.auth);
+        if let Some(t) = &self.tenant {
+            r = r.set("X-Stella-Tenant", t);
+        }
         let res = match body {
             Some(b) => r.send_bytes(b),
             None => r.call(),
@@ -142,6 +147,7 @@ fn scan(a: &ScanArgs) -> anyhow::Result<u8> {
             .build(),
         base: server.to_string(),
         auth: format!("Bearer {token}"),
+        tenant: a.tenant.clone(),
     };
     let progress = crate::progress::Progress::new();
     // what to send: an SBOM as it is, or an image by its layers
