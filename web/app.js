@@ -63,7 +63,7 @@ function ageText(seconds) {
 // ---- session and API ----
 
 function saveSession() {
-  sessionStorage.setItem(SESSION, JSON.stringify({ token: state.token, exp: state.exp, iat: state.iat, who: state.who }));
+  sessionStorage.setItem(SESSION, JSON.stringify({ token: state.token, exp: state.exp, iat: state.iat, who: state.who, tenant: state.tenant }));
 }
 
 function restoreSession() {
@@ -76,6 +76,8 @@ function restoreSession() {
 function logout() {
   state.token = null;
   state.exp = 0;
+  state.tenant = null;
+  state.tenants = null;
   sessionStorage.removeItem(SESSION);
   location.hash = "#/login";
 }
@@ -94,7 +96,7 @@ async function api(path, { method = "GET", body, headers = {} } = {}) {
   const r = await fetch(path, {
     method,
     body,
-    headers: { Authorization: `Bearer ${state.token}`, ...headers },
+    headers: { Authorization: `Bearer ${state.token}`, ...tenantHeader(), ...headers },
   });
   quotaFrom(r.headers);
   if (r.status === 401) {
@@ -110,6 +112,25 @@ async function api(path, { method = "GET", body, headers = {} } = {}) {
     Object.defineProperty(data, "storedId", { value: decodeURIComponent(loc.split("/").pop()) });
   }
   return data;
+}
+
+/** The tenant the UI acts in, when the user picked one of several. */
+function tenantHeader() {
+  return state.tenant ? { "X-Stella-Tenant": state.tenant } : {};
+}
+
+/** The tenant picker: shown when the user belongs to more than one tenant. */
+async function tenantPicker() {
+  const pick = $("#tenant");
+  if (!state.tenants) {
+    const list = await api("/api/v1/tenants").catch(() => null);
+    state.tenants = list ? list.tenants : [];
+    if (!state.tenant && list) state.tenant = list.current;
+  }
+  pick.hidden = state.tenants.length < 2;
+  const select = $("#tenant-select");
+  select.replaceChildren(...state.tenants.map((x) => h("option", { value: x.id }, x.name)));
+  select.value = state.tenant || "";
 }
 
 /** The quota banner, from the headers every authenticated answer carries. */
@@ -380,7 +401,7 @@ async function scanView(id) {
 /** Reads a queued scan's events (`/scans/{id}/events`) until it is done, then shows it. */
 async function follow(id, status) {
   const r = await fetch(`/api/v1/scans/${encodeURIComponent(id)}/events`, {
-    headers: { Authorization: `Bearer ${state.token}`, Accept: "text/event-stream" },
+    headers: { Authorization: `Bearer ${state.token}`, Accept: "text/event-stream", ...tenantHeader() },
   });
   if (!r.ok || !r.body) return;
   const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -771,6 +792,8 @@ async function render() {
   $("#nav").hidden = !signedIn;
   $("#logout").hidden = !signedIn;
   $("#who").textContent = signedIn ? state.who : "";
+  if (signedIn) await tenantPicker();
+  else $("#tenant").hidden = true;
   if (!signedIn && route !== "/login") {
     location.hash = "#/login";
     return;
@@ -805,6 +828,11 @@ async function start() {
     render();
   });
   $("#logout").addEventListener("click", logout);
+  $("#tenant-select").addEventListener("change", (e) => {
+    state.tenant = e.target.value;
+    saveSession();
+    render();
+  });
   window.addEventListener("hashchange", render);
   render();
 }
