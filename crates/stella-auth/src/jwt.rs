@@ -163,6 +163,16 @@ impl Keyring {
         self.push_new(now)
     }
 
+    /// Drops every retired key at once: the tokens they signed stop verifying now (a key
+    /// that may have leaked). Answers how many were dropped.
+    pub fn revoke_retired(&mut self) -> usize {
+        let before = self.keys.len();
+        self.keys.retain(|k| k.retired.is_none());
+        self.verifying
+            .retain(|(kid, _)| self.keys.iter().any(|k| &k.kid == kid));
+        before - self.keys.len()
+    }
+
     /// The keys, oldest first.
     pub fn keys(&self) -> &[Key] {
         &self.keys

@@ -9,10 +9,12 @@
 //! exist; a rotated-out key keeps verifying until every token it signed has expired.
 
 mod jwt;
+mod kek;
 mod principals;
 mod tenants;
 
 pub use jwt::{Claims, Key, Keyring, MAX_LIFETIME_SECS, OFFLINE_SECS, ONLINE_SECS};
+pub use kek::Kek;
 pub use principals::{Directory, Kind, Principal, Scope, hash_secret, verify_secret};
 pub use tenants::{Action, DEFAULT_TENANT, Role, TenantInfo, valid_tenant_id};
 

@@ -176,6 +176,11 @@ pub struct ServeArgs {
     /// Memory for results reused by identical requests, in MiB (0: always scan again).
     #[arg(long, default_value_t = 32)]
     pub result_cache_mib: usize,
+    /// The key-encryption key the signing keys are sealed under in the store (64 hex
+    /// digits, `openssl rand -hex 32`); else STELLA_KEK, else DATA/kek.key (made on the first
+    /// start). Scaled out, every replica and worker needs the same one.
+    #[arg(long, env = "STELLA_KEK_FILE", value_name = "FILE")]
+    pub kek_file: Option<PathBuf>,
     /// Run no scan workers in this process (replicas in front of `stella worker`s).
     #[arg(long)]
     pub no_workers: bool,

@@ -116,6 +116,7 @@ pub(crate) fn run(a: ServeArgs, worker: bool) -> anyhow::Result<u8> {
             },
             scaled: scaled.clone(),
             result_cache_bytes: a.result_cache_mib << 20,
+            kek_file: a.kek_file.clone(),
             lease: std::time::Duration::from_secs(a.lease_secs.max(1)),
         })
     };
@@ -252,7 +253,8 @@ fn bundled_db(data: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
         "stella serve: no --db given; compiling the bundled advisory snapshot (Alpine secdb, Debian tracker, PyPI OSV, KEV, EPSS; frozen, so scans will say it is old) into {}",
         db.display()
     );
-    fs_err::create_dir_all(data)?;
+    // private from the start: the store, its secrets and the key-encryption key go here too
+    stella_store::private_dir(data)?;
     let tmp = data.join(".snapshot");
     let _ = std::fs::remove_dir_all(&tmp);
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(SNAPSHOT))

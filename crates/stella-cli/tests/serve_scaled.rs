@@ -101,7 +101,17 @@ fn replicas_and_workers_share_redis_and_postgres() {
     let mut pg = PostgresServer::start().unwrap();
     let work = tempfile::tempdir().unwrap();
     let db = secdb_db(work.path());
+    // replicas and workers share the store, so they share its key-encryption key
+    let kek = work.path().join("shared.kek");
+    std::fs::write(&kek, stella_auth::Kek::generate().unwrap().encode()).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&kek, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let kek = kek.display().to_string();
     let shared: Vec<String> = [
+        "--kek-file",
+        &kek,
         "--redis",
         &redis.url(),
         "--postgres",

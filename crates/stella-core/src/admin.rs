@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -210,17 +210,62 @@ pub(crate) async fn remove(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `POST /keys/rotate`: a new key signs from now on; earlier tokens stay valid.
+/// `POST /principals/{kind}/{name}/unlock`: forgets the failed logins of a principal, from
+/// every address (counts of an address over all names stay until they expire).
+pub(crate) async fn unlock(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path((kind, name)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    caller.require_installation_admin()?;
+    let kind = parse_kind(&kind)?;
+    if core
+        .principals
+        .read()
+        .map_err(internal)?
+        .get(kind, &name)
+        .is_none()
+    {
+        return Err(Problem::not_found(
+            "No such principal",
+            format!(
+                "no {} `{}`",
+                kind.as_str(),
+                name.chars().take(64).collect::<String>()
+            ),
+        ));
+    }
+    let subject = format!("{}:{name}", kind.as_str());
+    core.store
+        .login_reset_principal(&subject)
+        .map_err(crate::problem::store)?;
+    core.audit_installation(&caller, "principal.unlock", &subject);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RotateParams {
+    /// Also drop every earlier key: the tokens they signed stop counting at once.
+    revoke: Option<bool>,
+}
+
+/// `POST /keys/rotate[?revoke=true]`: a new key signs from now on; earlier tokens stay valid.
 pub(crate) async fn rotate(
     State(core): State<Arc<Core>>,
     axum::Extension(caller): axum::Extension<Caller>,
+    Query(q): Query<RotateParams>,
 ) -> Result<Response, Problem> {
     caller.require_installation_admin()?;
+    let revoke = q.revoke.unwrap_or(false);
     let mut guard = core.keys.write().map_err(internal)?;
     let mut keys = guard.clone();
     keys.rotate(crate::auth::now_secs()).map_err(internal)?;
+    let revoked = if revoke { keys.revoke_retired() } else { 0 };
     core.store
-        .put_doc(KEYRING_DOC, &keys.to_json())
+        .put_doc(
+            KEYRING_DOC,
+            &crate::identity::seal_keyring(&core.kek, &keys).map_err(internal)?,
+        )
         .map_err(crate::problem::store)?;
     let kid = keys
         .keys()
@@ -229,6 +274,15 @@ pub(crate) async fn rotate(
         .unwrap_or_default();
     *guard = keys;
     drop(guard);
-    core.audit_installation(&caller, "key.rotate", &kid);
-    Ok(axum::Json(serde_json::json!({ "kid": kid })).into_response())
+    if revoke {
+        // tokens verified lately must be checked again against the keys left
+        core.verified.clear();
+    }
+    let detail = if revoke {
+        format!("{kid} (earlier keys revoked: {revoked})")
+    } else {
+        kid.clone()
+    };
+    core.audit_installation(&caller, "key.rotate", &detail);
+    Ok(axum::Json(serde_json::json!({ "kid": kid, "revoked": revoked })).into_response())
 }

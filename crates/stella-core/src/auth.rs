@@ -458,6 +458,13 @@ impl Verified {
     const TTL_SECS: u64 = 300;
     const MAX: usize = 4096;
 
+    /// Forgets every token checked lately (keys were revoked).
+    pub(crate) fn clear(&self) {
+        if let Ok(mut m) = self.0.lock() {
+            m.clear();
+        }
+    }
+
     fn get(&self, token: &str, now: u64) -> Option<Arc<Claims>> {
         let m = self.0.lock().ok()?;
         let (claims, at) = m.get(token)?;
@@ -559,13 +566,115 @@ fn oauth_error(status: StatusCode, error: &str, description: impl Into<String>) 
     r
 }
 
+/// How failed logins slow down further tries: per principal and address (a guesser slows
+/// itself down), per address (one address guessing many names), and per principal from every
+/// address (a distributed guess) — the last with a short cap, so nobody can lock a victim out
+/// for long from elsewhere. Counts are forgotten an hour after the last failure and on a good
+/// login; an admin lifts them at once (`POST /principals/{kind}/{name}/unlock`).
+const THROTTLES: [Throttle; 3] = [
+    Throttle {
+        free: 5,
+        cap_secs: 900,
+    },
+    Throttle {
+        free: 20,
+        cap_secs: 900,
+    },
+    Throttle {
+        free: 100,
+        cap_secs: 60,
+    },
+];
+const THROTTLE_WINDOW_SECS: u64 = 3600;
+
+struct Throttle {
+    /// Failures allowed before any wait.
+    free: u32,
+    /// The longest wait.
+    cap_secs: u64,
+}
+
+impl Throttle {
+    /// Seconds to wait after `n` failures: 1, 2, 4… after the free ones, up to the cap.
+    fn wait(&self, n: u32) -> u64 {
+        if n < self.free {
+            return 0;
+        }
+        1u64.checked_shl(n - self.free)
+            .unwrap_or(u64::MAX)
+            .min(self.cap_secs)
+    }
+}
+
+/// The throttle keys of a login: principal at address, address, principal.
+pub(crate) fn throttle_keys(subject: &str, address: &str) -> [String; 3] {
+    [
+        format!("{subject}@{address}"),
+        format!("@{address}"),
+        subject.to_string(),
+    ]
+}
+
+impl Core {
+    /// Seconds the caller must wait before trying `subject` from `address` again (0: may try).
+    fn login_wait(&self, subject: &str, address: &str, now: u64) -> u64 {
+        throttle_keys(subject, address)
+            .iter()
+            .zip(THROTTLES.iter())
+            .map(|(k, t)| match self.store.login_failures(k) {
+                Ok((n, last)) => (last + t.wait(n)).saturating_sub(now),
+                // the store is down: the login itself will fail on it too
+                Err(_) => 0,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn login_outcome(&self, subject: &str, address: &str, ok: bool, now: u64) {
+        let keys = throttle_keys(subject, address);
+        for k in &keys {
+            let r = if ok {
+                // a good login forgets its own failures, not the address's other guesses
+                if k.starts_with('@') {
+                    continue;
+                }
+                self.store.login_reset(k)
+            } else {
+                self.store
+                    .login_failed(k, now, THROTTLE_WINDOW_SECS)
+                    .map(|_| ())
+            };
+            if let Err(e) = r {
+                tracing::warn!(target: "stella::auth", error = %e, "cannot count the login");
+            }
+        }
+    }
+
+    /// Records a login attempt in the installation's audit log.
+    fn audit_login(&self, subject: &str, address: &str, outcome: &str, detail: &str) {
+        let e = crate::Audit {
+            who: subject.to_string(),
+            tenant: None,
+            address: Some(address),
+            action: "login",
+            detail,
+            outcome,
+        };
+        let _ = self.store.audit(None, &e.encode());
+    }
+}
+
 /// `POST /connect/token`: `client_credentials` (secret in HTTP Basic or the form) and
 /// `password`.
 pub(crate) async fn token(
     State(core): State<Arc<Core>>,
+    extensions: axum::http::Extensions,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let address = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string());
     let form: std::collections::HashMap<String, String> =
         form_urlencoded::parse(&body).into_owned().collect();
     let get = |k: &str| form.get(k).map(String::as_str).filter(|v| !v.is_empty());
@@ -635,15 +744,51 @@ pub(crate) async fn token(
         }
     };
     let scope = get("scope").map(str::to_string);
+    let subject = format!(
+        "{}:{}",
+        kind.as_str(),
+        name.chars().take(128).collect::<String>()
+    );
+    let now = now_secs();
+    let wait = core.login_wait(&subject, &address, now);
+    if wait > 0 {
+        core.audit_login(
+            &subject,
+            &address,
+            "denied",
+            &format!("throttled for {wait} s"),
+        );
+        let mut r = oauth_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "slow_down",
+            format!(
+                "too many failed logins for `{subject}` from {address}; try again in {wait} s (an admin can lift it: POST /api/v1/principals/{}/{}/unlock)",
+                kind.as_str(),
+                name.chars().take(128).collect::<String>()
+            ),
+        );
+        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return r;
+    }
     let c = core.clone();
+    let (subj, addr) = (subject.clone(), address.clone());
     // argon2 is deliberately slow: never on the async workers
     let issued = tokio::task::spawn_blocking(move || {
         let dir = c.principals.read().map_err(|e| e.to_string())?;
         let p = match dir.authenticate(kind, &name, &secret) {
             Ok(p) => p.clone(),
-            Err(e) => return Ok(Err(e)),
+            Err(e) => {
+                drop(dir);
+                c.login_outcome(&subj, &addr, false, now);
+                c.audit_login(&subj, &addr, "failed", &e.to_string());
+                return Ok(Err(e));
+            }
         };
         drop(dir);
+        c.login_outcome(&subj, &addr, true, now);
+        c.audit_login(&subj, &addr, "ok", "token issued");
         let claims = match p.claims(
             &c.config.issuer,
             now_secs(),

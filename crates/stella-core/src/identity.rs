@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use stella_auth::{Directory, Keyring, Kind};
+use stella_auth::{Directory, Kek, Keyring, Kind};
 
 use crate::Error;
 
@@ -16,6 +16,7 @@ pub(crate) const ISSUER_DOC: &str = "auth/issuer";
 #[derive(Debug)]
 pub struct Admin {
     store: stella_store::Store,
+    kek: Kek,
     /// Signing keys.
     pub keys: Keyring,
     /// Clients and users.
@@ -43,9 +44,16 @@ impl Admin {
             Some(o) => stella_store::Store::scaled(o)?,
             None => stella_store::Store::open(data, 10_000).map_err(|e| locked(data, e))?,
         };
-        let (keys, directory) = load(&store)?;
+        let kek = resolve_kek(
+            data,
+            std::env::var_os("STELLA_KEK_FILE")
+                .map(PathBuf::from)
+                .as_deref(),
+        )?;
+        let (keys, directory) = load(&store, &kek)?;
         Ok(Admin {
             store,
+            kek,
             keys,
             directory,
         })
@@ -53,7 +61,8 @@ impl Admin {
 
     /// Stores the keyring and directory, with an audit entry.
     pub fn save(&self, action: &str, detail: &str) -> Result<(), Error> {
-        self.store.put_doc(KEYRING_DOC, &self.keys.to_json())?;
+        self.store
+            .put_doc(KEYRING_DOC, &seal_keyring(&self.kek, &self.keys)?)?;
         self.store
             .put_doc(DIRECTORY_DOC, &self.directory.to_json())?;
         self.store.audit(
@@ -99,25 +108,103 @@ impl Admin {
     }
 }
 
-pub(crate) fn load(store: &stella_store::Store) -> Result<(Keyring, Directory), Error> {
-    let (keys, dir) = load_stored(store)?;
+/// The key-encryption key the signing keys are sealed under: `--kek-file` (or
+/// `STELLA_KEK_FILE`), else `STELLA_KEK` (the key itself), else `DATA/kek.key`, made on the
+/// first start (readable by the owner only). Keep it apart from the store in production: a
+/// copy of the store without it holds no key that can mint tokens.
+pub fn resolve_kek(data: &Path, file: Option<&Path>) -> Result<Kek, Error> {
+    let read = |p: &Path| -> Result<Kek, Error> {
+        let text = std::fs::read_to_string(p).map_err(|e| {
+            Error::Io(format!(
+                "{}: cannot read the key-encryption key: {e}",
+                p.display()
+            ))
+        })?;
+        check_private(p)?;
+        Kek::parse(&text).map_err(|e| Error::Io(format!("{}: {e}", p.display())))
+    };
+    if let Some(f) = file {
+        return read(f);
+    }
+    if let Ok(v) = std::env::var("STELLA_KEK")
+        && !v.trim().is_empty()
+    {
+        return Kek::parse(&v).map_err(|e| Error::Io(format!("STELLA_KEK: {e}")));
+    }
+    let path = data.join("kek.key");
+    if path.exists() {
+        return read(&path);
+    }
+    let k = Kek::generate()?;
+    write_private(&path, &k.encode())
+        .map_err(|e| Error::Io(format!("{}: cannot write: {e}", path.display())))?;
+    Ok(k)
+}
+
+/// Refuses a secret file that others may read.
+fn check_private(p: &Path) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(p)
+            .map_err(|e| Error::Io(format!("{}: {e}", p.display())))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(Error::Io(format!(
+                "{}: other users may read this key (mode {:o}); run `chmod 600 {}`",
+                p.display(),
+                mode & 0o777,
+                p.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The keyring as stored: sealed under the KEK.
+pub(crate) fn seal_keyring(kek: &Kek, keys: &Keyring) -> Result<Vec<u8>, Error> {
+    Ok(kek.seal(KEYRING_DOC, &keys.to_json())?)
+}
+
+/// A stored keyring (sealed, or in the clear as versions before 2026-12 kept it).
+fn open_keyring(kek: &Kek, stored: &[u8]) -> Result<(Keyring, bool), Error> {
+    if Kek::is_sealed(stored) {
+        Ok((Keyring::from_json(&kek.open(KEYRING_DOC, stored)?)?, false))
+    } else {
+        Ok((Keyring::from_json(stored)?, true))
+    }
+}
+
+pub(crate) fn load(store: &stella_store::Store, kek: &Kek) -> Result<(Keyring, Directory), Error> {
+    let (keys, dir) = load_stored(store, kek)?;
     Ok((keys, dir.unwrap_or_default()))
 }
 
 /// The keyring (created when there is none) and the stored directory, if one is stored.
-fn load_stored(store: &stella_store::Store) -> Result<(Keyring, Option<Directory>), Error> {
+fn load_stored(
+    store: &stella_store::Store,
+    kek: &Kek,
+) -> Result<(Keyring, Option<Directory>), Error> {
     let keys = match store.get_doc(KEYRING_DOC)? {
-        Some(b) => Keyring::from_json(&b)?,
+        Some(b) => {
+            let (keys, clear) = open_keyring(kek, &b)?;
+            if clear {
+                // kept in the clear by an earlier version: sealed from now on
+                store.put_doc(KEYRING_DOC, &seal_keyring(kek, &keys)?)?;
+            }
+            keys
+        }
         None => {
             let k = Keyring::generate(crate::auth::now_secs())?;
             // replicas starting together: the keyring stored first is everyone's
-            if store.create_doc(KEYRING_DOC, &k.to_json())? {
+            if store.create_doc(KEYRING_DOC, &seal_keyring(kek, &k)?)? {
                 k
             } else {
                 let b = store
                     .get_doc(KEYRING_DOC)?
                     .ok_or_else(|| Error::Io("the stored keyring vanished".into()))?;
-                Keyring::from_json(&b)?
+                open_keyring(kek, &b)?.0
             }
         }
     };
@@ -133,10 +220,11 @@ fn load_stored(store: &stella_store::Store) -> Result<(Keyring, Option<Directory
 /// `DATA/admin.secret` (readable by the owner only). Records the issuer for `stella token`.
 pub(crate) fn load_identity(
     store: &stella_store::Store,
+    kek: &Kek,
     data: &Path,
     issuer: &str,
 ) -> Result<(Keyring, Directory, Option<PathBuf>), Error> {
-    let (keys, stored_dir) = load_stored(store)?;
+    let (keys, stored_dir) = load_stored(store, kek)?;
     // whether a directory is stored comes from the same read as the directory: read again
     // later, another replica's first admin created in between looked like "every principal
     // was removed", and was overwritten by a second admin
@@ -177,7 +265,7 @@ pub(crate) fn load_identity(
         } else {
             // another replica created the first admin at the same time: its secret is the one
             let _ = std::fs::remove_file(&path);
-            dir = load(store)?.1;
+            dir = load(store, kek)?.1;
         }
     }
     Ok((keys, dir, bootstrap))
@@ -215,7 +303,8 @@ mod tests {
         // a worker (no issuer) starting first creates nobody: it could tell no one the secret
         let w = tempfile::tempdir().unwrap();
         let store = stella_store::Store::scaled(&o).unwrap();
-        let (_, dir, boot) = load_identity(&store, w.path(), "").unwrap();
+        let kek = Kek::generate().unwrap();
+        let (_, dir, boot) = load_identity(&store, &kek, w.path(), "").unwrap();
         assert!(boot.is_none() && dir.is_empty());
         let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
         let started: Vec<_> = std::thread::scope(|s| {
@@ -223,10 +312,11 @@ mod tests {
                 .iter()
                 .map(|d| {
                     let o = o.clone();
+                    let kek = kek.clone();
                     s.spawn(move || {
                         let store = stella_store::Store::scaled(&o).unwrap();
                         let (keys, dir, boot) =
-                            load_identity(&store, d.path(), "http://stella.test").unwrap();
+                            load_identity(&store, &kek, d.path(), "http://stella.test").unwrap();
                         (keys.jwks(), dir.to_json(), boot)
                     })
                 })
@@ -242,5 +332,51 @@ mod tests {
             .filter(|d| d.path().join("admin.secret").exists())
             .count();
         assert_eq!(files, 1, "and only it holds a secret file");
+        // the keyring is sealed: PostgreSQL's readers see no seed
+        let stored = store.get_doc(KEYRING_DOC).unwrap().unwrap();
+        assert!(Kek::is_sealed(&stored));
+        let keys = load(&store, &kek).unwrap().0;
+        assert!(
+            !String::from_utf8_lossy(&stored)
+                .contains(&String::from_utf8_lossy(&keys.to_json())[..40])
+        );
+        // a replica with another KEK is told which one the keyring needs
+        let e = load(&store, &Kek::generate().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("STELLA_KEK"), "{e}");
+    }
+
+    #[test]
+    fn signing_keys_are_sealed_at_rest_and_clear_ones_sealed_on_start() {
+        let d = tempfile::tempdir().unwrap();
+        let store = stella_store::Store::open(d.path(), 10).unwrap();
+        // a keyring an earlier version stored in the clear
+        let clear = Keyring::generate(1).unwrap();
+        store.put_doc(KEYRING_DOC, &clear.to_json()).unwrap();
+        let kek = resolve_kek(d.path(), None).unwrap();
+        let (keys, _, _) = load_identity(&store, &kek, d.path(), "http://x").unwrap();
+        assert_eq!(keys.jwks(), clear.jwks(), "the same keys");
+        let stored = store.get_doc(KEYRING_DOC).unwrap().unwrap();
+        assert!(Kek::is_sealed(&stored), "sealed from now on");
+        let seed_json = String::from_utf8(clear.to_json()).unwrap();
+        assert!(!String::from_utf8_lossy(&stored).contains(&seed_json[seed_json.len() / 2..]));
+        // the default KEK is a private file, read again on the next start
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(d.path().join("kek.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0);
+        assert_eq!(
+            resolve_kek(d.path(), None).unwrap().fingerprint(),
+            kek.fingerprint()
+        );
+        // a KEK file others may read is refused
+        let f = d.path().join("open.key");
+        std::fs::write(&f, Kek::generate().unwrap().encode()).unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = resolve_kek(d.path(), Some(&f)).unwrap_err().to_string();
+        assert!(e.contains("chmod 600"), "{e}");
     }
 }

@@ -81,6 +81,8 @@ pub struct Config {
     /// Memory for results reused by identical requests (0: never reuse, here or, scaled
     /// out, from other replicas).
     pub result_cache_bytes: usize,
+    /// Where the key-encryption key is (`None`: `STELLA_KEK`, else `DATA/kek.key`).
+    pub kek_file: Option<std::path::PathBuf>,
     /// How long a worker holds a job without renewing it (it renews a quarter of the way);
     /// a killed worker's job goes to another worker after it.
     pub lease: std::time::Duration,
@@ -97,10 +99,17 @@ pub enum Error {
     Db(#[from] stella_advisory::Error),
     /// The stored keys or clients.
     #[error("identity: {0}")]
-    Auth(#[from] stella_auth::Error),
+    Auth(stella_auth::Error),
     /// The data directory.
     #[error("{0}")]
     Io(String),
+}
+
+impl From<stella_auth::Error> for Error {
+    // not a `source`: the message already says it, and a chain would say it twice
+    fn from(e: stella_auth::Error) -> Error {
+        Error::Auth(e)
+    }
 }
 
 /// A running Core's shared state.
@@ -118,6 +127,8 @@ pub struct Core {
     scans: slots::Slots,
     /// Signing keys.
     keys: std::sync::RwLock<stella_auth::Keyring>,
+    /// What the signing keys are sealed under in the store.
+    kek: stella_auth::Kek,
     /// Tokens verified lately (see [`auth::Verified`]).
     verified: auth::Verified,
     /// Clients and users.
@@ -162,10 +173,9 @@ impl Core {
     pub fn open(config: Config) -> Result<Core, Error> {
         let store = match &config.scaled {
             Some(o) => {
-                // the data directory still holds local files (the first admin secret, a DB)
-                std::fs::create_dir_all(&config.data).map_err(|e| {
-                    Error::Io(format!("{}: cannot create: {e}", config.data.display()))
-                })?;
+                // the data directory still holds local files (the first admin secret, the
+                // key-encryption key, a DB)
+                stella_store::private_dir(&config.data)?;
                 stella_store::Store::scaled(o)?
             }
             None => stella_store::Store::open(&config.data, config.queue_limit)?,
@@ -175,8 +185,9 @@ impl Core {
         let config_db = config.db.clone();
         let cache_bytes = config.result_cache_bytes;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let kek = identity::resolve_kek(&config.data, config.kek_file.as_deref())?;
         let (keys, principals, bootstrap) =
-            identity::load_identity(&store, &config.data, &config.issuer)?;
+            identity::load_identity(&store, &kek, &config.data, &config.issuer)?;
         let policy = policy::Policies::default();
         {
             // `--policy` files are the default tenant's (the quick start's one team)
@@ -195,6 +206,7 @@ impl Core {
             scans: slots::Slots::new(2 * cores)
                 .map_err(|e| Error::Io(format!("cannot start the scan threads: {e}")))?,
             keys: std::sync::RwLock::new(keys),
+            kek,
             verified: auth::Verified::default(),
             principals: std::sync::RwLock::new(principals),
             bootstrap,
@@ -277,7 +289,7 @@ impl Core {
 
     /// Reads keys, principals and policy from the store again.
     fn reload(&self) -> Result<(), Error> {
-        let (keys, principals) = identity::load(&self.store)?;
+        let (keys, principals) = identity::load(&self.store, &self.kek)?;
         let poisoned = || Error::Io("a lock is poisoned".into());
         let loaded: Vec<stella_store::Tenant> = self
             .policy
@@ -293,6 +305,8 @@ impl Core {
             fresh.insert(t, Arc::new(state));
         }
         *self.keys.write().map_err(|_| poisoned())? = keys;
+        // another replica may have revoked keys: check every token again
+        self.verified.clear();
         *self.principals.write().map_err(|_| poisoned())? = principals;
         self.policy
             .states
@@ -516,6 +530,7 @@ pub fn router(core: Arc<Core>) -> Router {
             "/principals/{kind}/{name}",
             axum::routing::delete(admin::remove),
         )
+        .route("/principals/{kind}/{name}/unlock", post(admin::unlock))
         .route("/keys/rotate", post(admin::rotate))
         .route("/tenants", get(tenants::list).post(tenants::add))
         .route("/tenants/{id}", axum::routing::delete(tenants::remove))

@@ -1054,11 +1054,15 @@ pub(crate) async fn get_scan(
     let i = id.clone();
     let t = caller.tenant().clone();
     let (json, progress) = tokio::task::spawn_blocking(move || {
-        let json = c.store.get_scan(&t, &i).map_err(crate::problem::store)?;
+        let mut json = c.store.get_scan(&t, &i).map_err(crate::problem::store)?;
         let progress = match json {
             Some(_) => None,
             None => c.progress(&t, &i)?,
         };
+        // stored between the two reads (a worker finished meanwhile): answer the result
+        if json.is_none() && progress.as_ref().is_some_and(|p| p.state == "done") {
+            json = c.store.get_scan(&t, &i).map_err(crate::problem::store)?;
+        }
         Ok::<_, Problem>((json, progress))
     })
     .await

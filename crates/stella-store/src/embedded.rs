@@ -318,6 +318,9 @@ fn mark_written(counts: &Mutex<Counts>, written: Vec<(String, u32)>) {
 /// The store.
 pub struct Embedded {
     db: Database,
+    /// Failed logins: key → (count, last failure, forgotten after). One process holds the
+    /// store, so memory is where they are shared; a restart forgets them.
+    logins: Mutex<HashMap<String, (u32, u64, u64)>>,
     counts: Mutex<Counts>,
     path: String,
     queue_limit: u64,
@@ -418,15 +421,16 @@ impl Embedded {
             path: path.display().to_string(),
             message: m,
         };
-        std::fs::create_dir_all(dir)
-            .map_err(|e| bad(format!("cannot create the directory: {e}")))?;
+        crate::private_dir(dir)?;
         // redb caches pages itself; its default (1 GiB) would be most of Core's memory
         let db = Database::builder()
             .set_cache_size(32 << 20)
             .create(&path)
             .map_err(|e| bad(e.to_string()))?;
+        crate::private_file(&path)?;
         let s = Embedded {
             db,
+            logins: Mutex::default(),
             counts: Mutex::new(Counts::default()),
             path: path.display().to_string(),
             queue_limit,
@@ -1172,6 +1176,57 @@ impl Backend for Embedded {
             t.insert(name, bytes)?;
             Ok(true)
         })
+    }
+
+    fn login_failed(&self, key: &str, now: u64, window_secs: u64) -> Result<(u32, u64), Error> {
+        let mut m = self
+            .logins
+            .lock()
+            .map_err(|_| self.bad("the login counts are poisoned"))?;
+        if m.len() >= 100_000 {
+            // bounded: forget what expired, else everything (an address flood)
+            m.retain(|_, (_, _, until)| *until > now);
+            if m.len() >= 100_000 {
+                m.clear();
+            }
+        }
+        let e = m.entry(key.to_string()).or_insert((0, 0, 0));
+        if e.2 <= now {
+            *e = (0, 0, 0);
+        }
+        e.0 = e.0.saturating_add(1);
+        e.1 = now;
+        e.2 = now + window_secs;
+        Ok((e.0, e.1))
+    }
+
+    fn login_failures(&self, key: &str) -> Result<(u32, u64), Error> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let m = self
+            .logins
+            .lock()
+            .map_err(|_| self.bad("the login counts are poisoned"))?;
+        Ok(match m.get(key) {
+            Some(&(n, last, until)) if until > now => (n, last),
+            _ => (0, 0),
+        })
+    }
+
+    fn login_reset(&self, key: &str) -> Result<(), Error> {
+        if let Ok(mut m) = self.logins.lock() {
+            m.remove(key);
+        }
+        Ok(())
+    }
+
+    fn login_reset_principal(&self, subject: &str) -> Result<(), Error> {
+        let at = format!("{subject}@");
+        if let Ok(mut m) = self.logins.lock() {
+            m.retain(|k, _| k != subject && !k.starts_with(&at));
+        }
+        Ok(())
     }
 
     fn docs_generation(&self) -> Result<u64, Error> {

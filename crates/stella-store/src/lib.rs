@@ -48,6 +48,66 @@ impl Error {
     }
 }
 
+/// Creates a data directory readable by its owner only (0700), or checks one that exists: an
+/// empty one is made private, one with content that other users may read or enter is
+/// refused, since the store, the secrets and the key-encryption key live there.
+pub fn private_dir(dir: &std::path::Path) -> Result<(), Error> {
+    let bad = |m: String| Error::Db {
+        path: dir.display().to_string(),
+        message: m,
+    };
+    if !dir.exists() {
+        let mut b = std::fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt as _;
+            b.mode(0o700);
+        }
+        b.create(dir)
+            .map_err(|e| bad(format!("cannot create the directory: {e}")))?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let m =
+            std::fs::metadata(dir).map_err(|e| bad(format!("cannot read the directory: {e}")))?;
+        if !m.is_dir() {
+            return Err(bad("not a directory".into()));
+        }
+        let mode = m.permissions().mode() & 0o777;
+        let empty = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none());
+        if mode & 0o077 != 0 && empty {
+            // a directory made for Core (`mkdir`, a volume, a temporary directory) and still
+            // empty: made private before anything is written into it
+            return std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| bad(format!("cannot make the directory private: {e}")));
+        }
+        if mode & 0o077 != 0 {
+            return Err(bad(format!(
+                "other users may read this data directory (mode {mode:o}), which holds the store and Core's secrets; run `chmod 700 {}` and start again",
+                dir.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Makes a file of the store readable by its owner only (0600).
+pub(crate) fn private_file(path: &std::path::Path) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
+            Error::Db {
+                path: path.display().to_string(),
+                message: format!("cannot make the file private: {e}"),
+            }
+        })?;
+    }
+    Ok(())
+}
+
 /// Who owns a record: a tenant (a team or project). Every scan, history entry, stored input,
 /// uploaded layer fragment, queued job and audit entry of a tenant is stored under its id and
 /// found only through it, in both backends: a method that reads or writes such a record takes
@@ -335,6 +395,18 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// A number that changes whenever any document changes (other processes' writes
     /// included), so a replica knows when to read keys, clients and policy again.
     fn docs_generation(&self) -> Result<u64, Error>;
+
+    /// Records a failed login under `key` at `now` (seconds); the count is forgotten
+    /// `window_secs` after the last failure. Answers the failures counted and the last one's
+    /// time. Shared by every replica of a scaled store.
+    fn login_failed(&self, key: &str, now: u64, window_secs: u64) -> Result<(u32, u64), Error>;
+    /// The failures counted under `key` and the last one's time (`(0, 0)`: none).
+    fn login_failures(&self, key: &str) -> Result<(u32, u64), Error>;
+    /// Forgets the failures under `key` (a good login).
+    fn login_reset(&self, key: &str) -> Result<(), Error>;
+    /// Forgets the failures of `subject` and of `subject@ADDRESS` for every address (an
+    /// admin lifting a lockout).
+    fn login_reset_principal(&self, subject: &str) -> Result<(), Error>;
 
     /// A value of the small shared cache (scaled: Redis, entries expire), `None` when absent
     /// or expired. The embedded store has none: Core's own memory is the cache there.

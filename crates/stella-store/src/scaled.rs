@@ -1425,6 +1425,68 @@ impl Backend for Scaled {
         Ok(g.max(0) as u64)
     }
 
+    fn login_failed(&self, key: &str, now: u64, window_secs: u64) -> Result<(u32, u64), Error> {
+        let k = self.key(&format!("login:{key}"));
+        let (n,): (u32,) = self.redis.with(|c| {
+            redis::pipe()
+                .atomic()
+                .cmd("HINCRBY")
+                .arg(&k)
+                .arg("n")
+                .arg(1)
+                .cmd("HSET")
+                .arg(&k)
+                .arg("last")
+                .arg(now)
+                .ignore()
+                .cmd("EXPIRE")
+                .arg(&k)
+                .arg(window_secs.max(1))
+                .ignore()
+                .query(c)
+        })?;
+        Ok((n, now))
+    }
+
+    fn login_failures(&self, key: &str) -> Result<(u32, u64), Error> {
+        let k = self.key(&format!("login:{key}"));
+        let (n, last): (Option<u32>, Option<u64>) = self
+            .redis
+            .with(|c| redis::cmd("HMGET").arg(&k).arg("n").arg("last").query(c))?;
+        Ok((n.unwrap_or(0), last.unwrap_or(0)))
+    }
+
+    fn login_reset(&self, key: &str) -> Result<(), Error> {
+        let k = self.key(&format!("login:{key}"));
+        self.redis
+            .with(|c| redis::cmd("DEL").arg(&k).query::<()>(c))
+    }
+
+    fn login_reset_principal(&self, subject: &str) -> Result<(), Error> {
+        let exact = self.key(&format!("login:{subject}"));
+        // names are letters, digits and `-_.@:`, none of which a glob treats specially
+        let pattern = format!("{exact}@*");
+        self.redis.with(|c| {
+            let mut cursor: u64 = 0;
+            let mut keys = vec![exact.clone()];
+            loop {
+                let (next, found): (u64, Vec<String>) = redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(1000)
+                    .query(c)?;
+                keys.extend(found);
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
+            redis::cmd("DEL").arg(&keys).query::<()>(c)
+        })
+    }
+
     fn cache_get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
         let k = self.key(&format!("cache:{key}"));
         self.redis.with(|c| redis::cmd("GET").arg(&k).query(c))

@@ -702,6 +702,49 @@ pub(crate) fn tenancy_contract(s: &Store) {
     assert_eq!(s.audit_log(Some(&a), seqs[1], 100).unwrap().len(), 1);
 }
 
+/// Failed logins: counted per key, forgotten after the window and on reset.
+pub(crate) fn login_contract(s: &Store) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert_eq!(s.login_failures("client:x@1.2.3.4").unwrap(), (0, 0));
+    for i in 1..=3 {
+        assert_eq!(
+            s.login_failed("client:x@1.2.3.4", now, 3600).unwrap(),
+            (i, now)
+        );
+    }
+    assert_eq!(s.login_failures("client:x@1.2.3.4").unwrap(), (3, now));
+    assert_eq!(
+        s.login_failures("client:y@1.2.3.4").unwrap().0,
+        0,
+        "per key"
+    );
+    s.login_reset("client:x@1.2.3.4").unwrap();
+    assert_eq!(s.login_failures("client:x@1.2.3.4").unwrap(), (0, 0));
+    // an admin's unlock: the principal from every address, not others
+    for k in [
+        "client:v",
+        "client:v@1.1.1.1",
+        "client:v@2.2.2.2",
+        "client:vw@1.1.1.1",
+    ] {
+        s.login_failed(k, now, 3600).unwrap();
+    }
+    s.login_reset_principal("client:v").unwrap();
+    for k in ["client:v", "client:v@1.1.1.1", "client:v@2.2.2.2"] {
+        assert_eq!(s.login_failures(k).unwrap().0, 0, "{k}");
+    }
+    assert_eq!(s.login_failures("client:vw@1.1.1.1").unwrap().0, 1);
+}
+
+#[test]
+fn failed_logins_are_counted_per_key_until_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    login_contract(&store(dir.path()));
+}
+
 #[test]
 fn tenants_never_see_each_others_records() {
     let dir = tempfile::tempdir().unwrap();
@@ -765,6 +808,16 @@ fn a_store_of_the_first_layout_becomes_the_default_tenants() {
         }
         w.commit().unwrap();
     }
+    // layout 1 made its directory 0755: refused until the owner makes it private
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(
+        Store::open(dir.path(), 10)
+            .unwrap_err()
+            .to_string()
+            .contains("chmod 700")
+    );
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     let s = store(dir.path());
     let d = dt();
     assert_eq!(
@@ -784,4 +837,21 @@ fn a_store_of_the_first_layout_becomes_the_default_tenants() {
     let s = store(dir.path());
     assert_eq!(s.scans_of(&d, "app:1").unwrap().len(), 1);
     assert_eq!(s.inputs(&d).unwrap().len(), 1);
+}
+
+#[test]
+fn data_directories_are_private_and_readable_ones_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let w = tempfile::tempdir().unwrap();
+    let dir = w.path().join("data");
+    drop(store(&dir));
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join("stella.redb")), 0o600);
+    // a directory others may read is refused, with what to do
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let e = Store::open(&dir, 10).unwrap_err().to_string();
+    assert!(e.contains("chmod 700"), "{e}");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert!(Store::open(&dir, 10).is_ok());
 }

@@ -455,3 +455,16 @@ fn scaled_tenants_never_see_each_others_records() {
     };
     crate::tests::tenancy_contract(&replica(&srv, 100));
 }
+
+#[test]
+fn scaled_failed_logins_are_shared_by_replicas() {
+    let Some(srv) = servers("scaled_failed_logins_are_shared_by_replicas") else {
+        return;
+    };
+    let a = replica(&srv, 10);
+    crate::tests::login_contract(&a);
+    let b = replica(&srv, 10);
+    a.login_failed("client:z@h", 5, 3600).unwrap();
+    assert_eq!(b.login_failed("client:z@h", 6, 3600).unwrap(), (2, 6));
+    assert_eq!(a.login_failures("client:z@h").unwrap(), (2, 6));
+}

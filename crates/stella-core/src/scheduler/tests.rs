@@ -26,6 +26,21 @@ fn at(day: i64, h: i64, m: i64) -> i64 {
     (20_422 + day) * 86_400 + h * 3600 + m * 60
 }
 
+/// One key-encryption key file per shared store (its key prefix), private to the owner.
+fn shared_kek(prefix: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let p = std::env::temp_dir().join(format!("stella-test-{prefix}.kek"));
+    if !p.exists() {
+        let tmp = p.with_extension(format!("{}.tmp", std::process::id()));
+        std::fs::write(&tmp, stella_auth::Kek::generate().unwrap().encode()).unwrap();
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).unwrap();
+        // renamed into place: two replicas starting at once agree on the first
+        let _ = std::fs::hard_link(&tmp, &p);
+        let _ = std::fs::remove_file(&tmp);
+    }
+    p
+}
+
 fn core(dir: &std::path::Path, schedule: Settings) -> Arc<Core> {
     core_on(dir, schedule, None)
 }
@@ -52,6 +67,7 @@ fn core_on(
     .unwrap();
     let db = dir.join("advisories.db");
     b.write(&db, "2026-11-29T00:00:00Z").unwrap();
+    let kek_file = scaled.as_ref().map(|o| shared_kek(&o.prefix));
     let config = crate::Config {
         data: dir.join("data"),
         db,
@@ -72,6 +88,8 @@ fn core_on(
         schedule,
         scaled,
         result_cache_bytes: 32 << 20,
+        // replicas sharing a store share its key-encryption key
+        kek_file,
         lease: std::time::Duration::from_secs(60),
     };
     Arc::new(Core::open(config).unwrap())

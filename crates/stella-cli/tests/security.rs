@@ -1,0 +1,253 @@
+//! Core under attack, kept as regression tests named after what they prevent: guessing
+//! secrets at full speed, reading the signing keys off the disk, tokens of a leaked key that
+//! outlive its rotation, scans that leave no audit trail. (Tenant isolation has its own
+//! target, `tenancy`; forged tokens and quota races are in `serve_auth`.)
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+mod common;
+
+use common::*;
+
+fn token_attempt(url: &str, client: &str, secret: &str) -> (u16, Option<String>, String) {
+    let r = ureq::post(&format!("{url}/connect/token")).send_form(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", client),
+        ("client_secret", secret),
+    ]);
+    match r {
+        Ok(r) => (r.status(), None, r.into_string().unwrap()),
+        Err(ureq::Error::Status(code, r)) => (
+            code,
+            r.header("Retry-After").map(str::to_string),
+            r.into_string().unwrap(),
+        ),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn audit(url: &str, auth: &str) -> Vec<serde_json::Value> {
+    let r = ureq::get(&format!("{url}/api/v1/audit?limit=1000"))
+        .set("Authorization", auth)
+        .call()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
+    v["entries"].as_array().unwrap().clone()
+}
+
+#[test]
+fn guessing_secrets_is_slowed_down_audited_and_an_admin_lifts_it() {
+    let work = tempfile::tempdir().unwrap();
+    let db = secdb_db(work.path());
+    let data = work.path().join("data");
+    let server = serve(&data, &db, &[]);
+    let url = server.url.clone();
+    let root = admin_bearer(&server);
+    let add = |name: &str| -> String {
+        let r = ureq::post(&format!("{url}/api/v1/principals"))
+            .set("Authorization", &root)
+            .set("Content-Type", "application/json")
+            .send_string(
+                &serde_json::json!({"kind": "client", "name": name, "scopes": ["scan"]})
+                    .to_string(),
+            )
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
+        v["clientSecret"].as_str().unwrap().to_string()
+    };
+    let victim = add("victim");
+    let bystander = add("bystander");
+    // five wrong guesses are answered as wrong guesses
+    for _ in 0..5 {
+        let (code, _, text) = token_attempt(&url, "victim", "wrong-guess");
+        assert_eq!(code, 401, "{text}");
+    }
+    // then the guesser waits: even the right secret is refused until the back-off passes
+    let (code, retry, text) = token_attempt(&url, "victim", &victim);
+    assert_eq!(code, 429, "{text}");
+    assert!(
+        text.contains("slow_down") && text.contains("unlock"),
+        "{text}"
+    );
+    let retry: u64 = retry.unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry), "{retry}");
+    // other principals from the same address are not affected
+    assert_eq!(token_attempt(&url, "bystander", &bystander).0, 200);
+    // each further failure doubles the wait
+    std::thread::sleep(std::time::Duration::from_millis(1100 * retry));
+    assert_eq!(token_attempt(&url, "victim", "wrong-again").0, 401);
+    let (code, retry2, _) = token_attempt(&url, "victim", &victim);
+    assert_eq!(code, 429);
+    assert!(retry2.unwrap().parse::<u64>().unwrap() >= 2 * retry - 1);
+    // an installation admin lifts it; the right secret works at once
+    let r = ureq::post(&format!("{url}/api/v1/principals/client/victim/unlock"))
+        .set("Authorization", &root)
+        .call()
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(token_attempt(&url, "victim", &victim).0, 200);
+    // unknown names are counted and answered alike (no oracle for which names exist)
+    let (code, _, text) = token_attempt(&url, "nobody", "x");
+    assert_eq!(code, 401, "{text}");
+    // every attempt is in the audit log, with its address and outcome, once
+    let entries = audit(&url, &root);
+    let logins: Vec<_> = entries.iter().filter(|e| e["action"] == "login").collect();
+    let of = |who: &str, outcome: &str| {
+        logins
+            .iter()
+            .filter(|e| e["who"] == who && e["outcome"] == outcome)
+            .count()
+    };
+    assert_eq!(of("client:victim", "failed"), 6, "{logins:?}");
+    assert_eq!(of("client:victim", "denied"), 2);
+    assert_eq!(of("client:victim", "ok"), 1);
+    assert_eq!(of("client:nobody", "failed"), 1);
+    assert!(
+        logins.iter().all(|e| e["address"] == "127.0.0.1"),
+        "{logins:?}"
+    );
+    assert!(entries.iter().any(|e| e["action"] == "principal.unlock"));
+    stop(server);
+}
+
+#[test]
+fn the_data_directory_is_private_and_signing_keys_are_sealed() {
+    use std::os::unix::fs::PermissionsExt as _;
+    if scaled() {
+        eprintln!("SKIP: the embedded store's files (this pass runs on Redis + PostgreSQL)");
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let db = secdb_db(work.path());
+    let data = work.path().join("data");
+    let server = serve(&data, &db, &[]);
+    let root = admin_bearer(&server);
+    stop(server);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("stella.redb")), 0o600);
+    assert_eq!(mode(&data.join("kek.key")), 0o600);
+    assert_eq!(mode(&data.join("admin.secret")), 0o600);
+    // a reader of the store file finds no signing seed: the keyring is sealed
+    let store = std::fs::read(data.join("stella.redb")).unwrap();
+    let text = String::from_utf8_lossy(&store);
+    assert!(
+        text.contains("xchacha20poly1305"),
+        "the sealed keyring is there"
+    );
+    assert!(!text.contains("\"seed\""), "no keyring in the clear");
+    // a data directory others can read is refused with what to do
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = stella()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("chmod 700"), "{err}");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+    // the wrong key-encryption key is told apart from a damaged store
+    let other = work.path().join("other.kek");
+    std::fs::write(&other, "11".repeat(32)).unwrap();
+    std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = stella()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .arg("--db")
+        .arg(&db)
+        .arg("--kek-file")
+        .arg(&other)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("key-encryption key"), "{err}");
+    // with its own KEK the same store serves again (and signs with the same keys)
+    let server = serve(&data, &db, &[]);
+    let _ = root;
+    let r = ureq::get(&format!("{}/api/v1/quota", server.url))
+        .set("Authorization", &admin_bearer(&server))
+        .call();
+    assert_eq!(r.unwrap().status(), 200);
+    stop(server);
+}
+
+#[test]
+fn a_revoking_rotation_ends_the_old_keys_tokens_at_once() {
+    let work = tempfile::tempdir().unwrap();
+    let db = secdb_db(work.path());
+    let data = work.path().join("data");
+    let server = serve(&data, &db, &[]);
+    let url = server.url.clone();
+    let old = admin_bearer(&server);
+    let quota = |auth: &str| {
+        status_of(
+            ureq::get(&format!("{url}/api/v1/quota"))
+                .set("Authorization", auth)
+                .call(),
+        )
+        .0
+    };
+    assert_eq!(quota(&old), 200);
+    // a plain rotation: earlier tokens keep counting
+    let r = ureq::post(&format!("{url}/api/v1/keys/rotate"))
+        .set("Authorization", &old)
+        .call()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
+    assert_eq!(v["revoked"], 0);
+    assert_eq!(quota(&old), 200);
+    let newer = admin_bearer(&server);
+    // a revoking rotation: every token of the earlier keys stops counting now
+    let r = ureq::post(&format!("{url}/api/v1/keys/rotate?revoke=true"))
+        .set("Authorization", &newer)
+        .call()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
+    assert_eq!(v["revoked"], 2, "{v}");
+    assert_eq!(quota(&old), 401);
+    assert_eq!(quota(&newer), 401);
+    let fresh = admin_bearer(&server);
+    assert_eq!(quota(&fresh), 200);
+    stop(server);
+}
+
+#[test]
+fn every_scan_is_audited_once_queued_or_not() {
+    let work = tempfile::tempdir().unwrap();
+    let db = secdb_db(work.path());
+    let data = work.path().join("data");
+    let server = serve(&data, &db, &[]);
+    let url = server.url.clone();
+    let root = admin_bearer(&server);
+    let sbom = memcached_sbom();
+    let post = |q: &str| {
+        ureq::post(&format!("{url}/api/v1/scan{q}"))
+            .set("Authorization", &root)
+            .set("Content-Type", "application/json")
+            .send_string(&sbom)
+            .unwrap()
+            .into_string()
+            .unwrap()
+    };
+    post("?wait=true&image=a:1");
+    let queued: serde_json::Value = serde_json::from_str(&post("?image=a:1")).unwrap();
+    let id = queued["id"].as_str().unwrap();
+    wait_for(&url, &format!("/api/v1/scans/{id}"), &root);
+    let scans: Vec<_> = audit(&url, &root)
+        .into_iter()
+        .filter(|e| e["action"] == "scan")
+        .collect();
+    assert_eq!(scans.len(), 2, "{scans:?}");
+    let queued_entry: Vec<_> = scans
+        .iter()
+        .filter(|e| e["detail"].as_str().unwrap().starts_with(id))
+        .collect();
+    assert_eq!(queued_entry.len(), 1, "the queued scan, once: {scans:?}");
+    assert_eq!(queued_entry[0]["who"], "client:admin");
+    assert_eq!(queued_entry[0]["tenant"], "default");
+    assert_eq!(queued_entry[0]["address"], "127.0.0.1");
+    stop(server);
+}
