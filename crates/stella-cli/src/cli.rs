@@ -176,6 +176,10 @@ pub struct ServeArgs {
     /// Memory for results reused by identical requests, in MiB (0: always scan again).
     #[arg(long, default_value_t = 32)]
     pub result_cache_mib: usize,
+    /// When the policy cannot be evaluated at scan time: `error` gives the verdict ERROR,
+    /// which fails the gate (fail-closed); `pass` judges by --fail-on alone (fail-open).
+    #[arg(long, value_parser = ["error", "pass"], default_value = "error")]
+    pub policy_errors: String,
     /// The key-encryption key the signing keys are sealed under in the store (64 hex
     /// digits, `openssl rand -hex 32`); else STELLA_KEK, else DATA/kek.key (made on the first
     /// start). Scaled out, every replica and worker needs the same one.

@@ -277,9 +277,11 @@ fn eval(a: PolicyEvalArgs) -> anyhow::Result<u8> {
         .lock()
         .write_all(&out)
         .context("cannot write to standard output")?;
-    Ok(if report.verdict.status == "FAIL" {
-        exit::FAIL
-    } else {
-        exit::OK
-    })
+    Ok(
+        if matches!(report.verdict.status.as_str(), "FAIL" | "ERROR") {
+            exit::FAIL
+        } else {
+            exit::OK
+        },
+    )
 }

@@ -132,6 +132,8 @@ fn finish(
             .map(|d| d.display().to_string())
             .unwrap_or_default(),
         now: stella_sbom::now(),
+        // a local policy that cannot run fails the gate (verdict ERROR)
+        policy_errors_pass: false,
     };
     let progress = crate::progress::Progress::new();
     progress.step(&format!(
@@ -207,11 +209,13 @@ pub(crate) fn render(
             report.verdict.status
         );
     }
-    Ok(if report.verdict.status == "FAIL" {
-        exit::FAIL
-    } else {
-        exit::OK
-    })
+    Ok(
+        if matches!(report.verdict.status.as_str(), "FAIL" | "ERROR") {
+            exit::FAIL
+        } else {
+            exit::OK
+        },
+    )
 }
 
 /// Runs `stella scan`.

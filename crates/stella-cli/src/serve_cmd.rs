@@ -117,6 +117,7 @@ pub(crate) fn run(a: ServeArgs, worker: bool) -> anyhow::Result<u8> {
             scaled: scaled.clone(),
             result_cache_bytes: a.result_cache_mib << 20,
             kek_file: a.kek_file.clone(),
+            policy_errors_pass: a.policy_errors == "pass",
             lease: std::time::Duration::from_secs(a.lease_secs.max(1)),
         })
     };

@@ -251,3 +251,66 @@ fn every_scan_is_audited_once_queued_or_not() {
     assert_eq!(queued_entry[0]["address"], "127.0.0.1");
     stop(server);
 }
+
+#[test]
+fn a_policy_that_cannot_run_is_refused_and_one_failing_later_fails_closed() {
+    let work = tempfile::tempdir().unwrap();
+    let db = secdb_db(work.path());
+    let data = work.path().join("data");
+    let server = serve(&data, &db, &[]);
+    let url = server.url.clone();
+    let root = admin_bearer(&server);
+    let put = |rego: &str| {
+        status_of(
+            ureq::put(&format!("{url}/api/v1/policy"))
+                .set("Authorization", &root)
+                .set("Content-Type", "application/json")
+                .send_string(
+                    &serde_json::json!({"rego": {"p.rego": format!("package stella.policy\nimport rego.v1\n{rego}\n")}})
+                        .to_string(),
+                ),
+        )
+    };
+    // runs past its memory limit on any input: refused, the active policy stays
+    let (code, _, text) = put(
+        "deny contains msg if {\n  some x in numbers.range(1, 100000000000)\n  x < 0\n  msg := \"never\"\n}",
+    );
+    assert_eq!(code, 422, "{text}");
+    assert!(text.contains("Policy does not run"), "{text}");
+    let (code, _, _) = status_of(
+        ureq::get(&format!("{url}/api/v1/policy"))
+            .set("Authorization", &root)
+            .call(),
+    );
+    assert_eq!(code, 404, "no policy was stored");
+    // fails only on real findings: accepted, then every such scan is ERROR, not a 422
+    let (code, _, text) = put(
+        "deny contains msg if {\n  some f in input.findings\n  some x in numbers.range(1, 100000000000)\n  x < 0\n  msg := f.vulnerabilityId\n}",
+    );
+    assert_eq!(code, 200, "{text}");
+    let sbom = work.path().join("app.cdx.json");
+    std::fs::write(&sbom, memcached_sbom()).unwrap();
+    let out = stella()
+        .args(["scan"])
+        .arg(&sbom)
+        .args(["--server", &url, "--format", "json", "--token"])
+        .arg(root.trim_start_matches("Bearer "))
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(report["verdict"]["status"], "ERROR", "{report}");
+    assert!(
+        report["verdict"]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("fails closed")
+    );
+    assert_eq!(out.status.code(), Some(1), "ERROR fails the gate");
+    assert_eq!(
+        report["findings"].as_array().unwrap().len(),
+        2,
+        "findings are kept"
+    );
+    stop(server);
+}

@@ -412,27 +412,62 @@ impl Core {
         if a.admitted {
             return Ok(Admitted(a.used));
         }
+        Err(self.quota_exhausted(caller, a.used, now, reset))
+    }
+
+    /// The 429 of a caller whose quota is used up.
+    fn quota_exhausted(&self, caller: &Caller, used: u32, now: u64, reset: u64) -> Problem {
         crate::metrics::QUOTA_REJECTIONS.inc();
         let mut p = Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
             "Quota exhausted",
             format!(
-                "{} scans used today, the daily limit of this token; the quota resets at {} (retry after that, or `stella scan --quota-wait`)",
-                a.used,
+                "{used} scans used today, the daily limit of this token; the quota resets at {} (retry after that, or `stella scan --quota-wait`)",
                 stella_sbom::rfc3339(reset as i64)
             ),
         )
         .with(header::RETRY_AFTER, (reset - now).max(1).to_string());
         let mut h = HeaderMap::new();
-        self.quota_headers(caller, a.used, &mut h);
+        self.quota_headers(caller, used, &mut h);
         for (k, v) in &h {
             p = p.with(k.clone(), v.to_str().unwrap_or_default());
         }
-        Err(p)
+        p
     }
 }
 
 impl Core {
+    /// Admits one scan for `caller` and queues its job `id` in one atomic step, or the 429
+    /// (quota) or 503 (queue full) that says when to come back.
+    pub(crate) fn admit_and_enqueue(
+        &self,
+        caller: &Caller,
+        id: &str,
+        payload: &[u8],
+    ) -> Result<Admitted, Problem> {
+        let now = now_secs();
+        let (day, reset) = utc_day(now);
+        let a = match self.store.admit_and_enqueue(
+            &caller.tid(),
+            &day,
+            caller.limit(),
+            caller.tenant(),
+            id,
+            payload,
+        ) {
+            Ok(a) => a,
+            Err(stella_store::Error::QueueFull(n)) => {
+                crate::metrics::QUEUE_REJECTIONS.inc();
+                return Err(crate::scan::busy(n));
+            }
+            Err(e) => return Err(crate::problem::store(e)),
+        };
+        if a.admitted {
+            return Ok(Admitted(a.used));
+        }
+        Err(self.quota_exhausted(caller, a.used, now, reset))
+    }
+
     /// Makes admitted counts durable when no result follows the admission (a scan that
     /// failed after it, a job the queue refused).
     pub(crate) fn settle_quota(&self) {

@@ -57,6 +57,9 @@ pub struct Config {
     pub rego_runner: stella_policy::rego::Runner,
     /// `--fail-on` for every scan.
     pub fail_on: Option<String>,
+    /// Whether a scan whose policy cannot be evaluated passes by `fail_on` alone (fail-open)
+    /// instead of getting the verdict `ERROR` (fail-closed, the default).
+    pub policy_errors_pass: bool,
     /// The URL tokens name as their issuer (`iss`), also the base of discovery.
     pub issuer: String,
     /// Whether callers without a token may scan (33 scans a day per address).

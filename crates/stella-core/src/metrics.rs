@@ -94,7 +94,7 @@ pub static STATUS: [Counter; 5] = [const { Counter::new() }; 5];
 /// Scans completed.
 pub static SCANS: Counter = Counter::new();
 /// Scans by verdict: PASS, WARN, FAIL.
-pub static VERDICTS: [Counter; 3] = [const { Counter::new() }; 3];
+pub static VERDICTS: [Counter; 4] = [const { Counter::new() }; 4];
 /// Scan time (matching and policy, without the queue).
 pub static SCAN_SECONDS: Histogram = Histogram::new();
 /// Requests refused for quota.
@@ -136,12 +136,13 @@ pub fn committed(d: std::time::Duration, writes: usize) {
     }
 }
 
-/// Counts a finished scan and its verdict (PASS, WARN, FAIL).
+/// Counts a finished scan and its verdict (PASS, WARN, FAIL, ERROR).
 pub fn scanned(verdict: &str) {
     SCANS.inc();
     let i = match verdict {
         "PASS" => 0,
         "WARN" => 1,
+        "ERROR" => 3,
         _ => 2,
     };
     VERDICTS[i].inc();
@@ -208,7 +209,7 @@ pub fn render(queue_depth: u64, db_age_seconds: Option<u64>, store_commits: bool
         SCANS.get(),
     );
     o.push_str("# HELP stella_scan_verdicts_total Scans by verdict.\n# TYPE stella_scan_verdicts_total counter\n");
-    for (v, c) in ["PASS", "WARN", "FAIL"].iter().zip(&VERDICTS) {
+    for (v, c) in ["PASS", "WARN", "FAIL", "ERROR"].iter().zip(&VERDICTS) {
         let _ = writeln!(
             o,
             "stella_scan_verdicts_total{{verdict=\"{v}\"}} {}",

@@ -141,6 +141,32 @@ fn effective(
     Ok(Some(set))
 }
 
+/// Evaluates a policy on a sample scan before it is stored: one that errs, runs past its time
+/// or memory limits or crashes its sandbox is refused now, instead of failing every scan
+/// later.
+fn trial(set: &stella_policy::PolicySet) -> Result<(), Problem> {
+    if set.rego.is_empty() {
+        // YAML rules are checked completely when they load
+        return Ok(());
+    }
+    let ctx = stella_policy::Context {
+        today: crate::auth::now_secs() as i64 / 86_400,
+        image: Some("registry.example.com/sample:1".into()),
+        base_layers: Default::default(),
+        target: serde_json::json!({"kind": "image", "reference": "registry.example.com/sample:1"}),
+        sbom: serde_json::json!({"packages": 0, "types": {}}),
+    };
+    stella_policy::evaluate_set(set, &mut [], &ctx)
+        .map(|_| ())
+        .map_err(|e| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Policy does not run",
+                format!("the policy loads but fails when evaluated on a sample scan: {e}; the active policy was not changed"),
+            )
+        })
+}
+
 /// The API mutes as a policy (so they are checked exactly as file mutes are).
 fn mutes_policy(mutes: &[MuteEntry]) -> Result<stella_policy::Policy, String> {
     let list: Vec<serde_json::Value> = mutes
@@ -310,6 +336,9 @@ impl Core {
         let mut mutes = state.mutes.clone();
         let out = change(&mut history, &mut mutes)?;
         let eff = effective(&history, &mutes, &self.config.rego_runner).map_err(invalid)?;
+        if let Some(set) = &eff {
+            trial(set)?;
+        }
         self.store
             .put_doc(&history_doc(tenant), history.export().as_bytes())
             .map_err(crate::problem::store)?;

@@ -380,6 +380,7 @@ impl Core {
             db_hint: self.config.db.display().to_string(),
             now: stella_sbom::now(),
             policy: self.active_policy(&job.tenant()?)?.map(|p| (*p).clone()),
+            policy_errors_pass: self.config.policy_errors_pass,
             ..stella_scan::Options::default()
         };
         let db = self.db()?;
@@ -970,19 +971,8 @@ pub(crate) async fn post_scan(
             metrics::QUEUE_REJECTIONS.inc();
             return Err(busy(c.config.queue_limit));
         }
-        let admitted = c.admit(&caller)?;
-        match c.store.enqueue(caller.tenant(), &k, &job.encode()) {
-            Ok(()) => {}
-            Err(stella_store::Error::QueueFull(n)) => {
-                c.settle_quota();
-                metrics::QUEUE_REJECTIONS.inc();
-                return Err(busy(n));
-            }
-            Err(e) => {
-                c.settle_quota();
-                return Err(internal(e));
-            }
-        }
+        // charged and queued in one step: a crash leaves both or neither
+        let admitted = c.admit_and_enqueue(&caller, &k, &job.encode())?;
         c.live.wake_workers();
         Ok::<_, Problem>(admitted)
     })
@@ -1015,7 +1005,7 @@ impl Drop for Decrement<'_> {
     }
 }
 
-fn busy(limit: u64) -> Problem {
+pub(crate) fn busy(limit: u64) -> Problem {
     Problem::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "Busy",

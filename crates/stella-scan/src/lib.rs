@@ -73,6 +73,10 @@ pub struct Options {
     pub policy: Option<stella_policy::PolicySet>,
     /// The base image's layers (diff ids), for policies' `layer` conditions.
     pub base_layers: std::collections::BTreeSet<String>,
+    /// When the policy cannot be evaluated (a Rego part that errs or runs past its limits):
+    /// `false` (the default) gives the verdict `ERROR`, which fails the gate (fail-closed);
+    /// `true` judges by `fail_on` alone and says so in a warning (fail-open).
+    pub policy_errors_pass: bool,
 }
 
 fn eco(k: Kind) -> Eco {
@@ -438,15 +442,31 @@ pub fn scan(
                 target: serde_json::to_value(&report_target).unwrap_or_default(),
                 sbom: serde_json::json!({ "packages": packages.len(), "types": types }),
             };
-            let mut v = stella_policy::evaluate_set(p, &mut m.findings, &ctx)?;
-            if opts.fail_on.is_some() {
-                let gate = stella_report::verdict(&m.findings, opts.fail_on.as_deref());
-                if gate.status == "FAIL" {
-                    v.status = gate.status;
-                    v.reasons.extend(gate.reasons);
+            match stella_policy::evaluate_set(p, &mut m.findings, &ctx) {
+                Ok(mut v) => {
+                    if opts.fail_on.is_some() {
+                        let gate = stella_report::verdict(&m.findings, opts.fail_on.as_deref());
+                        if gate.status == "FAIL" {
+                            v.status = gate.status;
+                            v.reasons.extend(gate.reasons);
+                        }
+                    }
+                    v
                 }
+                Err(e) if opts.policy_errors_pass => {
+                    warnings.push(format!(
+                        "the policy could not be evaluated ({e}); judged by --fail-on alone, as configured (fail-open)"
+                    ));
+                    stella_report::verdict(&m.findings, opts.fail_on.as_deref())
+                }
+                Err(e) => stella_report::Verdict {
+                    status: "ERROR".into(),
+                    reasons: vec![format!(
+                        "the policy could not be evaluated: {e}; the gate fails closed (fix the policy, or let such scans pass with `stella serve --policy-errors pass`)"
+                    )],
+                    details: Vec::new(),
+                },
             }
-            v
         }
         None => stella_report::verdict(&m.findings, opts.fail_on.as_deref()),
     };

@@ -796,6 +796,97 @@ impl Backend for Embedded {
         }
     }
 
+    fn admit_and_enqueue(
+        &self,
+        token: &str,
+        day: &str,
+        limit: u32,
+        tenant: &Tenant,
+        id: &str,
+        payload: &[u8],
+    ) -> Result<Admission, Error> {
+        let key = format!("{token}\0{day}");
+        let id = qualify(tenant, id);
+        let queue_limit = self.queue_limit;
+        // the counts stay locked through the commit: no other admission of this token can
+        // slip between the check and the write
+        let mut c = self
+            .counts
+            .lock()
+            .map_err(|_| self.bad("the quota counts are poisoned"))?;
+        let started = std::time::Instant::now();
+        let w = self.db.begin_write().map_err(|e| self.bad(e))?;
+        let outcome = (|| -> Result<Result<(u32, u32), Error>, redb::Error> {
+            let mut quota = w.open_table(QUOTA)?;
+            let stored = quota.get(key.as_str())?.map_or(0, |v| v.value());
+            let (admitted, written) = c.0.get(&key).copied().unwrap_or((stored, stored));
+            let used = admitted.max(stored);
+            if used >= limit {
+                return Ok(Ok((used, 0)));
+            }
+            let mut jobs = w.open_table(JOBS)?;
+            if jobs.get(id.as_str())?.is_some() || w.open_table(DONE)?.get(id.as_str())?.is_some() {
+                return Ok(Err(Error::Db {
+                    path: String::new(),
+                    message: "known".into(),
+                }));
+            }
+            if jobs.len()? >= queue_limit {
+                return Ok(Err(Error::QueueFull(queue_limit)));
+            }
+            let mut queue = w.open_table(QUEUE)?;
+            let seq = queue.last()?.map_or(0, |(k, _)| k.value() + 1);
+            queue.insert(seq, id.as_str())?;
+            let s = Stored {
+                seq,
+                lease_end: 0,
+                attempts: 0,
+                holder: String::new(),
+                payload: payload.to_vec(),
+            };
+            jobs.insert(id.as_str(), s.encode().as_slice())?;
+            // only this admission becomes durable with its job: others in flight are
+            // written with their own results
+            let durable = stored.max(written) + 1;
+            quota.insert(key.as_str(), durable)?;
+            Ok(Ok((used + 1, durable)))
+        })()
+        .map_err(|e| self.bad(e))?;
+        match outcome {
+            Ok((used, 0)) => {
+                drop(w);
+                Ok(Admission {
+                    admitted: false,
+                    used,
+                    remaining: 0,
+                })
+            }
+            Ok((used, durable)) => {
+                w.commit().map_err(|e| self.bad(e))?;
+                let e = c.0.entry(key).or_insert((0, 0));
+                e.0 = e.0.max(used);
+                e.1 = e.1.max(durable);
+                drop(c);
+                self.committed(started, 1);
+                Ok(Admission {
+                    admitted: true,
+                    used,
+                    remaining: limit - used,
+                })
+            }
+            Err(Error::Db { message, .. }) if message == "known" => {
+                drop(w);
+                // queued before (a retried request): answered, not charged again
+                Ok(Admission {
+                    admitted: true,
+                    used: c.0.get(&key).map_or(0, |e| e.0),
+                    remaining: limit.saturating_sub(c.0.get(&key).map_or(0, |e| e.0)),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Jobs waiting or running.
     fn queue_depth(&self) -> Result<u64, Error> {
         self.read(|r| Ok(r.open_table(JOBS)?.len()?))

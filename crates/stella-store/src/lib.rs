@@ -305,6 +305,19 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
 
     /// Queues a job; refuses when the queue is full and ignores an id already queued or done.
     fn enqueue(&self, tenant: &Tenant, id: &str, payload: &[u8]) -> Result<(), Error>;
+    /// Admits one scan for `token` on `day` (as [`Backend::admit`]) and queues its job, as
+    /// one atomic step: a crash leaves both or neither, so a token is charged exactly for the
+    /// scans it queued. A full queue or a job id already known charges nothing.
+    #[allow(clippy::too_many_arguments)]
+    fn admit_and_enqueue(
+        &self,
+        token: &str,
+        day: &str,
+        limit: u32,
+        tenant: &Tenant,
+        id: &str,
+        payload: &[u8],
+    ) -> Result<Admission, Error>;
     /// Jobs waiting or running.
     fn queue_depth(&self) -> Result<u64, Error>;
     /// Leases the oldest job nobody holds, or one whose lease ran out (its worker died), to

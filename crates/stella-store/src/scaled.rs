@@ -173,6 +173,22 @@ redis.call('HSET', KEYS[2], 'state', 'queued', 'attempts', 0, 'entry', e)
 return 1
 ";
 
+/// Admits one scan and queues its job in one step: `KEYS` the day's counter, the stream and
+/// the job hash; `ARGV` limit, counter expiry, queue limit, id, payload. Answers `{code,
+/// used}`: 1 admitted and queued, 0 over the quota, -1 queue full, 2 job known (nothing
+/// charged).
+const ADMIT_AND_ENQUEUE: &str = r"
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[1]) then return {0, n} end
+if redis.call('EXISTS', KEYS[3]) == 1 then return {2, n} end
+if redis.call('XLEN', KEYS[2]) >= tonumber(ARGV[3]) then return {-1, n} end
+n = redis.call('INCR', KEYS[1])
+redis.call('EXPIREAT', KEYS[1], ARGV[2])
+local e = redis.call('XADD', KEYS[2], '*', 'id', ARGV[4], 'p', ARGV[5])
+redis.call('HSET', KEYS[3], 'state', 'queued', 'attempts', 0, 'entry', e)
+return {1, n}
+";
+
 // ---- Redis ----
 
 /// A small pool of Redis connections (the sync client: plain blocking sockets).
@@ -487,6 +503,7 @@ pub struct Scaled {
     /// The Lua scripts (their SHA-1 computed once; Redis caches them by it).
     admit: redis::Script,
     enqueue: redis::Script,
+    admit_and_enqueue: redis::Script,
 }
 
 impl std::fmt::Debug for Scaled {
@@ -582,6 +599,7 @@ impl Scaled {
             stop: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             admit: redis::Script::new(ADMIT),
             enqueue: redis::Script::new(ENQUEUE),
+            admit_and_enqueue: redis::Script::new(ADMIT_AND_ENQUEUE),
         };
         s.migrate()?;
         let stream = s.key("queue");
@@ -984,6 +1002,61 @@ impl Backend for Scaled {
             return Err(Error::QueueFull(self.queue_limit));
         }
         Ok(())
+    }
+
+    fn admit_and_enqueue(
+        &self,
+        token: &str,
+        day: &str,
+        limit: u32,
+        tenant: &Tenant,
+        id: &str,
+        payload: &[u8],
+    ) -> Result<Admission, Error> {
+        match self.job_result(tenant, id) {
+            Ok(Some(_)) => {
+                let used = self.quota_used(token, day)?;
+                return Ok(Admission {
+                    admitted: true,
+                    used,
+                    remaining: limit.saturating_sub(used),
+                });
+            }
+            Err(e) if !e.is_unavailable() => return Err(e),
+            _ => {}
+        }
+        let expire = counter_expiry(day).ok_or_else(|| Error::Db {
+            path: self.redis.name.clone(),
+            message: format!("`{day}` is not a day (YYYY-MM-DD)"),
+        })?;
+        let counter = self.key(&format!("quota:{token}:{day}"));
+        let q = qualify(tenant, id);
+        let (stream, job) = (self.key("queue"), self.job_key(&q));
+        let (code, used): (i64, u32) = self.redis.with(|c| {
+            self.admit_and_enqueue
+                .key(&counter)
+                .key(&stream)
+                .key(&job)
+                .arg(limit)
+                .arg(expire)
+                .arg(self.queue_limit)
+                .arg(&q)
+                .arg(payload)
+                .invoke(c)
+        })?;
+        match code {
+            -1 => Err(Error::QueueFull(self.queue_limit)),
+            0 => Ok(Admission {
+                admitted: false,
+                used,
+                remaining: 0,
+            }),
+            _ => Ok(Admission {
+                admitted: true,
+                used,
+                remaining: limit.saturating_sub(used),
+            }),
+        }
     }
 
     fn queue_depth(&self) -> Result<u64, Error> {

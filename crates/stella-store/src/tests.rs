@@ -739,6 +739,72 @@ pub(crate) fn login_contract(s: &Store) {
     assert_eq!(s.login_failures("client:vw@1.1.1.1").unwrap().0, 1);
 }
 
+/// Admission and enqueue in one step: charged exactly for what was queued.
+pub(crate) fn admit_and_enqueue_contract(s: &Store, queue_limit: u64) {
+    let day = "2026-12-07";
+    let t = Tenant::new("team-q").unwrap();
+    let a = s
+        .admit_and_enqueue("tid-q", day, 3, &t, "q1", b"p")
+        .unwrap();
+    assert_eq!((a.admitted, a.used, a.remaining), (true, 1, 2));
+    assert_eq!(s.job_state(&t, "q1").unwrap(), JobState::Queued);
+    // the same job again (a retried request): not charged, not queued twice
+    let again = s
+        .admit_and_enqueue("tid-q", day, 3, &t, "q1", b"p")
+        .unwrap();
+    assert!(again.admitted);
+    assert_eq!(s.quota_used("tid-q", day).unwrap(), 1);
+    s.admit_and_enqueue("tid-q", day, 3, &t, "q2", b"p")
+        .unwrap();
+    s.admit_and_enqueue("tid-q", day, 3, &t, "q3", b"p")
+        .unwrap();
+    let over = s
+        .admit_and_enqueue("tid-q", day, 3, &t, "q4", b"p")
+        .unwrap();
+    assert!(!over.admitted, "over the limit");
+    assert_eq!(
+        s.job_state(&t, "q4").unwrap(),
+        JobState::Unknown,
+        "and not queued"
+    );
+    assert_eq!(s.quota_used("tid-q", day).unwrap(), 3);
+    // a full queue charges nothing
+    let mut n = 0;
+    let full = loop {
+        n += 1;
+        match s.admit_and_enqueue("tid-f", day, 10_000, &t, &format!("f{n}"), b"p") {
+            Ok(a) => assert!(a.admitted),
+            Err(e) => break e,
+        }
+    };
+    assert!(matches!(full, Error::QueueFull(_)), "{full}");
+    assert_eq!(
+        u64::from(s.quota_used("tid-f", day).unwrap()),
+        queue_limit - 3
+    );
+}
+
+#[test]
+fn admission_and_enqueue_are_one_step() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = Store::open(dir.path(), 10).unwrap();
+        admit_and_enqueue_contract(&s, 10);
+        // in flight: admitted for a scan whose result is not stored yet
+        assert!(
+            s.admit_deferred("tid-q2", "2026-12-07", 5)
+                .unwrap()
+                .admitted
+        );
+        s.admit_and_enqueue("tid-q2", "2026-12-07", 5, &dt(), "z1", b"p")
+            .unwrap_err();
+    }
+    // durable as written: the counts of the queued jobs, nothing of the one in flight
+    let s = Store::open(dir.path(), 10).unwrap();
+    assert_eq!(s.quota_used("tid-q", "2026-12-07").unwrap(), 3);
+    assert_eq!(s.quota_used("tid-f", "2026-12-07").unwrap(), 7);
+}
+
 #[test]
 fn failed_logins_are_counted_per_key_until_reset() {
     let dir = tempfile::tempdir().unwrap();

@@ -468,3 +468,11 @@ fn scaled_failed_logins_are_shared_by_replicas() {
     assert_eq!(b.login_failed("client:z@h", 6, 3600).unwrap(), (2, 6));
     assert_eq!(a.login_failures("client:z@h").unwrap(), (2, 6));
 }
+
+#[test]
+fn scaled_admission_and_enqueue_are_one_step() {
+    let Some(srv) = servers("scaled_admission_and_enqueue_are_one_step") else {
+        return;
+    };
+    crate::tests::admit_and_enqueue_contract(&replica(&srv, 10), 10);
+}

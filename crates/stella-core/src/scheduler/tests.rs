@@ -77,6 +77,7 @@ fn core_on(
         policy_files: Vec::new(),
         rego_runner: stella_policy::rego::Runner::InProcess,
         fail_on: None,
+        policy_errors_pass: false,
         issuer: "http://127.0.0.1:1".into(),
         anonymous: false,
         insecure_registry: false,
