@@ -228,6 +228,9 @@ doc = {
                 "401": js(obj({"error": {"type": "string"}, "error_description": {"type": "string"}}, ["error"]),
                           "invalid_client.", {"WWW-Authenticate": {"schema": {"type": "string"}}}),
                 "413": problem("The body is larger than the server's limit."),
+                "429": js(obj({"error": {"const": "slow_down"}, "error_description": {"type": "string"}}, ["error"]),
+                          "Too many failed logins for this principal or address lately: wait `Retry-After` seconds.",
+                          {"Retry-After": {"schema": {"type": "string"}}}),
             }}},
         "/.well-known/openid-configuration": {"get": {
             "operationId": "discovery", "summary": "OpenID Provider metadata",
@@ -478,9 +481,17 @@ doc = {
                                {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "responses": {"204": {"description": "Removed."}, "404": problem("Not a member, or no such principal.")}}, scope="admin"),
         },
+        "/api/v1/principals/{kind}/{name}/unlock": {"post": protected({
+            "operationId": "unlockPrincipal", "summary": "Forget a principal's failed logins from every address (installation admin): it may log in again at once",
+            "parameters": [{"name": "kind", "in": "path", "required": True, "schema": {"enum": ["client", "user"]}},
+                           {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"204": {"description": "Unlocked."}, "404": problem("No such principal.")}}, scope="admin")},
         "/api/v1/keys/rotate": {"post": protected({
-            "operationId": "rotateKey", "summary": "Sign with a new key from now on (admin); earlier tokens stay valid",
-            "responses": {"200": js(obj({"kid": {"type": "string"}}, ["kid"]))}}, scope="admin")},
+            "operationId": "rotateKey", "summary": "Sign with a new key from now on (installation admin); earlier tokens stay valid unless `revoke=true`",
+            "parameters": [{"name": "revoke", "in": "query", "schema": {"type": "boolean"},
+                            "description": "Also drop every earlier key: the tokens they signed stop counting at once."}],
+            "responses": {"200": js(obj({"kid": {"type": "string"}, "revoked": {"type": "integer"}}, ["kid", "revoked"])),
+                          "400": problem("A query parameter does not parse.")}}, scope="admin")},
         "/api/v1/feeds": {"get": protected({
             "operationId": "feeds", "summary": "The DB's feeds and how old they are",
             "responses": {"200": js(obj({"built": {"type": "string"}, "ageSeconds": {"type": ["integer", "null"]},
