@@ -176,6 +176,11 @@ pub struct ServeArgs {
     /// Memory for results reused by identical requests, in MiB (0: always scan again).
     #[arg(long, default_value_t = 32)]
     pub result_cache_mib: usize,
+    /// Memory the scans in flight may take together, in MiB: a scan reserves 17× its SBOM's
+    /// size (at least 1 MiB) before it starts and waits while the budget is taken; one larger
+    /// than the budget runs alone.
+    #[arg(long, default_value_t = 1024)]
+    pub scan_memory_mib: usize,
     /// When the policy cannot be evaluated at scan time: `error` gives the verdict ERROR,
     /// which fails the gate (fail-closed); `pass` judges by --fail-on alone (fail-open).
     #[arg(long, value_parser = ["error", "pass"], default_value = "error")]

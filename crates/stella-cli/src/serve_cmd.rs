@@ -80,6 +80,7 @@ pub(crate) fn run(a: ServeArgs, worker: bool) -> anyhow::Result<u8> {
             db,
             db_note,
             max_body: a.max_body_mib << 20,
+            scan_memory: a.scan_memory_mib << 20,
             queue_limit: a.queue_limit.max(1),
             policy_files,
             rego_runner: crate::policy_cmd::sandbox_runner()?,

@@ -16,6 +16,7 @@ use axum::routing::{get, post};
 
 mod admin;
 mod auth;
+mod budget;
 mod cache;
 pub mod feeds;
 pub mod identity;
@@ -48,6 +49,8 @@ pub struct Config {
     pub db_note: Option<String>,
     /// Largest request body, in bytes.
     pub max_body: usize,
+    /// Memory scans may take at once, in bytes (see `budget`): scans beyond it wait.
+    pub scan_memory: usize,
     /// Jobs the queue holds at most.
     pub queue_limit: u64,
     /// Policy files (name, text) given at start: recorded as a new version when they differ
@@ -128,6 +131,8 @@ pub struct Core {
     /// commit's fsync (on two cores, 4 slots gave a lower p95 than 2 or 3; more only adds
     /// threads, memory and contention).
     scans: slots::Slots,
+    /// The memory scans in flight may take.
+    budget: budget::Budget,
     /// Signing keys.
     keys: std::sync::RwLock<stella_auth::Keyring>,
     /// What the signing keys are sealed under in the store.
@@ -205,6 +210,7 @@ impl Core {
             store,
             commits_observed,
             db: std::sync::RwLock::new(Arc::new(db)),
+            budget: budget::Budget::new(config.scan_memory),
             config,
             scans: slots::Slots::new(2 * cores)
                 .map_err(|e| Error::Io(format!("cannot start the scan threads: {e}")))?,
@@ -711,7 +717,12 @@ async fn metrics_route(State(core): State<Arc<Core>>) -> Response {
     let age = core.db().ok().and_then(|db| db_age(&db));
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        metrics::render(depth, age, core.commits_observed),
+        metrics::render(
+            depth,
+            age,
+            core.commits_observed,
+            core.budget.reserved_kib() * 1024,
+        ),
     )
         .into_response()
 }

@@ -182,7 +182,12 @@ fn single(o: &mut String, name: &str, kind: &str, help: &str, value: u64) {
 
 /// The exposition, with the gauges the caller reads at scrape time.
 /// The store's commit figures only where the store reports them (the embedded one).
-pub fn render(queue_depth: u64, db_age_seconds: Option<u64>, store_commits: bool) -> String {
+pub fn render(
+    queue_depth: u64,
+    db_age_seconds: Option<u64>,
+    store_commits: bool,
+    scan_memory_reserved: u64,
+) -> String {
     let mut o = String::with_capacity(8192);
     o.push_str("# HELP stella_http_request_duration_seconds Time to answer a request, by route family.\n# TYPE stella_http_request_duration_seconds histogram\n");
     for (r, h) in ROUTES.iter().zip(&REQUESTS) {
@@ -238,6 +243,13 @@ pub fn render(queue_depth: u64, db_age_seconds: Option<u64>, store_commits: bool
         "gauge",
         "Jobs waiting or running.",
         queue_depth,
+    );
+    single(
+        &mut o,
+        "stella_scan_memory_reserved_bytes",
+        "gauge",
+        "Memory the scans running now have reserved (`stella serve --scan-memory-mib` bounds it).",
+        scan_memory_reserved,
     );
     if store_commits {
         o.push_str("# HELP stella_store_commit_duration_seconds Time of one store commit, from asking for the write transaction until it is durable (embedded store; writes waiting together share one commit).\n# TYPE stella_store_commit_duration_seconds histogram\n");
@@ -302,8 +314,8 @@ mod tests {
         assert!(SLOW_COMMIT_REPORTED.load(Relaxed) >= now);
         assert!(COMMIT_SECONDS.count.load(Relaxed) >= commits + 2);
         assert!(COMMITTED_WRITES.get() >= writes + 5);
-        assert!(!render(0, None, false).contains("stella_store_commit"));
-        let text = render(0, None, true);
+        assert!(!render(0, None, false, 0).contains("stella_store_commit"));
+        let text = render(0, None, true, 0);
         assert!(
             text.contains("# TYPE stella_store_commit_duration_seconds histogram"),
             "{text}"

@@ -643,6 +643,12 @@ impl Core {
             )),
             None => Err(internal("the queued job is unreadable")),
             Some(j) => {
+                let Some(_held) = self
+                    .budget
+                    .reserve_blocking(job.payload.len(), &self.stopping)
+                else {
+                    return Err(internal("Core is stopping"));
+                };
                 let store = &self.store;
                 let w = worker;
                 let jid = id.as_str();
@@ -907,11 +913,14 @@ pub(crate) async fn post_scan(
                 &body,
             )
         };
+        // room in the memory budget first: a large SBOM waits for the scans before it
+        let held = core.budget.reserve(body.len()).await;
         let c = core.clone();
         let k = key.clone();
         let (parts, admitted, hit) = core
             .scans
             .run(move || {
+                let _held = held;
                 if let Some(e) = c
                     .results
                     .get(&cache_key)

@@ -755,6 +755,10 @@ impl Core {
         let Some((_, input)) = self.store.input(tenant, image).map_err(|e| e.to_string())? else {
             return Ok(None);
         };
+        let _held = self
+            .budget
+            .reserve_blocking(input.len(), &self.stopping)
+            .ok_or("Core is stopping")?;
         let mut job = crate::scan::Job::decode(&input)
             .ok_or_else(|| format!("the stored input of {image} is unreadable"))?
             .for_rescan(image);

@@ -72,6 +72,7 @@ fn core_on(
         data: dir.join("data"),
         db,
         db_note: None,
+        scan_memory: 256 << 20,
         max_body: 1 << 20,
         queue_limit: 10,
         policy_files: Vec::new(),
