@@ -294,7 +294,6 @@ impl Directory {
             TenantInfo {
                 name: if name.is_empty() { id } else { name }.to_string(),
                 created: now,
-                max_scans_per_day: None,
             },
         );
         Ok(())
@@ -312,7 +311,6 @@ impl Directory {
             None if id == DEFAULT_TENANT => Some(TenantInfo {
                 name: "Default".into(),
                 created: 0,
-                max_scans_per_day: None,
             }),
             None => None,
         }

@@ -84,9 +84,6 @@ pub struct TenantInfo {
     pub name: String,
     /// Created (seconds since the epoch).
     pub created: u64,
-    /// Scans per UTC day over all of the tenant's tokens, when capped.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_scans_per_day: Option<u32>,
 }
 
 /// Whether `id` is a tenant id: 1 to 63 of `a-z 0-9 -`, starting and ending with a letter

@@ -132,8 +132,8 @@ fn finish(
             .map(|d| d.display().to_string())
             .unwrap_or_default(),
         now: stella_sbom::now(),
-        // a local policy that cannot run fails the gate (verdict ERROR)
-        policy_errors_pass: false,
+        // a local policy that cannot run is the caller's to fix: an error (exit 2)
+        on_policy_error: stella_scan::OnPolicyError::Refuse,
     };
     let progress = crate::progress::Progress::new();
     progress.step(&format!(

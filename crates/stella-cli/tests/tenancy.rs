@@ -324,8 +324,12 @@ fn a_foreign_tenant_walking_every_route_sees_and_changes_nothing_of_another() {
                     "{who} {method} {concrete}: {code} {text}"
                 );
                 // an error may repeat what the request said; anything else of A's is a leak
+                // (B's own audit log records the ids B itself sent in refused requests)
                 let said = |s: &str| {
-                    concrete.contains(s) || body.as_ref().is_some_and(|(_, b)| b.contains(s))
+                    concrete.contains(s)
+                        || body.as_ref().is_some_and(|(_, b)| b.contains(s))
+                        || (concrete == "/api/v1/audit"
+                            && [scan.as_str(), mute_id.as_str(), "team-a-ci"].contains(&s))
                 };
                 for s in secrets.iter().copied().filter(|s| !said(s)) {
                     assert!(
@@ -538,6 +542,17 @@ fn roles_limit_what_members_do_and_removal_counts_at_once() {
         entries
             .iter()
             .any(|e| e["action"] == "policy.put" && e["who"] == "client:editor")
+    );
+    // refused attempts are audited too, in the tenant they were made in
+    assert!(
+        entries.iter().any(|e| e["action"] == "access"
+            && e["outcome"] == "denied"
+            && e["who"] == "client:viewer"
+            && e["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("POST /api/v1/scan")),
+        "{audit}"
     );
     // two tenants: unnamed is ambiguous unless one is the default
     let (code, text) = call(&url, "GET", "/api/v1/images", &two, None, None);

@@ -544,7 +544,16 @@ pub(crate) async fn authenticate(
         Err(p) => return p.into_response(),
     };
     req.extensions_mut().insert(caller.clone());
+    let what = format!("{} {}", req.method(), req.uri().path());
     let mut resp = next.run(req).await;
+    if resp.status() == StatusCode::FORBIDDEN {
+        // a refused attempt is evidence too: audited in the caller's own tenant
+        let mut e = crate::Audit::by(&caller, "access", &what);
+        e.outcome = "denied";
+        let c = core.clone();
+        let (t, entry) = (caller.tenant().clone(), e.encode());
+        let _ = tokio::task::spawn_blocking(move || c.store.audit(Some(&t), &entry)).await;
+    }
     resp.extensions_mut().insert(caller.clone());
     if resp.headers().contains_key("x-stella-quota-remaining") {
         return resp;

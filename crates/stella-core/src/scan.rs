@@ -380,7 +380,11 @@ impl Core {
             db_hint: self.config.db.display().to_string(),
             now: stella_sbom::now(),
             policy: self.active_policy(&job.tenant()?)?.map(|p| (*p).clone()),
-            policy_errors_pass: self.config.policy_errors_pass,
+            on_policy_error: if self.config.policy_errors_pass {
+                stella_scan::OnPolicyError::Pass
+            } else {
+                stella_scan::OnPolicyError::Verdict
+            },
             ..stella_scan::Options::default()
         };
         let db = self.db()?;

@@ -73,10 +73,21 @@ pub struct Options {
     pub policy: Option<stella_policy::PolicySet>,
     /// The base image's layers (diff ids), for policies' `layer` conditions.
     pub base_layers: std::collections::BTreeSet<String>,
-    /// When the policy cannot be evaluated (a Rego part that errs or runs past its limits):
-    /// `false` (the default) gives the verdict `ERROR`, which fails the gate (fail-closed);
-    /// `true` judges by `fail_on` alone and says so in a warning (fail-open).
-    pub policy_errors_pass: bool,
+    /// What a policy that cannot be evaluated (a Rego part that errs or runs past its
+    /// limits) does to the scan.
+    pub on_policy_error: OnPolicyError,
+}
+
+/// What a policy that cannot be evaluated does to a scan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OnPolicyError {
+    /// The scan fails with [`Error::Policy`] (a local scan of one's own policy: exit 2).
+    #[default]
+    Refuse,
+    /// The verdict is `ERROR`, which fails the gate (fail-closed; Core's default).
+    Verdict,
+    /// The verdict follows `fail_on` alone, with a warning (fail-open).
+    Pass,
 }
 
 fn eco(k: Kind) -> Eco {
@@ -453,7 +464,8 @@ pub fn scan(
                     }
                     v
                 }
-                Err(e) if opts.policy_errors_pass => {
+                Err(e) if opts.on_policy_error == OnPolicyError::Refuse => return Err(e.into()),
+                Err(e) if opts.on_policy_error == OnPolicyError::Pass => {
                     warnings.push(format!(
                         "the policy could not be evaluated ({e}); judged by --fail-on alone, as configured (fail-open)"
                     ));

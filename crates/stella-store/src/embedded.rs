@@ -808,14 +808,15 @@ impl Backend for Embedded {
         let key = format!("{token}\0{day}");
         let id = qualify(tenant, id);
         let queue_limit = self.queue_limit;
-        // the counts stay locked through the commit: no other admission of this token can
-        // slip between the check and the write
+        // the write transaction first, then the counts (the order a group commit takes them
+        // in), held through the commit: no other admission of this token can slip between
+        // the check and the write
+        let started = std::time::Instant::now();
+        let w = self.db.begin_write().map_err(|e| self.bad(e))?;
         let mut c = self
             .counts
             .lock()
             .map_err(|_| self.bad("the quota counts are poisoned"))?;
-        let started = std::time::Instant::now();
-        let w = self.db.begin_write().map_err(|e| self.bad(e))?;
         let outcome = (|| -> Result<Result<(u32, u32), Error>, redb::Error> {
             let mut quota = w.open_table(QUOTA)?;
             let stored = quota.get(key.as_str())?.map_or(0, |v| v.value());

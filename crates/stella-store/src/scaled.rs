@@ -64,7 +64,7 @@ const GROUP: &str = "workers";
 
 /// Migrations, applied in order once each (under an advisory lock, so replicas starting
 /// together do not race).
-const MIGRATIONS: &[(i32, &str)] = &[
+pub(crate) const MIGRATIONS: &[(i32, &str)] = &[
     (
         1,
         r#"

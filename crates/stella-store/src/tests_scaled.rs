@@ -476,3 +476,67 @@ fn scaled_admission_and_enqueue_are_one_step() {
     };
     crate::tests::admit_and_enqueue_contract(&replica(&srv, 10), 10);
 }
+
+#[test]
+fn scaled_rows_of_before_tenants_become_the_default_tenants() {
+    let Some(srv) = servers("scaled_rows_of_before_tenants_become_the_default_tenants") else {
+        return;
+    };
+    // the database as version 1 of the schema left it, with a scan, an input and an entry
+    let mut c = postgres::Client::connect(&srv.pg.url(), postgres::NoTls).unwrap();
+    c.batch_execute(
+        "CREATE TABLE stella_migrations (version integer PRIMARY KEY,
+                                         applied timestamptz NOT NULL DEFAULT now())",
+    )
+    .unwrap();
+    c.batch_execute(crate::scaled::MIGRATIONS[0].1).unwrap();
+    c.execute("INSERT INTO stella_migrations (version) VALUES (1)", &[])
+        .unwrap();
+    let mut packed = vec![1u8];
+    packed.extend_from_slice(&lz4_flex::compress_prepend_size(b"{\"old\":1}"));
+    c.execute(
+        "INSERT INTO scans (id, image, created, result) VALUES ($1, $2, $3, $4)",
+        &[
+            &b"scan-old".to_vec(),
+            &b"app:1".to_vec(),
+            &b"2026-01-01".to_vec(),
+            &packed,
+        ],
+    )
+    .unwrap();
+    c.execute(
+        "INSERT INTO inputs (image, scan_id, input) VALUES ($1, $2, $3)",
+        &[
+            &b"app:1".to_vec(),
+            &b"scan-old".to_vec(),
+            &lz4_flex::compress_prepend_size(b"in"),
+        ],
+    )
+    .unwrap();
+    c.execute(
+        "INSERT INTO audit (entry) VALUES ($1)",
+        &[&b"old entry".to_vec()],
+    )
+    .unwrap();
+    drop(c);
+    let s = replica(&srv, 10);
+    let d = dt();
+    assert_eq!(
+        s.get_scan(&d, "scan-old").unwrap().as_deref(),
+        Some(&b"{\"old\":1}"[..])
+    );
+    assert_eq!(s.scans_of(&d, "app:1").unwrap().len(), 1);
+    assert_eq!(s.input(&d, "app:1").unwrap().unwrap().1, b"in");
+    assert_eq!(s.audit_log(Some(&d), 0, 10).unwrap().len(), 1);
+    let other = Tenant::new("other").unwrap();
+    assert!(s.get_scan(&other, "scan-old").unwrap().is_none());
+    // a second replica finds it migrated already; a newer schema is refused
+    drop(replica(&srv, 10));
+    let mut c = postgres::Client::connect(&srv.pg.url(), postgres::NoTls).unwrap();
+    c.execute("INSERT INTO stella_migrations (version) VALUES (99)", &[])
+        .unwrap();
+    let e = Store::scaled(&ScaledOptions::new(&srv.redis.url(), &srv.pg.url(), 10))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("newer Stella"), "{e}");
+}
