@@ -111,6 +111,16 @@ impl Principal {
         self.tenants.get(tenant).copied()
     }
 
+    /// The tenant it belongs to when it belongs to exactly one (no allocation: asked on
+    /// every request that names no tenant).
+    pub fn only_tenant(&self) -> Option<&str> {
+        match self.tenants.len() {
+            0 => Some(DEFAULT_TENANT),
+            1 => self.tenants.keys().next().map(String::as_str),
+            _ => None,
+        }
+    }
+
     /// Every tenant it belongs to, with its role, in tenant order.
     pub fn memberships(&self) -> Vec<(String, Role)> {
         if self.tenants.is_empty() {

@@ -341,29 +341,27 @@ impl Core {
         let install = p.is_installation_admin();
         let tenant = match asked {
             Some(t) => t,
-            None => {
-                let m = p.memberships();
-                match m.as_slice() {
-                    [(only, _)] => Tenant::new(only).map_err(internal)?,
-                    _ if p.role_in(stella_auth::DEFAULT_TENANT).is_some() => {
-                        Tenant::default_tenant()
-                    }
-                    _ if install => Tenant::default_tenant(),
-                    _ => {
-                        return Err(Problem::bad_request(
-                            "Which tenant?",
-                            format!(
-                                "`{}` belongs to several tenants ({}); say which with the header `X-Stella-Tenant: ID` (`stella … --tenant ID`)",
-                                claims.sub,
-                                m.iter()
-                                    .map(|(t, _)| t.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        ));
-                    }
+            None => match p.only_tenant() {
+                Some(only) => Tenant::new(only).map_err(internal)?,
+                None if p.role_in(stella_auth::DEFAULT_TENANT).is_some() => {
+                    Tenant::default_tenant()
                 }
-            }
+                None if install => Tenant::default_tenant(),
+                None => {
+                    let m = p.memberships();
+                    return Err(Problem::bad_request(
+                        "Which tenant?",
+                        format!(
+                            "`{}` belongs to several tenants ({}); say which with the header `X-Stella-Tenant: ID` (`stella … --tenant ID`)",
+                            claims.sub,
+                            m.iter()
+                                .map(|(t, _)| t.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
+                }
+            },
         };
         if !principals.has_tenant(tenant.as_str()) {
             return Err(not_member(&claims.sub, Some(&tenant)));
@@ -482,7 +480,8 @@ impl Core {
 /// `/layers/missing`. An entry is used only while the token has not expired (no leeway:
 /// tokens near their expiry are checked in full again) and for at most
 /// [`Verified::TTL_SECS`]; signatures never change, and keys are retired only long after
-/// every token they signed has expired, so a cached verdict cannot go stale in between.
+/// every token they signed has expired, so a cached verdict cannot go stale in between —
+/// unless keys are revoked, which clears it (here and, on reload, in every replica).
 #[derive(Debug, Default)]
 pub(crate) struct Verified(std::sync::Mutex<std::collections::HashMap<Box<str>, VerifiedAt>>);
 

@@ -60,7 +60,6 @@ pub(crate) async fn rescan_image(
     let key = format!("scan-{}", crate::unique_suffix());
     let c = core.clone();
     let k = key.clone();
-    let stop = std::sync::atomic::AtomicBool::new(false);
     let (json, admitted) = core.scans.run(move || {
         let Some((_, input)) = c
             .store
@@ -75,7 +74,7 @@ pub(crate) async fn rescan_image(
                 ),
             ));
         };
-        let _held = c.budget.reserve_blocking(input.len(), &stop);
+        let _held = c.budget.reserve_blocking(input.len(), &c.stopping);
         let mut job = Job::decode(&input)
             .ok_or_else(|| internal("the stored scan input is unreadable"))?
             .for_rescan(&body.image);

@@ -767,32 +767,10 @@ impl Backend for Embedded {
     /// queued or done (a retried submission is not run twice).
     fn enqueue(&self, tenant: &Tenant, id: &str, payload: &[u8]) -> Result<(), Error> {
         let id = qualify(tenant, id);
-        let id = id.as_str();
         let limit = self.queue_limit;
-        let full = self.write(|w| {
-            let mut jobs = w.open_table(JOBS)?;
-            if jobs.get(id)?.is_some() || w.open_table(DONE)?.get(id)?.is_some() {
-                return Ok(None);
-            }
-            if jobs.len()? >= limit {
-                return Ok(Some(limit));
-            }
-            let mut queue = w.open_table(QUEUE)?;
-            let seq = queue.last()?.map_or(0, |(k, _)| k.value() + 1);
-            queue.insert(seq, id)?;
-            let s = Stored {
-                seq,
-                lease_end: 0,
-                attempts: 0,
-                holder: String::new(),
-                payload: payload.to_vec(),
-            };
-            jobs.insert(id, s.encode().as_slice())?;
-            Ok(None)
-        })?;
-        match full {
-            Some(n) => Err(Error::QueueFull(n)),
-            None => Ok(()),
+        match self.write(|w| insert_job(w, &id, payload, limit))? {
+            Queued::Full => Err(Error::QueueFull(limit)),
+            Queued::Added | Queued::Known => Ok(()),
         }
     }
 
@@ -805,6 +783,14 @@ impl Backend for Embedded {
         id: &str,
         payload: &[u8],
     ) -> Result<Admission, Error> {
+        /// What the transaction found.
+        enum Outcome {
+            Over(u32),
+            Known(u32),
+            Full,
+            /// Admitted: used today, and the count made durable with the job.
+            Queued(u32, u32),
+        }
         let key = format!("{token}\0{day}");
         let id = qualify(tenant, id);
         let queue_limit = self.queue_limit;
@@ -817,74 +803,50 @@ impl Backend for Embedded {
             .counts
             .lock()
             .map_err(|_| self.bad("the quota counts are poisoned"))?;
-        let outcome = (|| -> Result<Result<(u32, u32), Error>, redb::Error> {
+        let outcome = (|| -> Result<Outcome, redb::Error> {
             let mut quota = w.open_table(QUOTA)?;
             let stored = quota.get(key.as_str())?.map_or(0, |v| v.value());
             let (admitted, written) = c.0.get(&key).copied().unwrap_or((stored, stored));
             let used = admitted.max(stored);
             if used >= limit {
-                return Ok(Ok((used, 0)));
+                return Ok(Outcome::Over(used));
             }
-            let mut jobs = w.open_table(JOBS)?;
-            if jobs.get(id.as_str())?.is_some() || w.open_table(DONE)?.get(id.as_str())?.is_some() {
-                return Ok(Err(Error::Db {
-                    path: String::new(),
-                    message: "known".into(),
-                }));
-            }
-            if jobs.len()? >= queue_limit {
-                return Ok(Err(Error::QueueFull(queue_limit)));
-            }
-            let mut queue = w.open_table(QUEUE)?;
-            let seq = queue.last()?.map_or(0, |(k, _)| k.value() + 1);
-            queue.insert(seq, id.as_str())?;
-            let s = Stored {
-                seq,
-                lease_end: 0,
-                attempts: 0,
-                holder: String::new(),
-                payload: payload.to_vec(),
-            };
-            jobs.insert(id.as_str(), s.encode().as_slice())?;
-            // only this admission becomes durable with its job: others in flight are
-            // written with their own results
-            let durable = stored.max(written) + 1;
-            quota.insert(key.as_str(), durable)?;
-            Ok(Ok((used + 1, durable)))
+            Ok(match insert_job(&w, &id, payload, queue_limit)? {
+                Queued::Known => Outcome::Known(used),
+                Queued::Full => Outcome::Full,
+                Queued::Added => {
+                    // only this admission becomes durable with its job: others in flight
+                    // are written with their own results
+                    let durable = stored.max(written) + 1;
+                    quota.insert(key.as_str(), durable)?;
+                    Outcome::Queued(used + 1, durable)
+                }
+            })
         })()
         .map_err(|e| self.bad(e))?;
+        let answer = |admitted: bool, used: u32| Admission {
+            admitted,
+            used,
+            remaining: if admitted {
+                limit.saturating_sub(used)
+            } else {
+                0
+            },
+        };
         match outcome {
-            Ok((used, 0)) => {
-                drop(w);
-                Ok(Admission {
-                    admitted: false,
-                    used,
-                    remaining: 0,
-                })
-            }
-            Ok((used, durable)) => {
+            Outcome::Over(used) => Ok(answer(false, used)),
+            // queued before (a retried request): answered, not charged again
+            Outcome::Known(used) => Ok(answer(true, used)),
+            Outcome::Full => Err(Error::QueueFull(queue_limit)),
+            Outcome::Queued(used, durable) => {
                 w.commit().map_err(|e| self.bad(e))?;
                 let e = c.0.entry(key).or_insert((0, 0));
                 e.0 = e.0.max(used);
                 e.1 = e.1.max(durable);
                 drop(c);
                 self.committed(started, 1);
-                Ok(Admission {
-                    admitted: true,
-                    used,
-                    remaining: limit - used,
-                })
+                Ok(answer(true, used))
             }
-            Err(Error::Db { message, .. }) if message == "known" => {
-                drop(w);
-                // queued before (a retried request): answered, not charged again
-                Ok(Admission {
-                    admitted: true,
-                    used: c.0.get(&key).map_or(0, |e| e.0),
-                    remaining: limit.saturating_sub(c.0.get(&key).map_or(0, |e| e.0)),
-                })
-            }
-            Err(e) => Err(e),
         }
     }
 
@@ -1325,6 +1287,43 @@ impl Backend for Embedded {
         // one process: nobody else changes documents under it
         Ok(0)
     }
+}
+
+/// What queueing a job did.
+enum Queued {
+    Added,
+    /// Queued or finished before: left as it is.
+    Known,
+    /// The queue holds its limit.
+    Full,
+}
+
+/// Queues job `id` (qualified) in `w` unless it is known or the queue is full.
+fn insert_job(
+    w: &redb::WriteTransaction,
+    id: &str,
+    payload: &[u8],
+    limit: u64,
+) -> Result<Queued, redb::Error> {
+    let mut jobs = w.open_table(JOBS)?;
+    if jobs.get(id)?.is_some() || w.open_table(DONE)?.get(id)?.is_some() {
+        return Ok(Queued::Known);
+    }
+    if jobs.len()? >= limit {
+        return Ok(Queued::Full);
+    }
+    let mut queue = w.open_table(QUEUE)?;
+    let seq = queue.last()?.map_or(0, |(k, _)| k.value() + 1);
+    queue.insert(seq, id)?;
+    let s = Stored {
+        seq,
+        lease_end: 0,
+        attempts: 0,
+        holder: String::new(),
+        payload: payload.to_vec(),
+    };
+    jobs.insert(id, s.encode().as_slice())?;
+    Ok(Queued::Added)
 }
 
 /// Job `id` as stored, when `worker` holds its lease.
