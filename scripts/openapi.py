@@ -15,12 +15,17 @@ SBOM_TYPES = ["cyclonedx-json", "cyclonedx-xml", "spdx-json", "spdx-tag-value", 
 QUOTA_HEADERS = {
     "X-Stella-Quota-Limit": {"description": "Scans allowed per UTC day for this token.",
                              "schema": {"type": "string"}},
-    "X-Stella-Quota-Remaining": {"description": "Scans left today.", "schema": {"type": "string"}},
+    "X-Stella-Quota-Remaining": {"description": "Scans left today: the token's, or the tenant's cap's when less is left of it.",
+                                 "schema": {"type": "string"}},
+    "X-Stella-Tenant-Quota-Limit": {"description": "The tenant's daily cap over all its tokens, when it has one.",
+                                    "schema": {"type": "string"}},
     "X-Stella-Reset": {"description": "The next UTC midnight (RFC 3339).",
                        "schema": {"type": "string"}},
     "X-Stella-Quota-Warning": {"description": "Present from 200 of 333 used (proportionally for other limits).",
                                "schema": {"type": "string"}},
 }
+DAILY_SCANS = {"type": ["integer", "null"], "minimum": 0, "maximum": 4294967295,
+               "description": "Scans a UTC day over all the tenant's tokens together (each token keeps its own limit); null: no cap."}
 DIFF_ID = {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}
 
 
@@ -149,7 +154,10 @@ quota_op = lambda op_id: protected({
     "summary": "The caller's quota today",
     "responses": {"200": js(obj({
         "limit": {"type": "integer"}, "used": {"type": "integer"},
-        "remaining": {"type": "integer"}, "resetAt": {"type": "string"}},
+        "remaining": {"type": "integer", "description": "The token's, or less when the tenant's cap has less left."},
+        "resetAt": {"type": "string"},
+        "tenant": obj({"id": {"type": "string"}, "limit": {"type": "integer"}, "used": {"type": "integer"},
+                       "remaining": {"type": "integer"}}, ["id", "limit", "used", "remaining"])},
         ["limit", "used", "remaining", "resetAt"]))},
 })
 
@@ -441,17 +449,26 @@ doc = {
             "get": protected({"operationId": "tenants", "summary": "Tenants: every one (installation admins) or the caller's own, with its role there",
                               "responses": {"200": js(obj({"current": {"type": "string"}, "tenants": {"type": "array", "items": obj({
                                   "id": {"type": "string"}, "name": {"type": "string"}, "created": {"type": "string"},
-                                  "role": {"type": ["string", "null"]}, "members": {"type": "integer"}},
+                                  "role": {"type": ["string", "null"]}, "members": {"type": "integer"},
+                                  "dailyScans": DAILY_SCANS},
                                   ["id", "name", "members"])}}, ["tenants", "current"]))}}),
             "post": protected({"operationId": "addTenant", "summary": "Create a tenant (installation admin)",
                                "requestBody": {"required": True, "content": {"application/json": {"schema": obj({
-                                   "id": TENANT_ID, "name": {"type": "string"}}, ["id"], extra=False),
-                                   "example": {"id": "payments", "name": "Payments team"}}}},
-                               "responses": {"201": js(obj({"id": {"type": "string"}, "name": {"type": "string"}}, ["id", "name"]), "Created."),
+                                   "id": TENANT_ID, "name": {"type": "string"}, "dailyScans": DAILY_SCANS}, ["id"], extra=False),
+                                   "example": {"id": "payments", "name": "Payments team", "dailyScans": 2000}}}},
+                               "responses": {"201": js(obj({"id": {"type": "string"}, "name": {"type": "string"},
+                                                            "dailyScans": DAILY_SCANS}, ["id", "name"]), "Created."),
                                              "409": problem("It exists already."),
                                              "422": problem("Not a tenant id.")}}, scope="admin", body=True),
         },
-        "/api/v1/tenants/{id}": {"delete": protected({
+        "/api/v1/tenants/{id}": {"patch": protected({
+            "operationId": "updateTenant", "summary": "Set or lift a tenant's daily cap over all its tokens (installation admin)",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": obj(
+                {"dailyScans": DAILY_SCANS}, ["dailyScans"], extra=False), "example": {"dailyScans": 2000}}}},
+            "responses": {"200": js(obj({"id": {"type": "string"}, "dailyScans": DAILY_SCANS}, ["id", "dailyScans"])),
+                          "400": problem("Not a cap."), "404": problem("No such tenant.")}}, scope="admin", body=True),
+                               "delete": protected({
             "operationId": "removeTenant", "summary": "Remove a tenant nobody belongs to any more (installation admin)",
             "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"204": {"description": "Removed."}, "404": problem("No such tenant."),

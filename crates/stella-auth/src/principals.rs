@@ -304,6 +304,7 @@ impl Directory {
             TenantInfo {
                 name: if name.is_empty() { id } else { name }.to_string(),
                 created: now,
+                daily_scans: None,
             },
         );
         Ok(())
@@ -321,9 +322,35 @@ impl Directory {
             None if id == DEFAULT_TENANT => Some(TenantInfo {
                 name: "Default".into(),
                 created: 0,
+                daily_scans: None,
             }),
             None => None,
         }
+    }
+
+    /// A tenant's daily cap over all its tokens, if it has one.
+    pub fn tenant_cap(&self, id: &str) -> Option<u32> {
+        self.tenants.get(id).and_then(|t| t.daily_scans)
+    }
+
+    /// Sets (or with `None` lifts) a tenant's daily cap; `false` when there is no such
+    /// tenant. A cap of 0 stops the tenant's scans for the day.
+    pub fn set_tenant_cap(&mut self, id: &str, cap: Option<u32>) -> bool {
+        if !self.tenants.contains_key(id) {
+            if id != DEFAULT_TENANT {
+                return false;
+            }
+            let t = self.tenant(id).unwrap_or(TenantInfo {
+                name: "Default".into(),
+                created: 0,
+                daily_scans: None,
+            });
+            self.tenants.insert(id.to_string(), t);
+        }
+        if let Some(t) = self.tenants.get_mut(id) {
+            t.daily_scans = cap;
+        }
+        true
     }
 
     /// Every tenant id, the default one included, sorted.

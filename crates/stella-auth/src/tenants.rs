@@ -84,6 +84,10 @@ pub struct TenantInfo {
     pub name: String,
     /// Created (seconds since the epoch).
     pub created: u64,
+    /// Scans a UTC day over all the tenant's tokens together (each token keeps its own
+    /// limit too); none: only the tokens' limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_scans: Option<u32>,
 }
 
 /// Whether `id` is a tenant id: 1 to 63 of `a-z 0-9 -`, starting and ending with a letter

@@ -640,3 +640,98 @@ fn roles_limit_what_members_do_and_removal_counts_at_once() {
     assert_eq!(out.status.code(), Some(3), "not a member: an auth failure");
     stop(server);
 }
+
+#[test]
+fn one_tenants_tokens_together_cannot_scan_past_the_tenants_daily_cap() {
+    let work = tempfile::tempdir().unwrap();
+    let db = secdb_db(work.path());
+    let data = work.path().join("data");
+    let server = serve(&data, &db, &[]);
+    let url = server.url.clone();
+    let root = admin_bearer(&server);
+    let a = team(&url, &root, "team-a");
+    let b = team(&url, &root, "team-b");
+    let json_body = |v: serde_json::Value| v.to_string();
+    // only an installation admin sets the cap
+    let cap = json_body(serde_json::json!({"dailyScans": 2}));
+    let patch = |auth: &str, body: &str| {
+        call(
+            &url,
+            "PATCH",
+            "/api/v1/tenants/team-a",
+            auth,
+            None,
+            Some(("application/json", body)),
+        )
+    };
+    assert_eq!(patch(&a.admin, &cap).0, 403);
+    assert_eq!(patch(&root, r#"{"dailyScans": -1}"#).0, 400);
+    assert_eq!(patch(&root, r#"{"name": "x"}"#).0, 400);
+    let (code, text) = patch(&root, &cap);
+    assert_eq!(code, 200, "{text}");
+    let second = client(
+        &url,
+        &root,
+        "team-a-ci2",
+        &["scan"],
+        serde_json::json!({"team-a": "scanner"}),
+    );
+    let scan = |auth: &str, image: &str| {
+        let sbom = memcached_sbom();
+        call(
+            &url,
+            "POST",
+            &format!("/api/v1/scan?wait=true&image={image}"),
+            auth,
+            None,
+            Some(("application/json", &sbom)),
+        )
+    };
+    assert_eq!(scan(&a.scanner, "x:1").0, 200);
+    assert_eq!(scan(&second, "x:2").0, 200);
+    // the third scan of the tenant's tokens, whichever token sends it, is refused
+    let (code, text) = scan(&second, "x:3");
+    assert_eq!(code, 429, "{text}");
+    assert!(text.contains("tenant `team-a`"), "{text}");
+    assert_eq!(scan(&a.scanner, "x:4").0, 429);
+    // a queued scan is held to the cap too
+    let sbom = memcached_sbom();
+    let (code, _) = call(
+        &url,
+        "POST",
+        "/api/v1/scan?image=x:5",
+        &a.scanner,
+        None,
+        Some(("application/json", &sbom)),
+    );
+    assert_eq!(code, 429);
+    let q = json(&url, "/api/v1/quota", &a.scanner);
+    assert_eq!(q["tenant"]["limit"], 2, "{q}");
+    assert_eq!(q["tenant"]["used"], 2, "{q}");
+    assert_eq!(q["remaining"], 0, "{q}");
+    assert_eq!(q["used"], 1, "the token's own count is its own: {q}");
+    // another tenant is not held back
+    assert_eq!(scan(&b.scanner, "x:1").0, 200);
+    // lifted, the tenant scans again; the change is audited
+    let (code, _) = patch(&root, r#"{"dailyScans": null}"#);
+    assert_eq!(code, 200);
+    assert_eq!(scan(&second, "x:3").0, 200);
+    let tenants = json(&url, "/api/v1/tenants", &root);
+    let t = tenants["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "team-a")
+        .unwrap()
+        .clone();
+    assert!(t["dailyScans"].is_null(), "{t}");
+    let audit = json(&url, "/api/v1/audit?limit=1000", &root);
+    assert!(
+        audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "tenant.quota"),
+        "{audit}"
+    );
+}

@@ -29,6 +29,8 @@ pub struct Caller {
     installation_admin: bool,
     /// The client's address, for the audit log.
     address: Option<String>,
+    /// `tenant`'s daily cap over all its tokens, if it has one.
+    tenant_cap: Option<u32>,
 }
 
 /// The identity behind a request.
@@ -47,6 +49,25 @@ impl Caller {
             Who::Token(c) => c.tid.clone(),
             Who::Anonymous(ip) => format!("anonymous:{ip}"),
         }
+    }
+
+    /// The tenant's quota counter: token ids are hex and anonymous ones start
+    /// `anonymous:`, so no token's counter takes this key.
+    pub fn tenant_key(&self) -> String {
+        format!("tenant:{}", self.tenant.as_str())
+    }
+
+    /// The quotas an admission of this caller charges: the token's, then the tenant's cap.
+    pub(crate) fn quotas<'a>(
+        &self,
+        tid: &'a str,
+        tenant_key: &'a str,
+    ) -> Vec<stella_store::Quota<'a>> {
+        let mut q = vec![stella_store::Quota::new(tid, self.limit())];
+        if let Some(cap) = self.tenant_cap {
+            q.push(stella_store::Quota::new(tenant_key, cap));
+        }
+        q
     }
 
     /// Scans per UTC day.
@@ -261,9 +282,11 @@ impl Core {
                     return Err(not_member("anonymous callers", asked.as_ref()));
                 }
                 let ip = address.clone().unwrap_or_else(|| "unknown".to_string());
+                let tenant = Tenant::default_tenant();
                 return Ok(Caller {
                     who: Who::Anonymous(ip),
-                    tenant: Tenant::default_tenant(),
+                    tenant_cap: self.tenant_cap(&tenant),
+                    tenant,
                     role: Role::Scanner,
                     installation_admin: false,
                     address,
@@ -303,11 +326,16 @@ impl Core {
         let (tenant, role, installation_admin) = self.membership(&claims, asked)?;
         Ok(Caller {
             who: Who::Token(claims),
+            tenant_cap: self.tenant_cap(&tenant),
             tenant,
             role,
             installation_admin,
             address,
         })
+    }
+
+    fn tenant_cap(&self, tenant: &Tenant) -> Option<u32> {
+        self.principals.read().ok()?.tenant_cap(tenant.as_str())
     }
 
     /// A token counts only while its client or user does: removing (or disabling) one ends
@@ -374,8 +402,9 @@ impl Core {
         Ok((tenant, role, install))
     }
 
-    /// Quota headers for `caller` after `used` scans today.
-    fn quota_headers(&self, caller: &Caller, used: u32, h: &mut HeaderMap) {
+    /// Quota headers for `caller` as `used` stands: the token's limit, and what is left of
+    /// it or of the tenant's cap, whichever is less.
+    fn quota_headers(&self, caller: &Caller, used: Used, h: &mut HeaderMap) {
         let limit = caller.limit();
         let (_, reset) = utc_day(now_secs());
         let mut put = |name: &'static str, v: String| {
@@ -384,17 +413,42 @@ impl Core {
             }
         };
         put("x-stella-quota-limit", limit.to_string());
-        put(
-            "x-stella-quota-remaining",
-            limit.saturating_sub(used).to_string(),
-        );
+        put("x-stella-quota-remaining", used.remaining.to_string());
         put("x-stella-reset", stella_sbom::rfc3339(reset as i64));
-        if used >= warning_threshold(limit) {
+        if let Some(cap) = caller.tenant_cap {
+            put("x-stella-tenant-quota-limit", cap.to_string());
+        }
+        if used.token >= warning_threshold(limit) {
             put(
                 "x-stella-quota-warning",
-                format!("{used} of {limit} scans used today; the quota resets at midnight UTC"),
+                format!(
+                    "{} of {limit} scans used today; the quota resets at midnight UTC",
+                    used.token
+                ),
+            );
+        } else if let Some(cap) = caller
+            .tenant_cap
+            .filter(|&c| used.tenant >= warning_threshold(c))
+        {
+            put(
+                "x-stella-quota-warning",
+                format!(
+                    "{} of the tenant's {cap} scans used today; the quota resets at midnight UTC",
+                    used.tenant
+                ),
             );
         }
+    }
+
+    /// What `caller` has used today, read from the store.
+    pub(crate) fn quota_used(&self, caller: &Caller) -> Result<Used, stella_store::Error> {
+        let day = utc_day(now_secs()).0;
+        let token = self.store.quota_used(&caller.tid(), &day)?;
+        let tenant = match caller.tenant_cap {
+            Some(_) => self.store.quota_used(&caller.tenant_key(), &day)?,
+            None => 0,
+        };
+        Ok(Used::of(caller, token, tenant))
     }
 
     /// Admits one scan for `caller`, or the 429 that says when to come back. The count is
@@ -403,34 +457,64 @@ impl Core {
     pub(crate) fn admit(&self, caller: &Caller) -> Result<Admitted, Problem> {
         let now = now_secs();
         let (day, reset) = utc_day(now);
+        let (tid, tkey) = (caller.tid(), caller.tenant_key());
+        let quotas = caller.quotas(&tid, &tkey);
         let a = self
             .store
-            .admit_deferred(&caller.tid(), &day, caller.limit())
+            .admit_all_deferred(&quotas, &day)
             .map_err(crate::problem::store)?;
-        if a.admitted {
-            return Ok(Admitted(a.used));
-        }
-        Err(self.quota_exhausted(caller, a.used, now, reset))
+        self.admission(caller, a, now, reset)
     }
 
-    /// The 429 of a caller whose quota is used up.
-    fn quota_exhausted(&self, caller: &Caller, used: u32, now: u64, reset: u64) -> Problem {
+    /// A store's answer as Core gives it: admitted, or the 429 of the quota used up.
+    fn admission(
+        &self,
+        caller: &Caller,
+        a: stella_store::Admission,
+        now: u64,
+        reset: u64,
+    ) -> Result<Admitted, Problem> {
+        let used = Used {
+            token: a.used,
+            tenant: 0,
+            remaining: a.remaining,
+        };
+        if a.admitted {
+            return Ok(Admitted(used));
+        }
         crate::metrics::QUOTA_REJECTIONS.inc();
+        let by_tenant = a.exhausted == Some(1);
+        let whose = if by_tenant {
+            format!(
+                "the daily limit of the tenant `{}` over all its tokens ({})",
+                caller.tenant(),
+                caller.tenant_cap.unwrap_or(0)
+            )
+        } else {
+            format!("{} scans used today, the daily limit of this token", a.used)
+        };
         let mut p = Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
             "Quota exhausted",
             format!(
-                "{used} scans used today, the daily limit of this token; the quota resets at {} (retry after that, or `stella scan --quota-wait`)",
+                "{whose}; the quota resets at {} (retry after that, or `stella scan --quota-wait`)",
                 stella_sbom::rfc3339(reset as i64)
             ),
         )
         .with(header::RETRY_AFTER, (reset - now).max(1).to_string());
         let mut h = HeaderMap::new();
-        self.quota_headers(caller, used, &mut h);
+        self.quota_headers(
+            caller,
+            Used {
+                remaining: 0,
+                ..used
+            },
+            &mut h,
+        );
         for (k, v) in &h {
             p = p.with(k.clone(), v.to_str().unwrap_or_default());
         }
-        p
+        Err(p)
     }
 }
 
@@ -445,14 +529,12 @@ impl Core {
     ) -> Result<Admitted, Problem> {
         let now = now_secs();
         let (day, reset) = utc_day(now);
-        let a = match self.store.admit_and_enqueue(
-            &caller.tid(),
-            &day,
-            caller.limit(),
-            caller.tenant(),
-            id,
-            payload,
-        ) {
+        let (tid, tkey) = (caller.tid(), caller.tenant_key());
+        let quotas = caller.quotas(&tid, &tkey);
+        let a = match self
+            .store
+            .admit_and_enqueue(&quotas, &day, caller.tenant(), id, payload)
+        {
             Ok(a) => a,
             Err(stella_store::Error::QueueFull(n)) => {
                 crate::metrics::QUEUE_REJECTIONS.inc();
@@ -460,10 +542,7 @@ impl Core {
             }
             Err(e) => return Err(crate::problem::store(e)),
         };
-        if a.admitted {
-            return Ok(Admitted(a.used));
-        }
-        Err(self.quota_exhausted(caller, a.used, now, reset))
+        self.admission(caller, a, now, reset)
     }
 
     /// Makes admitted counts durable when no result follows the admission (a scan that
@@ -525,7 +604,30 @@ fn warning_threshold(limit: u32) -> u32 {
 
 /// Marks a response whose scan was admitted: the quota headers then need no store read.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Admitted(pub u32);
+pub(crate) struct Admitted(pub Used);
+
+/// Scans used today: the token's, the tenant's (when it has a cap) and what is left.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Used {
+    pub token: u32,
+    pub tenant: u32,
+    /// The least of what the token and the tenant's cap have left.
+    pub remaining: u32,
+}
+
+impl Used {
+    fn of(caller: &Caller, token: u32, tenant: u32) -> Used {
+        let mut remaining = caller.limit().saturating_sub(token);
+        if let Some(cap) = caller.tenant_cap {
+            remaining = remaining.min(cap.saturating_sub(tenant));
+        }
+        Used {
+            token,
+            tenant,
+            remaining,
+        }
+    }
+}
 
 /// Checks the bearer token (or admits an anonymous caller), then adds the quota headers to
 /// whatever the route answers.
@@ -559,10 +661,7 @@ pub(crate) async fn authenticate(
     }
     let used = match resp.extensions().get::<Admitted>() {
         Some(a) => a.0,
-        None => core
-            .store
-            .quota_used(&caller.tid(), &utc_day(now_secs()).0)
-            .unwrap_or(0),
+        None => core.quota_used(&caller).unwrap_or(Used::of(&caller, 0, 0)),
     };
     core.quota_headers(&caller, used, resp.headers_mut());
     resp
@@ -573,20 +672,24 @@ pub(crate) async fn quota(
     State(core): State<Arc<Core>>,
     axum::Extension(caller): axum::Extension<Caller>,
 ) -> Result<Response, Problem> {
-    let now = now_secs();
-    let (day, reset) = utc_day(now);
-    let used = core
-        .store
-        .quota_used(&caller.tid(), &day)
-        .map_err(crate::problem::store)?;
+    let (_, reset) = utc_day(now_secs());
+    let used = core.quota_used(&caller).map_err(crate::problem::store)?;
     let limit = caller.limit();
-    Ok(axum::Json(serde_json::json!({
+    let mut body = serde_json::json!({
         "limit": limit,
-        "used": used,
-        "remaining": limit.saturating_sub(used),
+        "used": used.token,
+        "remaining": used.remaining,
         "resetAt": stella_sbom::rfc3339(reset as i64),
-    }))
-    .into_response())
+    });
+    if let Some(cap) = caller.tenant_cap {
+        body["tenant"] = serde_json::json!({
+            "id": caller.tenant().as_str(),
+            "limit": cap,
+            "used": used.tenant,
+            "remaining": cap.saturating_sub(used.tenant),
+        });
+    }
+    Ok(axum::Json(body).into_response())
 }
 
 /// An OAuth2 error (RFC 6749 §5.2).

@@ -542,7 +542,10 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/principals/{kind}/{name}/unlock", post(admin::unlock))
         .route("/keys/rotate", post(admin::rotate))
         .route("/tenants", get(tenants::list).post(tenants::add))
-        .route("/tenants/{id}", axum::routing::delete(tenants::remove))
+        .route(
+            "/tenants/{id}",
+            axum::routing::delete(tenants::remove).patch(tenants::update),
+        )
         .route("/tenants/{id}/members", get(tenants::members))
         .route(
             "/tenants/{id}/members/{kind}/{name}",

@@ -58,6 +58,7 @@ pub(crate) async fn list(
                 "created": stella_sbom::rfc3339(t.created as i64),
                 "role": mine.get(id).map(|r| r.as_str()),
                 "members": members,
+                "dailyScans": t.daily_scans,
             }))
         })
         .collect();
@@ -74,6 +75,9 @@ pub(crate) struct NewTenant {
     id: String,
     #[serde(default)]
     name: String,
+    /// A daily cap over all the tenant's tokens.
+    #[serde(default, rename = "dailyScans")]
+    daily_scans: Option<u32>,
 }
 
 /// Stores a changed directory and swaps it in (the write lock is held by the caller).
@@ -111,14 +115,80 @@ pub(crate) async fn add(
             }
             e => invalid(e),
         })?;
+    dir.set_tenant_cap(&req.id, req.daily_scans);
     store_directory(&core, &mut guard, dir)?;
     drop(guard);
     core.audit_installation(&caller, "tenant.add", &req.id);
     Ok((
         StatusCode::CREATED,
-        axum::Json(serde_json::json!({ "id": req.id, "name": if req.name.is_empty() { &req.id } else { &req.name } })),
+        axum::Json(serde_json::json!({
+            "id": req.id,
+            "name": if req.name.is_empty() { &req.id } else { &req.name },
+            "dailyScans": req.daily_scans,
+        })),
     )
         .into_response())
+}
+
+/// `PATCH /tenants/{id}` (installation admin): `{"dailyScans": N}` sets the tenant's daily
+/// cap over all its tokens, `{"dailyScans": null}` lifts it.
+pub(crate) async fn update(
+    State(core): State<Arc<Core>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    caller.require_installation_admin()?;
+    let req: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+        Problem::bad_request(
+            "Bad request",
+            format!("expected {{\"dailyScans\": 1000}} or {{\"dailyScans\": null}}: {e}"),
+        )
+    })?;
+    let obj = req
+        .as_object()
+        .filter(|o| o.keys().all(|k| k == "dailyScans"));
+    let cap = match obj.and_then(|o| o.get("dailyScans")) {
+        Some(serde_json::Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| {
+                    Problem::bad_request(
+                        "Bad request",
+                        format!(
+                            "`dailyScans` is a whole number of scans from 0 to {}, or null",
+                            u32::MAX
+                        ),
+                    )
+                })?,
+        ),
+        None => {
+            return Err(Problem::bad_request(
+                "Bad request",
+                "expected {\"dailyScans\": N} (the only field that changes here) or {\"dailyScans\": null}",
+            ));
+        }
+    };
+    let mut guard = core.principals.write().map_err(internal)?;
+    let mut dir = guard.clone();
+    if !dir.set_tenant_cap(&id, cap) {
+        return Err(Problem::not_found(
+            "No such tenant",
+            format!(
+                "there is no tenant `{}`",
+                id.chars().take(64).collect::<String>()
+            ),
+        ));
+    }
+    store_directory(&core, &mut guard, dir)?;
+    drop(guard);
+    let detail = match cap {
+        Some(n) => format!("{id}: {n} scans a day"),
+        None => format!("{id}: no daily cap"),
+    };
+    core.audit_installation(&caller, "tenant.quota", &detail);
+    Ok(axum::Json(serde_json::json!({ "id": id, "dailyScans": cap })).into_response())
 }
 
 /// `DELETE /tenants/{id}` (installation admin): a tenant nobody belongs to any more.

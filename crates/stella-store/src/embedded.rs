@@ -16,8 +16,8 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
 use crate::{
-    Admission, Backend, CommitObserver, Encoded, Error, Job, JobState, LayerScope, Lease, Tenant,
-    qualify, unpack, unqualify,
+    Admission, Backend, CommitObserver, Encoded, Error, Job, JobState, LayerScope, Lease, Quota,
+    Tenant, qualify, unpack, unqualify,
 };
 
 /// `tenant \0 scan id` → scan result (JSON bytes).
@@ -583,55 +583,43 @@ impl Backend for Embedded {
 
     // ---- quota ----
 
-    /// Admits one scan for `token` on UTC `day` (`2026-11-29`) when fewer than `limit` were
-    /// admitted that day.
-    fn admit(&self, token: &str, day: &str, limit: u32) -> Result<Admission, Error> {
-        let a = self.admit_deferred(token, day, limit)?;
-        if a.admitted {
-            self.flush()?;
-        }
-        Ok(a)
-    }
-
-    /// Admits one scan for `token` on `day` as `admit` does, but the count becomes
-    /// durable with the next write of any kind (the caller's scan result, normally). A caller
-    /// that writes nothing after admitting calls `flush`.
-    fn admit_deferred(&self, token: &str, day: &str, limit: u32) -> Result<Admission, Error> {
-        let key = format!("{token}\0{day}");
+    /// Admits one scan on `day` under every one of `quotas`; the counts become durable with
+    /// the next write of any kind (the caller's scan result, normally). A caller that writes
+    /// nothing after admitting calls `flush`.
+    fn admit_all_deferred(&self, quotas: &[Quota<'_>], day: &str) -> Result<Admission, Error> {
+        let keys: Vec<String> = quotas.iter().map(|q| format!("{}\0{day}", q.key)).collect();
         let mut c = self
             .counts
             .lock()
             .map_err(|_| self.bad("the quota counts are poisoned"))?;
-        let used = match c.0.get(&key) {
-            Some(&(admitted, _)) => admitted,
-            None => {
-                let stored = self.read(|r| {
-                    let t = r.open_table(QUOTA)?;
-                    Ok(t.get(key.as_str())?.map_or(0, |v| v.value()))
-                })?;
-                // counts of earlier days that are written are of no more use
-                if c.0.len() >= 4096 {
-                    c.0.retain(|k, (admitted, written)| admitted > written || k.ends_with(day));
+        let mut used = Vec::with_capacity(keys.len());
+        for key in &keys {
+            let n = match c.0.get(key) {
+                Some(&(admitted, _)) => admitted,
+                None => {
+                    let stored = self.read(|r| {
+                        let t = r.open_table(QUOTA)?;
+                        Ok(t.get(key.as_str())?.map_or(0, |v| v.value()))
+                    })?;
+                    // counts of earlier days that are written are of no more use
+                    if c.0.len() >= 4096 {
+                        c.0.retain(|k, (admitted, written)| admitted > written || k.ends_with(day));
+                    }
+                    c.0.insert(key.clone(), (stored, stored));
+                    stored
                 }
-                c.0.insert(key.clone(), (stored, stored));
-                stored
+            };
+            used.push(n);
+        }
+        let a = crate::judge(quotas, &used);
+        if a.admitted {
+            for (key, n) in keys.iter().zip(&used) {
+                if let Some(e) = c.0.get_mut(key) {
+                    e.0 = n + 1;
+                }
             }
-        };
-        if used >= limit {
-            return Ok(Admission {
-                admitted: false,
-                used,
-                remaining: 0,
-            });
         }
-        if let Some(e) = c.0.get_mut(&key) {
-            e.0 = used + 1;
-        }
-        Ok(Admission {
-            admitted: true,
-            used: used + 1,
-            remaining: limit - used - 1,
-        })
+        Ok(a)
     }
 
     /// Makes every admitted count durable now.
@@ -776,27 +764,26 @@ impl Backend for Embedded {
 
     fn admit_and_enqueue(
         &self,
-        token: &str,
+        quotas: &[Quota<'_>],
         day: &str,
-        limit: u32,
         tenant: &Tenant,
         id: &str,
         payload: &[u8],
     ) -> Result<Admission, Error> {
         /// What the transaction found.
         enum Outcome {
-            Over(u32),
-            Known(u32),
+            Over(Admission),
+            Known(Admission),
             Full,
-            /// Admitted: used today, and the count made durable with the job.
-            Queued(u32, u32),
+            /// Admitted, with each counter's count made durable with the job.
+            Queued(Admission, Vec<(u32, u32)>),
         }
-        let key = format!("{token}\0{day}");
+        let keys: Vec<String> = quotas.iter().map(|q| format!("{}\0{day}", q.key)).collect();
         let id = qualify(tenant, id);
         let queue_limit = self.queue_limit;
         // the write transaction first, then the counts (the order a group commit takes them
-        // in), held through the commit: no other admission of this token can slip between
-        // the check and the write
+        // in), held through the commit: no other admission of these counters can slip
+        // between the check and the write
         let started = std::time::Instant::now();
         let w = self.db.begin_write().map_err(|e| self.bad(e))?;
         let mut c = self
@@ -804,48 +791,54 @@ impl Backend for Embedded {
             .lock()
             .map_err(|_| self.bad("the quota counts are poisoned"))?;
         let outcome = (|| -> Result<Outcome, redb::Error> {
-            let mut quota = w.open_table(QUOTA)?;
-            let stored = quota.get(key.as_str())?.map_or(0, |v| v.value());
-            let (admitted, written) = c.0.get(&key).copied().unwrap_or((stored, stored));
-            let used = admitted.max(stored);
-            if used >= limit {
-                return Ok(Outcome::Over(used));
+            let mut table = w.open_table(QUOTA)?;
+            let mut used = Vec::with_capacity(keys.len());
+            let mut stored_written = Vec::with_capacity(keys.len());
+            for key in &keys {
+                let stored = table.get(key.as_str())?.map_or(0, |v| v.value());
+                let (admitted, written) = c.0.get(key).copied().unwrap_or((stored, stored));
+                used.push(admitted.max(stored));
+                stored_written.push(stored.max(written));
+            }
+            let a = crate::judge(quotas, &used);
+            if !a.admitted {
+                return Ok(Outcome::Over(a));
             }
             Ok(match insert_job(&w, &id, payload, queue_limit)? {
-                Queued::Known => Outcome::Known(used),
+                // queued before (a retried request): answered, not charged again
+                Queued::Known => Outcome::Known(Admission {
+                    used: a.used - 1,
+                    remaining: a.remaining + 1,
+                    ..a
+                }),
                 Queued::Full => Outcome::Full,
                 Queued::Added => {
                     // only this admission becomes durable with its job: others in flight
                     // are written with their own results
-                    let durable = stored.max(written) + 1;
-                    quota.insert(key.as_str(), durable)?;
-                    Outcome::Queued(used + 1, durable)
+                    let mut counts = Vec::with_capacity(keys.len());
+                    for ((key, n), sw) in keys.iter().zip(&used).zip(&stored_written) {
+                        let durable = sw + 1;
+                        table.insert(key.as_str(), durable)?;
+                        counts.push((n + 1, durable));
+                    }
+                    Outcome::Queued(a, counts)
                 }
             })
         })()
         .map_err(|e| self.bad(e))?;
-        let answer = |admitted: bool, used: u32| Admission {
-            admitted,
-            used,
-            remaining: if admitted {
-                limit.saturating_sub(used)
-            } else {
-                0
-            },
-        };
         match outcome {
-            Outcome::Over(used) => Ok(answer(false, used)),
-            // queued before (a retried request): answered, not charged again
-            Outcome::Known(used) => Ok(answer(true, used)),
+            Outcome::Over(a) | Outcome::Known(a) => Ok(a),
             Outcome::Full => Err(Error::QueueFull(queue_limit)),
-            Outcome::Queued(used, durable) => {
+            Outcome::Queued(a, counts) => {
                 w.commit().map_err(|e| self.bad(e))?;
-                let e = c.0.entry(key).or_insert((0, 0));
-                e.0 = e.0.max(used);
-                e.1 = e.1.max(durable);
+                for (key, (used, durable)) in keys.into_iter().zip(counts) {
+                    let e = c.0.entry(key).or_insert((0, 0));
+                    e.0 = e.0.max(used);
+                    e.1 = e.1.max(durable);
+                }
                 drop(c);
                 self.committed(started, 1);
-                Ok(answer(true, used))
+                Ok(a)
             }
         }
     }

@@ -216,10 +216,56 @@ pub struct Lease {
 pub struct Admission {
     /// Whether this scan may run.
     pub admitted: bool,
-    /// Scans admitted today, this one included when admitted.
+    /// Scans admitted today under the first quota charged (the token's), this one included
+    /// when admitted.
     pub used: u32,
-    /// How many more may run today.
+    /// How many more may run today (the least any quota charged has left).
     pub remaining: u32,
+    /// When refused: which of the quotas charged was used up (its index).
+    pub exhausted: Option<usize>,
+}
+
+/// One daily counter an admission charges: a token's own, or a cap over all of a tenant's
+/// tokens. The keys of different kinds must not collide (Core prefixes a tenant's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota<'a> {
+    /// The counter's name.
+    pub key: &'a str,
+    /// Scans it admits per UTC day.
+    pub limit: u32,
+}
+
+impl<'a> Quota<'a> {
+    /// The counter `key`, admitting `limit` a day.
+    pub fn new(key: &'a str, limit: u32) -> Self {
+        Quota { key, limit }
+    }
+}
+
+/// What the quotas charged answer, given each one's count before this admission: refused
+/// by the first that is used up, else admitted with every count one higher.
+pub(crate) fn judge(quotas: &[Quota<'_>], used: &[u32]) -> Admission {
+    let first = used.first().copied().unwrap_or(0);
+    if let Some(i) = quotas.iter().zip(used).position(|(q, &n)| n >= q.limit) {
+        return Admission {
+            admitted: false,
+            used: first,
+            remaining: 0,
+            exhausted: Some(i),
+        };
+    }
+    let remaining = quotas
+        .iter()
+        .zip(used)
+        .map(|(q, &n)| q.limit - n - 1)
+        .min()
+        .unwrap_or(u32::MAX);
+    Admission {
+        admitted: true,
+        used: first + 1,
+        remaining,
+        exhausted: None,
+    }
 }
 
 /// A job handed to a worker.
@@ -272,7 +318,13 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// Admits as [`Backend::admit`] does, but the count may become durable only with the next
     /// write of any kind; a caller that writes nothing after admitting calls
     /// [`Backend::flush`].
-    fn admit_deferred(&self, token: &str, day: &str, limit: u32) -> Result<Admission, Error>;
+    fn admit_deferred(&self, token: &str, day: &str, limit: u32) -> Result<Admission, Error> {
+        self.admit_all_deferred(&[Quota::new(token, limit)], day)
+    }
+    /// Admits one scan on `day` when every one of `quotas` has room, charging each of them,
+    /// as one step (no other admission slips between the checks and the counts); durable as
+    /// [`Backend::admit_deferred`]'s count is.
+    fn admit_all_deferred(&self, quotas: &[Quota<'_>], day: &str) -> Result<Admission, Error>;
     /// Makes every admitted count durable now.
     fn flush(&self) -> Result<(), Error>;
     /// Scans admitted for `token` on `day`.
@@ -305,15 +357,14 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
 
     /// Queues a job; refuses when the queue is full and ignores an id already queued or done.
     fn enqueue(&self, tenant: &Tenant, id: &str, payload: &[u8]) -> Result<(), Error>;
-    /// Admits one scan for `token` on `day` (as [`Backend::admit`]) and queues its job, as
-    /// one atomic step: a crash leaves both or neither, so a token is charged exactly for the
-    /// scans it queued. A full queue or a job id already known charges nothing.
-    #[allow(clippy::too_many_arguments)]
+    /// Admits one scan on `day` under every one of `quotas` (as
+    /// [`Backend::admit_all_deferred`]) and queues its job, as one atomic step: a crash
+    /// leaves both or neither, so a token is charged exactly for the scans it queued. A full
+    /// queue or a job id already known charges nothing.
     fn admit_and_enqueue(
         &self,
-        token: &str,
+        quotas: &[Quota<'_>],
         day: &str,
-        limit: u32,
         tenant: &Tenant,
         id: &str,
         payload: &[u8],

@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use crate::{
-    Admission, Backend, Encoded, Error, Job, JobState, LayerScope, Lease, Tenant, qualify, unpack,
-    unqualify,
+    Admission, Backend, Encoded, Error, Job, JobState, LayerScope, Lease, Quota, Tenant, qualify,
+    unpack, unqualify,
 };
 
 /// Where the scaled store's servers are.
@@ -153,14 +153,25 @@ CREATE INDEX audit_by_tenant ON audit (tenant, seq);
 /// An arbitrary number all Stella migrations lock on.
 const MIGRATION_LOCK: i64 = 0x5354_454c_4c41;
 
-/// Admits one scan: `KEYS[1]` the day's counter, `ARGV` limit and the counter's expiry.
-/// Answers `{admitted, used}`.
+/// Admits one scan under every quota: `KEYS` the day's counters, `ARGV[1]` their expiry and
+/// then each counter's limit. Answers `{admitted, exhausted (1-based, 0 none), count...}`
+/// with every counter's count after the step.
 const ADMIT: &str = r"
-local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-if n >= tonumber(ARGV[1]) then return {0, n} end
-n = redis.call('INCR', KEYS[1])
-redis.call('EXPIREAT', KEYS[1], ARGV[2])
-return {1, n}
+local n = {}
+for i, k in ipairs(KEYS) do
+  n[i] = tonumber(redis.call('GET', k) or '0')
+  if n[i] >= tonumber(ARGV[i + 1]) then
+    local out = {0, i}
+    for j, k2 in ipairs(KEYS) do out[j + 2] = tonumber(redis.call('GET', k2) or '0') end
+    return out
+  end
+end
+local out = {1, 0}
+for i, k in ipairs(KEYS) do
+  out[i + 2] = redis.call('INCR', k)
+  redis.call('EXPIREAT', k, ARGV[1])
+end
+return out
 ";
 
 /// Queues a job unless its id is known or the queue is full: `KEYS` stream and job hash,
@@ -173,20 +184,30 @@ redis.call('HSET', KEYS[2], 'state', 'queued', 'attempts', 0, 'entry', e)
 return 1
 ";
 
-/// Admits one scan and queues its job in one step: `KEYS` the day's counter, the stream and
-/// the job hash; `ARGV` limit, counter expiry, queue limit, id, payload. Answers `{code,
-/// used}`: 1 admitted and queued, 0 over the quota, -1 queue full, 2 job known (nothing
-/// charged).
+/// Admits one scan under every quota and queues its job in one step: `KEYS` the stream, the
+/// job hash and then the day's counters; `ARGV` counter expiry, queue limit, id, payload and
+/// then each counter's limit. Answers `{code, exhausted (1-based, 0 none), count...}`: code
+/// 1 admitted and queued, 0 over a quota, -1 queue full, 2 job known (nothing charged).
 const ADMIT_AND_ENQUEUE: &str = r"
-local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-if n >= tonumber(ARGV[1]) then return {0, n} end
-if redis.call('EXISTS', KEYS[3]) == 1 then return {2, n} end
-if redis.call('XLEN', KEYS[2]) >= tonumber(ARGV[3]) then return {-1, n} end
-n = redis.call('INCR', KEYS[1])
-redis.call('EXPIREAT', KEYS[1], ARGV[2])
-local e = redis.call('XADD', KEYS[2], '*', 'id', ARGV[4], 'p', ARGV[5])
-redis.call('HSET', KEYS[3], 'state', 'queued', 'attempts', 0, 'entry', e)
-return {1, n}
+local counts = function(code, at)
+  local out = {code, at}
+  for i = 3, #KEYS do out[i] = tonumber(redis.call('GET', KEYS[i]) or '0') end
+  return out
+end
+for i = 3, #KEYS do
+  local n = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if n >= tonumber(ARGV[i + 2]) then return counts(0, i - 2) end
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then return counts(2, 0) end
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[2]) then return counts(-1, 0) end
+local out = {1, 0}
+for i = 3, #KEYS do
+  out[i] = redis.call('INCR', KEYS[i])
+  redis.call('EXPIREAT', KEYS[i], ARGV[1])
+end
+local e = redis.call('XADD', KEYS[1], '*', 'id', ARGV[3], 'p', ARGV[4])
+redis.call('HSET', KEYS[2], 'state', 'queued', 'attempts', 0, 'entry', e)
+return out
 ";
 
 // ---- Redis ----
@@ -787,21 +808,70 @@ impl Scaled {
     }
 }
 
-impl Backend for Scaled {
-    fn admit_deferred(&self, token: &str, day: &str, limit: u32) -> Result<Admission, Error> {
-        let expire = counter_expiry(day).ok_or_else(|| Error::Db {
+/// An admission as a script answered it: `{admitted, exhausted (1-based), count...}`, the
+/// counts from `skip` on being each quota's after the step.
+fn admission(quotas: &[Quota<'_>], answer: &[i64], skip: usize) -> Admission {
+    let admitted = answer.first() == Some(&1);
+    let counts: Vec<u32> = answer.iter().skip(skip).map(|&n| n as u32).collect();
+    let remaining = if admitted {
+        quotas
+            .iter()
+            .zip(&counts)
+            .map(|(q, &n)| q.limit.saturating_sub(n))
+            .min()
+            .unwrap_or(u32::MAX)
+    } else {
+        0
+    };
+    Admission {
+        admitted,
+        used: counts.first().copied().unwrap_or(0),
+        remaining,
+        exhausted: match answer.get(1) {
+            Some(&i) if !admitted && i > 0 => Some(i as usize - 1),
+            _ => None,
+        },
+    }
+}
+
+/// The answer to a job queued before: admitted, nothing charged, `used` as they stand.
+fn known(quotas: &[Quota<'_>], used: &[u32]) -> Admission {
+    Admission {
+        admitted: true,
+        used: used.first().copied().unwrap_or(0),
+        remaining: quotas
+            .iter()
+            .zip(used)
+            .map(|(q, &n)| q.limit.saturating_sub(n))
+            .min()
+            .unwrap_or(u32::MAX),
+        exhausted: None,
+    }
+}
+
+impl Scaled {
+    /// When a day's counters expire.
+    fn expiry(&self, day: &str) -> Result<i64, Error> {
+        counter_expiry(day).ok_or_else(|| Error::Db {
             path: self.redis.name.clone(),
             message: format!("`{day}` is not a day (YYYY-MM-DD)"),
-        })?;
-        let key = self.key(&format!("quota:{token}:{day}"));
-        let (admitted, used): (u32, u32) = self
-            .redis
-            .with(|c| self.admit.key(&key).arg(limit).arg(expire).invoke(c))?;
-        Ok(Admission {
-            admitted: admitted == 1,
-            used,
-            remaining: limit.saturating_sub(used),
         })
+    }
+}
+
+impl Backend for Scaled {
+    fn admit_all_deferred(&self, quotas: &[Quota<'_>], day: &str) -> Result<Admission, Error> {
+        let expire = self.expiry(day)?;
+        let mut script = self.admit.prepare_invoke();
+        for q in quotas {
+            script.key(self.key(&format!("quota:{}:{day}", q.key)));
+        }
+        script.arg(expire);
+        for q in quotas {
+            script.arg(q.limit);
+        }
+        let answer: Vec<i64> = self.redis.with(|c| script.invoke(c))?;
+        Ok(admission(quotas, &answer, 2))
     }
 
     fn flush(&self) -> Result<(), Error> {
@@ -1006,56 +1076,47 @@ impl Backend for Scaled {
 
     fn admit_and_enqueue(
         &self,
-        token: &str,
+        quotas: &[Quota<'_>],
         day: &str,
-        limit: u32,
         tenant: &Tenant,
         id: &str,
         payload: &[u8],
     ) -> Result<Admission, Error> {
+        let expire = self.expiry(day)?;
+        let q = qualify(tenant, id);
+        let mut script = self.admit_and_enqueue.prepare_invoke();
+        script.key(self.key("queue")).key(self.job_key(&q));
+        for quota in quotas {
+            script.key(self.key(&format!("quota:{}:{day}", quota.key)));
+        }
+        script
+            .arg(expire)
+            .arg(self.queue_limit)
+            .arg(&q)
+            .arg(payload);
+        for quota in quotas {
+            script.arg(quota.limit);
+        }
+        // a job already done has no hash any more: answered from its result, not charged
         match self.job_result(tenant, id) {
             Ok(Some(_)) => {
-                let used = self.quota_used(token, day)?;
-                return Ok(Admission {
-                    admitted: true,
-                    used,
-                    remaining: limit.saturating_sub(used),
-                });
+                let used = quotas
+                    .iter()
+                    .map(|q| self.quota_used(q.key, day))
+                    .collect::<Result<Vec<u32>, Error>>()?;
+                return Ok(known(quotas, &used));
             }
             Err(e) if !e.is_unavailable() => return Err(e),
             _ => {}
         }
-        let expire = counter_expiry(day).ok_or_else(|| Error::Db {
-            path: self.redis.name.clone(),
-            message: format!("`{day}` is not a day (YYYY-MM-DD)"),
-        })?;
-        let counter = self.key(&format!("quota:{token}:{day}"));
-        let q = qualify(tenant, id);
-        let (stream, job) = (self.key("queue"), self.job_key(&q));
-        let (code, used): (i64, u32) = self.redis.with(|c| {
-            self.admit_and_enqueue
-                .key(&counter)
-                .key(&stream)
-                .key(&job)
-                .arg(limit)
-                .arg(expire)
-                .arg(self.queue_limit)
-                .arg(&q)
-                .arg(payload)
-                .invoke(c)
-        })?;
-        match code {
-            -1 => Err(Error::QueueFull(self.queue_limit)),
-            0 => Ok(Admission {
-                admitted: false,
-                used,
-                remaining: 0,
-            }),
-            _ => Ok(Admission {
-                admitted: true,
-                used,
-                remaining: limit.saturating_sub(used),
-            }),
+        let answer: Vec<i64> = self.redis.with(|c| script.invoke(c))?;
+        match answer.first() {
+            Some(-1) => Err(Error::QueueFull(self.queue_limit)),
+            Some(2) => {
+                let used: Vec<u32> = answer.iter().skip(2).map(|&n| n as u32).collect();
+                Ok(known(quotas, &used))
+            }
+            _ => Ok(admission(quotas, &answer, 2)),
         }
     }
 

@@ -739,27 +739,99 @@ pub(crate) fn login_contract(s: &Store) {
     assert_eq!(s.login_failures("client:vw@1.1.1.1").unwrap().0, 1);
 }
 
+/// A tenant's daily cap over all its tokens: each token keeps its own limit, the cap binds
+/// them together, exactly under parallel admissions, and a refusal charges nothing.
+pub(crate) fn tenant_cap_contract(s: &Arc<Store>) {
+    let day = "2026-12-08";
+    let cap = |tid: &'static str| [Quota::new(tid, 40), Quota::new("tenant:team-c", 50)];
+    let threads: Vec<_> = ["tid-c1", "tid-c2"]
+        .into_iter()
+        .flat_map(|tid| (0..4).map(move |i| (tid, i)))
+        .map(|(tid, i)| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                (0..20)
+                    .filter(|j| {
+                        let t = Tenant::new("team-c").unwrap();
+                        // half queue their jobs, half run at once: both charge the cap
+                        if j % 2 == 0 {
+                            s.admit_all_deferred(&cap(tid), day).unwrap().admitted
+                        } else {
+                            s.admit_and_enqueue(&cap(tid), day, &t, &format!("{tid}-{i}-{j}"), b"p")
+                                .unwrap()
+                                .admitted
+                        }
+                    })
+                    .count()
+            })
+        })
+        .collect();
+    let admitted: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(
+        admitted, 50,
+        "160 attempts, exactly the tenant's cap admitted"
+    );
+    s.flush().unwrap();
+    assert_eq!(s.quota_used("tenant:team-c", day).unwrap(), 50);
+    let (c1, c2) = (
+        s.quota_used("tid-c1", day).unwrap(),
+        s.quota_used("tid-c2", day).unwrap(),
+    );
+    assert_eq!(c1 + c2, 50, "each token charged for its own scans only");
+    assert!(c1 <= 40 && c2 <= 40);
+    // refused by the cap (the second quota), the token's count unchanged
+    let refused = s.admit_all_deferred(&cap("tid-c1"), day).unwrap();
+    assert_eq!(
+        (refused.admitted, refused.exhausted, refused.used),
+        (false, Some(1), c1)
+    );
+    assert_eq!(s.quota_used("tid-c1", day).unwrap(), c1);
+    // a token of another tenant is not held back
+    let other = s
+        .admit_all_deferred(
+            &[Quota::new("tid-o", 40), Quota::new("tenant:team-o", 50)],
+            day,
+        )
+        .unwrap();
+    assert_eq!((other.admitted, other.remaining), (true, 39));
+    // the token's own limit still binds first
+    let own = s
+        .admit_all_deferred(
+            &[Quota::new("tid-o", 1), Quota::new("tenant:team-o", 50)],
+            day,
+        )
+        .unwrap();
+    assert_eq!((own.admitted, own.exhausted), (false, Some(0)));
+}
+
+#[test]
+fn a_tenants_daily_cap_binds_all_its_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Arc::new(Store::open(dir.path(), 1000).unwrap());
+    tenant_cap_contract(&s);
+}
+
 /// Admission and enqueue in one step: charged exactly for what was queued.
 pub(crate) fn admit_and_enqueue_contract(s: &Store, queue_limit: u64) {
     let day = "2026-12-07";
     let t = Tenant::new("team-q").unwrap();
     let a = s
-        .admit_and_enqueue("tid-q", day, 3, &t, "q1", b"p")
+        .admit_and_enqueue(&[Quota::new("tid-q", 3)], day, &t, "q1", b"p")
         .unwrap();
     assert_eq!((a.admitted, a.used, a.remaining), (true, 1, 2));
     assert_eq!(s.job_state(&t, "q1").unwrap(), JobState::Queued);
     // the same job again (a retried request): not charged, not queued twice
     let again = s
-        .admit_and_enqueue("tid-q", day, 3, &t, "q1", b"p")
+        .admit_and_enqueue(&[Quota::new("tid-q", 3)], day, &t, "q1", b"p")
         .unwrap();
     assert!(again.admitted);
     assert_eq!(s.quota_used("tid-q", day).unwrap(), 1);
-    s.admit_and_enqueue("tid-q", day, 3, &t, "q2", b"p")
+    s.admit_and_enqueue(&[Quota::new("tid-q", 3)], day, &t, "q2", b"p")
         .unwrap();
-    s.admit_and_enqueue("tid-q", day, 3, &t, "q3", b"p")
+    s.admit_and_enqueue(&[Quota::new("tid-q", 3)], day, &t, "q3", b"p")
         .unwrap();
     let over = s
-        .admit_and_enqueue("tid-q", day, 3, &t, "q4", b"p")
+        .admit_and_enqueue(&[Quota::new("tid-q", 3)], day, &t, "q4", b"p")
         .unwrap();
     assert!(!over.admitted, "over the limit");
     assert_eq!(
@@ -772,7 +844,13 @@ pub(crate) fn admit_and_enqueue_contract(s: &Store, queue_limit: u64) {
     let mut n = 0;
     let full = loop {
         n += 1;
-        match s.admit_and_enqueue("tid-f", day, 10_000, &t, &format!("f{n}"), b"p") {
+        match s.admit_and_enqueue(
+            &[Quota::new("tid-f", 10_000)],
+            day,
+            &t,
+            &format!("f{n}"),
+            b"p",
+        ) {
             Ok(a) => assert!(a.admitted),
             Err(e) => break e,
         }
@@ -796,7 +874,7 @@ fn admission_and_enqueue_are_one_step() {
                 .unwrap()
                 .admitted
         );
-        s.admit_and_enqueue("tid-q2", "2026-12-07", 5, &dt(), "z1", b"p")
+        s.admit_and_enqueue(&[Quota::new("tid-q2", 5)], "2026-12-07", &dt(), "z1", b"p")
             .unwrap_err();
     }
     // durable as written: the counts of the queued jobs, nothing of the one in flight

@@ -478,6 +478,14 @@ fn scaled_admission_and_enqueue_are_one_step() {
 }
 
 #[test]
+fn scaled_tenant_cap_binds_all_its_tokens() {
+    let Some(srv) = servers("scaled_tenant_cap_binds_all_its_tokens") else {
+        return;
+    };
+    crate::tests::tenant_cap_contract(&std::sync::Arc::new(replica(&srv, 1000)));
+}
+
+#[test]
 fn scaled_rows_of_before_tenants_become_the_default_tenants() {
     let Some(srv) = servers("scaled_rows_of_before_tenants_become_the_default_tenants") else {
         return;
