@@ -810,7 +810,7 @@ async function render() {
   } catch (e) {
     view = [h("p", { class: "error", role: "alert" }, e.message)];
   }
-  main.replaceChildren(...view.flat());
+  main.replaceChildren(...view.flat().filter((c) => c !== null && c !== undefined && c !== false));
   for (const a of document.querySelectorAll("#nav a")) {
     a.toggleAttribute("aria-current", a.getAttribute("href") === `#${route}`);
   }

@@ -158,6 +158,28 @@ try {
   await page.selectOption("#verdict-filter", "PASS");
   check((await page.textContent("#images")).includes("ui/app:1"), "the passing image");
 
+  step = "switch tenants: each team sees its own images only";
+  check(await page.isVisible("#tenant"), "the tenant picker is shown to someone in two tenants");
+  check((await page.inputValue("#tenant-select")) === "default", "it starts in the default tenant");
+  await page.selectOption("#tenant-select", "team-b");
+  await page.waitForFunction(() => document.querySelector("#upload") && !document.querySelector("#images"));
+  check(!(await page.textContent("main")).includes("ui/app:1"), "team B does not see the default tenant's image");
+  await page.setInputFiles("#sbom-file", sbom);
+  await page.fill("#sbom-image", "ui/team-b:1");
+  await page.click("#upload button[type=submit]");
+  await page.waitForFunction(() => document.querySelector("h1")?.textContent === "ui/team-b:1" && document.querySelector("#findings"));
+  check(!(await page.textContent("main")).includes("null"), "no stray null on the page");
+  check((await page.textContent("#verdict")) !== "FAIL", "team B's policy is its own (the default one): the default tenant's deny rule does not apply");
+  await shot(page, "05b-team-b");
+  // a scan of the default tenant opened while acting in team B is not found
+  await page.goto(`${url}/ui/#/scans/${queued}`);
+  await page.waitForFunction(() => /there is no scan/.test(document.querySelector("main")?.textContent || ""));
+  await page.selectOption("#tenant-select", "default");
+  await page.click("nav a[href='#/scans']");
+  await page.waitForSelector("#images");
+  const ours = await page.textContent("#images");
+  check(ours.includes("ui/app:1") && !ours.includes("ui/team-b:1"), "back in the default tenant: its images, not team B's");
+
   step = "the dashboard charts the scans";
   await page.click("nav a[href='#/']");
   await page.waitForSelector("#most-vulnerable");

@@ -79,6 +79,15 @@ fn people_scan_mute_and_rescan_in_a_real_browser() {
         &db,
         &["--policy", policy.to_str().unwrap(), "--log-format", "text"],
     );
+    // a second tenant, so the tenant picker shows (ann administers the installation)
+    let admin = admin_bearer(&server);
+    let (code, _, text) = status_of(
+        ureq::post(&format!("{}/api/v1/tenants", server.url))
+            .set("Authorization", &admin)
+            .set("Content-Type", "application/json")
+            .send_string(r#"{"id":"team-b","name":"Team B"}"#),
+    );
+    assert_eq!(code, 201, "{text}");
     let artifacts = root.join("target/ui-artifacts");
     let out = Command::new("node")
         .arg(&script)
@@ -106,7 +115,6 @@ fn people_scan_mute_and_rescan_in_a_real_browser() {
         .unwrap();
     assert!(bytes < 200_000, "first load {bytes} bytes");
     // the audit log says who muted what
-    let admin = admin_bearer(&server);
     let (code, _, text) = status_of(
         ureq::get(&format!("{}/api/v1/audit?limit=1000", server.url))
             .set("Authorization", &admin)
