@@ -735,3 +735,40 @@ fn one_tenants_tokens_together_cannot_scan_past_the_tenants_daily_cap() {
         "{audit}"
     );
 }
+
+#[test]
+fn reaching_for_another_tenant_by_header_is_refused_and_audited() {
+    let work = tempfile::tempdir().unwrap();
+    let db = secdb_db(work.path());
+    let data = work.path().join("data");
+    let server = serve(&data, &db, &[]);
+    let url = server.url.clone();
+    let root = admin_bearer(&server);
+    team(&url, &root, "team-a");
+    let b = team(&url, &root, "team-b");
+    for t in ["team-a", "no-such-team"] {
+        let (code, text) = call(&url, "GET", "/api/v1/images", &b.scanner, Some(t), None);
+        assert_eq!(code, 403, "{text}");
+    }
+    let audit = json(&url, "/api/v1/audit?limit=1000", &root);
+    let denied: Vec<&serde_json::Value> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == "denied" && e["who"] == "client:team-b-ci")
+        .collect();
+    assert_eq!(denied.len(), 2, "{audit}");
+    assert_eq!(denied[0]["detail"], "tenant team-a");
+    assert_eq!(denied[1]["detail"], "tenant no-such-team");
+    assert_eq!(denied[0]["address"], "127.0.0.1");
+    // team A's own log does not carry another tenant's refused attempts
+    let a_admin = client(
+        &url,
+        &root,
+        "a-admin2",
+        &["scan", "admin"],
+        serde_json::json!({"team-a": "admin"}),
+    );
+    let a_log = json(&url, "/api/v1/audit?limit=1000", &a_admin);
+    assert!(!a_log.to_string().contains("team-b-ci"), "{a_log}");
+}

@@ -16,6 +16,12 @@ use stella_store::Tenant;
 use crate::Core;
 use crate::problem::{Problem, internal};
 
+thread_local! {
+    /// The audit entry of a request refused while its caller was being worked out (set and
+    /// taken on the same thread, with no await between).
+    static REFUSED: std::cell::RefCell<Option<Vec<u8>>> = const { std::cell::RefCell::new(None) };
+}
+
 /// Anonymous callers (when enabled) get this many scans per day and address.
 pub const ANONYMOUS_LIMIT: u32 = 33;
 
@@ -323,7 +329,18 @@ impl Core {
                 claims
             }
         };
-        let (tenant, role, installation_admin) = self.membership(&claims, asked)?;
+        let asked_name = asked.as_ref().map(|t| t.as_str().to_string());
+        let (tenant, role, installation_admin) = match self.membership(&claims, asked) {
+            Ok(m) => m,
+            Err(p) => {
+                if p.status == StatusCode::FORBIDDEN {
+                    // a token reaching for a tenant it is not in: evidence for the
+                    // installation's admins (the tenant may not exist, so not in its log)
+                    self.refused_membership(&claims.sub, address.as_deref(), asked_name);
+                }
+                return Err(p);
+            }
+        };
         Ok(Caller {
             who: Who::Token(claims),
             tenant_cap: self.tenant_cap(&tenant),
@@ -332,6 +349,22 @@ impl Core {
             installation_admin,
             address,
         })
+    }
+
+    /// The installation-wide audit entry of a refused tenant (the tenant may not exist, so
+    /// not in its log), kept until the middleware can write it off the request's thread.
+    fn refused_membership(&self, who: &str, address: Option<&str>, tenant: Option<String>) {
+        let detail = format!("tenant {}", tenant.as_deref().unwrap_or("?"));
+        let entry = crate::Audit {
+            who: who.to_string(),
+            tenant: None,
+            address,
+            action: "access",
+            detail: &detail,
+            outcome: "denied",
+        }
+        .encode();
+        REFUSED.with(|r| *r.borrow_mut() = Some(entry));
     }
 
     fn tenant_cap(&self, tenant: &Tenant) -> Option<u32> {
@@ -642,7 +675,13 @@ pub(crate) async fn authenticate(
         .map(|c| c.0);
     let caller = match core.caller(req.headers(), req.uri().query(), peer) {
         Ok(c) => c,
-        Err(p) => return p.into_response(),
+        Err(p) => {
+            if let Some(entry) = REFUSED.with(|r| r.borrow_mut().take()) {
+                let c = core.clone();
+                let _ = tokio::task::spawn_blocking(move || c.store.audit(None, &entry)).await;
+            }
+            return p.into_response();
+        }
     };
     req.extensions_mut().insert(caller.clone());
     let what = format!("{} {}", req.method(), req.uri().path());
