@@ -384,8 +384,18 @@ async function scanView(id) {
         ? h("strong", { "aria-current": "page" }, fmtDate(x.createdAt))
         : h("a", { href: `#/scans/${encodeURIComponent(x.id)}` }, fmtDate(x.createdAt))))))
     : null;
+  // what the scan could not check (no advisories for a namespace, an end-of-life release)
+  // is said above everything else: a PASS must not hide it
+  const warnings = s.warnings || [];
+  const missing = (s.coverage || []).filter((c) => c.status === "missing");
+  const warningBanner = warnings.length
+    ? h("div", { class: "scan-warnings", id: "scan-warnings", role: "alert" },
+      h("strong", {}, missing.length ? t("scan.notCovered", { n: missing.map((c) => c.namespace).join(", ") }) : t("scan.warnings")),
+      h("ul", {}, warnings.map((w) => h("li", {}, w.split("\n")[0]))))
+    : null;
   return [
     h("h1", {}, image || id),
+    warningBanner,
     h("p", {},
       h("span", { class: `badge v-${verdict}`, id: "verdict" }, verdict), " ",
       h("span", { class: "muted" }, fmtDate(s.createdAt)), " ",

@@ -148,3 +148,71 @@ mod tests {
         assert!(scheme("rootio:debian:12") == Some(stella_version::Scheme::Dpkg));
     }
 }
+
+/// When a release's security support ended, as its maintainers publish it (the date the
+/// distribution's own advisories stop): Alpine's branch end of main-repository support,
+/// Debian's end of LTS (the security tracker covers LTS), Ubuntu's end of standard support
+/// (Ubuntu Pro / ESM may carry fixes beyond it). Sources: alpinelinux.org/releases,
+/// wiki.debian.org/LTS, ubuntu.com/about/release-cycle (as endoflife.date collects them).
+/// Releases not listed are unknown here (no claim either way).
+const END_OF_LIFE: &[(&str, &str)] = &[
+    ("alpine:3.10", "2021-05-01"),
+    ("alpine:3.11", "2021-11-01"),
+    ("alpine:3.12", "2022-05-01"),
+    ("alpine:3.13", "2022-11-01"),
+    ("alpine:3.14", "2023-05-01"),
+    ("alpine:3.15", "2023-11-01"),
+    ("alpine:3.16", "2024-05-23"),
+    ("alpine:3.17", "2024-11-22"),
+    ("alpine:3.18", "2025-05-09"),
+    ("alpine:3.19", "2025-11-01"),
+    ("alpine:3.20", "2026-04-01"),
+    ("alpine:3.21", "2026-11-01"),
+    ("alpine:3.22", "2027-05-01"),
+    ("alpine:3.23", "2027-11-01"),
+    ("debian:7", "2018-05-31"),
+    ("debian:8", "2020-06-30"),
+    ("debian:9", "2022-06-30"),
+    ("debian:10", "2024-06-30"),
+    ("debian:11", "2026-08-31"),
+    ("debian:12", "2028-06-30"),
+    ("debian:13", "2030-06-30"),
+    ("ubuntu:14.04", "2019-04-30"),
+    ("ubuntu:16.04", "2021-04-30"),
+    ("ubuntu:18.04", "2023-05-31"),
+    ("ubuntu:20.04", "2025-05-31"),
+    ("ubuntu:22.04", "2027-06-30"),
+    ("ubuntu:24.04", "2029-05-31"),
+];
+
+/// When the release a namespace names stopped getting security support (`YYYY-MM-DD`),
+/// if Stella knows it. Alpine branches before 3.10 ended before 3.10 did.
+pub fn end_of_life(namespace: &str) -> Option<&'static str> {
+    if let Some(&(_, d)) = END_OF_LIFE.iter().find(|(ns, _)| *ns == namespace) {
+        return Some(d);
+    }
+    let minor = namespace.strip_prefix("alpine:3.")?;
+    let n: u32 = minor.parse().ok()?;
+    (n < 10).then_some("2021-05-01")
+}
+
+/// [`end_of_life`] when that day is `today` (days since the epoch) or before it.
+pub fn ended_by(namespace: &str, today: i64) -> Option<&'static str> {
+    end_of_life(namespace).filter(|d| stella_sbom::epoch_days(d).is_some_and(|e| e <= today))
+}
+
+#[cfg(test)]
+mod end_of_life_tests {
+    use super::end_of_life;
+
+    #[test]
+    fn releases_past_their_support_are_known_and_others_are_not_guessed() {
+        assert_eq!(end_of_life("alpine:3.17"), Some("2024-11-22"));
+        assert_eq!(end_of_life("alpine:3.4"), Some("2021-05-01"));
+        assert_eq!(end_of_life("debian:11"), Some("2026-08-31"));
+        assert_eq!(end_of_life("alpine:edge"), None);
+        assert_eq!(end_of_life("alpine:3.100"), None);
+        assert_eq!(end_of_life("pypi"), None);
+        assert_eq!(end_of_life("wolfi"), None);
+    }
+}

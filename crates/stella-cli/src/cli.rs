@@ -456,8 +456,8 @@ pub struct ScanArgs {
     /// `oci-archive:PATH`, `dir:PATH`, or a bare path; or an SBOM: `sbom:PATH`, or a bare path
     /// to an SBOM file (JSON, XML or SPDX tag-value).
     pub target: String,
-    /// The vulnerability DB (local scans).
-    #[arg(long, env = "STELLA_DB", required_unless_present = "server")]
+    /// The vulnerability DB (local scans; without it, --server scans through Core).
+    #[arg(long, env = "STELLA_DB")]
     pub db: Option<PathBuf>,
     /// Scan with Stella Core instead of a local DB: only the layers Core has never seen are
     /// catalogued and uploaded (Delta-SBOM); Core's policy gives the verdict.

@@ -108,6 +108,7 @@ fn stored_context(report: &stella_report::Report, today: i64) -> stella_policy::
         target: serde_json::to_value(&report.target).unwrap_or_default(),
         // a stored result lists findings, not its SBOM's packages
         sbom: serde_json::Value::Null,
+        coverage: report.coverage.clone(),
     }
 }
 

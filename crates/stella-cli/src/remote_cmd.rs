@@ -18,8 +18,11 @@ enum Failure {
     Auth(String),
     /// 429: quota, with the seconds until it resets.
     Quota(String, u64),
-    /// 503/5xx or the server unreachable: worth retrying later.
+    /// 503/5xx: worth retrying later.
     Retryable(String),
+    /// No answer at all (nothing listening, DNS, TLS, a timeout): worth retrying, and worth
+    /// checking the URL.
+    Unreachable(String),
     /// Anything else: the request was wrong.
     Other(String),
 }
@@ -27,9 +30,11 @@ enum Failure {
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::Auth(m) | Failure::Quota(m, _) | Failure::Retryable(m) | Failure::Other(m) => {
-                f.write_str(m)
-            }
+            Failure::Auth(m)
+            | Failure::Quota(m, _)
+            | Failure::Retryable(m)
+            | Failure::Unreachable(m)
+            | Failure::Other(m) => f.write_str(m),
         }
     }
 }
@@ -83,7 +88,7 @@ impl Client {
                     _ => Failure::Other(detail),
                 })
             }
-            Err(e) => Err(Failure::Retryable(format!("{url}: {e}"))),
+            Err(e) => Err(Failure::Unreachable(format!("{url}: {e}"))),
         }
     }
 
@@ -127,6 +132,13 @@ pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<u8> {
                 eprintln!("error: {e:#}");
                 Ok(exit::RETRYABLE)
             }
+            Some(Failure::Unreachable(_)) => {
+                eprintln!(
+                    "error: {e:#}\nhint: is Core running at {}? Check --server (or STELLA_SERVER); this is worth retrying",
+                    a.server.as_deref().unwrap_or_default()
+                );
+                Ok(exit::RETRYABLE)
+            }
             _ => Err(e),
         },
     }
@@ -138,8 +150,13 @@ fn scan(a: &ScanArgs) -> anyhow::Result<u8> {
         .as_deref()
         .unwrap_or_default()
         .trim_end_matches('/');
-    let token = crate::token_cmd::bearer_token(server, a.token.as_deref(), "--server")
-        .map_err(|e| Failure::Auth(format!("{e:#}")))?;
+    let token =
+        crate::token_cmd::bearer_token(server, a.token.as_deref(), "--server").map_err(|e| {
+            match e.downcast_ref::<crate::token_cmd::Unreachable>() {
+                Some(u) => Failure::Unreachable(u.0.clone()),
+                None => Failure::Auth(format!("{e:#}")),
+            }
+        })?;
     let client = Client {
         agent: ureq::AgentBuilder::new()
             .timeout_connect(Duration::from_secs(10))
@@ -266,14 +283,12 @@ fn scan(a: &ScanArgs) -> anyhow::Result<u8> {
         std::thread::sleep(Duration::from_millis(250));
     };
     progress.done();
-    let mut code = crate::scan_cmd::render(a, &report, &name)?;
-    // a local --fail-on gate on top of Core's verdict
-    if let Some(f) = &a.fail_on
-        && stella_report::verdict(&report.findings, Some(f)).status == "FAIL"
-    {
-        code = exit::FAIL;
+    let mut report = report;
+    // a local --fail-on gate on top of Core's verdict: one verdict, shown as it decides
+    if let Some(f) = &a.fail_on {
+        stella_report::gate(&mut report.verdict, &report.findings, f);
     }
-    Ok(code)
+    crate::scan_cmd::render(a, &report, &name)
 }
 
 /// Catalogs a target without layer ids (a directory) here and makes its CycloneDX SBOM.

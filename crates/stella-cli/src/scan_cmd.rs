@@ -245,6 +245,11 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
         bail!("unknown severity `{f}`\nhint: use critical, high, medium or low");
     }
     let Some(db_path) = a.db.clone() else {
+        if a.server.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            bail!(
+                "stella scan needs a vulnerability DB to match against here, or Core to scan there\nhint: --db PATH (or STELLA_DB) for a local scan, e.g. `stella db update --db stella.db` first; --server URL (or STELLA_SERVER) with --token to scan through Core"
+            );
+        }
         return crate::remote_cmd::run(&a);
     };
     if !db_path.exists() {

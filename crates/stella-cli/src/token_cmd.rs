@@ -154,6 +154,18 @@ pub(crate) fn bearer_token(server: &str, token: Option<&str>, who: &str) -> anyh
     }
 }
 
+/// The token endpoint did not answer at all (as opposed to refusing the credentials).
+#[derive(Debug)]
+pub(crate) struct Unreachable(pub String);
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unreachable {}
+
 pub(crate) fn fetch_token(
     server: &str,
     client_id: &str,
@@ -186,7 +198,7 @@ pub(crate) fn fetch_token(
                 v["error_description"].as_str().unwrap_or("")
             )
         }
-        Err(e) => bail!("{url}: {e}"),
+        Err(e) => Err(Unreachable(format!("{url}: {e}")).into()),
     }
 }
 

@@ -155,6 +155,7 @@ fn trial(set: &stella_policy::PolicySet) -> Result<(), Problem> {
         base_layers: Default::default(),
         target: serde_json::json!({"kind": "image", "reference": "registry.example.com/sample:1"}),
         sbom: serde_json::json!({"packages": 0, "types": {}}),
+        coverage: Vec::new(),
     };
     stella_policy::evaluate_set(set, &mut [], &ctx)
         .map(|_| ())

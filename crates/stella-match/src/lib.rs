@@ -473,6 +473,68 @@ pub struct Matched {
     pub notices: Vec<Notice>,
 }
 
+/// What the DB holds for one namespace a scan's packages are looked up in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Coverage {
+    /// The namespace (`debian:12`, `pypi`).
+    pub namespace: String,
+    /// The scan's packages looked up in it.
+    pub packages: u64,
+    /// `covered` (the DB has advisories for it) or `missing` (none: its packages' findings
+    /// cannot be found, whatever they are).
+    pub status: String,
+    /// When the release stopped getting security support, if it has (`YYYY-MM-DD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_of_life: Option<String>,
+}
+
+impl Coverage {
+    /// Whether the DB has no advisories for it.
+    pub fn is_missing(&self) -> bool {
+        self.status == "missing"
+    }
+}
+
+/// The namespace a package's advisories are looked up in: its OS release's for distro
+/// packages (none without a detected OS), its ecosystem's otherwise.
+pub fn namespace_of<'a>(p: &Pkg, distro: Option<&'a str>) -> Option<&'a str> {
+    match p.eco {
+        Eco::Apk | Eco::Deb | Eco::Rpm => distro,
+        Eco::Lang("") => None,
+        Eco::Lang(ns) => Some(ns),
+    }
+}
+
+/// Which namespaces `packages` are looked up in and whether `db` covers each, in namespace
+/// order; a release past its end of life on `today` (days since the epoch) says so.
+pub fn coverage(db: &Db, packages: &[Arc<Pkg>], distro: Option<&str>, today: i64) -> Vec<Coverage> {
+    let mut per: std::collections::BTreeMap<&str, u64> = Default::default();
+    for p in packages {
+        if let Some(ns) = namespace_of(p, distro) {
+            // a crate from a path, a git repository or another registry is not looked up
+            if ns == "crates.io" && !from_crates_io(p.purl.as_deref()) {
+                continue;
+            }
+            *per.entry(ns).or_default() += 1;
+        }
+    }
+    let have = &db.manifest().namespaces;
+    per.into_iter()
+        .map(|(ns, n)| Coverage {
+            namespace: ns.to_string(),
+            packages: n,
+            status: if have.get(ns).is_some_and(|&k| k > 0) {
+                "covered"
+            } else {
+                "missing"
+            }
+            .into(),
+            end_of_life: stella_advisory::namespace::ended_by(ns, today).map(str::to_string),
+        })
+        .collect()
+}
+
 /// An informational advisory that applies to a package.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

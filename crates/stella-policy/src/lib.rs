@@ -284,6 +284,63 @@ pub struct When {
     #[serde(alias = "images")]
     image: Option<Globs>,
     age: Option<AgeCmp>,
+    /// A condition on the scan, not on a finding: the DB has no advisories for one of the
+    /// scan's namespaces (`missing`), or its release is past its end of life (`eol`).
+    coverage: Option<CoverageCond>,
+}
+
+/// What `coverage` asks for: `missing`, `eol`, or a list of them (any holds).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct CoverageCond {
+    missing: bool,
+    eol: bool,
+}
+
+impl<'de> Deserialize<'de> for CoverageCond {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(String),
+            Many(Vec<String>),
+        }
+        let v = match Raw::deserialize(d)? {
+            Raw::One(s) => vec![s],
+            Raw::Many(v) => v,
+        };
+        if v.is_empty() {
+            return Err(de::Error::custom("an empty list matches nothing"));
+        }
+        let mut c = CoverageCond::default();
+        for x in v {
+            match x.trim() {
+                "missing" => c.missing = true,
+                "eol" | "end-of-life" => c.eol = true,
+                other => {
+                    return Err(de::Error::custom(format!(
+                        "`{other}` is not a coverage condition (missing, eol)"
+                    )));
+                }
+            }
+        }
+        Ok(c)
+    }
+}
+
+impl When {
+    /// Whether any condition is on a finding (all but `image` and `coverage`).
+    fn on_findings(&self) -> bool {
+        self.severity.is_some()
+            || self.cvss.is_some()
+            || self.epss.is_some()
+            || self.kev.is_some()
+            || self.fix_available.is_some()
+            || self.vulnerability.is_some()
+            || self.package.is_some()
+            || self.package_type.is_some()
+            || self.layer.is_some()
+            || self.age.is_some()
+    }
 }
 
 /// One rule.
@@ -422,6 +479,26 @@ impl Policy {
             if r.id.trim().is_empty() {
                 return Err(invalid(None, None, format!("rules[{i}]: `id` is empty")));
             }
+            if r.when.coverage.is_some() && r.when.on_findings() {
+                return Err(invalid(
+                    None,
+                    None,
+                    format!(
+                        "rules[{i}] ({}): `coverage` is a condition on the scan, not on a finding; give it a rule of its own (with `image` at most)",
+                        r.id
+                    ),
+                ));
+            }
+            if r.when.coverage.is_some() && r.action == Action::Ignore {
+                return Err(invalid(
+                    None,
+                    None,
+                    format!(
+                        "rules[{i}] ({}): a `coverage` rule denies or warns; `ignore` has nothing to set aside",
+                        r.id
+                    ),
+                ));
+            }
             if !ids.insert(r.id.as_str()) {
                 return Err(invalid(
                     None,
@@ -500,6 +577,9 @@ pub struct Context {
     pub target: serde_json::Value,
     /// What the SBOM held (`input.sbom` for Rego): `packages` and counts per `types`.
     pub sbom: serde_json::Value,
+    /// Which of the scan's namespaces the DB covers (`coverage` conditions; `input.coverage`
+    /// for Rego).
+    pub coverage: Vec<stella_match::Coverage>,
 }
 
 fn package_id(f: &Finding) -> std::borrow::Cow<'_, str> {
@@ -516,6 +596,10 @@ fn names(g: &Globs, f: &Finding) -> bool {
 
 impl When {
     fn holds(&self, f: &Finding, pkg: &str, ctx: &Context) -> bool {
+        // a rule about the scan's coverage decides no finding
+        if self.coverage.is_some() {
+            return false;
+        }
         if let Some(c) = self.severity
             && !c.op.holds(severity_rank(&f.severity).unwrap_or(0), c.rank)
         {
@@ -724,6 +808,8 @@ fn rego_input(findings: &[Finding], ctx: &Context) -> Result<String, Error> {
     serde_json::to_writer(&mut out, &ctx.target).map_err(bad)?;
     out.extend_from_slice(b",\"sbom\":");
     serde_json::to_writer(&mut out, &ctx.sbom).map_err(bad)?;
+    out.extend_from_slice(b",\"coverage\":");
+    serde_json::to_writer(&mut out, &ctx.coverage).map_err(bad)?;
     out.extend_from_slice(b",\"findings\":[");
     for (n, f) in findings.iter().filter(|f| !is_set_aside(f)).enumerate() {
         if n > 0 {
@@ -842,6 +928,39 @@ fn evaluate_parts(
                 by: None,
             });
         }
+        // rules about the scan's coverage: one decision per namespace they hold for
+        for rule in policy.rules.iter().filter(|r| r.when.coverage.is_some()) {
+            let Some(c) = rule.when.coverage else {
+                continue;
+            };
+            if let Some(g) = &rule.when.image
+                && !ctx.image.as_deref().is_some_and(|i| g.any(i))
+            {
+                continue;
+            }
+            for cov in &ctx.coverage {
+                let why = if c.missing && cov.is_missing() {
+                    format!(
+                        "the DB has no advisories for {} ({} package(s) unchecked)",
+                        cov.namespace, cov.packages
+                    )
+                } else if let (true, Some(d)) = (c.eol, &cov.end_of_life) {
+                    format!("{} reached its end of life on {d}", cov.namespace)
+                } else {
+                    continue;
+                };
+                details.push(VerdictReason {
+                    rule: rule.id.clone(),
+                    action: rule.action.name().to_string(),
+                    vulnerability_id: String::new(),
+                    package: cov.namespace.clone(),
+                    message: match &rule.message {
+                        Some(t) => t.replace("{rule}", &rule.id),
+                        None => why,
+                    },
+                });
+            }
+        }
         for (i, until) in &expired {
             let m = &policy.mutes[*i];
             notes.push(format!(
@@ -866,16 +985,28 @@ fn evaluate_parts(
         "PASS"
     };
     let mut per_rule: std::collections::BTreeMap<(bool, &str, &str), usize> = Default::default();
+    let mut on_scan = Vec::new();
     for d in &details {
+        if d.vulnerability_id.is_empty() && !d.rule.starts_with("rego:") {
+            // a decision about the scan (its coverage), said as it is
+            on_scan.push((
+                d.action != "deny",
+                format!("rule `{}` ({}): {}", d.rule, d.action, d.message),
+            ));
+            continue;
+        }
         // deny before warn, then by rule id
         *per_rule
             .entry((d.action != "deny", d.rule.as_str(), d.action.as_str()))
             .or_default() += 1;
     }
-    let mut reasons: Vec<String> = per_rule
-        .iter()
-        .map(|((_, r, a), n)| format!("rule `{r}` ({a}): {n} finding(s)"))
-        .collect();
+    on_scan.sort();
+    let mut reasons: Vec<String> = on_scan.into_iter().map(|(_, r)| r).collect();
+    reasons.extend(
+        per_rule
+            .iter()
+            .map(|((_, r, a), n)| format!("rule `{r}` ({a}): {n} finding(s)")),
+    );
     reasons.extend(notes);
     Ok(Verdict {
         status: status.into(),

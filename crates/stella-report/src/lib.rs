@@ -116,6 +116,10 @@ pub struct Report {
     /// Informational advisories (unmaintained, unsound, notice): not findings, not gated.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<stella_match::Notice>,
+    /// Which namespaces the scan's packages were looked up in, and whether the DB covers
+    /// each (a `missing` one's packages were not checked at all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coverage: Vec<stella_match::Coverage>,
 }
 
 /// A finding an ignore entry silenced.
@@ -148,6 +152,24 @@ pub fn summarize(findings: &[Finding]) -> Summary {
         }
     }
     s
+}
+
+/// Puts a `--fail-on` gate on top of a verdict another judge gave (a policy, Core): the
+/// stricter of the two stands, with the gate's reason added, so the verdict shown is the one
+/// that decides the exit code. `ERROR` (a policy that could not run) stays `ERROR`.
+pub fn gate(verdict: &mut Verdict, findings: &[Finding], fail_on: &str) {
+    let g = self::verdict(findings, Some(fail_on));
+    if g.status != "FAIL" {
+        return;
+    }
+    if verdict.status != "ERROR" {
+        verdict.status = "FAIL".into();
+    }
+    verdict.reasons.extend(
+        g.reasons
+            .into_iter()
+            .map(|r| format!("--fail-on {fail_on}: {r}")),
+    );
 }
 
 /// The verdict for `--fail-on SEVERITY` (none: always PASS, findings only WARN).
@@ -438,10 +460,19 @@ pub fn sarif(r: &Report, tool_version: &str) -> Vec<u8> {
             _ => "note",
         };
         rules.entry(&*f.vulnerability_id).or_insert_with(|| {
-            let mut props = json!({ "tags": ["security", "vulnerability"] });
-            if let Some(s) = f.score {
-                props["security-severity"] = json!(format!("{s:.1}"));
-            }
+            // GitHub ranks alerts by `security-severity` (a CVSS-like number): the score when
+            // there is one, else the severity's usual value (as other scanners write it)
+            let score = f.score.map(f64::from).unwrap_or(match &*f.severity {
+                "critical" => 9.5,
+                "high" => 8.0,
+                "medium" => 5.5,
+                "low" => 2.0,
+                _ => 0.0,
+            });
+            let props = json!({
+                "tags": ["security", "vulnerability"],
+                "security-severity": format!("{score:.1}"),
+            });
             json!({
                 "id": f.vulnerability_id,
                 "shortDescription": { "text": f.summary.as_deref().unwrap_or(&f.vulnerability_id) },
@@ -487,6 +518,15 @@ pub fn sarif(r: &Report, tool_version: &str) -> Vec<u8> {
                 "rules": rules.into_values().collect::<Vec<_>>(),
             }},
             "results": results,
+            // what the scan warns of (a namespace the DB does not cover, an end-of-life
+            // release, an old DB) reaches the dashboard as notifications
+            "invocations": [{
+                "executionSuccessful": r.verdict.status != "ERROR",
+                "toolExecutionNotifications": r.warnings.iter().map(|w| json!({
+                    "level": "warning",
+                    "message": { "text": w },
+                })).collect::<Vec<_>>(),
+            }],
         }],
     });
     let mut v = serde_json::to_vec_pretty(&doc).unwrap_or_default();

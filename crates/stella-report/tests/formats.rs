@@ -111,6 +111,12 @@ fn report() -> Report {
             package: pkg("cargo", "failure", "0.1.8", "/app/Cargo.lock"),
             summary: None,
         }],
+        coverage: vec![stella_match::Coverage {
+            namespace: "alpine:3.17".into(),
+            packages: 3,
+            status: "covered".into(),
+            end_of_life: Some("2024-11-22".into()),
+        }],
     }
 }
 

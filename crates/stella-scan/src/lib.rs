@@ -351,6 +351,29 @@ fn purl_matches(pattern: &str, purl: Option<&str>) -> bool {
     }
 }
 
+/// What a scan says of namespaces the DB does not cover and of releases past their end of
+/// life: a PASS must never hide that nothing was checked.
+pub fn coverage_warnings(coverage: &[stella_match::Coverage], db_hint: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in coverage {
+        if c.is_missing() {
+            out.push(format!(
+                "{}: the vulnerability DB has no advisories for this namespace, so its {} package(s) were not checked at all (a PASS says nothing about them)\nhint: add a feed that covers it (docs/vulnerability-db.md) and rebuild the DB: stella db update --db {}",
+                c.namespace,
+                c.packages,
+                if db_hint.is_empty() { "DB" } else { db_hint }
+            ));
+        }
+        if let Some(d) = &c.end_of_life {
+            out.push(format!(
+                "{}: this release reached its end of life on {d}; its maintainers no longer publish fixes, so new vulnerabilities stay unfixed (and may go unreported)\nhint: move the image to a supported release",
+                c.namespace
+            ));
+        }
+    }
+    out
+}
+
 /// Matches `input` against `db` and makes the report: VEX applied, `--only-fixed` and ignore
 /// entries honoured, counted, gated.
 pub fn scan(
@@ -378,6 +401,8 @@ pub fn scan(
     )?;
     warnings.extend(m.warnings.iter().cloned());
     let today = epoch_days(&opts.now).unwrap_or(0);
+    let coverage = stella_match::coverage(db, &packages, distro.as_deref(), today);
+    warnings.extend(coverage_warnings(&coverage, &opts.db_hint));
     let built = db.manifest().built.clone();
     if let Some(b) = epoch_days(&built)
         && today - b > i64::from(opts.db_max_age_days)
@@ -452,15 +477,12 @@ pub fn scan(
                 base_layers: opts.base_layers.clone(),
                 target: serde_json::to_value(&report_target).unwrap_or_default(),
                 sbom: serde_json::json!({ "packages": packages.len(), "types": types }),
+                coverage: coverage.clone(),
             };
             match stella_policy::evaluate_set(p, &mut m.findings, &ctx) {
                 Ok(mut v) => {
-                    if opts.fail_on.is_some() {
-                        let gate = stella_report::verdict(&m.findings, opts.fail_on.as_deref());
-                        if gate.status == "FAIL" {
-                            v.status = gate.status;
-                            v.reasons.extend(gate.reasons);
-                        }
+                    if let Some(f) = &opts.fail_on {
+                        stella_report::gate(&mut v, &m.findings, f);
                     }
                     v
                 }
@@ -499,6 +521,7 @@ pub fn scan(
         warnings,
         ignored,
         notices: m.notices,
+        coverage,
     })
 }
 

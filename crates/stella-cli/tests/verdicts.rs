@@ -1,0 +1,275 @@
+//! What a scan tells people is the truth: a namespace the DB does not cover or a release past
+//! its end of life is said loudly in every format (and a policy can fail on it), the verdict
+//! printed is the one that decided the exit code, and an unreachable Core is a retryable
+//! error that names the URL. Regression tests named after the lie they prevent.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+mod common;
+
+use common::*;
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = stella()
+        .args(args)
+        .env_remove("STELLA_TOKEN")
+        .env_remove("STELLA_SERVER")
+        .env_remove("STELLA_DB")
+        .env_remove("STELLA_CLIENT_ID")
+        .env_remove("STELLA_CLIENT_SECRET")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A Debian 12 image's SBOM: a release the test DB (Alpine 3.17 only) has nothing for.
+fn debian12_sbom() -> String {
+    let purl = "pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64&distro=debian-12";
+    format!(
+        r#"{{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[{{"type":"library","bom-ref":"a","name":"openssl","version":"3.0.11-1~deb12u2","purl":"{purl}"}}]}}"#
+    )
+}
+
+#[test]
+fn a_release_without_advisory_data_is_not_a_silent_pass() {
+    let work = tempfile::tempdir().unwrap();
+    let db = secdb_db(work.path());
+    let sbom = work.path().join("debian12.cdx.json");
+    std::fs::write(&sbom, debian12_sbom()).unwrap();
+    let (db, sbom) = (db.to_str().unwrap(), sbom.to_str().unwrap());
+    let (code, out, err) = run(&["scan", sbom, "--db", db, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["coverage"],
+        serde_json::json!([{"namespace": "debian:12", "packages": 1, "status": "missing"}])
+    );
+    let warnings = v["warnings"].to_string();
+    assert!(
+        warnings.contains("debian:12: the vulnerability DB has no advisories"),
+        "{warnings}"
+    );
+    assert!(
+        err.contains("warning: debian:12: the vulnerability DB has no advisories"),
+        "{err}"
+    );
+    // the table says it too, and SARIF carries it as a notification
+    let (_, _, err) = run(&["scan", sbom, "--db", db]);
+    assert!(err.contains("were not checked at all"), "{err}");
+    let (_, out, _) = run(&["scan", sbom, "--db", db, "--format", "sarif"]);
+    let sarif: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let notes = &sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"];
+    assert!(
+        notes[0]["message"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("debian:12:"),
+        "{notes}"
+    );
+    // a policy can refuse to pass what was not checked
+    let policy = work.path().join("coverage.yaml");
+    std::fs::write(
+        &policy,
+        "version: 1\nrules:\n  - id: no-blind-spots\n    action: deny\n    when: { coverage: missing }\n",
+    )
+    .unwrap();
+    let policy = policy.to_str().unwrap();
+    let (code, out, _) = run(&[
+        "scan", sbom, "--db", db, "--policy", policy, "--format", "json",
+    ]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verdict"]["status"], "FAIL");
+    assert_eq!(
+        v["verdict"]["reasons"][0],
+        "rule `no-blind-spots` (deny): the DB has no advisories for debian:12 (1 package(s) unchecked)"
+    );
+    // the covered release passes the same policy (its end of life is another condition)
+    let memcached = work.path().join("memcached.cdx.json");
+    std::fs::write(&memcached, memcached_sbom()).unwrap();
+    let memcached = memcached.to_str().unwrap();
+    let (code, out, _) = run(&[
+        "scan", memcached, "--db", db, "--policy", policy, "--format", "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(v["coverage"][0]["status"], "covered");
+    // a mistaken condition is refused with its place
+    std::fs::write(
+        work.path().join("bad.yaml"),
+        "version: 1\nrules:\n  - id: x\n    action: deny\n    when: { coverage: missing, severity: high }\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&[
+        "scan",
+        memcached,
+        "--db",
+        db,
+        "--policy",
+        work.path().join("bad.yaml").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("`coverage` is a condition on the scan"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_end_of_life_release_is_said_and_a_policy_can_warn_on_it() {
+    let work = tempfile::tempdir().unwrap();
+    let db = secdb_db(work.path());
+    let sbom = work.path().join("memcached.cdx.json");
+    std::fs::write(&sbom, memcached_sbom()).unwrap();
+    let policy = work.path().join("eol.yaml");
+    std::fs::write(
+        &policy,
+        "version: 1\nrules:\n  - id: supported-releases\n    action: warn\n    when: { coverage: eol }\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(&[
+        "scan",
+        sbom.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--policy",
+        policy.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // Alpine 3.17's main repository support ended on 2024-11-22 (alpinelinux.org/releases)
+    assert_eq!(v["coverage"][0]["endOfLife"], "2024-11-22");
+    assert!(
+        err.contains("alpine:3.17: this release reached its end of life on 2024-11-22"),
+        "{err}"
+    );
+    assert_eq!(v["verdict"]["status"], "WARN");
+    assert!(
+        v["verdict"]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("alpine:3.17 reached its end of life on 2024-11-22"),
+        "{}",
+        v["verdict"]
+    );
+}
+
+/// An OSV advisory with a CVSS vector (high), for a PyPI package.
+fn urllib3_db(work: &std::path::Path) -> std::path::PathBuf {
+    let dir = work.join("osv");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("PYSEC-2099-1.json"),
+        r#"{"schema_version":"1.6.0","id":"PYSEC-2099-1","modified":"2026-01-01T00:00:00Z","aliases":["CVE-2099-4242"],
+            "summary":"test advisory","severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"}],
+            "affected":[{"package":{"ecosystem":"PyPI","name":"urllib3"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1.26.5"}]}]}]}"#,
+    )
+    .unwrap();
+    let db = work.join("osv.db");
+    let out = stella()
+        .args(["db", "import", "--format", "osv", "--db"])
+        .arg(&db)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    db
+}
+
+#[test]
+fn the_verdict_printed_is_the_verdict_that_decided_the_exit_code() {
+    let work = tempfile::tempdir().unwrap();
+    let db = urllib3_db(work.path());
+    let data = work.path().join("data");
+    let server = serve(&data, &db, &[]);
+    let token = admin_bearer(&server);
+    let token = token.trim_start_matches("Bearer ");
+    let sbom = work.path().join("py.cdx.json");
+    std::fs::write(
+        &sbom,
+        r#"{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[{"type":"library","bom-ref":"u","name":"urllib3","version":"1.26.0","purl":"pkg:pypi/urllib3@1.26.0"}]}"#,
+    )
+    .unwrap();
+    let sbom = sbom.to_str().unwrap();
+    let remote = |extra: &[&str]| {
+        let mut args = vec!["scan", sbom, "--server", &server.url, "--token", token];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    // Core's default policy warns; the local gate fails it: one verdict, FAIL, everywhere
+    let (code, out, err) = remote(&["--fail-on", "medium", "--format", "json"]);
+    assert_eq!(code, 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verdict"]["status"], "FAIL", "{}", v["verdict"]);
+    assert!(
+        v["verdict"]["reasons"]
+            .to_string()
+            .contains("--fail-on medium: 1 finding(s) at or above medium"),
+        "{}",
+        v["verdict"]
+    );
+    assert!(err.contains("verdict FAIL"), "{err}");
+    let (code, out, _) = remote(&["--fail-on", "medium"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("FAIL") && !out.contains("PASS"), "{out}");
+    let (code, out, _) = remote(&["--fail-on", "medium", "--format", "sarif"]);
+    assert_eq!(code, 1);
+    let sarif: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["tool"]["driver"]["rules"][0]["properties"]["security-severity"],
+        "7.5"
+    );
+    // without the gate, Core's verdict alone, and the exit code agrees with it
+    let (code, out, _) = remote(&["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_ne!(v["verdict"]["status"], "FAIL");
+    assert_eq!(code, 0);
+    // a gate above the findings leaves the verdict as Core gave it
+    let (code, out, _) = remote(&["--fail-on", "critical", "--format", "json"]);
+    let w: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(w["verdict"], v["verdict"]);
+    assert_eq!(code, 0);
+    stop(server);
+}
+
+#[test]
+fn an_unreachable_core_is_retryable_and_names_the_url() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let work = tempfile::tempdir().unwrap();
+    let sbom = work.path().join("m.cdx.json");
+    std::fs::write(&sbom, memcached_sbom()).unwrap();
+    let sbom = sbom.to_str().unwrap();
+    // with a token, and with client credentials (the token endpoint is down too)
+    let (code, _, err) = run(&["scan", sbom, "--server", &url, "--token", "x.y.z"]);
+    assert_eq!(code, 10, "{err}");
+    assert!(err.contains(&format!("is Core running at {url}?")), "{err}");
+    let out = stella()
+        .args(["scan", sbom, "--server", &url])
+        .env("STELLA_CLIENT_ID", "ci")
+        .env("STELLA_CLIENT_SECRET", "s")
+        .env_remove("STELLA_TOKEN")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(10), "{err}");
+    assert!(!err.contains("get a token"), "{err}");
+    // neither a DB nor a server: the error names both
+    let (code, _, err) = run(&["scan", sbom]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--db") && err.contains("--server"), "{err}");
+}
