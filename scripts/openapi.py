@@ -181,6 +181,13 @@ MUTE = obj({
     "until": {"type": "string", "format": "date"}, "reason": {"type": "string", "minLength": 1},
     "by": {"type": "string"}, "created": {"type": "string"}}, ["vulnerability", "reason"])
 
+MUTE_REQUEST = {**MUTE, "properties": {**MUTE["properties"], "scanId": {
+    "type": "string", "description": "The scan the mute is made from: `matches` then counts its findings only."}}}
+MUTED = {**MUTE, "properties": {**MUTE["properties"], "matches": obj({
+    "scans": {"type": "integer"}, "findings": {"type": "integer"},
+    "images": {"type": "array", "items": {"type": "string"}},
+    "notChecked": {"type": "integer"}, "warning": {"type": "string"}}, ["scans", "findings", "images"])}}
+
 doc = {
     "openapi": "3.1.0",
     "info": {
@@ -383,10 +390,10 @@ doc = {
             scope="policy:write", body=True)},
         "/api/v1/policy/mute": {"post": protected({
             "operationId": "mute", "summary": "Mute a vulnerability (with a reason, optionally until a day)",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": MUTE, "example": {
-                "vulnerability": "CVE-2023-46853", "package": "pkg:apk/alpine/memcached*",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": MUTE_REQUEST, "example": {
+                "vulnerability": "CVE-2023-46853", "package": "pkg:apk/alpine/memcached",
                 "until": "2099-01-01", "reason": "not reachable from the entrypoint"}}}},
-            "responses": {"201": js(MUTE, "Muted."), "400": problem("Not a mute."),
+            "responses": {"201": js(MUTED, "Muted; `matches` says what it mutes now (a `warning` when nothing)."), "400": problem("Not a mute."),
                           "422": problem("The mute does not load (an impossible day, a bad pattern).")}},
             scope="policy:write", body=True)},
         "/api/v1/policy/mutes": {"get": protected({
@@ -538,7 +545,7 @@ doc = {
             "responses": {"202": js(obj({"job": {"type": "string"}, "runs": {"type": "string"}}, ["job", "runs"]),
                                     "Started; follow the run history."),
                           "404": problem("No such job."),
-                          "409": problem("The job is running already."),
+                          "409": problem("The job is running already, or (feeds) Core has no feed list."),
                           "503": problem("This Core runs no scheduler.")}}, scope="admin")},
         "/api/v1/criticals": {"get": protected({
             "operationId": "criticals", "summary": "Images whose latest re-scan found new criticals",

@@ -42,8 +42,8 @@ async function loadLanguage(lang) {
   for (const e of document.querySelectorAll("[data-i18n]")) e.textContent = t(e.dataset.i18n);
 }
 
-function toast(text) {
-  const e = h("div", { class: "toast", role: "status" }, text);
+function toast(text, bad = false) {
+  const e = h("div", { class: bad ? "toast bad" : "toast", role: bad ? "alert" : "status" }, text);
   $("#toasts").append(e);
   setTimeout(() => e.remove(), 6000);
 }
@@ -345,6 +345,7 @@ async function scansView() {
 }
 
 async function scanView(id) {
+  state.scanId = id;
   const s = await api(`/api/v1/scans/${encodeURIComponent(id)}`);
   if (s.state) {
     // queued or running: follow its events (server-sent, read with the token), then show it
@@ -594,6 +595,14 @@ function findingsTable(all, image, isNew = () => new Set()) {
   };
 }
 
+/** A purl without its version, qualifiers and subpath: the package at every version. */
+function barePurl(purl) {
+  const head = purl.split(/[?#]/)[0];
+  const slash = head.lastIndexOf("/") + 1;
+  const at = head.indexOf("@", slash + (head[slash] === "@" ? 1 : 0));
+  return at < 0 ? head : head.slice(0, at);
+}
+
 function openMute(f, image) {
   const d = $("#mute");
   const form = $("#mute-form");
@@ -606,18 +615,20 @@ function openMute(f, image) {
   form.onsubmit = async (ev) => {
     ev.preventDefault();
     try {
-      await api("/api/v1/policy/mute", {
+      const made = await api("/api/v1/policy/mute", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({
           vulnerability: f.vulnerabilityId,
-          package: f.package.purl ? f.package.purl.split("@")[0] + "*" : undefined,
+          // every version of this package (a purl without a version), not its neighbours
+          package: f.package.purl ? barePurl(f.package.purl) : undefined,
           until: form.until.value,
           reason: form.reason.value,
+          scanId: state.scanId || undefined,
         }),
       });
       d.close();
-      toast(t("mute.done", { id: f.vulnerabilityId }));
+      toast(made.matches && made.matches.warning ? made.matches.warning : t("mute.done", { id: f.vulnerabilityId }));
     } catch (e) {
       $("#mute-error").textContent = e.message;
     }
@@ -731,9 +742,21 @@ async function settingsView() {
   const run = h("button", { type: "button", id: "feeds-update", class: "primary" }, t("settings.updateNow"));
   run.addEventListener("click", async () => {
     try {
+      const before = (await api("/api/v1/jobs/runs?job=feeds&limit=1")).runs[0];
       await api("/api/v1/jobs/feeds/run", { method: "POST" });
       toast(t("settings.updating"));
-    } catch (e) { toast(e.message); }
+      run.disabled = true;
+      // the job's real outcome, once it has one
+      for (let i = 0; i < 600; i++) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const latest = (await api("/api/v1/jobs/runs?job=feeds&limit=1")).runs[0];
+        if (latest && (!before || latest.id !== before.id) && latest.outcome !== "running") {
+          toast(latest.outcome === "ok" ? t("settings.updated") : t("settings.updateFailed", { why: (latest.errors || []).join("; ") || latest.outcome }), latest.outcome !== "ok");
+          break;
+        }
+      }
+      run.disabled = false;
+    } catch (e) { toast(e.message, true); run.disabled = false; }
   });
   const out = [
     h("h1", {}, t("nav.settings")),

@@ -273,3 +273,106 @@ fn an_unreachable_core_is_retryable_and_names_the_url() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--db") && err.contains("--server"), "{err}");
 }
+
+#[test]
+fn a_mute_of_a_package_without_a_version_mutes_it_and_one_that_mutes_nothing_says_so() {
+    let work = tempfile::tempdir().unwrap();
+    let db = urllib3_db(work.path());
+    let data = work.path().join("data");
+    let policy = work.path().join("gate.yaml");
+    std::fs::write(
+        &policy,
+        "version: 1\nrules:\n  - id: no-high\n    action: deny\n    when: { severity: \">= high\" }\n",
+    )
+    .unwrap();
+    let server = serve(&data, &db, &["--policy", policy.to_str().unwrap()]);
+    let url = server.url.clone();
+    let auth = admin_bearer(&server);
+    let sbom = r#"{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[{"type":"library","bom-ref":"u","name":"urllib3","version":"1.26.0","purl":"pkg:pypi/urllib3@1.26.0"}]}"#;
+    let scan = || {
+        let r = ureq::post(&format!("{url}/api/v1/scan?wait=true&image=py/app:1"))
+            .set("Authorization", &auth)
+            .send_string(sbom)
+            .unwrap();
+        // the stored scan's id: the last part of Content-Location
+        let stored = r
+            .header("Content-Location")
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let mut v: serde_json::Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
+        v["stored"] = stored.into();
+        v
+    };
+    let first = scan();
+    assert_eq!(first["verdict"]["status"], "FAIL");
+    let mute = |body: serde_json::Value| {
+        let (code, _, text) = status_of(
+            ureq::post(&format!("{url}/api/v1/policy/mute"))
+                .set("Authorization", &auth)
+                .set("Content-Type", "application/json")
+                .send_string(&body.to_string()),
+        );
+        assert_eq!(code, 201, "{text}");
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+    };
+    // a mistyped mute is stored, and the answer says it mutes nothing
+    let typo = mute(serde_json::json!({
+        "vulnerability": "CVE-2099-4243", "package": "pkg:pypi/urllib3", "reason": "typo",
+        "scanId": first["stored"],
+    }));
+    assert_eq!(typo["matches"]["findings"], 0, "{typo}");
+    assert!(
+        typo["matches"]["warning"]
+            .as_str()
+            .unwrap()
+            .contains("matches no finding of the scan it was made from"),
+        "{typo}"
+    );
+    // the natural input: the package's purl without a version
+    let made = mute(serde_json::json!({
+        "vulnerability": "CVE-2099-4242", "package": "pkg:pypi/urllib3", "reason": "not reachable",
+    }));
+    assert_eq!(made["matches"]["findings"], 1, "{made}");
+    assert_eq!(made["matches"]["images"][0], "py/app:1", "{made}");
+    assert!(made["matches"]["warning"].is_null(), "{made}");
+    // and the next build passes
+    let next = scan();
+    assert_ne!(next["verdict"]["status"], "FAIL", "{}", next["verdict"]);
+    assert_eq!(next["findings"][0]["policy"]["action"], "muted");
+    stop(server);
+}
+
+#[test]
+fn updating_feeds_that_are_not_configured_is_a_usage_error_not_a_retry() {
+    let work = tempfile::tempdir().unwrap();
+    let db = secdb_db(work.path());
+    let data = work.path().join("data");
+    let server = serve(&data, &db, &[]);
+    let auth = admin_bearer(&server);
+    let (code, _, text) = status_of(
+        ureq::post(&format!("{}/api/v1/jobs/feeds/run", server.url))
+            .set("Authorization", &auth)
+            .call(),
+    );
+    assert_eq!(code, 409, "{text}");
+    assert!(text.contains("--feeds FILE"), "{text}");
+    let token = auth.trim_start_matches("Bearer ");
+    let (code, _, err) = run(&[
+        "jobs",
+        "run",
+        "feeds",
+        "--server",
+        &server.url,
+        "--token",
+        token,
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("No feeds configured") || err.contains("no feed list"),
+        "{err}"
+    );
+    stop(server);
+}

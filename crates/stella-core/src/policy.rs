@@ -565,12 +565,23 @@ pub(crate) async fn mute(
     body: Bytes,
 ) -> Result<Response, Problem> {
     caller.require(Action::Policy)?;
-    let mut m: MuteEntry = serde_json::from_slice(&body).map_err(|e| {
+    let bad = |e: String| {
         Problem::bad_request(
             "Bad mute",
-            format!("expected {{\"vulnerability\": \"CVE-…\", \"package\": \"pkg:…\", \"until\": \"YYYY-MM-DD\", \"reason\": \"…\"}}: {e}"),
+            format!(
+                "expected {{\"vulnerability\": \"CVE-…\", \"package\": \"pkg:…\", \"until\": \"YYYY-MM-DD\", \"reason\": \"…\", \"scanId\": \"(optional: the scan it is made from)\"}}: {e}"
+            ),
         )
-    })?;
+    };
+    let mut raw: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| bad(e.to_string()))?;
+    // the scan the mute is made from (the UI sends it): what it mutes there is reported
+    let from_scan = match raw.as_object_mut().and_then(|o| o.remove("scanId")) {
+        Some(serde_json::Value::String(s)) => Some(s),
+        None | Some(serde_json::Value::Null) => None,
+        Some(_) => return Err(bad("`scanId` is a scan id".into())),
+    };
+    let mut m: MuteEntry = serde_json::from_value(raw).map_err(|e| bad(e.to_string()))?;
     if m.by.is_none() {
         m.by = Some(caller.who());
     }
@@ -584,7 +595,104 @@ pub(crate) async fn mute(
         mutes.push(entry);
         Ok(())
     })?;
-    Ok((StatusCode::CREATED, axum::Json(m)).into_response())
+    let reach = {
+        let c = core.clone();
+        let (m, caller) = (m.clone(), caller.clone());
+        tokio::task::spawn_blocking(move || mute_reach(&c, &caller, &m, from_scan.as_deref()))
+            .await
+            .map_err(internal)??
+    };
+    let mut v = serde_json::to_value(&m).map_err(internal)?;
+    v["matches"] = reach;
+    Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+}
+
+/// At most this many latest scans are checked for what a new mute mutes (the rest are
+/// reported as not checked).
+const MUTE_REACH_SCANS: usize = 500;
+
+/// What a mute mutes: in the scan it was made from, or in the latest scan of each of the
+/// tenant's images. A mute that mutes nothing says so, with what to check.
+fn mute_reach(
+    core: &Core,
+    caller: &Caller,
+    m: &MuteEntry,
+    from_scan: Option<&str>,
+) -> Result<serde_json::Value, Problem> {
+    let policy = mutes_policy(std::slice::from_ref(m))
+        .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "Invalid mute", e))?;
+    let tenant = caller.tenant();
+    // the scan it was made from when that is a stored scan (a queued scan's page may name
+    // its job), else the latest scan of each image
+    let from_scan = match from_scan {
+        Some(id)
+            if core
+                .store
+                .get_scan(tenant, id)
+                .map_err(crate::problem::store)?
+                .is_some() =>
+        {
+            Some(id)
+        }
+        _ => None,
+    };
+    let ids: Vec<String> = match from_scan {
+        Some(id) => vec![id.to_string()],
+        None => core
+            .store
+            .inputs(tenant)
+            .map_err(crate::problem::store)?
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect(),
+    };
+    let today = crate::auth::now_secs() as i64 / 86_400;
+    let (mut scans, mut findings, mut images) = (0usize, 0usize, Vec::new());
+    for id in ids.iter().take(MUTE_REACH_SCANS) {
+        let Some(bytes) = core
+            .store
+            .get_scan(tenant, id)
+            .map_err(crate::problem::store)?
+        else {
+            continue;
+        };
+        let Ok(mut report) = serde_json::from_slice::<stella_report::Report>(&bytes) else {
+            continue;
+        };
+        scans += 1;
+        let ctx = stella_policy::Context {
+            today,
+            ..Default::default()
+        };
+        stella_policy::evaluate(&policy, &mut report.findings, &ctx);
+        let n = report
+            .findings
+            .iter()
+            .filter(|f| f.policy.as_ref().is_some_and(|p| p.action == "muted"))
+            .count();
+        if n > 0 {
+            findings += n;
+            images.push(report.target.reference.clone());
+        }
+    }
+    images.sort();
+    images.dedup();
+    let mut v = serde_json::json!({
+        "scans": scans,
+        "findings": findings,
+        "images": images,
+    });
+    if ids.len() > MUTE_REACH_SCANS {
+        v["notChecked"] = (ids.len() - MUTE_REACH_SCANS).into();
+    }
+    if findings == 0 {
+        v["warning"] = format!(
+            "this mute matches no finding {}: check the vulnerability id and the package (a purl without a version names every version: `pkg:pypi/urllib3`)",
+            if from_scan.is_some() { "of the scan it was made from" } else { "in the latest scan of any image" }
+        )
+        .into();
+    }
+    Ok(v)
 }
 
 /// `GET /policy/mutes`

@@ -916,6 +916,14 @@ pub(crate) async fn run_job(
     if !JOBS.contains(&name.as_str()) {
         return Err(unknown_job(&name));
     }
+    if name == "feeds" && core.config.schedule.feeds.is_none() {
+        // nothing to fetch: a mistake to fix, not a failure to retry
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "No feeds configured",
+            "Core has no feed list, so there is nothing to update: start it with `stella serve --feeds FILE` (the format of `stella db update --config`), or import feeds offline with `stella db import`",
+        ));
+    }
     let sched = core.scheduler()?;
     let held = core.store.job_lease(&name).map_err(crate::problem::store)?;
     if !held.holder.is_empty() && held.until > sched.clock.now() {

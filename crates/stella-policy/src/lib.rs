@@ -206,6 +206,30 @@ impl Globs {
     fn any(&self, s: &str) -> bool {
         self.0.iter().any(|g| g.matches(s))
     }
+
+    /// Whether a package pattern names the package `id` (a purl, or `name@version`): a
+    /// pattern that names no version (`pkg:pypi/urllib3`) names every version of it, with
+    /// any qualifiers, as people mean it.
+    fn any_package(&self, id: &str) -> bool {
+        self.any(id) || {
+            let bare = unversioned(id);
+            bare.len() < id.len() && self.any(bare)
+        }
+    }
+}
+
+/// A package id without its version, qualifiers and subpath (`pkg:npm/%40scope/x@1.0?a=b`
+/// → `pkg:npm/%40scope/x`; `name@1.0` → `name`).
+fn unversioned(id: &str) -> &str {
+    let end = id.find(['?', '#']).unwrap_or(id.len());
+    let head = &id[..end];
+    let name_start = head.rfind('/').map_or(0, |i| i + 1);
+    // a scoped npm name written as it is (`@babel/core@7`) keeps its leading `@`
+    let from = name_start + usize::from(head[name_start..].starts_with('@'));
+    match head[from..].find('@') {
+        Some(at) => &id[..from + at],
+        None => head,
+    }
 }
 
 impl<'de> Deserialize<'de> for Globs {
@@ -630,7 +654,7 @@ impl When {
             return false;
         }
         if let Some(g) = &self.package
-            && !g.any(pkg)
+            && !g.any_package(pkg)
         {
             return false;
         }
@@ -764,7 +788,9 @@ fn apply_mutes(
         let pkg = package_id(f).into_owned();
         for &i in &candidates {
             let m = &policy.mutes[i];
-            if !names(&m.vulnerability, f) || m.package.as_ref().is_some_and(|g| !g.any(&pkg)) {
+            if !names(&m.vulnerability, f)
+                || m.package.as_ref().is_some_and(|g| !g.any_package(&pkg))
+            {
                 continue;
             }
             if let Some(u) = &m.until

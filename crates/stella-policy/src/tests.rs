@@ -216,7 +216,11 @@ fn every_condition() {
         "aliases count"
     );
     assert!(one(r#"{ package: "pkg:deb/debian/openssl@*" }"#, &f, &c));
-    assert!(!one(r#"{ package: "pkg:deb/debian/openssl" }"#, &f, &c));
+    assert!(
+        one(r#"{ package: "pkg:deb/debian/openssl" }"#, &f, &c),
+        "a purl without a version names every version"
+    );
+    assert!(!one(r#"{ package: "pkg:deb/debian/openss" }"#, &f, &c));
     assert!(one(r#"{ packageType: [rpm, deb] }"#, &f, &c));
     assert!(one(r#"{ age: ">= 60d" }"#, &f, &c));
     assert!(!one(r#"{ age: "> 60d" }"#, &f, &c));
@@ -456,4 +460,54 @@ fn every_rego_example_in_the_docs_loads_and_runs() {
             "the example decides nothing about a critical KEV finding:\n{b}"
         );
     }
+}
+
+#[test]
+fn a_package_pattern_without_a_version_names_every_version() {
+    assert_eq!(
+        super::unversioned("pkg:pypi/urllib3@1.26.0"),
+        "pkg:pypi/urllib3"
+    );
+    assert_eq!(
+        super::unversioned("pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64&distro=debian-12"),
+        "pkg:deb/debian/openssl"
+    );
+    assert_eq!(
+        super::unversioned("pkg:npm/%40babel/core@7.0.0"),
+        "pkg:npm/%40babel/core"
+    );
+    assert_eq!(
+        super::unversioned("pkg:golang/github.com/a/b@v1.2.3#sub"),
+        "pkg:golang/github.com/a/b"
+    );
+    assert_eq!(super::unversioned("@babel/core@7.0.0"), "@babel/core");
+    assert_eq!(super::unversioned("urllib3@1.26.0"), "urllib3");
+    assert_eq!(super::unversioned("pkg:pypi/urllib3"), "pkg:pypi/urllib3");
+    let p = load(
+        "version: 1\nmutes:\n  - vulnerability: CVE-2023-43804\n    package: pkg:pypi/urllib3\n    reason: not reachable\n",
+    )
+    .unwrap();
+    let mut f = vec![
+        finding("CVE-2023-43804", "high", "pkg:pypi/urllib3@1.26.0", &[]),
+        finding("CVE-2023-43804", "high", "pkg:pypi/urllib3-extra@1.0", &[]),
+    ];
+    let v = evaluate(&p, &mut f, &ctx("2026-12-07"));
+    assert_eq!(f[0].policy.as_ref().unwrap().action, "muted", "{v:?}");
+    assert!(
+        f[1].policy.is_none(),
+        "another package of a longer name is not muted"
+    );
+    // an exact version still names that version only
+    let p = load(
+        "version: 1\nmutes:\n  - vulnerability: CVE-2023-43804\n    package: pkg:pypi/urllib3@1.25.0\n    reason: x\n",
+    )
+    .unwrap();
+    let mut f = vec![finding(
+        "CVE-2023-43804",
+        "high",
+        "pkg:pypi/urllib3@1.26.0",
+        &[],
+    )];
+    evaluate(&p, &mut f, &ctx("2026-12-07"));
+    assert!(f[0].policy.is_none());
 }
