@@ -474,6 +474,11 @@ pub struct ScanArgs {
     /// When Core says the daily quota is used up, wait for the reset instead of failing.
     #[arg(long)]
     pub quota_wait: bool,
+    /// The name the scan is reported and filed under (Core's image history): default, the
+    /// image reference, or for an SBOM its subject (`metadata.component` name@version, the
+    /// SPDX document name), else the file as given.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
     /// Output format: `table` (default), `json` (the scan result of docs/scan-result.md),
     /// `sarif` (2.1.0, for code-scanning dashboards), `junit` (XML test report), `cyclonedx`
     /// (1.6 with vulnerabilities), `cyclonedx-vex`, `openvex`, `spdx` (2.3 JSON with security

@@ -172,11 +172,14 @@ fn scan(a: &ScanArgs) -> anyhow::Result<u8> {
         crate::scan_cmd::sbom_target(&a.target)
     {
         progress.step(&format!("reading {path}"));
-        (
-            crate::sbom_cmd::read_input(std::path::Path::new(path), 512 << 20)?,
-            None,
-            path.to_string(),
-        )
+        let bytes = crate::sbom_cmd::read_input(std::path::Path::new(path), 512 << 20)?;
+        // filed under --name, else the SBOM's own subject, else its file name: never under
+        // the path it has on this machine (a read error is Core's to report, with its place)
+        let name = match stella_sbom::read(&bytes, None) {
+            Ok(r) => crate::scan_cmd::sbom_name(a, &r, std::path::Path::new(path)),
+            Err(_) => a.name.clone().unwrap_or_default(),
+        };
+        (bytes, None, name)
     } else {
         let target = stella_image::Target::parse(&a.target)?;
         progress.step(&format!("opening {}", a.target));
@@ -229,7 +232,11 @@ fn scan(a: &ScanArgs) -> anyhow::Result<u8> {
                         "layers": layers,
                     }
                 }))?;
-                (body, None, image.name.clone())
+                (
+                    body,
+                    None,
+                    a.name.clone().unwrap_or_else(|| image.name.clone()),
+                )
             }
         }
     };
@@ -240,8 +247,10 @@ fn scan(a: &ScanArgs) -> anyhow::Result<u8> {
         let mut r = client
             .agent
             .post(&client.url("/api/v1/scan"))
-            .query("image", &name)
             .set("Content-Type", "application/json");
+        if !name.is_empty() {
+            r = r.query("image", &name);
+        }
         if let Some(h) = hint {
             r = r.set("X-Stella-Sbom-Type", h);
         }
@@ -288,7 +297,13 @@ fn scan(a: &ScanArgs) -> anyhow::Result<u8> {
     if let Some(f) = &a.fail_on {
         stella_report::gate(&mut report.verdict, &report.findings, f);
     }
-    crate::scan_cmd::render(a, &report, &name)
+    let name = report.target.reference.clone();
+    let code = crate::scan_cmd::render(a, &report, &name)?;
+    // where people look at it next (the scan's page in Core's UI)
+    if let Some(id) = location.rsplit('/').next().filter(|s| !s.is_empty()) {
+        eprintln!("{name}: {}/ui/#/scans/{id}", client.base);
+    }
+    Ok(code)
 }
 
 /// Catalogs a target without layer ids (a directory) here and makes its CycloneDX SBOM.
@@ -316,7 +331,11 @@ fn whole_sbom(
         image.name,
         cat.composed.packages.len()
     );
-    Ok((body, Some("cyclonedx-json"), image.name.clone()))
+    Ok((
+        body,
+        Some("cyclonedx-json"),
+        a.name.clone().unwrap_or_else(|| image.name.clone()),
+    ))
 }
 
 /// Shows the scan's progress from its event stream until it is done or failed.

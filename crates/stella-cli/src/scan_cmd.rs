@@ -13,9 +13,19 @@ fn scan_sbom(a: &ScanArgs, db: &stella_advisory::Db, path: &std::path::Path) -> 
     let bytes = crate::sbom_cmd::read_input(path, 512 << 20)?;
     let r = stella_sbom::read(&bytes, None)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    let name = path.display().to_string();
-    let input = stella_scan::input_from_sbom(r, &name);
+    let name = sbom_name(a, &r, path);
+    let input = stella_scan::input_from_sbom(r, &path.display().to_string());
     finish(a, db, input, ("sbom", &name, None), Default::default())
+}
+
+/// What an SBOM scan is named: `--name`, else the SBOM's own subject, else the file's name
+/// (not the directories it sits in here).
+pub(crate) fn sbom_name(a: &ScanArgs, r: &stella_sbom::Read, path: &std::path::Path) -> String {
+    a.name
+        .clone()
+        .or_else(|| r.sbom.metadata.subject())
+        .or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| path.display().to_string())
 }
 
 /// Matches, reports and gates.
@@ -303,7 +313,11 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
         &a,
         &db,
         input,
-        (kind, &image.name, image.digest.clone()),
+        (
+            kind,
+            a.name.as_ref().unwrap_or(&image.name),
+            image.digest.clone(),
+        ),
         base_layers,
     )
 }

@@ -376,3 +376,76 @@ fn updating_feeds_that_are_not_configured_is_a_usage_error_not_a_retry() {
     );
     stop(server);
 }
+
+#[test]
+fn an_sbom_is_filed_under_its_own_subject_not_the_callers_path() {
+    let work = tempfile::tempdir().unwrap();
+    let db = urllib3_db(work.path());
+    let data = work.path().join("data");
+    let server = serve(&data, &db, &[]);
+    let auth = admin_bearer(&server);
+    let token = auth.trim_start_matches("Bearer ");
+    let sbom = work.path().join("deep").join("build-42.cdx.json");
+    std::fs::create_dir_all(sbom.parent().unwrap()).unwrap();
+    std::fs::write(
+        &sbom,
+        r#"{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"metadata":{"component":{"type":"application","name":"payments-api","version":"2.1.0"}},"components":[{"type":"library","bom-ref":"u","name":"urllib3","version":"1.26.0","purl":"pkg:pypi/urllib3@1.26.0"}]}"#,
+    )
+    .unwrap();
+    let sbom = sbom.to_str().unwrap();
+    let (code, out, err) = run(&[
+        "scan",
+        sbom,
+        "--server",
+        &server.url,
+        "--token",
+        token,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["target"]["reference"], "payments-api@2.1.0");
+    // a link to the scan's page
+    assert!(
+        err.contains(&format!("payments-api@2.1.0: {}/ui/#/scans/", server.url)),
+        "{err}"
+    );
+    // --name names it
+    let (code, _, err) = run(&[
+        "scan",
+        sbom,
+        "--server",
+        &server.url,
+        "--token",
+        token,
+        "--name",
+        "team/payments:2.1",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (_, _, images) = status_of(
+        ureq::get(&format!("{}/api/v1/images", server.url))
+            .set("Authorization", &auth)
+            .call(),
+    );
+    assert!(
+        images.contains("payments-api@2.1.0") && images.contains("team/payments:2.1"),
+        "{images}"
+    );
+    assert!(
+        !images.contains("build-42"),
+        "not under the caller's path: {images}"
+    );
+    // a local scan names it the same way
+    let (_, out, _) = run(&[
+        "scan",
+        sbom,
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["target"]["reference"], "payments-api@2.1.0");
+    stop(server);
+}

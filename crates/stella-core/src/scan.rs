@@ -338,7 +338,7 @@ impl Core {
                 let reference = job
                     .image
                     .clone()
-                    .or_else(|| read.sbom.metadata.target.clone())
+                    .or_else(|| read.sbom.metadata.subject())
                     .unwrap_or_else(|| "sbom".into());
                 (
                     stella_scan::input_from_sbom(read, "request body"),

@@ -131,6 +131,9 @@ pub struct Metadata {
     pub target: Option<String>,
     /// The document-local reference of the described subject, if it has one.
     pub target_ref: Option<String>,
+    /// The described subject's version, when the document says it (CycloneDX's
+    /// `metadata.component.version`).
+    pub target_version: Option<String>,
     /// Detected OS (`debian 12`, `alpine 3.19.1`).
     pub os: Option<String>,
 }
@@ -144,6 +147,30 @@ pub struct Sbom {
     pub components: Vec<Component>,
     /// `from` depends on each of `to` (by component id).
     pub dependencies: BTreeMap<String, crate::SmallSet>,
+}
+
+impl Metadata {
+    /// What the document describes, as people name it: `name@version` (`name` alone without
+    /// a version); `None` when the document does not say.
+    pub fn subject(&self) -> Option<String> {
+        let name = self
+            .target
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())?;
+        Some(
+            match self
+                .target_version
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+            {
+                // an image reference already carries its tag (`alpine:3.19`)
+                Some(v) if !name.ends_with(&format!(":{v}")) => format!("{name}@{v}"),
+                _ => name.to_string(),
+            },
+        )
+    }
 }
 
 impl Sbom {

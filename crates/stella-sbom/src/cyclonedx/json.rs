@@ -325,6 +325,7 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
         }
         if let Some(c) = m.component {
             md.target = c.name.map(S::into_owned);
+            md.target_version = c.version.map(S::into_owned);
             md.target_ref = c.bom_ref.map(S::into_owned);
         }
     }

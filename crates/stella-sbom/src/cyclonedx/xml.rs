@@ -178,6 +178,7 @@ pub fn read(bytes: &[u8]) -> Result<Read, ReadError> {
                 match (grand, parent, name.as_str()) {
                     (_, "metadata", "timestamp") => md.timestamp = Some(value.clone()),
                     ("metadata", "component", "name") => md.target = Some(value.clone()),
+                    ("metadata", "component", "version") => md.target_version = Some(value.clone()),
                     _ => {}
                 }
                 let in_tools = path.iter().any(|p| p == "tools");
