@@ -388,6 +388,10 @@ doc = {
             "responses": {"200": js(obj({"active": {"type": "integer"}}, ["active"])),
                           "400": problem("Not `{\"version\": N}`."), "404": problem("No such version.")}},
             scope="policy:write", body=True)},
+        "/api/v1/policy/default": {"get": protected({
+            "operationId": "defaultPolicy", "summary": "The built-in policy that decides while a tenant has set none (docs/policy.md)",
+            "responses": {"200": {"description": "The policy (YAML).",
+                                  "content": {"application/yaml": {"schema": {"type": "string"}}}}}})},
         "/api/v1/policy/mute": {"post": protected({
             "operationId": "mute", "summary": "Mute a vulnerability (with a reason, optionally until a day)",
             "requestBody": {"required": True, "content": {"application/json": {"schema": MUTE_REQUEST, "example": {

@@ -41,8 +41,19 @@ fn serve_on_the_bundled_snapshot_and_scan_the_example() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    // Core's default policy: fixable highs (requests, urllib3…) fail the build, not a
+    // silent WARN
+    assert_eq!(out.status.code(), Some(1), "{err}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"]["status"], "FAIL", "{}", v["verdict"]);
+    assert!(
+        v["verdict"]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("rule `fixable-critical-or-high` (deny)"),
+        "{}",
+        v["verdict"]
+    );
     let ids: Vec<&str> = v["findings"]
         .as_array()
         .unwrap()

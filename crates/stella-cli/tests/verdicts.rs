@@ -191,7 +191,14 @@ fn the_verdict_printed_is_the_verdict_that_decided_the_exit_code() {
     let work = tempfile::tempdir().unwrap();
     let db = urllib3_db(work.path());
     let data = work.path().join("data");
-    let server = serve(&data, &db, &[]);
+    // Core's policy only warns; the local gate is what fails
+    let warn = work.path().join("warn.yaml");
+    std::fs::write(
+        &warn,
+        "version: 1\nrules:\n  - id: report\n    action: warn\n",
+    )
+    .unwrap();
+    let server = serve(&data, &db, &["--policy", warn.to_str().unwrap()]);
     let token = admin_bearer(&server);
     let token = token.trim_start_matches("Bearer ");
     let sbom = work.path().join("py.cdx.json");
@@ -206,7 +213,7 @@ fn the_verdict_printed_is_the_verdict_that_decided_the_exit_code() {
         args.extend_from_slice(extra);
         run(&args)
     };
-    // Core's default policy warns; the local gate fails it: one verdict, FAIL, everywhere
+    // Core's policy warns; the local gate fails it: one verdict, FAIL, everywhere
     let (code, out, err) = remote(&["--fail-on", "medium", "--format", "json"]);
     assert_eq!(code, 1, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -403,7 +410,8 @@ fn an_sbom_is_filed_under_its_own_subject_not_the_callers_path() {
         "--format",
         "json",
     ]);
-    assert_eq!(code, 0, "{err}");
+    // Core's default policy fails the fixable high
+    assert_eq!(code, 1, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["target"]["reference"], "payments-api@2.1.0");
     // a link to the scan's page
@@ -422,7 +430,7 @@ fn an_sbom_is_filed_under_its_own_subject_not_the_callers_path() {
         "--name",
         "team/payments:2.1",
     ]);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 1, "{err}");
     let (_, _, images) = status_of(
         ureq::get(&format!("{}/api/v1/images", server.url))
             .set("Authorization", &auth)

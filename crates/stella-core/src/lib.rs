@@ -200,8 +200,13 @@ impl Core {
         {
             // `--policy` files are the default tenant's (the quick start's one team)
             let default = stella_store::Tenant::default_tenant();
-            let state =
-                Core::load_policy(&store, &default, &config.policy_files, &config.rego_runner)?;
+            let state = Core::load_policy(
+                &store,
+                &default,
+                &config.policy_files,
+                &config.rego_runner,
+                config.fail_on.is_none(),
+            )?;
             if let Ok(mut m) = policy.states.write() {
                 m.insert(default, Arc::new(state));
             }
@@ -310,7 +315,13 @@ impl Core {
             .collect();
         let mut fresh = std::collections::HashMap::new();
         for t in loaded {
-            let state = Core::load_policy(&self.store, &t, &[], &self.config.rego_runner)?;
+            let state = Core::load_policy(
+                &self.store,
+                &t,
+                &[],
+                &self.config.rego_runner,
+                self.config.fail_on.is_none(),
+            )?;
             fresh.insert(t, Arc::new(state));
         }
         *self.keys.write().map_err(|_| poisoned())? = keys;
@@ -525,6 +536,7 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/quota", get(auth::quota))
         .route("/token/offline", post(auth::offline_token))
         .route("/policy", get(policy::get_policy).put(policy::put_policy))
+        .route("/policy/default", get(policy::default_policy))
         .route("/policy/validate", post(policy::validate_policy))
         .route("/policy/history", get(policy::history))
         .route("/policy/activate", post(policy::activate))

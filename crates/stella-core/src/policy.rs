@@ -118,15 +118,43 @@ fn invalid_policy(e: &stella_policy::history::HistoryError) -> Problem {
     }
 }
 
-/// Builds the set scans use; `runner` runs the Rego parts.
+/// The policy of a tenant that has set none (and of a Core started without `--fail-on`):
+/// written down in docs/policy.md. A critical or high finding that has a fix, or one known to
+/// be exploited, fails the build; every other finding warns.
+pub const DEFAULT_POLICY: &str = "version: 1
+rules:
+  - id: fixable-critical-or-high
+    description: A critical or high vulnerability with a fixed version available fails the build
+    action: deny
+    when: { severity: \">= high\", fixAvailable: true }
+    message: \"{vulnerabilityId} ({severity}) in {package} {version} is fixed in {fixedVersion}\"
+  - id: known-exploited
+    description: A vulnerability in CISA's Known Exploited Vulnerabilities catalogue fails the build
+    action: deny
+    when: { kev: true }
+  - id: everything-else
+    description: Every other finding is reported and warns
+    action: warn
+";
+
+/// Builds the set scans use; `runner` runs the Rego parts. With no active version, the
+/// built-in [`DEFAULT_POLICY`] decides when `builtin` (Core has no `--fail-on` of its own).
 fn effective(
     history: &History,
     mutes: &[MuteEntry],
     runner: &stella_policy::rego::Runner,
+    builtin: bool,
 ) -> Result<Option<stella_policy::PolicySet>, String> {
     let opts = stella_policy::LoadOptions::default();
     let mut set = match history.active() {
         Some(v) => v.load(&opts).map_err(|e| e.to_string())?,
+        None if builtin => stella_policy::PolicySet {
+            yaml: Some(
+                stella_policy::Policy::from_yaml(DEFAULT_POLICY, "the default policy", &opts)
+                    .map_err(|e| e.to_string())?,
+            ),
+            ..Default::default()
+        },
         None if mutes.is_empty() => return Ok(None),
         None => stella_policy::PolicySet::default(),
     };
@@ -220,6 +248,7 @@ impl Core {
         tenant: &Tenant,
         files: &[(String, String)],
         runner: &stella_policy::rego::Runner,
+        builtin: bool,
     ) -> Result<PolicyState, Error> {
         let bad = |m: String| Error::Io(format!("stored policy of the tenant `{tenant}`: {m}"));
         let mut history = match store.get_doc(&history_doc(tenant))? {
@@ -257,7 +286,7 @@ impl Core {
                 store.put_doc(&history_doc(tenant), history.export().as_bytes())?;
             }
         }
-        let effective = effective(&history, &mutes, runner).map_err(bad)?;
+        let effective = effective(&history, &mutes, runner, builtin).map_err(bad)?;
         Ok(PolicyState {
             fingerprint: fingerprint(&history, &mutes),
             history,
@@ -315,8 +344,14 @@ impl Core {
             return Ok(s.clone());
         }
         let state = Arc::new(
-            Core::load_policy(&self.store, tenant, &[], &self.config.rego_runner)
-                .map_err(internal)?,
+            Core::load_policy(
+                &self.store,
+                tenant,
+                &[],
+                &self.config.rego_runner,
+                self.config.fail_on.is_none(),
+            )
+            .map_err(internal)?,
         );
         let mut all = self.policy.states.write().map_err(internal)?;
         Ok(all.entry(tenant.clone()).or_insert(state).clone())
@@ -336,7 +371,13 @@ impl Core {
         let mut history = state.history.clone();
         let mut mutes = state.mutes.clone();
         let out = change(&mut history, &mut mutes)?;
-        let eff = effective(&history, &mutes, &self.config.rego_runner).map_err(invalid)?;
+        let eff = effective(
+            &history,
+            &mutes,
+            &self.config.rego_runner,
+            self.config.fail_on.is_none(),
+        )
+        .map_err(invalid)?;
         if let Some(set) = &eff {
             trial(set)?;
         }
@@ -435,11 +476,23 @@ pub(crate) async fn get_policy(
     let state = core.policy_state(caller.tenant())?;
     match state.history.active() {
         Some(v) => Ok(axum::Json(version_json(v)).into_response()),
+        None if core.config.fail_on.is_none() => Err(Problem::not_found(
+            "No policy",
+            "no policy is set, so the built-in default decides (fixable critical and high findings and known-exploited ones fail, the rest warn; GET /api/v1/policy/default shows it); PUT one to /api/v1/policy",
+        )),
         None => Err(Problem::not_found(
             "No policy",
-            "no policy is set: verdicts follow --fail-on only; PUT one to /api/v1/policy",
+            "no policy is set: verdicts follow Core's --fail-on; PUT one to /api/v1/policy",
         )),
     }
+}
+
+/// `GET /policy/default`: the built-in policy that decides while a tenant has set none.
+pub(crate) async fn default_policy(
+    axum::Extension(caller): axum::Extension<Caller>,
+) -> Result<Response, Problem> {
+    caller.require(Action::Read)?;
+    Ok(([(header::CONTENT_TYPE, "application/yaml")], DEFAULT_POLICY).into_response())
 }
 
 /// `PUT /policy`: records a new version and makes it active.
