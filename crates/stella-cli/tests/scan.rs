@@ -1361,9 +1361,16 @@ rules:
     );
     let (code, table, _) = stella(&["scan", &t, "--db", db_s, "--policy", p], &cache);
     assert_eq!(code, 0);
+    // the reason is a footnote, so the severity column stays narrow
+    assert!(table.contains("(muted [1])"), "{table}");
     assert!(
-        table.contains("(muted until 2999-12-31: not reachable)"),
+        table.contains(": muted until 2999-12-31: not reachable"),
         "{table}"
+    );
+    let header = table.lines().find(|l| l.starts_with("SEVERITY")).unwrap();
+    assert!(
+        header.find("VULNERABILITY").unwrap() < 25,
+        "the severity column stays narrow: {table}"
     );
     // `policy eval` judges a stored result the same way, and says when a mute has expired
     let scan_json = work.path().join("scan.json");

@@ -457,3 +457,15 @@ fn an_sbom_is_filed_under_its_own_subject_not_the_callers_path() {
     assert_eq!(v["target"]["reference"], "payments-api@2.1.0");
     stop(server);
 }
+
+#[test]
+fn a_text_file_is_neither_an_image_nor_an_sbom_not_a_truncated_layer() {
+    let work = tempfile::tempdir().unwrap();
+    let db = secdb_db(work.path());
+    let text = work.path().join("notes.txt");
+    std::fs::write(&text, "hello\nthis is not an image\n").unwrap();
+    let (code, _, err) = run(&["scan", text.to_str().unwrap(), "--db", db.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("neither an image nor an SBOM"), "{err}");
+    assert!(!err.contains("truncated"), "{err}");
+}

@@ -41,6 +41,55 @@ pub enum Target {
     Registry(String),
 }
 
+/// Whether a file starts as an image archive does: gzip, zstd, bzip2 or xz, or a tar
+/// header (`ustar` at byte 257, or an old-style header whose checksum holds). A file that
+/// cannot be read is left for the opener to report.
+fn looks_like_an_archive(path: &Path) -> bool {
+    use std::io::Read as _;
+    let mut head = [0u8; 512];
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return true;
+    };
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(_) => return true,
+        }
+    }
+    let h = &head[..n];
+    if h.starts_with(&[0x1f, 0x8b])
+        || h.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+        || h.starts_with(b"BZh")
+        || h.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0])
+    {
+        return true;
+    }
+    if n < 512 {
+        return false;
+    }
+    if &h[257..262] == b"ustar" {
+        return true;
+    }
+    // a v7 tar header: its checksum field (octal) is the sum of the header's bytes with the
+    // field itself counted as spaces
+    let field = std::str::from_utf8(&h[148..156]).unwrap_or("");
+    let want = u32::from_str_radix(field.trim_matches(|c: char| c == '\0' || c == ' '), 8);
+    let sum: u32 = h
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u32::from(b)
+            }
+        })
+        .sum();
+    want == Ok(sum)
+}
+
 impl Target {
     /// Parses `docker-archive:PATH[:TAG]`, `oci-archive:PATH[:TAG]`, `oci-dir:PATH[:TAG]`,
     /// `dir:PATH`, or a bare path (a directory with an `oci-layout` file is an OCI layout,
@@ -107,6 +156,11 @@ impl Target {
                         return Err(bad("a tag only names an image in an archive or OCI layout"));
                     }
                 } else {
+                    if !looks_like_an_archive(&path) {
+                        return Err(bad(
+                            "neither an image nor an SBOM: not a tar archive (`docker save`, an OCI archive, plain or compressed), not an OCI layout or a directory, and not JSON, XML or SPDX tag-value\nhint: scan an SBOM file, an image archive or directory, or `registry:REF`; name what it is with a prefix (sbom:, docker-archive:, oci-dir:, dir:) if it is one",
+                        ));
+                    }
                     Target::Archive { path, tag }
                 }
             }

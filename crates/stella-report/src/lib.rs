@@ -310,6 +310,7 @@ pub fn table_with(r: &Report, color: bool) -> String {
     // (group, severity, cells), in group order, findings keeping their order inside
     type Rows<'a> = Vec<(&'a Finding, [String; 6])>;
     let mut groups: Vec<(String, Rows)> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
     for f in &r.findings {
         let group = if matches!(f.package.kind.as_str(), "deb" | "apk" | "rpm") {
             (0, os_label.clone())
@@ -326,7 +327,24 @@ pub fn table_with(r: &Report, color: bool) -> String {
         let cells = [
             match (&f.vex, set_aside_by_policy(f)) {
                 (Some(v), _) => format!("{} (VEX {})", f.severity.to_uppercase(), v.status),
-                (None, Some(why)) => format!("{} ({why})", f.severity.to_uppercase()),
+                // why it is set aside goes under the table: a mute's reason would widen the
+                // severity column for every row
+                (None, Some(why)) => {
+                    notes.push(format!(
+                        "[{}] {} in {}: {why}",
+                        notes.len() + 1,
+                        f.vulnerability_id,
+                        f.package.name
+                    ));
+                    let kind = f.policy.as_ref().map_or("set aside", |p| {
+                        if p.action == "muted" {
+                            "muted"
+                        } else {
+                            "ignored"
+                        }
+                    });
+                    format!("{} ({kind} [{}])", f.severity.to_uppercase(), notes.len())
+                }
                 (None, None) => f.severity.to_uppercase(),
             },
             f.vulnerability_id.to_string(),
@@ -397,6 +415,10 @@ pub fn table_with(r: &Report, color: bool) -> String {
             out.push_str(&line(r, Some(&*f.severity)));
             out.push('\n');
         }
+    }
+    for n in &notes {
+        out.push_str(n);
+        out.push('\n');
     }
     for n in &r.notices {
         out.push_str(&format!(
