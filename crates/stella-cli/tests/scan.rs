@@ -766,7 +766,7 @@ fn go_and_rust_lockfiles_against_their_osv_data() {
         .map(|n| n["advisory"].as_str().unwrap())
         .collect();
     assert!(notices.contains(&"RUSTSEC-2020-0036"), "{notices:?}");
-    // progress on a terminal (util-linux `script` gives one), none in CI
+    // progress on a terminal (util-linux `script` gives one), plain lines in CI
     if Command::new("script").arg("--version").output().is_ok() {
         let out_file = work.path().join("out.json");
         let cmd = format!(
@@ -786,9 +786,15 @@ fn go_and_rust_lockfiles_against_their_osv_data() {
             }
             let o = c.output().unwrap();
             let tty = String::from_utf8_lossy(&o.stdout);
-            assert_eq!(
+            // a terminal rewrites one line; CI gets plain lines (no cursor tricks)
+            assert!(
                 tty.contains("matching 7 package(s) against the DB"),
-                !ci,
+                "CI={ci}: {tty}"
+            );
+            assert_eq!(tty.contains("\x1b[2K"), !ci, "CI={ci}: {tty}");
+            assert_eq!(
+                tty.contains("stella: matching 7 package(s) against the DB ("),
+                ci,
                 "CI={ci}: {tty}"
             );
         }
