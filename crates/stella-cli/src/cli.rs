@@ -407,6 +407,68 @@ pub enum PolicyCommand {
     /// `NAME.expect.yaml` (`status`, and optionally `today`, `deny`, `warn`, `muted`,
     /// `ignored`); exit 1 when any case disagrees.
     Test(PolicyTestArgs),
+    /// Make a policy (one YAML file and any `.rego` files) the active version at Core.
+    Push(PolicyPushArgs),
+    /// Print Core's active policy (YAML; `--output DIR` also writes its Rego files), or the
+    /// built-in default when none is set.
+    Pull(PolicyPullArgs),
+    /// Mute a vulnerability at Core (with a reason, optionally until a day, optionally for
+    /// one package: a purl without a version names every version of it).
+    Mute(PolicyMuteArgs),
+    /// Remove a mute at Core by its id (`stella policy mutes` lists them).
+    Unmute(PolicyUnmuteArgs),
+    /// List Core's mutes.
+    Mutes(JobsArgs),
+}
+
+/// `stella policy push FILE… --server URL`
+#[derive(Debug, Args)]
+pub struct PolicyPushArgs {
+    #[command(flatten)]
+    pub server: JobsArgs,
+    /// The policy: at most one YAML file and any number of `.rego` files.
+    #[arg(required = true)]
+    pub policy: Vec<PathBuf>,
+    /// Why this version (kept in the policy history).
+    #[arg(long)]
+    pub comment: Option<String>,
+}
+
+/// `stella policy pull --server URL`
+#[derive(Debug, Args)]
+pub struct PolicyPullArgs {
+    #[command(flatten)]
+    pub server: JobsArgs,
+    /// Write `policy.yaml` and the Rego files into this directory instead of printing.
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub output: Option<PathBuf>,
+}
+
+/// `stella policy mute VULNERABILITY --reason WHY --server URL`
+#[derive(Debug, Args)]
+pub struct PolicyMuteArgs {
+    #[command(flatten)]
+    pub server: JobsArgs,
+    /// The vulnerability id (or a pattern).
+    pub vulnerability: String,
+    /// Why (required: it is kept and shown with every muted finding).
+    #[arg(long)]
+    pub reason: String,
+    /// Only this package (a purl; without a version: every version).
+    #[arg(long)]
+    pub package: Option<String>,
+    /// The day it stops applying (YYYY-MM-DD).
+    #[arg(long)]
+    pub until: Option<String>,
+}
+
+/// `stella policy unmute ID --server URL`
+#[derive(Debug, Args)]
+pub struct PolicyUnmuteArgs {
+    #[command(flatten)]
+    pub server: JobsArgs,
+    /// The mute's id.
+    pub id: String,
 }
 
 /// `stella policy test FILE… --cases DIR`

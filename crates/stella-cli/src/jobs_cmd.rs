@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use crate::cli::{JobsArgs, JobsCommand};
 use crate::exit;
 
-struct Api {
+pub(crate) struct Api {
     agent: ureq::Agent,
     base: String,
     auth: String,
@@ -15,7 +15,7 @@ struct Api {
 }
 
 impl Api {
-    fn new(a: &JobsArgs) -> anyhow::Result<Api> {
+    pub(crate) fn new(a: &JobsArgs) -> anyhow::Result<Api> {
         let base = a.server.trim_end_matches('/').to_string();
         let token = crate::token_cmd::bearer_token(&base, a.token.as_deref(), "stella jobs")?;
         Ok(Api {
@@ -29,7 +29,22 @@ impl Api {
         })
     }
 
-    fn call(&self, method: &str, path: &str) -> anyhow::Result<serde_json::Value> {
+    pub(crate) fn call(&self, method: &str, path: &str) -> anyhow::Result<serde_json::Value> {
+        let text = self.send(method, path, None)?;
+        if text.trim().is_empty() {
+            return Ok(serde_json::Value::Null);
+        }
+        serde_json::from_str(&text)
+            .with_context(|| format!("{method} {}{path}: not JSON", self.base))
+    }
+
+    /// A request with an optional body (`content type`, bytes); the answer's text.
+    pub(crate) fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<(&str, &[u8])>,
+    ) -> anyhow::Result<String> {
         let url = format!("{}{path}", self.base);
         let mut req = self
             .agent
@@ -38,11 +53,12 @@ impl Api {
         if let Some(t) = &self.tenant {
             req = req.set("X-Stella-Tenant", t);
         }
-        match req.call() {
-            Ok(r) => {
-                let text = r.into_string()?;
-                serde_json::from_str(&text).with_context(|| format!("{method} {url}: not JSON"))
-            }
+        let res = match body {
+            Some((ct, b)) => req.set("Content-Type", ct).send_bytes(b),
+            None => req.call(),
+        };
+        match res {
+            Ok(r) => Ok(r.into_string()?),
             Err(ureq::Error::Status(code, r)) => {
                 let body: serde_json::Value = r
                     .into_string()
@@ -50,12 +66,30 @@ impl Api {
                     .and_then(|t| serde_json::from_str(&t).ok())
                     .unwrap_or_default();
                 let detail = body["detail"].as_str().unwrap_or("").to_string();
-                bail!("{method} {url}: {code} {detail}")
+                bail!(Refused {
+                    status: code,
+                    message: format!("{method} {url}: {code} {detail}"),
+                })
             }
             Err(e) => Err(e).with_context(|| format!("{method} {url}")),
         }
     }
 }
+
+/// Core answered with an error status.
+#[derive(Debug)]
+pub(crate) struct Refused {
+    pub(crate) status: u16,
+    message: String,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Refused {}
 
 fn print(v: &serde_json::Value) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);

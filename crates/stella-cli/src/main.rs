@@ -19,6 +19,7 @@ mod cli;
 mod db_cmd;
 mod jobs_cmd;
 mod policy_cmd;
+mod policy_remote;
 mod progress;
 mod remote_cmd;
 mod sbom_cmd;

@@ -75,6 +75,11 @@ pub(crate) fn run(c: PolicyCommand) -> anyhow::Result<u8> {
         PolicyCommand::Validate(a) => validate(a),
         PolicyCommand::Eval(a) => eval(a),
         PolicyCommand::Test(a) => test(a),
+        PolicyCommand::Push(a) => crate::policy_remote::push(a),
+        PolicyCommand::Pull(a) => crate::policy_remote::pull(a),
+        PolicyCommand::Mute(a) => crate::policy_remote::mute(a),
+        PolicyCommand::Unmute(a) => crate::policy_remote::unmute(a),
+        PolicyCommand::Mutes(a) => crate::policy_remote::mutes(a),
     }
 }
 

@@ -469,3 +469,82 @@ fn a_text_file_is_neither_an_image_nor_an_sbom_not_a_truncated_layer() {
     assert!(err.contains("neither an image nor an SBOM"), "{err}");
     assert!(!err.contains("truncated"), "{err}");
 }
+
+#[test]
+fn the_cli_pushes_pulls_mutes_and_unmutes_at_core_as_the_ui_does() {
+    let work = tempfile::tempdir().unwrap();
+    let db = urllib3_db(work.path());
+    let data = work.path().join("data");
+    let server = serve(&data, &db, &[]);
+    let auth = admin_bearer(&server);
+    let token = auth.trim_start_matches("Bearer ").to_string();
+    let at = |args: &[&str]| {
+        let mut v: Vec<&str> = args.to_vec();
+        v.extend(["--server", &server.url, "--token", &token]);
+        run(&v)
+    };
+    // no policy yet: pull shows the built-in default
+    let (code, out, err) = at(&["policy", "pull"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("fixable-critical-or-high"), "{out}");
+    assert!(err.contains("built-in default"), "{err}");
+    // a bad policy is refused here, with its place, before it reaches Core
+    let bad = work.path().join("bad.yaml");
+    std::fs::write(&bad, "version: 1\nrules:\n  - id: x\n    action: denyy\n").unwrap();
+    let (code, _, err) = at(&["policy", "push", bad.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("bad.yaml:4"), "{err}");
+    let gate = work.path().join("gate.yaml");
+    let text = "version: 1\nrules:\n  - id: no-high\n    action: deny\n    when: { severity: \">= high\" }\n";
+    std::fs::write(&gate, text).unwrap();
+    let (code, _, err) = at(&[
+        "policy",
+        "push",
+        gate.to_str().unwrap(),
+        "--comment",
+        "gate highs",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("policy version 1 is active"), "{err}");
+    let out_dir = work.path().join("pulled");
+    let (code, _, err) = at(&["policy", "pull", "-o", out_dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("policy.yaml")).unwrap(),
+        text
+    );
+    // scan, mute through the CLI, scan again
+    let sbom = work.path().join("py.cdx.json");
+    std::fs::write(
+        &sbom,
+        r#"{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[{"type":"library","bom-ref":"u","name":"urllib3","version":"1.26.0","purl":"pkg:pypi/urllib3@1.26.0"}]}"#,
+    )
+    .unwrap();
+    let sbom = sbom.to_str().unwrap();
+    assert_eq!(at(&["scan", sbom, "--name", "py:1"]).0, 1);
+    let (code, id, err) = at(&[
+        "policy",
+        "mute",
+        "CVE-2099-4242",
+        "--package",
+        "pkg:pypi/urllib3",
+        "--reason",
+        "not reachable",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("muted: 1 finding(s)"), "{err}");
+    let id = id.trim().to_string();
+    let (_, list, _) = at(&["policy", "mutes"]);
+    assert!(
+        list.contains(&id) && list.contains("pkg:pypi/urllib3") && list.contains("not reachable"),
+        "{list}"
+    );
+    assert_eq!(at(&["scan", sbom, "--name", "py:1"]).0, 0);
+    let (code, _, err) = at(&["policy", "unmute", &id]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = at(&["policy", "unmute", &id]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("stella policy mutes"), "{err}");
+    assert_eq!(at(&["scan", sbom, "--name", "py:1"]).0, 1);
+    stop(server);
+}
