@@ -33,7 +33,34 @@ pub enum Command {
     /// of many on Redis and PostgreSQL (--redis, --postgres; docs/deployment.md).
     Serve(Box<ServeArgs>),
     /// Run scan workers only (no API, no scheduler) on the Redis and PostgreSQL that Core
-    /// replicas share; takes the flags of `stella serve`, --redis and --postgres required.
+    /// replicas share; --redis and --postgres required. (The API's and the scheduler's flags
+    /// of `stella serve` are accepted, so one configuration serves both, but not shown.)
+    #[command(mut_arg("listen", |a| a.hide(true)))]
+    #[command(mut_arg("policy", |a| a.hide(true)))]
+    #[command(mut_arg("max_body_mib", |a| a.hide(true)))]
+    #[command(mut_arg("issuer", |a| a.hide(true)))]
+    #[command(mut_arg("anonymous", |a| a.hide(true)))]
+    #[command(mut_arg("tls_cert", |a| a.hide(true)))]
+    #[command(mut_arg("tls_key", |a| a.hide(true)))]
+    #[command(mut_arg("request_timeout_secs", |a| a.hide(true)))]
+    #[command(mut_arg("header_timeout_secs", |a| a.hide(true)))]
+    #[command(mut_arg("feeds", |a| a.hide(true)))]
+    #[command(mut_arg("feeds_cron", |a| a.hide(true)))]
+    #[command(mut_arg("rescan_cron", |a| a.hide(true)))]
+    #[command(mut_arg("schedule_jitter_secs", |a| a.hide(true)))]
+    #[command(mut_arg("job_retries", |a| a.hide(true)))]
+    #[command(mut_arg("job_backoff_secs", |a| a.hide(true)))]
+    #[command(mut_arg("rescan_images", |a| a.hide(true)))]
+    #[command(mut_arg("rescan_labels", |a| a.hide(true)))]
+    #[command(mut_arg("rescan_max_age_days", |a| a.hide(true)))]
+    #[command(mut_arg("webhook", |a| a.hide(true)))]
+    #[command(mut_arg("webhook_secret", |a| a.hide(true)))]
+    #[command(mut_arg("db_pubkey", |a| a.hide(true)))]
+    #[command(mut_arg("retention_days", |a| a.hide(true)))]
+    #[command(mut_arg("result_cache_mib", |a| a.hide(true)))]
+    #[command(mut_arg("scan_memory_mib", |a| a.hide(true)))]
+    #[command(mut_arg("no_workers", |a| a.hide(true)))]
+    #[command(mut_arg("queue_limit", |a| a.hide(true)))]
     Worker(Box<ServeArgs>),
     /// Manage who may call Core: clients, users, signing keys, offline tokens (on a stopped
     /// Core's data directory), and fetch a token from a running Core.

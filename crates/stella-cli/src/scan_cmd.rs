@@ -136,11 +136,12 @@ fn finish(
         vex,
         ignores,
         db_max_age_days: a.db_max_age,
-        db_hint: a
-            .db
-            .as_ref()
-            .map(|d| d.display().to_string())
-            .unwrap_or_default(),
+        db_hint: format!(
+            "stella db update --db {}",
+            a.db.as_ref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default()
+        ),
         now: stella_sbom::now(),
         // a local policy that cannot run is the caller's to fix: an error (exit 2)
         on_policy_error: stella_scan::OnPolicyError::Refuse,

@@ -548,3 +548,34 @@ fn the_cli_pushes_pulls_mutes_and_unmutes_at_core_as_the_ui_does() {
     assert_eq!(at(&["scan", sbom, "--name", "py:1"]).0, 1);
     stop(server);
 }
+
+#[test]
+fn worker_help_offers_only_what_a_worker_uses_and_db_import_lists_every_format() {
+    let (code, out, _) = run(&["worker", "--help"]);
+    assert_eq!(code, 0);
+    for shown in ["--redis", "--postgres", "--workers", "--lease-secs", "--db"] {
+        assert!(out.contains(shown), "{shown}: {out}");
+    }
+    for hidden in [
+        "--listen",
+        "--feeds",
+        "--tls-cert",
+        "--webhook",
+        "--anonymous",
+        "--rescan-cron",
+    ] {
+        assert!(!out.contains(hidden), "{hidden}: {out}");
+    }
+    let (_, out, _) = run(&["db", "import", "--help"]);
+    for f in [
+        "osv",
+        "alpine-secdb",
+        "nvd",
+        "redhat-csaf",
+        "ghsa-graphql",
+        "kev",
+        "epss",
+    ] {
+        assert!(out.contains(f), "{f}: {out}");
+    }
+}

@@ -377,7 +377,8 @@ impl Core {
         let opts = stella_scan::Options {
             fail_on: self.config.fail_on.clone(),
             db_max_age_days: 7,
-            db_hint: self.config.db.display().to_string(),
+            // said to whoever scanned, on their machine: what Core's operator runs
+            db_hint: "ask Core's operator to update its DB (`stella jobs run feeds`, with feeds configured by `stella serve --feeds FILE`)".into(),
             now: stella_sbom::now(),
             policy: self.active_policy(&job.tenant()?)?.map(|p| (*p).clone()),
             on_policy_error: if self.config.policy_errors_pass {

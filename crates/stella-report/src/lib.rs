@@ -468,6 +468,38 @@ fn xml_escape(s: &str) -> String {
     o
 }
 
+/// A SARIF artifact location as code-scanning dashboards take it: a relative URI reference
+/// (no leading `/`, no scheme-like first segment such as `alpine:3.19`, spaces and the like
+/// percent-encoded).
+fn sarif_uri(location: &str) -> String {
+    let rel = location.trim_start_matches('/');
+    let mut out = String::with_capacity(rel.len() + 2);
+    let first = rel.split('/').next().unwrap_or("");
+    if first.contains(':') {
+        // `./` makes `alpine:3.19` a path, not a URI of the scheme `alpine`
+        out.push_str("./");
+    }
+    for b in rel.bytes() {
+        match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'.'
+            | b'_'
+            | b'~'
+            | b'/'
+            | b':'
+            | b'@'
+            | b'+'
+            | b'='
+            | b',' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    if out.is_empty() { ".".into() } else { out }
+}
+
 /// SARIF 2.1.0, as GitHub code scanning and other CI dashboards read it: one rule per
 /// vulnerability (with `security-severity`), one result per finding, located at the file
 /// the package was found in.
@@ -506,12 +538,7 @@ pub fn sarif(r: &Report, tool_version: &str) -> Vec<u8> {
         } else {
             format!("fixed in {}", f.fixed_versions.join(", "))
         };
-        let uri = f
-            .package
-            .location
-            .as_deref()
-            .map(|l| l.trim_start_matches('/').to_string())
-            .unwrap_or_else(|| r.target.reference.clone());
+        let uri = sarif_uri(f.package.location.as_deref().unwrap_or(&r.target.reference));
         let suppressions = match (&f.vex, set_aside_by_policy(f)) {
             (Some(v), _) => json!([{ "kind": "external", "status": "accepted",
                                 "justification": format!("VEX {}: {}", v.status, v.justification.clone().unwrap_or_default()) }]),
@@ -604,4 +631,26 @@ pub fn junit(r: &Report, fail_on: Option<&str>) -> Vec<u8> {
     }
     o.push_str("  </testsuite>\n</testsuites>\n");
     o.into_bytes()
+}
+
+#[cfg(test)]
+mod sarif_uri_tests {
+    #[test]
+    fn locations_are_relative_uri_references() {
+        assert_eq!(
+            super::sarif_uri("/lib/apk/db/installed"),
+            "lib/apk/db/installed"
+        );
+        assert_eq!(super::sarif_uri("alpine:3.19"), "./alpine:3.19");
+        assert_eq!(
+            super::sarif_uri("registry.example.com:5000/team/app:1"),
+            "./registry.example.com:5000/team/app:1"
+        );
+        assert_eq!(
+            super::sarif_uri("app/site packages/x.json"),
+            "app/site%20packages/x.json"
+        );
+        assert_eq!(super::sarif_uri("payments-api@2.1.0"), "payments-api@2.1.0");
+        assert_eq!(super::sarif_uri("/"), ".");
+    }
 }

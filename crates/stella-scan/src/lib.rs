@@ -64,7 +64,9 @@ pub struct Options {
     pub ignores: Option<(String, Vec<IgnoreEntry>)>,
     /// Warn when the DB is older than this many days.
     pub db_max_age_days: u32,
-    /// How to name the DB in the age warning's hint.
+    /// What the reader of a warning about the DB (old, or missing a namespace) can do about
+    /// it, on their side: `stella db update --db PATH` for a local scan, the feed job for
+    /// Core's (never a path on another machine).
     pub db_hint: String,
     /// Now (RFC 3339): the report's time, and the day ignore entries expire against.
     pub now: String,
@@ -358,10 +360,10 @@ pub fn coverage_warnings(coverage: &[stella_match::Coverage], db_hint: &str) -> 
     for c in coverage {
         if c.is_missing() {
             out.push(format!(
-                "{}: the vulnerability DB has no advisories for this namespace, so its {} package(s) were not checked at all (a PASS says nothing about them)\nhint: add a feed that covers it (docs/vulnerability-db.md) and rebuild the DB: stella db update --db {}",
+                "{}: the vulnerability DB has no advisories for this namespace, so its {} package(s) were not checked at all (a PASS says nothing about them)\nhint: add a feed that covers it (docs/vulnerability-db.md), then {}",
                 c.namespace,
                 c.packages,
-                if db_hint.is_empty() { "DB" } else { db_hint }
+                if db_hint.is_empty() { "rebuild the DB" } else { db_hint }
             ));
         }
         if let Some(d) = &c.end_of_life {
@@ -408,7 +410,7 @@ pub fn scan(
         && today - b > i64::from(opts.db_max_age_days)
     {
         warnings.push(format!(
-            "the vulnerability DB was built {} days ago ({built}), more than {}; newer vulnerabilities are missing\nhint: stella db update --db {}",
+            "the vulnerability DB was built {} days ago ({built}), more than {}; newer vulnerabilities are missing\nhint: {}",
             today - b,
             opts.db_max_age_days,
             opts.db_hint
