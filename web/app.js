@@ -146,15 +146,20 @@ function quotaFrom(headers) {
   banner.textContent = t(warn ? "quota.warning" : "quota.banner", { used, limit, remaining });
 }
 
-/** Warns once that the token is about to expire: 7 days ahead for long-lived (offline) tokens,
- * 10 minutes ahead for a session's 12-hour token. */
+/** Warns, in red, 10 minutes before the session's token expires, also while the page sits
+ * open (a timer, not only when a view is drawn); at expiry the login is shown. */
 function expiryToast() {
   const left = state.exp * 1000 - Date.now();
-  const long = state.exp - state.iat > 7 * 86400;
-  const ahead = long ? 7 * 86400 * 1000 : 10 * 60 * 1000;
-  if (!state.warned && left > 0 && left < ahead) {
+  const ahead = 10 * 60 * 1000;
+  const warn = () => {
+    if (state.warned || !state.token) return;
     state.warned = true;
-    toast(t("session.expires", { when: fmtDate(new Date(state.exp * 1000).toISOString()) }));
+    toast(t("session.expires", { when: fmtDate(new Date(state.exp * 1000).toISOString()) }), true);
+  };
+  if (left > 0 && left < ahead) warn();
+  if (!state.expiryTimer && left > 0) {
+    state.expiryTimer = setTimeout(warn, Math.max(0, left - ahead));
+    setTimeout(() => { if (state.token && state.exp * 1000 <= Date.now()) { logout(); } }, left + 1000);
   }
 }
 
@@ -646,8 +651,11 @@ async function policyView() {
     if (e.status !== 404) throw e;
   }
   const history = await api("/api/v1/policy/history");
+  const { mutes } = await api("/api/v1/policy/mutes");
   const text = h("textarea", { id: "policy-yaml", rows: 18, spellcheck: "false", "aria-describedby": "policy-error" });
-  text.value = (active && active.yaml) || "version: 1\nrules: []\n";
+  // with none set, the built-in default decides: the editor starts from it
+  text.value = (active && active.yaml)
+    || await api("/api/v1/policy/default").catch(() => "version: 1\nrules: []\n");
   const gutter = h("div", { class: "gutter", "aria-hidden": "true" });
   const err = h("p", { id: "policy-error", class: "error", role: "alert" });
   const comment = h("input", { id: "policy-comment" });
@@ -727,6 +735,26 @@ async function policyView() {
       active && Object.keys(active.rego || {}).length
         ? h("p", { class: "muted" }, t("policy.rego", { names: Object.keys(active.rego).join(", ") })) : null,
       h("div", { class: "actions" }, check, save)),
+    h("h2", { id: "mutes-title" }, t("mutes.title")),
+    mutes.length
+      ? h("div", { class: "scroll" }, h("table", { id: "mutes", "aria-labelledby": "mutes-title" },
+        h("thead", {}, h("tr", {}, [t("mutes.what"), t("mutes.package"), t("mutes.until"), t("mutes.by"), t("mutes.reason"), ""].map((c) => h("th", { scope: "col" }, c)))),
+        h("tbody", {}, mutes.map((m) => {
+          const un = h("button", { type: "button", class: "small", "data-unmute": m.id }, t("mutes.unmute"));
+          un.addEventListener("click", async () => {
+            try {
+              await api(`/api/v1/policy/mute/${encodeURIComponent(m.id)}`, { method: "DELETE" });
+              toast(t("mutes.unmuted", { id: m.vulnerability }));
+              render();
+            } catch (e) { toast(e.message, true); }
+          });
+          const soon = m.until && (new Date(m.until) - Date.now()) < 14 * 86400 * 1000;
+          return h("tr", { "data-mute": m.id },
+            h("td", {}, m.vulnerability), h("td", {}, m.package || t("mutes.any")),
+            h("td", { class: soon ? "soon" : "" }, m.until || t("mutes.never")),
+            h("td", {}, m.by || ""), h("td", {}, m.reason), h("td", {}, un));
+        }))))
+      : h("p", { class: "muted" }, t("mutes.none")),
     h("h2", {}, t("policy.history")),
     h("table", { id: "policy-history" },
       h("thead", {}, h("tr", {}, [t("policy.version"), t("policy.author"), t("policy.created"), t("policy.commentCol"), ""].map((c) => h("th", { scope: "col" }, c)))),

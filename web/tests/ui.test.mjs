@@ -63,6 +63,7 @@ try {
   await page.waitForSelector("#login-title");
   const loadMs = Date.now() - t0;
   check(page.url().includes("/ui/#/login"), `redirected to the login, not ${page.url()}`);
+  check(!(await page.isVisible("#nav")), "no navigation while logged out");
   console.log(`first load: ${bytes} bytes, interactive in ${loadMs} ms`);
   await shot(page, "01-login");
 
@@ -212,12 +213,20 @@ try {
   check((await page.textContent("#policy-error")) === "", "no error once fixed");
   await shot(page, "07-policy-saved");
 
+  step = "the mutes: listed with who and why, and unmuted";
+  check((await page.textContent("#mutes")).includes("CVE-2023-46853"), "the mute is listed");
+  check((await page.textContent("#mutes")).includes("not reachable in this image"), "with its reason");
+  await page.click("#mutes button[data-unmute]");
+  await page.waitForFunction(() => !document.querySelector("#mutes"));
+  await accessible(page, "policy after unmute");
+
   step = "settings: feeds, an offline token, the audit log";
   await page.click("nav a[href='#/settings']");
   await page.waitForSelector("#audit");
   check((await page.textContent("#principals")).includes("ann"), "clients and users are listed");
   const audit = await page.textContent("#audit");
   check(audit.includes("user:ann") && audit.includes("mute"), "the audit log shows who muted");
+  check(audit.includes("policy.unmute"), "and who unmuted");
   await page.selectOption("#offline-client", "admin");
   await page.fill("#offline-days", "7");
   await page.click("#offline-issue");
