@@ -518,6 +518,10 @@ pub struct PolicyValidateArgs {
     /// command that loads a policy honours).
     #[arg(long)]
     pub require_mute_expiry: bool,
+    /// Also check it against a scan result (`stella scan -f json`): every mute and rule that
+    /// matches none of its findings is listed (a typo in an id or a package pattern).
+    #[arg(long, value_name = "SCAN.json")]
+    pub scan: Option<PathBuf>,
 }
 
 /// `stella policy eval --policy FILE --findings SCAN.json`

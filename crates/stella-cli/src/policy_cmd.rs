@@ -213,7 +213,79 @@ fn validate(a: PolicyValidateArgs) -> anyhow::Result<u8> {
         p.rules.len(),
         p.mutes.len()
     );
+    if let Some(scan) = &a.scan {
+        let unused = unused_against(&p, scan)?;
+        for u in &unused {
+            eprintln!("warning: {}: {u}", a.file.display());
+        }
+        if unused.is_empty() {
+            println!(
+                "every rule and mute matches a finding of {}",
+                scan.display()
+            );
+        }
+    }
     Ok(exit::OK)
+}
+
+/// The mutes and rules of `p` that match no finding of the scan result at `scan`, each said
+/// with what to check.
+fn unused_against(
+    p: &stella_policy::Policy,
+    scan: &std::path::Path,
+) -> anyhow::Result<Vec<String>> {
+    let bytes = crate::sbom_cmd::read_input(scan, 1 << 30)?;
+    let report: stella_report::Report = serde_json::from_slice(&bytes).with_context(|| {
+        format!(
+            "{} is not a scan result\nhint: make one with `stella scan TARGET -f json -o scan.json`",
+            scan.display()
+        )
+    })?;
+    let today = stella_policy::epoch_days(&stella_sbom::now()).unwrap_or(0);
+    let ctx = stored_context(&report, today);
+    let mut out = Vec::new();
+    // each mute alone: one that mutes nothing here names a vulnerability or package the scan
+    // does not have
+    for (i, m) in p.mutes.iter().enumerate() {
+        let one = stella_policy::Policy {
+            version: p.version,
+            rules: Vec::new(),
+            mutes: vec![m.clone()],
+        };
+        let mut f = report.findings.clone();
+        stella_policy::evaluate(&one, &mut f, &ctx);
+        if !f
+            .iter()
+            .any(|x| x.policy.as_ref().is_some_and(|n| n.action == "muted"))
+        {
+            out.push(format!(
+                "mutes[{i}] ({}{}) matches no finding of {}; check the id and the package (a purl without a version names every version)",
+                m.vulnerability.patterns().join(", "),
+                m.package
+                    .as_ref()
+                    .map(|g| format!(" in {}", g.patterns().join(", ")))
+                    .unwrap_or_default(),
+                scan.display()
+            ));
+        }
+    }
+    let mut f = report.findings.clone();
+    let v = stella_policy::evaluate(p, &mut f, &ctx);
+    for r in &p.rules {
+        let decided = f
+            .iter()
+            .any(|x| x.policy.as_ref().and_then(|n| n.rule.as_deref()) == Some(r.id.as_str()))
+            || v.details.iter().any(|d| d.rule == r.id);
+        if !decided {
+            out.push(format!(
+                "rule `{}` ({}) decides no finding of {} (its conditions match none, or a rule before it takes them)",
+                r.id,
+                r.action,
+                scan.display()
+            ));
+        }
+    }
+    Ok(out)
 }
 
 fn eval(a: PolicyEvalArgs) -> anyhow::Result<u8> {

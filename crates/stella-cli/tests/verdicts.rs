@@ -579,3 +579,47 @@ fn worker_help_offers_only_what_a_worker_uses_and_db_import_lists_every_format()
         assert!(out.contains(f), "{f}: {out}");
     }
 }
+
+#[test]
+fn policy_validate_over_a_scan_lists_mutes_and_rules_that_match_nothing() {
+    let work = tempfile::tempdir().unwrap();
+    let db = secdb_db(work.path());
+    let sbom = work.path().join("m.cdx.json");
+    std::fs::write(&sbom, memcached_sbom()).unwrap();
+    let scan = work.path().join("scan.json");
+    let (code, _, err) = run(&[
+        "scan",
+        sbom.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "-f",
+        "json",
+        "-o",
+        scan.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let policy = work.path().join("p.yaml");
+    std::fs::write(
+        &policy,
+        "version: 1\nrules:\n  - id: typo-rule\n    action: deny\n    when: { vulnerability: CVE-2023-4685 }\n  - id: real\n    action: warn\n    when: { vulnerability: CVE-2099-1111 }\nmutes:\n  - vulnerability: CVE-2023-46853\n    package: pkg:apk/alpine/memcached\n    reason: not reachable\n  - vulnerability: CVE-2023-46835\n    reason: a typo\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&[
+        "policy",
+        "validate",
+        policy.to_str().unwrap(),
+        "--scan",
+        scan.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("warning:")).collect();
+    assert_eq!(warnings.len(), 2, "{err}");
+    assert!(
+        warnings[0].contains("mutes[1] (CVE-2023-46835) matches no finding"),
+        "{err}"
+    );
+    assert!(
+        warnings[1].contains("rule `typo-rule` (deny) decides no finding"),
+        "{err}"
+    );
+}
