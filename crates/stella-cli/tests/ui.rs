@@ -130,5 +130,13 @@ fn people_scan_mute_and_rescan_in_a_real_browser() {
             .any(|e| e["who"] == "user:ann" && e["action"].as_str().unwrap_or("").contains("mute")),
         "{log}"
     );
+    // the UI's re-scan and uploads are the user's, as the audit log says
+    let scans_by_ann = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["who"] == "user:ann" && e["action"] == "scan")
+        .count();
+    assert!(scans_by_ann >= 3, "upload, re-scan, queued: {log}");
     stop(server);
 }
