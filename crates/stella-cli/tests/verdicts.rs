@@ -160,6 +160,9 @@ fn an_end_of_life_release_is_said_and_a_policy_can_warn_on_it() {
     );
 }
 
+/// An SBOM of one PyPI package the advisory of [`urllib3_db`] affects.
+const URLLIB3_SBOM: &str = r#"{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[{"type":"library","bom-ref":"u","name":"urllib3","version":"1.26.0","purl":"pkg:pypi/urllib3@1.26.0"}]}"#;
+
 /// An OSV advisory with a CVSS vector (high), for a PyPI package.
 fn urllib3_db(work: &std::path::Path) -> std::path::PathBuf {
     let dir = work.join("osv");
@@ -202,11 +205,7 @@ fn the_verdict_printed_is_the_verdict_that_decided_the_exit_code() {
     let token = admin_bearer(&server);
     let token = token.trim_start_matches("Bearer ");
     let sbom = work.path().join("py.cdx.json");
-    std::fs::write(
-        &sbom,
-        r#"{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[{"type":"library","bom-ref":"u","name":"urllib3","version":"1.26.0","purl":"pkg:pypi/urllib3@1.26.0"}]}"#,
-    )
-    .unwrap();
+    std::fs::write(&sbom, URLLIB3_SBOM).unwrap();
     let sbom = sbom.to_str().unwrap();
     let remote = |extra: &[&str]| {
         let mut args = vec!["scan", sbom, "--server", &server.url, "--token", token];
@@ -295,7 +294,7 @@ fn a_mute_of_a_package_without_a_version_mutes_it_and_one_that_mutes_nothing_say
     let server = serve(&data, &db, &["--policy", policy.to_str().unwrap()]);
     let url = server.url.clone();
     let auth = admin_bearer(&server);
-    let sbom = r#"{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[{"type":"library","bom-ref":"u","name":"urllib3","version":"1.26.0","purl":"pkg:pypi/urllib3@1.26.0"}]}"#;
+    let sbom = URLLIB3_SBOM;
     let scan = || {
         let r = ureq::post(&format!("{url}/api/v1/scan?wait=true&image=py/app:1"))
             .set("Authorization", &auth)
@@ -515,11 +514,7 @@ fn the_cli_pushes_pulls_mutes_and_unmutes_at_core_as_the_ui_does() {
     );
     // scan, mute through the CLI, scan again
     let sbom = work.path().join("py.cdx.json");
-    std::fs::write(
-        &sbom,
-        r#"{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[{"type":"library","bom-ref":"u","name":"urllib3","version":"1.26.0","purl":"pkg:pypi/urllib3@1.26.0"}]}"#,
-    )
-    .unwrap();
+    std::fs::write(&sbom, URLLIB3_SBOM).unwrap();
     let sbom = sbom.to_str().unwrap();
     assert_eq!(at(&["scan", sbom, "--name", "py:1"]).0, 1);
     let (code, id, err) = at(&[
