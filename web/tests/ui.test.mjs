@@ -237,6 +237,18 @@ try {
   await accessible(page, "settings");
   await shot(page, "08-settings");
 
+  step = "dark mode follows the operating system, contrast intact";
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.click("nav a[href='#/']");
+  await page.waitForSelector("#most-vulnerable");
+  const bg = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+  check(bg === "rgb(13, 17, 23)", `a dark background (${bg})`);
+  await accessible(page, "dark dashboard");
+  await shot(page, "08b-dark");
+  await page.emulateMedia({ colorScheme: "light" });
+  await page.click("nav a[href='#/settings']");
+  await page.waitForSelector("#audit");
+
   step = "German";
   await page.selectOption("#lang", "de");
   await page.waitForFunction(() => document.querySelector("nav a")?.textContent === "Übersicht");
