@@ -21,6 +21,39 @@ pub fn from_osv_ecosystem(eco: &str) -> Option<String> {
     {
         return Some(format!("seal:{inner}"));
     }
+    // names osv.dev publishes that carry more than `Distro:release`
+    if let Some(r) = release.map(str::trim) {
+        match base.to_ascii_lowercase().as_str() {
+            // `Ubuntu:22.04:LTS`, `Ubuntu:24.10`: the release is the first part; Ubuntu Pro's
+            // ESM fixes (`Ubuntu:Pro:18.04:LTS`) are only in Pro's archive: their own namespace
+            "ubuntu" => {
+                let mut parts = r.split(':').map(str::trim);
+                return match parts.next() {
+                    Some(p) if p.eq_ignore_ascii_case("pro") => parts
+                        .next()
+                        .filter(|v| !v.is_empty())
+                        .map(|v| format!("ubuntu-pro:{v}")),
+                    Some(v) if !v.is_empty() => Some(format!("ubuntu:{}", v.to_ascii_lowercase())),
+                    _ => Some("ubuntu".into()),
+                };
+            }
+            // `openSUSE:Leap 15.5`, `openSUSE:Tumbleweed`: as os-release names them
+            // (`opensuse-leap` 15.5, `opensuse-tumbleweed`)
+            "opensuse" => {
+                let lower = r.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("leap micro ") {
+                    return Some(format!("opensuse-leap-micro:{}", v.trim()));
+                }
+                if let Some(v) = lower.strip_prefix("leap ") {
+                    return Some(format!("opensuse-leap:{}", v.trim()));
+                }
+                if lower == "tumbleweed" {
+                    return Some("opensuse-tumbleweed".into());
+                }
+            }
+            _ => {}
+        }
+    }
     let base = match base.to_ascii_lowercase().as_str() {
         "rocky linux" => "rocky".to_string(),
         "red hat" => "redhat".to_string(),
@@ -101,6 +134,24 @@ pub fn normalize_package(namespace: &str, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn osv_names_with_more_than_a_release_become_the_namespaces_images_produce() {
+        for (osv, ns) in [
+            ("Ubuntu:22.04:LTS", Some("ubuntu:22.04")),
+            ("Ubuntu:24.10", Some("ubuntu:24.10")),
+            ("Ubuntu:Pro:18.04:LTS", Some("ubuntu-pro:18.04")),
+            ("openSUSE:Leap 15.5", Some("opensuse-leap:15.5")),
+            ("openSUSE:Leap Micro 5.5", Some("opensuse-leap-micro:5.5")),
+            ("openSUSE:Tumbleweed", Some("opensuse-tumbleweed")),
+            ("Mageia:9", Some("mageia:9")),
+            ("Alpine:v3.20", Some("alpine:3.20")),
+        ] {
+            assert_eq!(from_osv_ecosystem(osv).as_deref(), ns, "{osv}");
+        }
+        assert!(scheme("ubuntu:22.04") == Some(stella_version::Scheme::Dpkg));
+        assert!(scheme("opensuse-leap:15.5") == Some(stella_version::Scheme::Rpm));
+    }
 
     #[test]
     fn namespaces() {

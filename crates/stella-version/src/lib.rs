@@ -154,7 +154,9 @@ impl Scheme {
             .trim()
             .to_ascii_lowercase();
         Some(match base.as_str() {
-            "debian" | "ubuntu" | "deb" | "dpkg" | "echo" | "linux mint" => Scheme::Dpkg,
+            "debian" | "ubuntu" | "ubuntu-pro" | "deb" | "dpkg" | "echo" | "linux mint" => {
+                Scheme::Dpkg
+            }
             "alpine"
             | "alpaquita"
             | "bellsoft hardened containers"
