@@ -24,6 +24,7 @@ mod images;
 pub mod metrics;
 mod policy;
 mod problem;
+mod quota;
 mod scan;
 pub mod scheduler;
 mod server;
@@ -533,7 +534,7 @@ pub fn router(core: Arc<Core>) -> Router {
             "/layers/{diff_id}/sbom",
             axum::routing::put(scan::put_layer).post(scan::put_layer),
         )
-        .route("/quota", get(auth::quota))
+        .route("/quota", get(quota::quota))
         .route("/token/offline", post(auth::offline_token))
         .route("/policy", get(policy::get_policy).put(policy::put_policy))
         .route("/policy/default", get(policy::default_policy))
@@ -576,7 +577,7 @@ pub fn router(core: Arc<Core>) -> Router {
     let seed = Router::new()
         .route("/scan", post(scan::post_scan))
         .route("/layers/missing", post(scan::layers_missing))
-        .route("/quota", get(auth::quota));
+        .route("/quota", get(quota::quota));
     let protected = Router::new()
         .nest("/api/v1", protected)
         .merge(seed)

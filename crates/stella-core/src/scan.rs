@@ -18,8 +18,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Admitted, Caller};
+use crate::auth::Caller;
 use crate::problem::{Problem, internal};
+use crate::quota::Admitted;
 use crate::{Core, metrics};
 use stella_sbom::hash::hex;
 
