@@ -566,9 +566,15 @@ function findingsTable(all, image, isNew = () => new Set()) {
       (!l || f.package.layer === l) &&
       (!q || `${f.vulnerabilityId} ${(f.aliases || []).join(" ")} ${f.package.name} ${f.package.version}`.toLowerCase().includes(q)));
     const k = keys[sortKey];
+    // ties (the same severity, most of all) go to the riskier first: known exploited, then
+    // the likelier to be exploited (EPSS), then by id, so the order is stable
+    const epss = (f) => (f.epss ? f.epss.score ?? f.epss : 0);
     rows.sort((a, b) => {
       const x = k(a), y = k(b);
-      return (x < y ? -1 : x > y ? 1 : 0) * sortDir;
+      if (x !== y) return (x < y ? -1 : 1) * sortDir;
+      if (!!a.kev !== !!b.kev) return a.kev ? -1 : 1;
+      if (epss(a) !== epss(b)) return epss(b) - epss(a);
+      return a.vulnerabilityId < b.vulnerabilityId ? -1 : a.vulnerabilityId > b.vulnerabilityId ? 1 : 0;
     });
     for (const [key, cell] of Object.entries(headers)) {
       cell.setAttribute("aria-sort", key === sortKey ? (sortDir > 0 ? "ascending" : "descending") : "none");

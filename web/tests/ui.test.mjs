@@ -99,6 +99,8 @@ try {
   await accessible(page, "scan");
 
   step = "filter and sort the findings";
+  // same severity: riskier first, then by id (no KEV or EPSS here), a stable order
+  check((await page.getAttribute("#findings tbody tr[data-vuln]", "data-vuln")) === "CVE-2023-46853", "ties are ordered");
   await page.fill("#search", "CVE-2099-1111");
   check((await page.locator("#findings tbody tr[data-vuln]").count()) === 1, "search finds one row");
   await page.fill("#search", "");
