@@ -175,9 +175,13 @@ fn scan(a: &ScanArgs) -> anyhow::Result<u8> {
         let bytes = crate::sbom_cmd::read_input(std::path::Path::new(path), 512 << 20)?;
         // filed under --name, else the SBOM's own subject, else its file name: never under
         // the path it has on this machine (a read error is Core's to report, with its place)
-        let name = match stella_sbom::read(&bytes, None) {
-            Ok(r) => crate::scan_cmd::sbom_name(a, &r, std::path::Path::new(path)),
-            Err(_) => a.name.clone().unwrap_or_default(),
+        let name = match &a.name {
+            Some(n) => n.clone(),
+            // read here only for its subject (Core reads it again to scan it)
+            None => match stella_sbom::read(&bytes, None) {
+                Ok(r) => crate::scan_cmd::sbom_name(a, &r, std::path::Path::new(path)),
+                Err(_) => String::new(),
+            },
         };
         (bytes, None, name)
     } else {

@@ -331,7 +331,7 @@ impl Core {
             }
         };
         let asked_name = asked.as_ref().map(|t| t.as_str().to_string());
-        let (tenant, role, installation_admin) = match self.membership(&claims, asked) {
+        let (tenant, role, installation_admin, tenant_cap) = match self.membership(&claims, asked) {
             Ok(m) => m,
             Err(p) => {
                 if p.status == StatusCode::FORBIDDEN {
@@ -344,7 +344,7 @@ impl Core {
         };
         Ok(Caller {
             who: Who::Token(claims),
-            tenant_cap: self.tenant_cap(&tenant),
+            tenant_cap,
             tenant,
             role,
             installation_admin,
@@ -381,7 +381,7 @@ impl Core {
         &self,
         claims: &Claims,
         asked: Option<Tenant>,
-    ) -> Result<(Tenant, Role, bool), Problem> {
+    ) -> Result<(Tenant, Role, bool, Option<u32>), Problem> {
         let (kind, name) = claims.sub.split_once(':').unwrap_or(("", ""));
         let gone = || {
             unauthorized(
@@ -433,7 +433,9 @@ impl Core {
             None if install => Role::Admin,
             None => return Err(not_member(&claims.sub, Some(&tenant))),
         };
-        Ok((tenant, role, install))
+        // the tenant's daily cap, read under the same lock
+        let cap = principals.tenant_cap(tenant.as_str());
+        Ok((tenant, role, install, cap))
     }
 }
 

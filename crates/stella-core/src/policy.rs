@@ -676,21 +676,17 @@ fn mute_reach(
         .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "Invalid mute", e))?;
     let tenant = caller.tenant();
     // the scan it was made from when that is a stored scan (a queued scan's page may name
-    // its job), else the latest scan of each image
-    let from_scan = match from_scan {
-        Some(id)
-            if core
-                .store
-                .get_scan(tenant, id)
-                .map_err(crate::problem::store)?
-                .is_some() =>
-        {
-            Some(id)
-        }
-        _ => None,
+    // its job), else the latest scan of each image; each read once
+    let named = match from_scan {
+        Some(id) => core
+            .store
+            .get_scan(tenant, id)
+            .map_err(crate::problem::store)?,
+        None => None,
     };
+    let from_scan = from_scan.filter(|_| named.is_some());
     let ids: Vec<String> = match from_scan {
-        Some(id) => vec![id.to_string()],
+        Some(_) => Vec::new(),
         None => core
             .store
             .inputs(tenant)
@@ -701,14 +697,13 @@ fn mute_reach(
     };
     let today = crate::auth::now_secs() as i64 / 86_400;
     let (mut scans, mut findings, mut images) = (0usize, 0usize, Vec::new());
-    for id in ids.iter().take(MUTE_REACH_SCANS) {
-        let Some(bytes) = core
-            .store
-            .get_scan(tenant, id)
-            .map_err(crate::problem::store)?
-        else {
-            continue;
-        };
+    let stored = named.into_iter().map(Ok).chain(
+        ids.iter()
+            .take(MUTE_REACH_SCANS)
+            .filter_map(|id| core.store.get_scan(tenant, id).transpose()),
+    );
+    for bytes in stored {
+        let bytes = bytes.map_err(crate::problem::store)?;
         let Ok(mut report) = serde_json::from_slice::<stella_report::Report>(&bytes) else {
             continue;
         };

@@ -232,21 +232,27 @@ fn unversioned(id: &str) -> &str {
     }
 }
 
+/// A condition's value: one string or a non-empty list of them.
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        One(String),
+        Many(Vec<String>),
+    }
+    let v = match Raw::deserialize(d)? {
+        Raw::One(s) => vec![s],
+        Raw::Many(v) => v,
+    };
+    if v.is_empty() {
+        return Err(de::Error::custom("an empty list matches nothing"));
+    }
+    Ok(v)
+}
+
 impl<'de> Deserialize<'de> for Globs {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            One(String),
-            Many(Vec<String>),
-        }
-        let v = match Raw::deserialize(d)? {
-            Raw::One(s) => vec![s],
-            Raw::Many(v) => v,
-        };
-        if v.is_empty() {
-            return Err(de::Error::custom("an empty list matches nothing"));
-        }
+        let v = one_or_many(d)?;
         v.iter()
             .map(|s| Glob::new(s).map_err(|e| de::Error::custom(format!("bad pattern: {e}"))))
             .collect::<Result<_, _>>()
@@ -322,19 +328,7 @@ struct CoverageCond {
 
 impl<'de> Deserialize<'de> for CoverageCond {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            One(String),
-            Many(Vec<String>),
-        }
-        let v = match Raw::deserialize(d)? {
-            Raw::One(s) => vec![s],
-            Raw::Many(v) => v,
-        };
-        if v.is_empty() {
-            return Err(de::Error::custom("an empty list matches nothing"));
-        }
+        let v = one_or_many(d)?;
         let mut c = CoverageCond::default();
         for x in v {
             match x.trim() {

@@ -808,25 +808,29 @@ impl Scaled {
     }
 }
 
+/// The least any of `quotas` has left after `counts` (each quota's count, in order).
+fn least_left(quotas: &[Quota<'_>], counts: &[u32]) -> u32 {
+    quotas
+        .iter()
+        .zip(counts)
+        .map(|(q, &n)| q.limit.saturating_sub(n))
+        .min()
+        .unwrap_or(u32::MAX)
+}
+
 /// An admission as a script answered it: `{admitted, exhausted (1-based), count...}`, the
 /// counts from `skip` on being each quota's after the step.
 fn admission(quotas: &[Quota<'_>], answer: &[i64], skip: usize) -> Admission {
     let admitted = answer.first() == Some(&1);
     let counts: Vec<u32> = answer.iter().skip(skip).map(|&n| n as u32).collect();
-    let remaining = if admitted {
-        quotas
-            .iter()
-            .zip(&counts)
-            .map(|(q, &n)| q.limit.saturating_sub(n))
-            .min()
-            .unwrap_or(u32::MAX)
-    } else {
-        0
-    };
     Admission {
         admitted,
         used: counts.first().copied().unwrap_or(0),
-        remaining,
+        remaining: if admitted {
+            least_left(quotas, &counts)
+        } else {
+            0
+        },
         exhausted: match answer.get(1) {
             Some(&i) if !admitted && i > 0 => Some(i as usize - 1),
             _ => None,
@@ -839,12 +843,7 @@ fn known(quotas: &[Quota<'_>], used: &[u32]) -> Admission {
     Admission {
         admitted: true,
         used: used.first().copied().unwrap_or(0),
-        remaining: quotas
-            .iter()
-            .zip(used)
-            .map(|(q, &n)| q.limit.saturating_sub(n))
-            .min()
-            .unwrap_or(u32::MAX),
+        remaining: least_left(quotas, used),
         exhausted: None,
     }
 }
