@@ -114,6 +114,7 @@ fn secfixes_advisories(
                         versions: Vec::new(),
                         status,
                         arches: Vec::new(),
+                        severity: None,
                     });
                 }
             }

@@ -301,6 +301,7 @@ pub fn read_azure(
             versions: Vec::new(),
             status: Status::Affected,
             arches: Vec::new(),
+            severity: None,
         });
     }
     out.push(adv);

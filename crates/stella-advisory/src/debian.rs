@@ -10,29 +10,11 @@ use crate::model::{Advisory, Affected, Problem, Range, Source, Status};
 
 /// Debian release number of a codename.
 pub fn release_of(codename: &str) -> Option<&'static str> {
-    Some(match codename {
-        "buzz" => "1.1",
-        "rex" => "1.2",
-        "bo" => "1.3",
-        "hamm" => "2.0",
-        "slink" => "2.1",
-        "potato" => "2.2",
-        "woody" => "3.0",
-        "sarge" => "3.1",
-        "etch" => "4",
-        "lenny" => "5",
-        "squeeze" => "6",
-        "wheezy" => "7",
-        "jessie" => "8",
-        "stretch" => "9",
-        "buster" => "10",
-        "bullseye" => "11",
-        "bookworm" => "12",
-        "trixie" => "13",
-        "forky" => "14",
-        "sid" => "unstable",
-        _ => return None,
-    })
+    // `unstable` is no codename the tracker writes; `sid` is
+    if codename.trim().eq_ignore_ascii_case("unstable") {
+        return None;
+    }
+    stella_distro::release_of_codename("debian", codename)
 }
 
 /// Reads one list file.
@@ -136,6 +118,7 @@ pub fn read_list(
                 versions: Vec::new(),
                 status,
                 arches: Vec::new(),
+                severity: None,
             });
         }
     }

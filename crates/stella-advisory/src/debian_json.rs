@@ -43,6 +43,7 @@ fn statement(ns: String, package: &str, status: Status, ranges: Vec<Range>) -> A
         versions: Vec::new(),
         status,
         arches: Vec::new(),
+        severity: None,
     }
 }
 
@@ -126,12 +127,13 @@ pub fn parse_tracker_document(
                         continue;
                     }
                 };
-                adv.affected.push(statement(ns, pkg, status, ranges));
-                if r.urgency.as_deref() == Some("unimportant")
-                    && !adv.severities.iter().any(|s| s.kind == "distro")
-                {
-                    adv.severities.push(negligible());
+                let mut st = statement(ns, pkg, status, ranges);
+                // the tracker rates each release apart: `unimportant` on one says nothing of
+                // another's
+                if r.urgency.as_deref() == Some("unimportant") {
+                    st.severity = Some(negligible().value);
                 }
+                adv.affected.push(st);
             }
         }
     }
@@ -483,6 +485,20 @@ mod tests {
                 ("debian:10", Status::NotAffected, vec![]),
             ]
         );
-        assert_eq!(a.severities[0].value, "low");
+        // bookworm's `unimportant` rates bookworm's statement alone
+        let rated: Vec<(&str, Option<&str>)> = a
+            .affected
+            .iter()
+            .map(|f| (f.namespace.as_str(), f.severity.as_deref()))
+            .collect();
+        assert_eq!(
+            rated,
+            [
+                ("debian:12", Some("low")),
+                ("debian:11", None),
+                ("debian:10", None)
+            ]
+        );
+        assert!(a.severities.is_empty());
     }
 }

@@ -229,6 +229,7 @@ pub fn parse_ghsa(
             versions,
             status: Status::Affected,
             arches: Vec::new(),
+            severity: None,
         });
     }
     Ok(adv)

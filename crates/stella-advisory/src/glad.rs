@@ -101,6 +101,7 @@ pub fn parse_glad(
             versions,
             status: Status::Affected,
             arches: Vec::new(),
+            severity: None,
         });
     }
     Ok(Some(adv))

@@ -188,6 +188,7 @@ mod tests {
                 versions: vec![],
                 status: Status::Affected,
                 arches: vec![],
+                severity: None,
             }],
             ..Advisory::default()
         }

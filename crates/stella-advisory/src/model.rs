@@ -161,6 +161,10 @@ pub struct Affected {
     /// Oracle Linux, for one, fixes the same CVE in different builds per architecture.
     #[serde(default)]
     pub arches: Vec<String>,
+    /// The distribution's rating for this release when it rates releases apart (Debian's
+    /// per-release urgency); the advisory's own severity otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
 }
 
 /// One advisory from one feed.

@@ -21,8 +21,15 @@ pub fn from_osv_ecosystem(eco: &str) -> Option<String> {
     {
         return Some(format!("seal:{inner}"));
     }
+    // Root.io's patched builds: `Root:Alpine:3.18`, `Root:PyPI`, as their other feed names them
+    if base.eq_ignore_ascii_case("root")
+        && let Some(inner) = release.and_then(from_osv_ecosystem)
+    {
+        return Some(format!("rootio:{inner}"));
+    }
+    let release = release.map(str::trim).filter(|r| !r.is_empty());
     // names osv.dev publishes that carry more than `Distro:release`
-    if let Some(r) = release.map(str::trim) {
+    if let Some(r) = release {
         match base.to_ascii_lowercase().as_str() {
             // `Ubuntu:22.04:LTS`, `Ubuntu:24.10`: the release is the first part; Ubuntu Pro's
             // ESM fixes (`Ubuntu:Pro:18.04:LTS`) are only in Pro's archive: their own namespace
@@ -30,28 +37,46 @@ pub fn from_osv_ecosystem(eco: &str) -> Option<String> {
                 let mut parts = r.split(':').map(str::trim);
                 return match parts.next() {
                     Some(p) if p.eq_ignore_ascii_case("pro") => parts
-                        .next()
-                        .filter(|v| !v.is_empty())
+                        .find(|v| v.starts_with(|c: char| c.is_ascii_digit()))
                         .map(|v| format!("ubuntu-pro:{v}")),
                     Some(v) if !v.is_empty() => Some(format!("ubuntu:{}", v.to_ascii_lowercase())),
                     _ => Some("ubuntu".into()),
                 };
             }
-            // `openSUSE:Leap 15.5`, `openSUSE:Tumbleweed`: as os-release names them
-            // (`opensuse-leap` 15.5, `opensuse-tumbleweed`)
-            "opensuse" => {
-                let lower = r.to_ascii_lowercase();
-                if let Some(v) = lower.strip_prefix("leap micro ") {
-                    return Some(format!("opensuse-leap-micro:{}", v.trim()));
+            // the product's marketing name, as SUSE's CVRF names it (`SUSE:Linux Enterprise
+            // Server 15 SP5` → `sles:15.5`, `openSUSE:Leap 15.5` → `opensuse-leap:15.5`)
+            "suse" | "opensuse" => {
+                if let Some(ns) = crate::suse::namespace(&format!("{base} {r}")) {
+                    return Some(ns);
                 }
-                if let Some(v) = lower.strip_prefix("leap ") {
-                    return Some(format!("opensuse-leap:{}", v.trim()));
-                }
-                if lower == "tumbleweed" {
-                    return Some("opensuse-tumbleweed".into());
+            }
+            // a Red Hat CPE stream: RHEL's own (`enterprise_linux:9::appstream`) is what its
+            // images install; the extended-support streams (`rhel_eus:9.2::baseos`) keep theirs
+            "red hat" => {
+                let mut parts = r.split(':');
+                if parts.next() == Some("enterprise_linux")
+                    && let Some(v) = parts.next()
+                    && let Some(major) = v
+                        .split('.')
+                        .next()
+                        .filter(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()))
+                {
+                    return Some(format!("redhat:{major}"));
                 }
             }
             _ => {}
+        }
+    }
+    // a distribution of the table: its release keyed as its images key it (`Azure Linux:3`
+    // → `azurelinux:3.0`, `openEuler:22.03-LTS-SP1` → `openeuler:22.03-lts-sp1`)
+    if let Some(d) = stella_distro::identify(base)
+        && !base.eq_ignore_ascii_case("red hat")
+    {
+        if d.release == stella_distro::Release::Rolling {
+            return Some(d.namespace.to_string());
+        }
+        if let Some(ns) = release.and_then(|r| d.namespace_for(Some(r))) {
+            return Some(ns);
         }
     }
     let base = match base.to_ascii_lowercase().as_str() {
@@ -60,7 +85,7 @@ pub fn from_osv_ecosystem(eco: &str) -> Option<String> {
         "photon os" => "photon".to_string(),
         other => other.replace(' ', "-"),
     };
-    Some(match release.map(str::trim).filter(|r| !r.is_empty()) {
+    Some(match release {
         Some(r) => {
             let r = r
                 .strip_prefix('v')
@@ -151,6 +176,126 @@ mod tests {
         }
         assert!(scheme("ubuntu:22.04") == Some(stella_version::Scheme::Dpkg));
         assert!(scheme("opensuse-leap:15.5") == Some(stella_version::Scheme::Rpm));
+    }
+
+    /// Every ecosystem osv.dev documents: a distribution's records land in the namespace an
+    /// image of that distribution is matched in (its os-release read through the same
+    /// distribution table); the rest are the ecosystems the matcher names.
+    #[test]
+    fn every_documented_osv_ecosystem_lands_where_images_look() {
+        // (OSV ecosystem as records spell it, os-release ID and VERSION_ID of such an image)
+        let distros: &[(&str, &str, Option<&str>)] = &[
+            ("AlmaLinux:9", "almalinux", Some("9.4")),
+            ("Alpaquita:23", "alpaquita", Some("23")),
+            ("Alpaquita:stream", "alpaquita", Some("stream")),
+            ("Alpine:v3.20", "alpine", Some("3.20.3")),
+            ("Azure Linux:3", "azurelinux", Some("3.0")),
+            ("Chainguard", "chainguard", None),
+            ("CleanStart", "cleanstart", None),
+            ("Debian:12", "debian", Some("12")),
+            ("Echo", "echo", Some("1")),
+            ("Mageia:9", "mageia", Some("9")),
+            ("MinimOS", "minimos", Some("20241031")),
+            (
+                "openEuler:22.03-LTS-SP1",
+                "openEuler",
+                Some("22.03-LTS-SP1"),
+            ),
+            ("openEuler:24.03-LTS", "openEuler", Some("24.03-LTS")),
+            ("openSUSE:Leap 15.5", "opensuse-leap", Some("15.5")),
+            (
+                "openSUSE:Leap Micro 5.5",
+                "opensuse-leap-micro",
+                Some("5.5"),
+            ),
+            (
+                "openSUSE:Tumbleweed",
+                "opensuse-tumbleweed",
+                Some("20240101"),
+            ),
+            ("Photon OS:5.0", "photon", Some("5.0")),
+            ("Red Hat:enterprise_linux:9::appstream", "rhel", Some("9.4")),
+            ("Red Hat:enterprise_linux:8::baseos", "rhel", Some("8.10")),
+            ("Rocky Linux:9", "rocky", Some("9.3")),
+            ("SUSE:Linux Enterprise Server 15 SP5", "sles", Some("15.5")),
+            (
+                "SUSE:Linux Enterprise Module for Basesystem 15 SP5",
+                "sles",
+                Some("15.5"),
+            ),
+            ("SUSE:Linux Enterprise Micro 5.5", "sle-micro", Some("5.5")),
+            ("SUSE:Linux Micro 6.0", "sl-micro", Some("6.0")),
+            ("Ubuntu:22.04:LTS", "ubuntu", Some("22.04")),
+            ("Ubuntu:24.10", "ubuntu", Some("24.10")),
+            ("Wolfi", "wolfi", None),
+        ];
+        // language and other ecosystems: the namespace the matcher looks packages up in
+        let others: &[(&str, &str)] = &[
+            ("Android", "android"),
+            ("Bioconductor", "bioconductor"),
+            ("Bitnami", "bitnami"),
+            ("ConanCenter", "conancenter"),
+            ("CRAN", "cran"),
+            ("crates.io", "crates.io"),
+            ("GHC", "ghc"),
+            ("GitHub Actions", "github-actions"),
+            ("Go", "go"),
+            ("Hackage", "hackage"),
+            ("Hex", "hex"),
+            ("Julia", "julia"),
+            ("Kubernetes", "kubernetes"),
+            ("Linux", "linux"),
+            ("Maven", "maven"),
+            ("npm", "npm"),
+            ("NuGet", "nuget"),
+            ("opam", "opam"),
+            ("OSS-Fuzz", "oss-fuzz"),
+            ("Packagist", "packagist"),
+            ("Pub", "pub"),
+            ("PyPI", "pypi"),
+            ("RubyGems", "rubygems"),
+            ("SwiftURL", "swifturl"),
+            ("VSCode", "vscode"),
+            // vendors' own builds, not an OS an image names in its os-release
+            (
+                "BellSoft Hardened Containers",
+                "bellsoft-hardened-containers",
+            ),
+            ("Docker Hardened Images", "docker-hardened-images"),
+            ("TuxCare", "tuxcare"),
+            ("FreeBSD", "freebsd"),
+            ("Root", "root"),
+        ];
+        for (eco, id, version) in distros {
+            assert_eq!(
+                from_osv_ecosystem(eco),
+                stella_distro::namespace(id, *version),
+                "{eco}"
+            );
+            assert!(from_osv_ecosystem(eco).is_some(), "{eco}");
+        }
+        for (eco, ns) in others {
+            assert_eq!(from_osv_ecosystem(eco).as_deref(), Some(*ns), "{eco}");
+        }
+        assert_eq!(
+            from_osv_ecosystem("Root:Debian:12").as_deref(),
+            Some("rootio:debian:12")
+        );
+        assert_eq!(
+            from_osv_ecosystem("Root:PyPI").as_deref(),
+            Some("rootio:pypi")
+        );
+        // the documented list (ossf/osv-schema ecosystems.json): every name is covered above
+        for name in include_str!("../testdata/osv-ecosystems.txt")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
+            let known = distros
+                .iter()
+                .any(|(e, _, _)| e.split(':').next() == Some(name))
+                || others.iter().any(|(e, _)| *e == name);
+            assert!(known, "osv.dev ecosystem {name} has no expectation here");
+        }
     }
 
     #[test]

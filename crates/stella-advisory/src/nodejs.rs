@@ -150,6 +150,7 @@ pub fn parse_nodejs(
             versions: Vec::new(),
             status: Status::Affected,
             arches: Vec::new(),
+            severity: None,
         }),
         Ok(_) => return Ok(None),
         Err(why) => {

@@ -170,6 +170,7 @@ fn item_to_advisory(it: Item, at: &str, problems: &mut Vec<Problem>) -> Advisory
                     versions,
                     status: Status::Affected,
                     arches: Vec::new(),
+                    severity: None,
                 });
             }
         }

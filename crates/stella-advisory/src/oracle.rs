@@ -227,6 +227,7 @@ pub fn parse_oracle(
                 } else {
                     Vec::new()
                 },
+                severity: None,
             });
         }
     }

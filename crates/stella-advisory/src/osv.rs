@@ -218,6 +218,7 @@ pub fn parse_record(bytes: &[u8], feed: &str) -> Result<Advisory, String> {
                 Status::Affected
             },
             arches,
+            severity: None,
         });
     }
     // A Stella export already lists every severity it had; reading one from its summary

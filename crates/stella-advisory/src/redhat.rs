@@ -356,6 +356,7 @@ pub fn parse_redhat_csaf(
                 versions: Vec::new(),
                 status,
                 arches: Vec::new(),
+                severity: None,
             });
         }
         out.push(adv);

@@ -232,6 +232,7 @@ pub fn parse_redhat_api(
             versions: Vec::new(),
             status,
             arches: Vec::new(),
+            severity: None,
         });
     }
     Ok(adv)

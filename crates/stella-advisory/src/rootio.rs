@@ -126,6 +126,7 @@ pub fn parse_rootio(
                         versions,
                         status: Status::Affected,
                         arches: Vec::new(),
+                        severity: None,
                     });
                 }
             }

@@ -150,6 +150,7 @@ pub fn parse(text: &str) -> Result<Advisory, String> {
         versions: Vec::new(),
         status: crate::model::Status::Affected,
         arches: Vec::new(),
+        severity: None,
     });
     Ok(adv)
 }

@@ -260,6 +260,7 @@ pub fn parse_suse(
             versions: Vec::new(),
             status,
             arches: Vec::new(),
+            severity: None,
         });
     }
     Ok(adv)

@@ -144,6 +144,7 @@ fn erratum_advisory<'a>(
             versions: Vec::new(),
             status: Status::Affected,
             arches: Vec::new(),
+            severity: None,
         });
     }
     adv
@@ -484,6 +485,7 @@ pub fn parse_photon(bytes: &[u8], path: &Path) -> Result<Option<Advisory>, Error
         versions: Vec::new(),
         status: Status::Affected,
         arches: Vec::new(),
+        severity: None,
     });
     Ok(Some(adv))
 }
@@ -562,6 +564,7 @@ pub fn parse_arch(bytes: &[u8], path: &Path) -> Result<Advisory, Error> {
             versions: Vec::new(),
             status,
             arches: Vec::new(),
+            severity: None,
         });
     }
     Ok(adv)
@@ -621,6 +624,7 @@ pub fn parse_echo(bytes: &[u8], pkg: &str, path: &Path) -> Result<Vec<Advisory>,
             versions: Vec::new(),
             status: Status::Affected,
             arches: Vec::new(),
+            severity: None,
         });
         out.push(adv);
     }
@@ -823,6 +827,7 @@ pub fn parse_ubuntu(
                 versions: Vec::new(),
                 status,
                 arches: Vec::new(),
+                severity: None,
             });
         }
     }

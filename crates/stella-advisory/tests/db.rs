@@ -365,6 +365,19 @@ fn assert_export_round_trips(db: &Db) {
     assert!(rest.problems.is_empty(), "{:?}", rest.problems);
     let before = db.all_packages().unwrap();
     let after = again.all_packages().unwrap();
+    if before.len() != after.len() {
+        let a: std::collections::BTreeSet<_> = after
+            .iter()
+            .map(|(n, p, _)| (n.clone(), p.clone()))
+            .collect();
+        let missing: Vec<_> = before
+            .iter()
+            .filter(|(n, p, _)| !a.contains(&(n.clone(), p.clone())))
+            .map(|(n, p, _)| format!("{n}/{p}"))
+            .take(20)
+            .collect();
+        eprintln!("MISSING {missing:?}");
+    }
     assert_eq!(before.len(), after.len(), "package count");
     for (ns, pkg, _) in &before {
         assert_eq!(

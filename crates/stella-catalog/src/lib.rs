@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 /// The cataloger set and its version: part of every fragment's cache key, so a changed
 /// cataloger invalidates exactly the fragments it would change.
-pub const CATALOGERS: &str = "os@1,apk@1,dpkg@3,rpm@3,python@1,npm@1,go-binary@1,java@1,gemspec@1,composer@1,dotnet@1,cargo-auditable@1,lockfiles@1";
+pub const CATALOGERS: &str = "os@2,apk@1,dpkg@3,rpm@3,python@1,npm@1,go-binary@1,java@1,gemspec@1,composer@1,dotnet@1,cargo-auditable@1,lockfiles@1";
 
 /// The kind of a package (its ecosystem).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

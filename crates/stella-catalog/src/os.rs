@@ -17,7 +17,13 @@ pub const FILES: &[&str] = &[
     "etc/debian_version",
     "etc/redhat-release",
     "etc/centos-release",
+    "etc/rocky-release",
+    "etc/almalinux-release",
+    "etc/oracle-release",
+    "etc/fedora-release",
+    "etc/openEuler-release",
     "etc/system-release",
+    "etc/lsb-release",
 ];
 
 /// An operating system as its release files describe it.
@@ -41,61 +47,21 @@ pub struct OsInfo {
 
 impl OsInfo {
     /// The vulnerability-DB namespace of this OS (`debian:12`, `alpine:3.10`, `ubuntu:22.04`,
-    /// `rhel` → `redhat:9`, `opensuse-leap:15.2`, `wolfi`…): the major release for the RPM
-    /// and Debian families, major.minor for Alpine and the SUSE family, the id alone for
-    /// rolling distributions, the whole `VERSION_ID` otherwise.
+    /// `rhel` → `redhat:9`, `amzn` 2018.03 → `amazon:1`, `wolfi`…), as the distribution
+    /// table keys its release; Debian testing and unstable by their codename.
     pub fn namespace(&self) -> Option<String> {
-        let id = self.id.as_str();
-        if matches!(
-            id,
-            "wolfi"
-                | "chainguard"
-                | "minimos"
-                | "arch"
-                | "echo"
-                | "bottlerocket"
-                | "opensuse-tumbleweed"
-        ) {
-            return Some(id.to_string());
-        }
-        let Some(v) = self.version_id.as_deref() else {
-            // Debian testing and unstable name no version, only a codename
-            return match (id, self.codename.as_deref()) {
-                ("debian", Some("trixie")) => Some("debian:13".into()),
-                ("debian", Some("forky")) => Some("debian:14".into()),
-                ("debian", Some("sid")) => Some("debian:unstable".into()),
-                _ => None,
-            };
-        };
-        let major = v.split('.').next().unwrap_or(v);
-        let major_minor = {
-            let mut it = v.split('.');
-            match (it.next(), it.next()) {
-                (Some(a), Some(b)) => format!("{a}.{b}"),
-                _ => v.to_string(),
-            }
-        };
-        Some(match id {
-            "alpine" if v.contains("_alpha") => "alpine:edge".to_string(),
-            "alpine" => format!("alpine:{major_minor}"),
-            "debian" => format!("debian:{major}"),
-            "rhel" | "redhat" => format!("redhat:{major}"),
-            "almalinux" => format!("almalinux:{major}"),
-            "rocky" => format!("rocky:{major}"),
-            "ol" | "oracle" => format!("oracle:{major}"),
-            "amzn" => format!("amazon:{major}"),
-            "centos" | "fedora" => format!("{id}:{major}"),
-            "opensuse-leap" | "opensuse" => format!("opensuse-leap:{major_minor}"),
-            "sle-micro" | "sle-micro-rancher" => format!("sle-micro:{major_minor}"),
-            "sl-micro" => format!("sl-micro:{major_minor}"),
-            id => format!("{id}:{v}"),
-        })
+        let version = self.version_id.as_deref().or(match self.id.as_str() {
+            "debian" | "ubuntu" => self.codename.as_deref(),
+            _ => None,
+        });
+        stella_distro::namespace(&self.id, version)
     }
 }
 
 /// Parses an os-release file.
 pub fn parse_os_release(text: &str) -> Option<OsInfo> {
     let mut info = OsInfo::default();
+    let mut version: Option<String> = None;
     for line in text.lines() {
         let line = line.trim();
         if line.starts_with('#') {
@@ -110,8 +76,19 @@ pub fn parse_os_release(text: &str) -> Option<OsInfo> {
             "VERSION_ID" => info.version_id = Some(v).filter(|v| !v.is_empty()),
             "PRETTY_NAME" => info.pretty_name = Some(v).filter(|v| !v.is_empty()),
             "VERSION_CODENAME" => info.codename = Some(v).filter(|v| !v.is_empty()),
+            "VERSION" => version = Some(v),
             "ID_LIKE" => info.id_like = v.split_whitespace().map(str::to_string).collect(),
             _ => {}
+        }
+    }
+    // openEuler's VERSION_ID drops the LTS and service pack (`VERSION="22.03 (LTS-SP1)"`)
+    // that its advisories key by: `22.03-LTS-SP1`, as its openEuler-release names it
+    if info.id == "openeuler"
+        && let Some((num, rest)) = version.as_deref().and_then(|v| v.split_once('('))
+    {
+        let tag = rest.trim_end().trim_end_matches(')').trim();
+        if !tag.is_empty() {
+            info.version_id = Some(format!("{}-{tag}", num.trim()));
         }
     }
     (!info.id.is_empty()).then_some(info)
@@ -152,15 +129,43 @@ pub fn parse_file(path: &str, content: &[u8]) -> Option<OsInfo> {
         }),
         "etc/debian_version" if !first.is_empty() => Some(OsInfo {
             id: "debian".into(),
-            // `12.5` → 12; `bookworm/sid` has no number
-            version_id: first
-                .split('.')
-                .next()
-                .filter(|m| m.bytes().all(|b| b.is_ascii_digit()))
-                .map(|_| first.clone()),
+            // `12.5` → 12; a testing system's `bookworm/sid` names the release it prepares
+            version_id: Some(first),
             ..OsInfo::default()
         }),
-        "etc/redhat-release" | "etc/centos-release" | "etc/system-release" if !first.is_empty() => {
+        // Ubuntu's older release file: `DISTRIB_ID=Ubuntu`, `DISTRIB_RELEASE=18.04`
+        "etc/lsb-release" => {
+            let mut id = None;
+            let mut version = None;
+            let mut codename = None;
+            for line in text.lines() {
+                if let Some((k, v)) = line.split_once('=') {
+                    let v = unquote(v.trim());
+                    match k.trim() {
+                        "DISTRIB_ID" => id = Some(v.to_ascii_lowercase()),
+                        "DISTRIB_RELEASE" => version = Some(v),
+                        "DISTRIB_CODENAME" => codename = Some(v),
+                        _ => {}
+                    }
+                }
+            }
+            Some(OsInfo {
+                id: id.filter(|i| !i.is_empty())?,
+                version_id: version.filter(|v| !v.is_empty()),
+                codename: codename.filter(|v| !v.is_empty()),
+                ..OsInfo::default()
+            })
+        }
+        "etc/redhat-release"
+        | "etc/centos-release"
+        | "etc/rocky-release"
+        | "etc/almalinux-release"
+        | "etc/oracle-release"
+        | "etc/fedora-release"
+        | "etc/openEuler-release"
+        | "etc/system-release"
+            if !first.is_empty() =>
+        {
             // `Red Hat Enterprise Linux release 9.3 (Plow)`, `CentOS Linux release 7.9.2009 (Core)`
             let lower = first.to_ascii_lowercase();
             let id = if lower.starts_with("red hat") {
@@ -177,12 +182,25 @@ pub fn parse_file(path: &str, content: &[u8]) -> Option<OsInfo> {
                 "amzn"
             } else if lower.starts_with("fedora") {
                 "fedora"
+            } else if lower.starts_with("openeuler") {
+                "openeuler"
             } else {
                 return None;
             };
             let version = first
                 .split_once(" release ")
-                .map(|(_, r)| r.split_whitespace().next().unwrap_or("").to_string())
+                .map(|(_, r)| {
+                    let mut words = r.split_whitespace();
+                    let v = words.next().unwrap_or("").to_string();
+                    // `openEuler release 22.03 (LTS-SP1)`: the LTS and service pack key its
+                    // advisories
+                    match words.next() {
+                        Some(tag) if id == "openeuler" && tag.starts_with('(') => {
+                            format!("{v}-{}", tag.trim_matches(['(', ')']))
+                        }
+                        _ => v,
+                    }
+                })
                 .filter(|v| !v.is_empty());
             Some(OsInfo {
                 id: id.into(),
@@ -233,5 +251,28 @@ mod tests {
         let sid =
             parse_os_release("ID=debian\nPRETTY_NAME=\"Debian GNU/Linux trixie/sid\"\n").unwrap();
         assert_eq!(sid.namespace(), None);
+    }
+
+    #[test]
+    fn releases_keyed_differently_by_their_advisories() {
+        // openEuler's advisories key the LTS and service pack VERSION_ID leaves out
+        let oe = parse_os_release(
+            "NAME=\"openEuler\"\nVERSION=\"22.03 (LTS-SP1)\"\nID=\"openEuler\"\nVERSION_ID=\"22.03\"\n",
+        )
+        .unwrap();
+        assert_eq!(oe.namespace().as_deref(), Some("openeuler:22.03-lts-sp1"));
+        let oe = parse_file("etc/openEuler-release", b"openEuler release 24.03 (LTS)\n").unwrap();
+        assert_eq!(oe.namespace().as_deref(), Some("openeuler:24.03-lts"));
+        // Amazon Linux 1: an AMI date in os-release, `1` in its advisories
+        let al1 =
+            parse_os_release("NAME=\"Amazon Linux AMI\"\nID=\"amzn\"\nVERSION_ID=\"2018.03\"\n")
+                .unwrap();
+        assert_eq!(al1.namespace().as_deref(), Some("amazon:1"));
+        let al1 = parse_file("etc/system-release", b"Amazon Linux AMI release 2018.03\n").unwrap();
+        assert_eq!(al1.namespace().as_deref(), Some("amazon:1"));
+        let al2 = parse_file("etc/system-release", b"Amazon Linux release 2 (Karoo)\n").unwrap();
+        assert_eq!(al2.namespace().as_deref(), Some("amazon:2"));
+        let trixie = parse_os_release("ID=debian\nVERSION_CODENAME=trixie\n").unwrap();
+        assert_eq!(trixie.namespace().as_deref(), Some("debian:13"));
     }
 }

@@ -84,7 +84,7 @@ fn finish(
     base_layers: std::collections::BTreeSet<String>,
 ) -> anyhow::Result<u8> {
     if let Some(id) = &a.explain {
-        let distro = input.os.as_ref().and_then(|o| o.namespace());
+        let distro = stella_scan::distro_namespace(db, input.os.as_ref());
         let lines = stella_match::explain(db, &input.packages, distro.as_deref(), id)?;
         let mut text = format!(
             "{id} in {name} (OS namespace {}):\n",

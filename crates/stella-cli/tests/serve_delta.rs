@@ -203,7 +203,7 @@ fn layer_routes_refuse_bad_input_and_failed_jobs_say_why() {
     // a fragment: the shape `stella sbom --per-layer` writes; the path must name its layer
     let fragment = serde_json::json!({
         "diff_id": d1,
-        "catalogers": "os@1,apk@1,dpkg@3,rpm@3,python@1,npm@1,go-binary@1,java@1,gemspec@1,composer@1,dotnet@1,cargo-auditable@1,lockfiles@1",
+        "catalogers": "os@2,apk@1,dpkg@3,rpm@3,python@1,npm@1,go-binary@1,java@1,gemspec@1,composer@1,dotnet@1,cargo-auditable@1,lockfiles@1",
         "locations": {},
         "os": {},
         "whiteouts": [],

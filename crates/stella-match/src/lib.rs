@@ -620,6 +620,8 @@ fn keys(p: &Pkg, ns: &str) -> Vec<String> {
 struct Stmt {
     vulns: Vec<String>,
     entry: PackageEntry,
+    /// The distribution's rating of this statement, when it has one.
+    rating: Option<stella_advisory::db::Rating>,
     osv: Vec<PreparedRange>,
     versions: PreparedVersions,
     /// Versions the statement's ranges start *after* (NVD's `versionStartExcluding`, stored
@@ -662,6 +664,7 @@ impl Stmt {
         Stmt {
             vulns,
             entry,
+            rating: None,
             osv,
             versions,
             excluded,
@@ -829,6 +832,9 @@ struct VulnInfo {
     severity: Level,
     score: Option<f32>,
     severity_source: Option<Arc<str>>,
+    /// The chosen severity is a distribution's rating of its own builds (it speaks for that
+    /// distribution's findings only, which carry their statement's rating instead).
+    severity_by_distro: bool,
     cvss: Arc<[Cvss]>,
     epss: Option<f32>,
     kev: bool,
@@ -846,6 +852,10 @@ fn vuln_info(db: &Db, v: Option<stella_advisory::VulnerabilityView<'_>>) -> Vuln
                 .severity_from
                 .and_then(|i| v.severities.get(usize::from(i)))
                 .map(|s| Arc::from(db.feed_name(s.feed))),
+            severity_by_distro: v
+                .severity_from
+                .and_then(|i| v.severities.get(usize::from(i)))
+                .is_some_and(|s| s.distro),
             cvss: v
                 .severities
                 .iter()
@@ -866,6 +876,7 @@ fn vuln_info(db: &Db, v: Option<stella_advisory::VulnerabilityView<'_>>) -> Vuln
             severity: Level::Unknown,
             score: None,
             severity_source: None,
+            severity_by_distro: false,
             cvss: Arc::new([]),
             epss: None,
             kev: false,
@@ -960,11 +971,10 @@ fn statements(
     }
     let mut v = Vec::new();
     for e in db.package(ns, key)? {
-        v.push(Stmt::new(
-            db.vulnerability_list(e.vulnerabilities)?,
-            e,
-            scheme,
-        ));
+        let (vulns, rating) = db.statement_list(e.vulnerabilities)?;
+        let mut st = Stmt::new(vulns, e, scheme);
+        st.rating = rating;
+        v.push(st);
     }
     let v = std::rc::Rc::new(v);
     lookups
@@ -1456,10 +1466,8 @@ fn match_one(
             scratch.vulns.insert(vid.to_string(), info);
         }
         let info = &scratch.vulns[vid];
-        let (severity, score, sev_src, cvss, epss, kev, aliases, summary) = (
-            info.severity,
-            info.score,
-            info.severity_source.clone(),
+        let (severity, score, sev_src) = rate(db, info, &hit, distro_pkg);
+        let (cvss, epss, kev, aliases, summary) = (
             info.cvss.clone(),
             info.epss,
             info.kev,
@@ -1549,7 +1557,7 @@ fn match_one(
                                 .get_or_insert_with(|| Arc::from(p.version.as_str()))
                                 .clone(),
                         },
-                        found: hit.iter().map(|(_, st)| st.found(db)).collect(),
+                        found: found_once(db, &hit),
                         source: Word::Borrowed(hit[0].1.entry.source.name()),
                     },
                     published: info.published.clone(),
@@ -1559,6 +1567,62 @@ fn match_one(
         ));
     }
     Ok(res)
+}
+
+/// What a finding's statements found, each advisory of a feed once: an advisory that names
+/// a package under two keys (binary and source name) or twice in one record is one entry,
+/// its ranges joined.
+fn found_once(db: &Db, hit: &[(&String, &Stmt)]) -> Arc<[Arc<Found>]> {
+    let mut out: Vec<Arc<Found>> = Vec::with_capacity(hit.len());
+    for (_, st) in hit {
+        let f = st.found(db);
+        match out
+            .iter_mut()
+            .find(|o| o.advisory == f.advisory && o.feed == f.feed)
+        {
+            Some(o) if Arc::ptr_eq(o, &f) || o.ranges == f.ranges => {}
+            Some(o) => {
+                let mut joined = (**o).clone();
+                for r in &f.ranges {
+                    if !joined.ranges.contains(r) {
+                        joined.ranges.push(r.clone());
+                    }
+                }
+                *o = Arc::new(joined);
+            }
+            None => out.push(f),
+        }
+    }
+    out.into()
+}
+
+/// A finding's severity, by the precedence `docs/vulnerability-db.md` writes down: a distro
+/// package's finding takes the rating its matched statements carry (the highest, when two
+/// advisories of its release rate it), else the flaw's own score (NVD, GHSA, OSV); never
+/// another distribution's or another release's rating. Language findings take the flaw's.
+fn rate(
+    db: &Db,
+    info: &VulnInfo,
+    hit: &[(&String, &Stmt)],
+    distro_pkg: bool,
+) -> (Level, Option<f32>, Option<Arc<str>>) {
+    if distro_pkg {
+        let mut best: Option<(Level, Option<f32>, u16)> = None;
+        for (_, st) in hit {
+            if let Some((l, s)) = st.rating.as_ref().and_then(|r| r.level())
+                && best.is_none_or(|(b, _, _)| rank(l) > rank(b))
+            {
+                best = Some((l, s, st.entry.feed));
+            }
+        }
+        if let Some((l, s, feed)) = best {
+            return (l, s, Some(Arc::from(db.feed_name(feed))));
+        }
+    }
+    if info.severity_by_distro {
+        return (Level::Unknown, None, None);
+    }
+    (info.severity, info.score, info.severity_source.clone())
 }
 
 /// Matches `packages`; `distro` is the DB namespace of the detected OS (`debian:12`).

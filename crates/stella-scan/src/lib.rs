@@ -189,13 +189,11 @@ fn from_component(
     let os = want_os
         .then(|| u.qualifiers.get("distro"))
         .flatten()
-        .and_then(|d| {
-            let (id, v) = d.rsplit_once('-').unwrap_or((d.as_str(), ""));
-            (!id.is_empty()).then(|| stella_catalog::OsInfo {
-                id: id.to_string(),
-                version_id: (!v.is_empty()).then(|| v.to_string()),
-                ..stella_catalog::OsInfo::default()
-            })
+        .and_then(|d| stella_distro::from_qualifier(d, u.namespace.as_deref()))
+        .map(|(id, version_id)| stella_catalog::OsInfo {
+            id,
+            version_id,
+            ..stella_catalog::OsInfo::default()
         });
     let arch = u.qualifiers.take("arch");
     let kind = std::mem::take(&mut u.ty);
@@ -241,6 +239,12 @@ pub fn input_from_sbom(r: stella_sbom::Read, name: &str) -> Input {
     };
     input.packages.reserve(r.sbom.components.len());
     let mut components = r.sbom.components;
+    // the producer's operating-system component says which OS it found (Trivy, Syft and
+    // cdxgen write one); a purl's `distro=` qualifier only when it names none Stella knows
+    input.os = components
+        .iter()
+        .filter(|c| c.kind == stella_sbom::ComponentKind::OperatingSystem)
+        .find_map(os_of_component);
     for c in &mut components {
         if c.kind == stella_sbom::ComponentKind::OperatingSystem {
             continue;
@@ -263,6 +267,27 @@ pub fn input_from_sbom(r: stella_sbom::Read, name: &str) -> Input {
         }
     }
     input
+}
+
+/// The OS an SBOM's operating-system component names (`alpine` 3.10.2, `amazon` `2 (Karoo)`,
+/// `debian` 12), when it names a distribution Stella knows.
+fn os_of_component(c: &stella_sbom::Component) -> Option<stella_catalog::OsInfo> {
+    let d = stella_distro::identify(&c.name)?;
+    Some(stella_catalog::OsInfo {
+        id: d
+            .os_release_ids
+            .first()
+            .copied()
+            .unwrap_or(d.namespace)
+            .to_string(),
+        version_id: c
+            .version
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string),
+        ..stella_catalog::OsInfo::default()
+    })
 }
 
 /// The packages of a catalogued image.
@@ -376,6 +401,23 @@ pub fn coverage_warnings(coverage: &[stella_match::Coverage], db_hint: &str) -> 
     out
 }
 
+/// The namespace an OS's packages are matched in: its own, or the first distribution's whose
+/// advisories speak for it that `db` has data for (CentOS: Red Hat's), else its own (so
+/// coverage says it is missing).
+pub fn distro_namespace(
+    db: &stella_advisory::Db,
+    os: Option<&stella_catalog::OsInfo>,
+) -> Option<String> {
+    let own = os?.namespace()?;
+    let have = &db.manifest().namespaces;
+    Some(
+        stella_distro::lookup_order(&own)
+            .into_iter()
+            .find(|ns| have.get(ns).is_some_and(|&n| n > 0))
+            .unwrap_or(own),
+    )
+}
+
 /// Matches `input` against `db` and makes the report: VEX applied, `--only-fixed` and ignore
 /// entries honoured, counted, gated.
 pub fn scan(
@@ -389,7 +431,7 @@ pub fn scan(
         os,
         mut warnings,
     } = input;
-    let distro = os.as_ref().and_then(|o| o.namespace());
+    let distro = distro_namespace(db, os.as_ref());
     if packages.len() >= 100 {
         db.prefault();
     }

@@ -53,11 +53,9 @@ impl DbBuilder {
                 if e.informational.is_some() {
                     adv.informational = e.informational.clone();
                 }
-                adv.aliases.extend(
-                    db.vulnerability_list(e.vulnerabilities)?
-                        .into_iter()
-                        .filter(|v| *v != e.advisory),
-                );
+                let (ids, rating) = db.statement_list(e.vulnerabilities)?;
+                adv.aliases
+                    .extend(ids.into_iter().filter(|v| *v != e.advisory));
                 adv.affected.push(Affected {
                     namespace: ns.clone(),
                     package: pkg.clone(),
@@ -65,6 +63,7 @@ impl DbBuilder {
                     versions: e.versions,
                     status: e.status,
                     arches: e.arches,
+                    severity: rating.map(|r| r.text()),
                 });
             }
         }
@@ -392,19 +391,34 @@ impl DbBuilder {
             .map(|(i, f)| (f.as_str(), i as u16))
             .collect();
         let mut packages: BTreeMap<Vec<u8>, Vec<PackageEntry>> = BTreeMap::new();
-        let mut lists: Vec<Vec<String>> = Vec::new();
-        let mut list_of: std::collections::HashMap<Vec<String>, u32> =
-            std::collections::HashMap::new();
+        type List = (Vec<String>, Option<super::Rating>);
+        let mut lists: Vec<List> = Vec::new();
+        let mut list_of: std::collections::HashMap<List, u32> = std::collections::HashMap::new();
         for a in &advs {
             if a.withdrawn.is_some() {
                 continue;
             }
             let ids: Vec<String> = m.records_for(a).into_iter().map(str::to_string).collect();
-            let vulnerabilities = *list_of.entry(ids.clone()).or_insert_with(|| {
-                lists.push(ids);
-                (lists.len() - 1) as u32
-            });
+            // the distribution's rating: the statement's own (one release's), else its
+            // advisory's
+            let advisory_rating = (a.source == crate::model::Source::Distro)
+                .then(|| super::rating_of(&a.severities))
+                .flatten();
             for af in &a.affected {
+                let rating = match af.severity.as_deref() {
+                    _ if a.source != crate::model::Source::Distro => None,
+                    Some(r) => super::Rating::parse(r),
+                    None => advisory_rating.clone(),
+                };
+                let list = (ids.clone(), rating);
+                let vulnerabilities = match list_of.get(&list) {
+                    Some(&i) => i,
+                    None => {
+                        lists.push(list.clone());
+                        list_of.insert(list, (lists.len() - 1) as u32);
+                        (lists.len() - 1) as u32
+                    }
+                };
                 packages
                     .entry(key(&af.namespace, &af.package))
                     .or_default()
@@ -465,6 +479,7 @@ impl DbBuilder {
                         kind: s.kind.clone(),
                         value: s.value.clone(),
                         feed: fi,
+                        distro: a.source == crate::model::Source::Distro,
                     };
                     if !v.severities.contains(&st) {
                         v.severities.push(st);
@@ -476,13 +491,7 @@ impl DbBuilder {
             }
             v.severities.sort();
             v.feeds.sort();
-            let distro_feeds: std::collections::BTreeSet<u16> = members
-                .iter()
-                .filter(|a| a.source == crate::model::Source::Distro)
-                .filter_map(|a| feed_idx.get(a.feed.as_str()).copied())
-                .collect();
-            (v.severity, v.score, v.severity_from) =
-                super::choose_severity(&v.severities, |f| distro_feeds.contains(&f));
+            (v.severity, v.score, v.severity_from) = super::choose_severity(&v.severities);
             vulns.push(v);
         }
         let mut namespaces: BTreeMap<String, u64> = BTreeMap::new();

@@ -33,7 +33,7 @@ use crate::kev::{Epss, Kev};
 use crate::model::{Range, Source, Status};
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 const MAGIC: &[u8; 8] = b"STELLADB";
 const HEADER: usize = 64;
 const SECTION: usize = 24;
@@ -59,7 +59,8 @@ enum Kind {
 pub struct PackageEntry {
     /// The vulnerability records this statement is about (a DSA or ALSA covers several CVEs),
     /// as an index into the DB's shared lists (see [`Db::vulnerability_list`]): one advisory's
-    /// list is stored once however many packages it names.
+    /// list is stored once however many packages it names. The list also carries the
+    /// distribution's rating of the statement (see [`Db::statement_list`]).
     pub vulnerabilities: u32,
     /// The advisory that said it (`DSA-5380-1`, `GHSA-…`, or the CVE itself).
     pub advisory: String,
@@ -77,6 +78,48 @@ pub struct PackageEntry {
     pub arches: Vec<String>,
     /// Set when the advisory is informational (`unmaintained`, `unsound`, `notice`).
     pub informational: Option<String>,
+}
+
+/// A distribution's rating of one statement (its advisory's severity for that release): what
+/// a distro finding is rated by, so one release's rating never speaks for another's. Stored
+/// with the statement's vulnerability list, once per advisory rather than per package.
+///
+/// A named level (`important`, `low`; stored as the
+/// level, one byte, as most statements carry one) or a CVSS vector of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Rating {
+    /// A named level.
+    Level(crate::cvss::Level),
+    /// A CVSS vector (`CVSS:3.1/AV:N/…`).
+    Vector(String),
+}
+
+impl Rating {
+    /// A rating as importers state it: a level name (`important`) or a CVSS vector.
+    pub fn parse(s: &str) -> Option<Rating> {
+        let s = s.trim();
+        if let Some(l) = crate::cvss::Level::parse(s) {
+            return Some(Rating::Level(l));
+        }
+        crate::cvss::score(s).map(|_| Rating::Vector(s.to_string()))
+    }
+
+    /// The text [`Rating::parse`] reads back.
+    pub fn text(&self) -> String {
+        match self {
+            Rating::Level(l) => l.as_str().to_string(),
+            Rating::Vector(v) => v.clone(),
+        }
+    }
+
+    /// The level (and base score, for a vector) it stands for; `None` when it says nothing
+    /// Stella can read.
+    pub fn level(&self) -> Option<(crate::cvss::Level, Option<f32>)> {
+        match self {
+            Rating::Level(l) => Some((*l, None)),
+            Rating::Vector(v) => crate::cvss::score(v).map(|(s, l)| (l, Some(s as f32))),
+        }
+    }
 }
 
 /// A vulnerability record of the vulnerability index.
@@ -155,6 +198,8 @@ pub struct SeverityView<'a> {
     pub value: &'a str,
     /// The feed that said it.
     pub feed: u16,
+    /// See [`StoredSeverity::distro`].
+    pub distro: bool,
 }
 
 /// [`Kev`] read in place.
@@ -177,6 +222,8 @@ pub struct StoredSeverity {
     pub value: String,
     /// The feed that said it.
     pub feed: u16,
+    /// Said by a distribution about its own builds (it rates them, not the flaw itself).
+    pub distro: bool,
 }
 
 /// Per-feed statistics in the manifest.
@@ -227,13 +274,10 @@ fn key(namespace: &str, package: &str) -> Vec<u8> {
 }
 
 /// Chooses one severity: v3.1, then v3.0, then v4.0, then v2 (v3.x first because policies and
-/// peers are calibrated on it; a v4-only record is still scored), preferring statements from
-/// non-distro feeds for the score (they rate the flaw itself); a named level (`Important`,
-/// `HIGH`) when no vector can be scored.
-pub fn choose_severity(
-    sevs: &[StoredSeverity],
-    distro_feed: impl Fn(u16) -> bool,
-) -> (crate::cvss::Level, Option<f32>, Option<u16>) {
+/// peers are calibrated on it; a v4-only record is still scored), from statements about the
+/// flaw itself (NVD, GHSA, the ecosystems' databases) before any distribution's rating of its
+/// own builds; a named level (`Important`, `HIGH`) when no vector can be scored.
+pub fn choose_severity(sevs: &[StoredSeverity]) -> (crate::cvss::Level, Option<f32>, Option<u16>) {
     use crate::cvss::{Level, score};
     let rank = |s: &StoredSeverity| -> Option<(u8, u8)> {
         let v = s.value.trim();
@@ -248,7 +292,7 @@ pub fn choose_severity(
         } else {
             return None;
         };
-        Some((version, u8::from(!distro_feed(s.feed))))
+        Some((u8::from(!s.distro), version))
     };
     // best first; a vector that does not parse gives way to the next one
     let mut ranked: Vec<((u8, u8), usize)> = sevs
@@ -257,17 +301,52 @@ pub fn choose_severity(
         .filter_map(|(i, s)| rank(s).map(|r| (r, i)))
         .collect();
     ranked.sort_by_key(|(r, i)| (std::cmp::Reverse(*r), *i));
-    for (_, i) in ranked {
+    let named = |distro: bool| {
+        sevs.iter()
+            .enumerate()
+            .filter(|(_, s)| s.distro == distro)
+            .find_map(|(i, s)| Level::parse(&s.value).map(|l| (l, None, Some(i as u16))))
+    };
+    for (r, i) in ranked {
+        if r.0 == 0
+            && let Some(n) = named(false)
+        {
+            // the flaw's own named rating before a distribution's vector
+            return n;
+        }
         if let Some((sc, level)) = score(&sevs[i].value) {
             return (level, Some(sc as f32), Some(i as u16));
         }
     }
-    for (i, s) in sevs.iter().enumerate() {
-        if let Some(l) = Level::parse(&s.value) {
-            return (l, None, Some(i as u16));
-        }
+    named(false)
+        .or_else(|| named(true))
+        .unwrap_or((Level::Unknown, None, None))
+}
+
+/// A distribution advisory's rating of its builds, from what it states: its named level
+/// first (Red Hat's `Important`, an ALAS `medium`: what the distribution publishes and peers
+/// show), else its best-scoring CVSS vector.
+pub fn rating_of(severities: &[crate::model::Severity]) -> Option<Rating> {
+    if let Some(l) = severities
+        .iter()
+        .filter(|s| !s.kind.starts_with("CVSS_"))
+        .find_map(|s| crate::cvss::Level::parse(&s.value))
+    {
+        return Some(Rating::Level(l));
     }
-    (Level::Unknown, None, None)
+    let stored: Vec<StoredSeverity> = severities
+        .iter()
+        .map(|s| StoredSeverity {
+            kind: s.kind.clone(),
+            value: s.value.clone(),
+            feed: 0,
+            distro: false,
+        })
+        .collect();
+    match choose_severity(&stored) {
+        (_, Some(_), Some(i)) => Some(Rating::Vector(stored[usize::from(i)].value.clone())),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -287,6 +366,7 @@ mod tests {
                 kind: "CVSS_V3".into(),
                 value: "CVSS:3.1/AV:N".into(),
                 feed: 3,
+                distro: true,
             }],
             severity: crate::cvss::Level::High,
             score: Some(7.5),
@@ -327,7 +407,8 @@ mod tests {
             [SeverityView {
                 kind: "CVSS_V3",
                 value: "CVSS:3.1/AV:N",
-                feed: 3
+                feed: 3,
+                distro: true
             }]
         );
         assert_eq!(

@@ -298,6 +298,11 @@ impl Db {
 
     /// The vulnerability ids of a [`PackageEntry::vulnerabilities`] list.
     pub fn vulnerability_list(&self, idx: u32) -> Result<Vec<String>, Error> {
+        self.statement_list(idx).map(|(v, _)| v)
+    }
+
+    /// A shared list with the distribution's rating of the statements that refer to it.
+    pub fn statement_list(&self, idx: u32) -> Result<(Vec<String>, Option<super::Rating>), Error> {
         let index = self.section(Kind::ListIndex);
         let at = idx as usize * 16;
         if at + 16 > index.len() {

@@ -1,0 +1,364 @@
+//! One distribution, many names: SBOMs of real producers (Syft, trivy-cdxgen) and of Trivy's
+//! spellings for distributions we have no image of, matched in the namespace their advisories
+//! use (Amazon Linux 1's `2018.03` is `amazon:1`, CentOS by Red Hat's data); every finding
+//! rated by the release that matched it, never by another release's advisory; each advisory
+//! listed once in `matchDetails.found`.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+use std::path::Path;
+use std::process::Command;
+
+fn stella(args: &[&str], cache: &Path) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_stella"))
+        .args(args)
+        .env("STELLA_CACHE", cache)
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn producers(file: &str) -> String {
+    format!(
+        "{}/../stella-sbom/testdata/producers/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// An OSV record of a distribution's advisory (`Moderate: …` summaries carry its rating, as
+/// AlmaLinux's and Red Hat's do).
+fn osv(id: &str, cve: &str, ecosystem: &str, package: &str, fixed: &str, summary: &str) -> String {
+    format!(
+        r#"{{"schema_version":"1.6.0","id":"{id}","modified":"2024-01-01T00:00:00Z","published":"2024-01-01T00:00:00Z","summary":"{summary}","related":["{cve}"],"affected":[{{"package":{{"ecosystem":"{ecosystem}","name":"{package}"}},"ranges":[{{"type":"ECOSYSTEM","events":[{{"introduced":"0"}},{{"fixed":"{fixed}"}}]}}]}}]}}"#
+    )
+}
+
+fn import(dir: &Path, records: &[(&str, String)]) -> String {
+    let feed = dir.join("feed");
+    std::fs::create_dir_all(&feed).unwrap();
+    for (name, r) in records {
+        std::fs::write(feed.join(format!("{name}.json")), r).unwrap();
+    }
+    let db = dir.join("t.db");
+    let (code, _, err) = stella(
+        &[
+            "db",
+            "import",
+            "--db",
+            db.to_str().unwrap(),
+            "--format",
+            "osv",
+            feed.to_str().unwrap(),
+        ],
+        &dir.join("cache"),
+    );
+    assert_eq!(code, 0, "{err}");
+    db.to_str().unwrap().to_string()
+}
+
+/// A Trivy-style CycloneDX document: the OS as an `operating-system` component (Trivy writes
+/// its family and OS name) and one package whose purl carries `distro=` as Trivy writes it.
+fn trivy_sbom(os: Option<(&str, &str)>, purl: &str) -> String {
+    let os = os.map_or(String::new(), |(name, version)| {
+        format!(
+            r#"{{"bom-ref":"os","type":"operating-system","name":"{name}","version":"{version}","properties":[{{"name":"aquasecurity:trivy:Class","value":"os-pkgs"}}]}},"#
+        )
+    });
+    let name = purl
+        .split('@')
+        .next()
+        .and_then(|n| n.rsplit('/').next())
+        .unwrap();
+    let version = purl
+        .split('@')
+        .nth(1)
+        .and_then(|v| v.split('?').next())
+        .unwrap();
+    format!(
+        r#"{{"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[{os}{{"bom-ref":"p","type":"library","name":"{name}","version":"{version}","purl":"{purl}"}}]}}"#
+    )
+}
+
+fn scan(sbom: &str, db: &str, dir: &Path) -> serde_json::Value {
+    let f = dir.join("sbom.cdx.json");
+    std::fs::write(&f, sbom).unwrap();
+    let (code, out, err) = stella(
+        &["scan", f.to_str().unwrap(), "--db", db, "-f", "json"],
+        &dir.join("cache"),
+    );
+    assert!(code == 0 || code == 1, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+#[test]
+fn real_producers_sboms_name_the_os_their_advisories_are_keyed_by() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = import(
+        dir.path(),
+        &[(
+            "a",
+            osv("X-1", "CVE-2099-1", "Alpine:v3.10", "musl", "9.9-r0", "x"),
+        )],
+    );
+    for (file, ns, n) in [
+        ("alpine-3.10.syft.cdx.json", "alpine:3.10", 14),
+        ("alpine-3.10.syft.spdx.json", "alpine:3.10", 14),
+        ("alpine-3.10.syft.json", "alpine:3.10", 14),
+        // Trivy writes `distro=3.10.4`: the version alone, its OS component says Alpine
+        ("alpine-3.10.trivy-cdxgen.cdx.json", "alpine:3.10", 14),
+        ("debian-12.syft.cdx.json", "debian:12", 88),
+        ("debian-12.trivy-cdxgen.cdx.json", "debian:12", 88),
+    ] {
+        let (code, out, err) = stella(
+            &["scan", &producers(file), "--db", &db, "-f", "json"],
+            &dir.path().join("cache"),
+        );
+        assert!(code == 0 || code == 1, "{file}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let cov = v["coverage"].as_array().unwrap();
+        let os: Vec<&serde_json::Value> = cov
+            .iter()
+            .filter(|c| c["namespace"].as_str().unwrap().contains(':'))
+            .collect();
+        assert_eq!(os.len(), 1, "{file}: {cov:?}");
+        assert_eq!(os[0]["namespace"], ns, "{file}");
+        assert_eq!(os[0]["packages"], n, "{file}");
+        if ns == "alpine:3.10" {
+            // and the Alpine package is matched in it
+            assert!(
+                v["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|f| f["vulnerabilityId"] == "CVE-2099-1"),
+                "{file}"
+            );
+        }
+    }
+}
+
+#[test]
+fn trivy_spellings_of_other_distributions_land_in_their_namespaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = import(
+        dir.path(),
+        &[
+            (
+                "al1",
+                osv("ALAS-1", "CVE-2099-11", "Amazon:1", "curl", "9.9", "x"),
+            ),
+            (
+                "al2",
+                osv("ALAS2-1", "CVE-2099-12", "Amazon:2", "curl", "9.9", "x"),
+            ),
+            (
+                "rh7",
+                osv("RHSA-1", "CVE-2099-13", "Red Hat:7", "curl", "9.9", "x"),
+            ),
+            (
+                "alma8",
+                osv("ALSA-8", "CVE-2099-14", "AlmaLinux:8", "curl", "9.9", "x"),
+            ),
+            (
+                "mariner",
+                osv(
+                    "CBL-1",
+                    "CVE-2099-15",
+                    "CBL-Mariner:1.0",
+                    "curl",
+                    "9.9",
+                    "x",
+                ),
+            ),
+            (
+                "apk",
+                osv("X-2", "CVE-2099-16", "Alpine:v3.10", "musl", "9.9-r0", "x"),
+            ),
+        ],
+    );
+    for (os, purl, ns, cve) in [
+        (
+            Some(("amazon", "AMI release 2018.03")),
+            "pkg:rpm/amazon/curl@7.61.1-12.93.amzn1?arch=x86_64&distro=amazon-AMI%20release%202018.03",
+            "amazon:1",
+            "CVE-2099-11",
+        ),
+        (
+            Some(("amazon", "2 (Karoo)")),
+            "pkg:rpm/amazon/curl@7.79.1-1.amzn2.0.1?arch=x86_64&distro=amazon-2%20%28Karoo%29",
+            "amazon:2",
+            "CVE-2099-12",
+        ),
+        // no OS component: the qualifier alone
+        (
+            None,
+            "pkg:rpm/amazon/curl@7.79.1-1.amzn2.0.1?arch=x86_64&distro=amazon-2%20%28Karoo%29",
+            "amazon:2",
+            "CVE-2099-12",
+        ),
+        // CentOS has no advisories of its own: Red Hat's speak for it
+        (
+            Some(("centos", "7.9.2009")),
+            "pkg:rpm/centos/curl@7.29.0-59.el7?arch=x86_64&distro=centos-7.9.2009",
+            "redhat:7",
+            "CVE-2099-13",
+        ),
+        (
+            Some(("alma", "8.5")),
+            "pkg:rpm/alma/curl@7.61.1-22.el8?arch=x86_64&distro=alma-8.5",
+            "almalinux:8",
+            "CVE-2099-14",
+        ),
+        (
+            Some(("cbl-mariner", "1.0")),
+            "pkg:rpm/cbl-mariner/curl@7.76.0-6.cm1?arch=x86_64&distro=cbl-mariner-1.0",
+            "mariner:1.0",
+            "CVE-2099-15",
+        ),
+        (
+            None,
+            "pkg:apk/alpine/musl@1.1.22-r3?arch=x86_64&distro=3.10.2",
+            "alpine:3.10",
+            "CVE-2099-16",
+        ),
+        // an OS component Stella cannot name gives way to the purls' qualifier
+        (
+            Some(("linux", "5")),
+            "pkg:apk/alpine/musl@1.1.22-r3?arch=x86_64&distro=alpine-3.10.2",
+            "alpine:3.10",
+            "CVE-2099-16",
+        ),
+    ] {
+        let v = scan(&trivy_sbom(os, purl), &db, dir.path());
+        let fs = v["findings"].as_array().unwrap();
+        assert_eq!(fs.len(), 1, "{purl}: {fs:?}");
+        assert_eq!(fs[0]["vulnerabilityId"], cve, "{purl}");
+        assert_eq!(
+            fs[0]["matchDetails"]["searchedBy"]["namespace"], ns,
+            "{purl}"
+        );
+    }
+}
+
+#[test]
+fn a_finding_is_rated_by_the_release_that_matched_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // one CVE, rated differently by AlmaLinux 8's and 9's advisories, and scored by PyPI's
+    let pypi = r#"{"schema_version":"1.6.0","id":"PYSEC-2099-1","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2099-21"],"severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:N/A:N"}],"affected":[{"package":{"ecosystem":"PyPI","name":"demo"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"2.0"}]}]}]}"#;
+    let db = import(
+        dir.path(),
+        &[
+            (
+                "alma8",
+                osv(
+                    "ALSA-2099:8",
+                    "CVE-2099-21",
+                    "AlmaLinux:8",
+                    "openssl",
+                    "1:9.9-1.el8",
+                    "Moderate: openssl security update",
+                ),
+            ),
+            (
+                "alma9",
+                osv(
+                    "ALSA-2099:9",
+                    "CVE-2099-21",
+                    "AlmaLinux:9",
+                    "openssl",
+                    "1:9.9-1.el9",
+                    "Important: openssl security update",
+                ),
+            ),
+            ("pypi", pypi.to_string()),
+            // a CVE only a distribution rates: no other distribution's finding takes it
+            (
+                "alma9b",
+                osv(
+                    "ALSA-2099:10",
+                    "CVE-2099-22",
+                    "AlmaLinux:9",
+                    "zlib",
+                    "1:9.9-1.el9",
+                    "Critical: zlib security update",
+                ),
+            ),
+            (
+                "rocky",
+                osv(
+                    "RLSA-1",
+                    "CVE-2099-22",
+                    "Rocky Linux:9",
+                    "zlib",
+                    "1:9.9-1.el9",
+                    "zlib",
+                ),
+            ),
+        ],
+    );
+    let rpm = |distro: &str, el: &str, name: &str| {
+        trivy_sbom(
+            None,
+            &format!(
+                "pkg:rpm/{}/{name}@1.0-1.{el}?arch=x86_64&epoch=1&distro={distro}",
+                distro.split('-').next().unwrap()
+            ),
+        )
+    };
+    let one = |v: &serde_json::Value| v["findings"][0].clone();
+    let f = one(&scan(
+        &rpm("almalinux-9.4", "el9", "openssl"),
+        &db,
+        dir.path(),
+    ));
+    assert_eq!(
+        (f["severity"].as_str(), f["severitySource"].as_str()),
+        (Some("high"), Some("feed")),
+        "{f}"
+    );
+    let f = one(&scan(
+        &rpm("almalinux-8.10", "el8", "openssl"),
+        &db,
+        dir.path(),
+    ));
+    assert_eq!(
+        (f["severity"].as_str(), f["severitySource"].as_str()),
+        (Some("medium"), Some("feed")),
+        "{f}"
+    );
+    // a language package: the flaw's own score, not a distribution's rating
+    let f = one(&scan(
+        &trivy_sbom(None, "pkg:pypi/demo@1.0"),
+        &db,
+        dir.path(),
+    ));
+    assert_eq!(
+        (f["severity"].as_str(), f["severitySource"].as_str()),
+        (Some("medium"), Some("feed")),
+        "{f}"
+    );
+    // Rocky's statement carries no rating; AlmaLinux's `Critical` is not Rocky's to use
+    let f = one(&scan(&rpm("rocky-9.3", "el9", "zlib"), &db, dir.path()));
+    assert_eq!(f["vulnerabilityId"], "CVE-2099-22");
+    assert_eq!(f["severity"], "unknown", "{f}");
+}
+
+#[test]
+fn each_matched_advisory_is_listed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // one record naming the package twice (two ranges), as OSV allows
+    let rec = r#"{"schema_version":"1.6.0","id":"GHSA-dup1-dup1-dup1","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2099-31"],"affected":[{"package":{"ecosystem":"npm","name":"dup"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.5.0"}]}]},{"package":{"ecosystem":"npm","name":"dup"},"ranges":[{"type":"SEMVER","events":[{"introduced":"1.0.0"},{"fixed":"1.6.0"}]}]}]}"#;
+    let db = import(dir.path(), &[("npm", rec.to_string())]);
+    let v = scan(&trivy_sbom(None, "pkg:npm/dup@1.2.0"), &db, dir.path());
+    let found = v["findings"][0]["matchDetails"]["found"]
+        .as_array()
+        .unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["advisory"], "GHSA-dup1-dup1-dup1");
+    assert_eq!(found[0]["ranges"].as_array().unwrap().len(), 2, "{found:?}");
+}
