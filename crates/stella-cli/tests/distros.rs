@@ -362,3 +362,90 @@ fn each_matched_advisory_is_listed_once() {
     assert_eq!(found[0]["advisory"], "GHSA-dup1-dup1-dup1");
     assert_eq!(found[0]["ranges"].as_array().unwrap().len(), 2, "{found:?}");
 }
+
+/// `vulnerabilityId package@version` of every finding of a JSON scan.
+fn keys(target: &str, db: &str, cache: &Path) -> std::collections::BTreeSet<String> {
+    let (code, out, err) = stella(&["scan", target, "--db", db, "-f", "json"], cache);
+    assert!(code == 0 || code == 1, "{target}: {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}@{}",
+                f["vulnerabilityId"].as_str().unwrap(),
+                f["package"]["name"].as_str().unwrap(),
+                f["package"]["version"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_debian_image_and_its_producers_sboms_find_the_same_vulnerabilities() {
+    let dir = std::env::var("STELLA_SHARED_DATA").unwrap_or_else(|_| "../../../shared/data".into());
+    let shared = Path::new(&dir);
+    let image = shared.join("images/debian-bookworm-minbase.oci");
+    if !image.is_dir() {
+        eprintln!(
+            "SKIP: {} is absent; set STELLA_SHARED_DATA",
+            image.display()
+        );
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    // the shared tracker data ends before this image's builds: one Debian 12 record per
+    // source package the image has (fixed in a version above any), so every package matches
+    // through its source name
+    let syft: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(producers("debian-12.syft.cdx.json")).unwrap(),
+    )
+    .unwrap();
+    let mut sources = std::collections::BTreeSet::new();
+    for c in syft["components"].as_array().unwrap() {
+        let Some(purl) = c["purl"].as_str() else {
+            continue;
+        };
+        let upstream = purl
+            .split(['?', '&'])
+            .find_map(|q| q.strip_prefix("upstream="))
+            .map(|u| u.split("%40").next().unwrap().to_string());
+        sources.insert(upstream.unwrap_or_else(|| c["name"].as_str().unwrap().to_string()));
+    }
+    let records: Vec<(String, String)> = sources
+        .iter()
+        .enumerate()
+        .map(|(i, src)| {
+            (
+                format!("r{i}"),
+                osv(
+                    &format!("DEB-{i}"),
+                    &format!("CVE-2099-{}", 1000 + i),
+                    "Debian:12",
+                    src,
+                    "99:0",
+                    "x",
+                ),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, String)> = records
+        .iter()
+        .map(|(n, r)| (n.as_str(), r.clone()))
+        .collect();
+    let db = import(work.path(), &refs);
+    let db = db.as_str();
+    let direct = keys(&format!("oci-dir:{}", image.display()), db, &cache);
+    assert_eq!(direct.len(), 88, "every package matched once: {direct:?}");
+    for file in ["debian-12.syft.cdx.json", "debian-12.trivy-cdxgen.cdx.json"] {
+        let via = keys(&producers(file), db, &cache);
+        assert_eq!(
+            direct.symmetric_difference(&via).collect::<Vec<_>>(),
+            Vec::<&String>::new(),
+            "{file}"
+        );
+    }
+}

@@ -172,10 +172,15 @@ fn from_component(
             Some((n, _)) => n.to_string(),
             None => s,
         });
+    // the epoch as a qualifier: rpm purls by the spec, deb purls as Trivy writes them
+    // (`libattr1@2.5.1-4?epoch=1`; Syft puts `1:2.5.1-4` in the version)
+    if matches!(eco, Eco::Rpm | Eco::Deb)
+        && !version.contains(':')
+        && let Some(e) = u.qualifiers.get("epoch").filter(|e| *e != "0")
+    {
+        version = format!("{e}:{version}");
+    }
     if eco == Eco::Rpm {
-        if let Some(e) = u.qualifiers.get("epoch").filter(|e| *e != "0") {
-            version = format!("{e}:{version}");
-        }
         source = source.map(|s| {
             stella_catalog::rpm::split_source_rpm(&s)
                 .map(|(n, _)| n)
