@@ -559,3 +559,42 @@ pub fn import_file_as(
     b.add_feed(feed, advs, skipped, now);
     Ok(n)
 }
+
+/// Imports the files of one feed fetched in pieces (NVD's API pages: a full download, then the
+/// records changed since) under one feed name: files in order, a record read again later
+/// replacing the earlier one of the same id. Returns the records kept.
+pub fn import_files_as(
+    b: &mut DbBuilder,
+    format: FeedFormat,
+    files: &[std::path::PathBuf],
+    feed: &str,
+    now: &str,
+) -> Result<u64, Error> {
+    let mut by_id: BTreeMap<String, crate::model::Advisory> = BTreeMap::new();
+    let mut problems: Vec<Problem> = Vec::new();
+    for file in files {
+        let mut advs = Vec::new();
+        match read_advisories(
+            format,
+            file,
+            &mut Context::default(),
+            &mut advs,
+            &mut problems,
+        ) {
+            Err(Error::Format { path, why }) => problems.push(Problem {
+                file: path,
+                message: why,
+            }),
+            other => other?,
+        }
+        for mut a in advs {
+            a.feed = feed.to_string();
+            by_id.insert(a.id.clone(), a);
+        }
+    }
+    let n = by_id.len() as u64;
+    let skipped = problems.len() as u64;
+    b.problems.extend(problems);
+    b.add_feed(feed, by_id.into_values().collect(), skipped, now);
+    Ok(n)
+}

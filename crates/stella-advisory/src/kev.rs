@@ -143,7 +143,22 @@ pub fn read_epss(
     out: &mut BTreeMap<String, Epss>,
     problems: &mut Vec<Problem>,
 ) -> Result<Option<String>, Error> {
-    let text = fs_err::read_to_string(path)?;
+    // FIRST publishes the daily file gzipped (`epss_scores-current.csv.gz`)
+    let bytes = fs_err::read(path)?;
+    let text = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut out)
+            .map_err(|e| Error::Format {
+                path: path.display().to_string(),
+                why: format!("not a readable gzip EPSS file: {e}"),
+            })?;
+        out
+    } else {
+        String::from_utf8(bytes).map_err(|_| Error::Format {
+            path: path.display().to_string(),
+            why: "not UTF-8 text: an EPSS CSV (or its .gz) was expected".into(),
+        })?
+    };
     let mut date = None;
     let mut seen_header = false;
     for (i, line) in text.lines().enumerate() {
@@ -183,4 +198,32 @@ pub fn read_epss(
         }
     }
     Ok(date)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epss_is_read_plain_or_gzipped_as_first_publishes_it() {
+        let csv = "#model_version:v2023.03.01,score_date:2024-01-02T00:00:00+0000\ncve,epss,percentile\nCVE-2024-0001,0.5,0.9\n";
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("epss.csv");
+        std::fs::write(&plain, csv).unwrap();
+        let gz = dir.path().join("epss.csv.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut enc, csv.as_bytes()).unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        for f in [&plain, &gz] {
+            let (mut out, mut problems) = (BTreeMap::new(), Vec::new());
+            let date = read_epss(f, &mut out, &mut problems).unwrap();
+            assert_eq!(date.as_deref(), Some("2024-01-02T00:00:00+0000"));
+            assert_eq!(out["CVE-2024-0001"].score, 0.5);
+            assert!(problems.is_empty());
+        }
+        let bad = dir.path().join("bad.gz");
+        std::fs::write(&bad, [0x1f, 0x8b, 0, 1]).unwrap();
+        let err = read_epss(&bad, &mut BTreeMap::new(), &mut Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("gzip"), "{err}");
+    }
 }

@@ -149,8 +149,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 10)]
     pub header_timeout_secs: u64,
     /// Feeds the nightly merge fetches (`{"sources":[{"name","url","format"}]}`, as for
-    /// `stella db update --config`); without it the feed job reports that nothing is
-    /// configured.
+    /// `stella db update --config`); without it the default public feeds (OSV for every
+    /// ecosystem and distribution, NVD, KEV, EPSS); `off` for no feed job at all.
     #[arg(long, env = "STELLA_FEEDS")]
     pub feeds: Option<PathBuf>,
     /// When to merge feeds: a cron expression in UTC (`off` for on demand only).
@@ -716,10 +716,24 @@ pub struct DbUpdateArgs {
     /// The DB file.
     #[arg(long, env = "STELLA_DB")]
     pub db: PathBuf,
-    /// Feeds configuration (`{"sources":[{"name","url","format","sha256"?}]}`); without it,
-    /// the public upstream feeds (see docs/vulnerability-db.md).
+    /// Feeds configuration (`{"sources":[{"name","url","format","sha256"?}]}`, optionally
+    /// `"defaults": true`, `"disable": [...]`, `"mirrors": {...}`); without it, the default
+    /// feeds (OSV for every ecosystem and distribution, NVD, KEV, EPSS; docs/vulnerability-db.md).
     #[arg(long, env = "STELLA_FEEDS")]
     pub config: Option<PathBuf>,
+    /// Leave this feed out (repeatable; names as `--list` prints them).
+    #[arg(long, value_name = "NAME")]
+    pub disable: Vec<String>,
+    /// Print the feeds this update would fetch (name, format, URL) and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// NVD API key: raises NVD's rate limit from 5 to 50 requests per 30 s.
+    #[arg(long, env = "NVD_API_KEY", hide_env_values = true)]
+    pub nvd_api_key: Option<String>,
+    /// NVD's rate-limit window in milliseconds (NVD publishes 30,000; a mirror without limits
+    /// may set 0).
+    #[arg(long, env = "STELLA_NVD_WINDOW_MS", default_value_t = 30_000)]
+    pub nvd_window_ms: u64,
     /// Where downloaded feed files are kept between updates (default: `<db>.feeds/` beside it).
     #[arg(long)]
     pub cache: Option<PathBuf>,

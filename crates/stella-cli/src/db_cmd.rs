@@ -209,56 +209,6 @@ fn query(a: DbQueryArgs) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-/// The public feeds `stella db update` uses without `--config`.
-fn default_sources() -> stella_fetch::Config {
-    let src = |name: &str, url: &str, format: &str| stella_fetch::Source {
-        name: name.into(),
-        url: url.into(),
-        format: format.into(),
-        sha256: None,
-    };
-    let osv = "https://osv-vulnerabilities.storage.googleapis.com";
-    stella_fetch::Config {
-        sources: vec![
-            src("osv-pypi", &format!("{osv}/PyPI/all.zip"), "osv"),
-            src("osv-npm", &format!("{osv}/npm/all.zip"), "osv"),
-            src("osv-go", &format!("{osv}/Go/all.zip"), "osv"),
-            src("osv-crates.io", &format!("{osv}/crates.io/all.zip"), "osv"),
-            src("osv-maven", &format!("{osv}/Maven/all.zip"), "osv"),
-            src("osv-rubygems", &format!("{osv}/RubyGems/all.zip"), "osv"),
-            src("osv-nuget", &format!("{osv}/NuGet/all.zip"), "osv"),
-            src("osv-packagist", &format!("{osv}/Packagist/all.zip"), "osv"),
-            src("osv-almalinux", &format!("{osv}/AlmaLinux/all.zip"), "osv"),
-            src("osv-rocky", &format!("{osv}/Rocky%20Linux/all.zip"), "osv"),
-            src(
-                "alpine-v3.20-main",
-                "https://secdb.alpinelinux.org/v3.20/main.json",
-                "alpine-secdb",
-            ),
-            src(
-                "alpine-v3.20-community",
-                "https://secdb.alpinelinux.org/v3.20/community.json",
-                "alpine-secdb",
-            ),
-            src(
-                "debian-dsa",
-                "https://salsa.debian.org/security-tracker-team/security-tracker/-/raw/master/data/DSA/list",
-                "debian-tracker",
-            ),
-            src(
-                "debian-dla",
-                "https://salsa.debian.org/security-tracker-team/security-tracker/-/raw/master/data/DLA/list",
-                "debian-tracker",
-            ),
-            src(
-                "kev",
-                "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
-                "kev",
-            ),
-        ],
-    }
-}
-
 /// Fetches a DB built elsewhere and its `.sig`, checks its structure, digest and (with a
 /// key) signature, and only then puts it in place of the local DB, atomically.
 fn update_prebuilt(
@@ -334,8 +284,16 @@ fn install_atomically(from: &std::path::Path, to: &std::path::Path) -> anyhow::R
 fn update(a: DbUpdateArgs) -> anyhow::Result<u8> {
     let config = match &a.config {
         Some(p) => stella_fetch::Config::load(p)?,
-        None => default_sources(),
-    };
+        None => stella_fetch::Config::defaults(),
+    }
+    .resolve(&a.disable)
+    .map_err(|e| anyhow::anyhow!("{e}\nhint: `stella db update --list` shows the feeds"))?;
+    if a.list {
+        for s in &config.sources {
+            outln!("{}\t{}\t{}", s.name, s.format, s.url);
+        }
+        return Ok(exit::OK);
+    }
     let cache = a.cache.clone().unwrap_or_else(|| {
         let mut p = a.db.clone().into_os_string();
         p.push(".feeds");
@@ -344,6 +302,8 @@ fn update(a: DbUpdateArgs) -> anyhow::Result<u8> {
     let opts = stella_fetch::Options {
         attempts: a.attempts,
         backoff: std::time::Duration::from_millis(a.backoff_ms),
+        nvd_api_key: a.nvd_api_key.clone().filter(|k| !k.trim().is_empty()),
+        nvd_window: std::time::Duration::from_millis(a.nvd_window_ms),
         ..stella_fetch::Options::default()
     };
     if stella_core::feeds::is_prebuilt(&config) {
@@ -374,6 +334,16 @@ fn update(a: DbUpdateArgs) -> anyhow::Result<u8> {
     }
     for p in &m.problems {
         eprintln!("warning: {p} (skipped)");
+    }
+    if m.unchanged {
+        eprintln!(
+            "{} is up to date: {} vulnerabilities, {} packages in {} namespaces",
+            a.db.display(),
+            m.vulnerabilities,
+            m.packages,
+            m.namespaces
+        );
+        return Ok(exit::OK);
     }
     eprintln!(
         "wrote {}: {} vulnerabilities, {} packages in {} namespaces",

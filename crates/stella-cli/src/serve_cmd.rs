@@ -94,7 +94,9 @@ pub(crate) fn run(a: ServeArgs, worker: bool) -> anyhow::Result<u8> {
             request_timeout: std::time::Duration::from_secs(a.request_timeout_secs.max(1)),
             header_timeout: std::time::Duration::from_secs(a.header_timeout_secs.max(1)),
             schedule: stella_core::scheduler::Settings {
-                feeds: a.feeds.clone(),
+                // `--feeds off`: no feed job at all (air-gapped sites import kits instead)
+                feeds: a.feeds.clone().filter(|f| f.as_os_str() != "off"),
+                default_feeds: a.feeds.is_none(),
                 feeds_cron: (a.feeds_cron != "off").then(|| a.feeds_cron.clone()),
                 rescan_cron: a.rescan_cron.clone(),
                 jitter_secs: a.schedule_jitter_secs,

@@ -323,3 +323,275 @@ fn update_installs_a_signed_prebuilt_db_only_when_it_verifies() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("only source"), "{err}");
 }
+
+/// The test feed server (`tests/feed_server.py`): upstream URL layouts, NVD's API.
+fn feed_server(root: &Path, nvd: &Path, log: &Path) -> Option<(Server, u16)> {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/feed_server.py");
+    let child = Command::new("python3")
+        .arg(script)
+        .arg(port.to_string())
+        .arg(root)
+        .arg(nvd)
+        .arg(log)
+        .args(["--max-page", "2"])
+        .stdout(std::process::Stdio::null())
+        .spawn();
+    let Ok(child) = child else {
+        eprintln!("SKIP: python3 is not available to serve the feeds");
+        return None;
+    };
+    let server = Server(child);
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the feed server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some((server, port))
+}
+
+fn zip_of(path: &Path, records: &[(&str, String)]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for (name, body) in records {
+        z.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut z, body.as_bytes()).unwrap();
+    }
+    z.finish().unwrap();
+}
+
+#[test]
+fn the_default_feeds_work_out_of_the_box_through_a_mirror_of_their_upstreams() {
+    let site = tempfile::tempdir().unwrap();
+    let root = site.path().join("www");
+    let nvd = site.path().join("nvd");
+    std::fs::create_dir_all(&nvd).unwrap();
+    for f in std::fs::read_dir(fixture("nvd-api")).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, nvd.join(f.file_name().unwrap())).unwrap();
+    }
+    let log = site.path().join("nvd.log");
+    let work = tempfile::tempdir().unwrap();
+    let db = work.path().join("v.db");
+    let config = work.path().join("feeds.json");
+    let Some((_server, port)) = feed_server(&root, &nvd, &log) else {
+        return;
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"defaults": true, "mirrors": {{
+                "https://osv-vulnerabilities.storage.googleapis.com": "{base}/osv",
+                "https://services.nvd.nist.gov": "{base}/nvd",
+                "https://www.cisa.gov": "{base}/cisa",
+                "https://epss.empiricalsecurity.com": "{base}/epss"}}}}"#
+        ),
+    )
+    .unwrap();
+    let db_s = db.to_str().unwrap();
+    let cfg_s = config.to_str().unwrap();
+    let update = |extra: &[&str], env: &[(&str, &str)]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_stella"));
+        c.args(["db", "update", "--db", db_s, "--config", cfg_s])
+            .args([
+                "--attempts",
+                "3",
+                "--backoff-ms",
+                "10",
+                "--nvd-window-ms",
+                "300",
+            ])
+            .args(extra)
+            .env_remove("NVD_API_KEY");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // every default feed, at its upstream path under the mirror
+    let (code, listing, err) = update(&["--list"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let mut osv_paths = Vec::new();
+    for line in listing.lines() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        assert!(cols[2].starts_with(&base), "{line}");
+        if cols[1] == "osv" {
+            osv_paths.push(urlish_path(&cols[2][base.len()..]));
+        }
+    }
+    assert!(osv_paths.len() >= 20, "{listing}");
+    for p in &osv_paths {
+        zip_of(&root.join(p), &[]);
+    }
+    zip_of(
+        &root.join("osv/PyPI/all.zip"),
+        &[(
+            "GHSA-xxxx-yyyy-zzzz.json",
+            std::fs::read_to_string(fixture("osv/GHSA-example.json")).unwrap(),
+        )],
+    );
+    zip_of(
+        &root.join("osv/Ubuntu/all.zip"),
+        &[(
+            "UBUNTU-CVE-2099-1.json",
+            r#"{"schema_version":"1.6.0","id":"UBUNTU-CVE-2099-1","modified":"2024-01-01T00:00:00Z","upstream":["CVE-2099-1"],"affected":[{"package":{"ecosystem":"Ubuntu:22.04:LTS","name":"openssl"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"3.0.2-0ubuntu1.15"}]}]}]}"#.to_string(),
+        )],
+    );
+    let kev = root.join("cisa/sites/default/files/feeds/known_exploited_vulnerabilities.json");
+    std::fs::create_dir_all(kev.parent().unwrap()).unwrap();
+    std::fs::write(
+        &kev,
+        r#"{"title":"CISA Catalog of Known Exploited Vulnerabilities","catalogVersion":"2024.01.01","dateReleased":"2024-01-01T00:00:00.000Z","count":1,"vulnerabilities":[{"cveID":"CVE-2023-0001","vendorProject":"Palo Alto Networks","product":"Cortex XDR Agent","vulnerabilityName":"x","dateAdded":"2024-01-01","shortDescription":"x","requiredAction":"x","dueDate":"2024-01-22","knownRansomwareCampaignUse":"Unknown","notes":""}]}"#,
+    )
+    .unwrap();
+    let epss = root.join("epss/epss_scores-current.csv.gz");
+    std::fs::create_dir_all(epss.parent().unwrap()).unwrap();
+    {
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                "import gzip,sys; open(sys.argv[1],'wb').write(gzip.compress(b'#model_version:v2023.03.01,score_date:2024-01-01T00:00:00+0000\\ncve,epss,percentile\\nCVE-2023-0001,0.97,0.99\\n'))",
+            ])
+            .arg(&epss)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    }
+    // NVD's first answer is its rate-limit 503: retried
+    std::fs::write(root.join("nvd-fail-once"), "").unwrap();
+
+    let (code, _, err) = update(&[], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("nvd: fetched"), "{err}");
+    let q = |ns: &str, pkg: &str| {
+        stella(&[
+            "db",
+            "query",
+            "--db",
+            db_s,
+            "--namespace",
+            ns,
+            "--package",
+            pkg,
+        ])
+        .1
+    };
+    assert!(q("pypi", "example-pkg").contains("CVE-2024-0001"));
+    assert!(q("ubuntu:22.04", "openssl").contains("CVE-2099-1"));
+    let (_, info, _) = stella(&["db", "info", "--db", db_s, "--json"]);
+    let m: serde_json::Value = serde_json::from_str(&info).unwrap();
+    assert_eq!(m["kev"], 1, "{info}");
+    assert_eq!(m["epss"], 1, "{info}");
+    assert!(
+        m["feeds"]["nvd"]["records"].as_u64().unwrap() == 4,
+        "{info}"
+    );
+    // NVD paged (2 a page), no date range the first time, no key
+    let requests = || -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let first = requests();
+    let starts: Vec<&str> = first
+        .iter()
+        .map(|r| r["query"]["startIndex"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        starts,
+        ["0", "0", "2"],
+        "the 503, its retry, the second page"
+    );
+    assert!(
+        first
+            .iter()
+            .all(|r| r["query"].get("lastModStartDate").is_none())
+    );
+    assert!(first.iter().all(|r| r["apiKey"].is_null()));
+
+    // Unchanged upstreams: every file 304, NVD asked for changes since (none), with the key;
+    // the DB is not rebuilt
+    let t = Instant::now();
+    let (code, _, err) = update(&[], &[("NVD_API_KEY", "k-123")]);
+    let took = t.elapsed();
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("is up to date"), "{err}");
+    assert!(err.contains("nvd: not modified"), "{err}");
+    eprintln!("db update of unchanged feeds took {took:?}");
+    let again = requests();
+    let last = &again[first.len()..];
+    assert_eq!(last.len(), 1, "{last:?}");
+    assert!(last[0]["query"]["lastModStartDate"].is_string(), "{last:?}");
+    assert!(last[0]["query"]["lastModEndDate"].is_string(), "{last:?}");
+    assert_eq!(last[0]["apiKey"], "k-123");
+
+    // NVD changes one record: only it is fetched, and it replaces the earlier one
+    let p = nvd.join("CVE-2020-0001.json");
+    let mut rec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    rec["lastModified"] = serde_json::Value::String(
+        // after the last run's end, before the next one's (NVD's times: UTC, no zone)
+        stella_now_nvd(),
+    );
+    rec["descriptions"][0]["value"] = "Changed description.".into();
+    std::fs::write(&p, rec.to_string()).unwrap();
+    let (code, _, err) = update(&[], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("nvd: fetched") && err.contains("wrote"),
+        "{err}"
+    );
+    let (_, info, _) = stella(&["db", "info", "--db", db_s, "--json"]);
+    let m: serde_json::Value = serde_json::from_str(&info).unwrap();
+    assert_eq!(
+        m["feeds"]["nvd"]["records"], 4,
+        "the changed record replaced its page's"
+    );
+
+    // One feed goes away upstream: its earlier copy is used, exit 10
+    std::fs::remove_file(root.join("osv/Ubuntu/all.zip")).unwrap();
+    let (code, _, err) = update(&[], &[]);
+    assert_eq!(code, 10, "{err}");
+    assert!(err.contains("osv-ubuntu: HTTP 404"), "{err}");
+    assert!(q("ubuntu:22.04", "openssl").contains("CVE-2099-1"));
+    // and it can be switched off
+    let (code, _, err) = update(&["--disable", "osv-ubuntu"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!q("ubuntu:22.04", "openssl").contains("CVE-2099-1"));
+    let (code, _, err) = update(&["--disable", "osv-ubunt"], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no feed named `osv-ubunt`"), "{err}");
+}
+
+/// A URL's path with its `%20`s decoded, as a file under the server's root.
+fn urlish_path(p: &str) -> String {
+    p.trim_start_matches('/').replace("%20", " ")
+}
+
+/// Now (to the second), as NVD writes `lastModified` (UTC, milliseconds, no zone).
+fn stella_now_nvd() -> String {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import datetime; print((datetime.datetime.now(datetime.timezone.utc)).strftime('%Y-%m-%dT%H:%M:%S.000'))",
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}

@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use serde::Serialize;
+use sha2::Digest as _;
 
 /// What happened to one source.
 #[derive(Debug, Clone, Serialize)]
@@ -40,6 +41,9 @@ pub struct Merged {
     pub packages: u64,
     /// Namespaces in the new DB.
     pub namespaces: usize,
+    /// Every source answered "not modified" and the DB is the one built from them: it was
+    /// left as it was, not rebuilt.
+    pub unchanged: bool,
 }
 
 impl SourceOutcome {
@@ -114,7 +118,13 @@ pub fn merge(
     use stella_advisory::import::FeedFormat;
     let mut formats = Vec::new();
     for s in &config.sources {
-        let f = FeedFormat::parse(&s.format).ok_or_else(|| MergeError::Format {
+        // NVD's API arrives as pages of its API 2.0 format
+        let format = if s.format == "nvd-api" {
+            "nvd"
+        } else {
+            s.format.as_str()
+        };
+        let f = FeedFormat::parse(format).ok_or_else(|| MergeError::Format {
             name: s.name.clone(),
             format: s.format.clone(),
             known: stella_advisory::import::FORMAT_NAMES
@@ -126,6 +136,33 @@ pub fn merge(
         formats.push(f);
     }
     let results = stella_fetch::fetch_all(config, cache, opts)?;
+    // nothing new anywhere and the DB is the one these files made: keep it
+    let inputs = fingerprint(&results);
+    let built = cache.join(BUILT);
+    let unchanged = results
+        .iter()
+        .all(|(_, o, f)| *o == stella_fetch::Outcome::NotModified && f.is_some())
+        && std::fs::read_to_string(&built)
+            .ok()
+            .and_then(|t| serde_json::from_str::<Built>(&t).ok())
+            .is_some_and(|b| {
+                b.inputs == inputs
+                    && stella_advisory::Db::open(db).is_ok_and(|d| d.digest() == b.db_digest)
+            });
+    if unchanged && let Ok(d) = stella_advisory::Db::open(db) {
+        let m = d.manifest();
+        return Ok(Merged {
+            sources: results
+                .iter()
+                .map(|(s, o, _)| SourceOutcome::of(&s.name, o))
+                .collect(),
+            problems: Vec::new(),
+            vulnerabilities: m.vulnerabilities,
+            packages: m.packages,
+            namespaces: m.namespaces.len(),
+            unchanged: true,
+        });
+    }
     let stamp = stella_sbom::now();
     let mut b = stella_advisory::DbBuilder::new();
     let mut sources = Vec::new();
@@ -134,7 +171,21 @@ pub fn merge(
         sources.push(SourceOutcome::of(&s.name, outcome));
         if let Some(f) = file {
             usable += 1;
-            stella_advisory::import::import_file_as(&mut b, fmt, f, &s.name, &stamp)?;
+            if f.is_dir() {
+                let mut pages: Vec<std::path::PathBuf> = std::fs::read_dir(f)
+                    .map_err(|e| MergeError::Io {
+                        path: f.display().to_string(),
+                        why: e.to_string(),
+                    })?
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                    .collect();
+                pages.sort();
+                stella_advisory::import::import_files_as(&mut b, fmt, &pages, &s.name, &stamp)?;
+            } else {
+                stella_advisory::import::import_file_as(&mut b, fmt, f, &s.name, &stamp)?;
+            }
         }
     }
     if usable == 0 {
@@ -167,13 +218,75 @@ pub fn merge(
             why: e.to_string(),
         }
     })?;
+    if let Ok(d) = stella_advisory::Db::open(db) {
+        let record = Built {
+            inputs,
+            db_digest: d.digest(),
+        };
+        // only an optimisation: a record that cannot be written means a rebuild next time
+        let _ = std::fs::write(&built, serde_json::to_vec(&record).unwrap_or_default());
+    }
     Ok(Merged {
         sources,
         problems,
         vulnerabilities: m.vulnerabilities,
         packages: m.packages,
         namespaces: m.namespaces.len(),
+        unchanged: false,
     })
+}
+
+/// Which inputs the DB was last built from, and which DB that was.
+const BUILT: &str = "built.json";
+
+#[derive(Serialize, serde::Deserialize)]
+struct Built {
+    inputs: String,
+    db_digest: String,
+}
+
+/// The inputs of a merge: every source's name, format, URL and cached file (size and time;
+/// for a directory of pages, each page's).
+fn fingerprint(
+    results: &[(
+        stella_fetch::Source,
+        stella_fetch::Outcome,
+        Option<std::path::PathBuf>,
+    )],
+) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    let stamp = |p: &Path, out: &mut String| {
+        if let Ok(m) = std::fs::metadata(p) {
+            let t = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            let _ = write!(out, "{}:{}:{t};", p.display(), m.len());
+        }
+    };
+    for (s, _, f) in results {
+        let _ = write!(text, "{}|{}|{}|", s.name, s.format, s.url);
+        if let Some(f) = f {
+            if f.is_dir() {
+                let mut pages: Vec<_> = std::fs::read_dir(f)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| e.path())
+                    .collect();
+                pages.sort();
+                for p in pages {
+                    stamp(&p, &mut text);
+                }
+            } else {
+                stamp(f, &mut text);
+            }
+        }
+        text.push('\n');
+    }
+    format!("{:x}", sha2::Sha256::digest(text.as_bytes()))
 }
 
 /// The source format of a DB built elsewhere (another Stella Core, a mirror, an offline kit):
@@ -246,6 +359,7 @@ pub fn fetch_prebuilt(
     };
     let both = stella_fetch::Config {
         sources: vec![s.clone(), sig],
+        ..stella_fetch::Config::default()
     };
     let fetch_err = |error: String| PrebuiltError::Fetch {
         name: s.name.clone(),

@@ -49,6 +49,9 @@ pub struct Settings {
     /// The feeds configuration (`{"sources": [...]}`); without it the feed job fails (and says
     /// why) and only on-demand DB swaps (`POST /feeds/update`) change the DB.
     pub feeds: Option<std::path::PathBuf>,
+    /// Without `feeds`: merge the default public feeds ([`stella_fetch::Config::defaults`]),
+    /// as `stella serve` does unless told `--feeds off`.
+    pub default_feeds: bool,
     /// When to merge feeds (cron, UTC); `None`: only on demand.
     pub feeds_cron: Option<String>,
     /// When to re-scan; `None`: after every successful feed merge.
@@ -78,6 +81,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             feeds: None,
+            default_feeds: false,
             feeds_cron: Some("59 0 * * *".into()),
             rescan_cron: None,
             jitter_secs: 300,
@@ -193,7 +197,7 @@ impl Scheduler {
             .transpose()
             .map_err(|e| e.to_string())?
             // without feeds to fetch, a schedule would only fail every night
-            .filter(|_| s.feeds.is_some());
+            .filter(|_| s.feeds.is_some() || s.default_feeds);
         let rescan_cron = s
             .rescan_cron
             .as_deref()
@@ -459,10 +463,12 @@ const FEEDS_DOC: &str = "scheduler/feeds";
 impl Core {
     /// The feed job: merge, check, swap in; per-source freshness recorded for `/feeds`.
     fn feed_job(&self) -> Result<serde_json::Value, String> {
-        let Some(path) = &self.config.schedule.feeds else {
-            return Err("no feeds configured: start Core with `stella serve --feeds FILE` (the format of `stella db update --config`)".into());
-        };
-        let config = stella_fetch::Config::load(path).map_err(|e| e.to_string())?;
+        let config = match &self.config.schedule.feeds {
+            Some(path) => stella_fetch::Config::load(path).map_err(|e| e.to_string())?,
+            None if self.config.schedule.default_feeds => stella_fetch::Config::defaults(),
+            None => return Err("no feeds configured: Core was started with `--feeds off`; start it with `stella serve --feeds FILE` (the format of `stella db update --config`) or without `--feeds` for the default feeds".into()),
+        }
+        .resolve(&[])?;
         let cache = self.config.data.join("feeds-cache");
         let mut tmp = self.config.db.as_os_str().to_owned();
         tmp.push(".merging");
@@ -916,12 +922,15 @@ pub(crate) async fn run_job(
     if !JOBS.contains(&name.as_str()) {
         return Err(unknown_job(&name));
     }
-    if name == "feeds" && core.config.schedule.feeds.is_none() {
+    if name == "feeds"
+        && core.config.schedule.feeds.is_none()
+        && !core.config.schedule.default_feeds
+    {
         // nothing to fetch: a mistake to fix, not a failure to retry
         return Err(Problem::new(
             StatusCode::CONFLICT,
             "No feeds configured",
-            "Core has no feed list, so there is nothing to update: start it with `stella serve --feeds FILE` (the format of `stella db update --config`), or import feeds offline with `stella db import`",
+            "Core was started with `--feeds off`, so there is nothing to update: start it with `stella serve --feeds FILE` (the format of `stella db update --config`) or without `--feeds` for the default feeds, or import feeds offline with `stella db import`",
         ));
     }
     let sched = core.scheduler()?;

@@ -13,6 +13,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+mod defaults;
+mod nvd;
+
+pub use defaults::{EPSS, KEV, NVD, OSV};
+
 /// One feed to fetch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Source {
@@ -27,11 +32,22 @@ pub struct Source {
     pub sha256: Option<String>,
 }
 
-/// The feeds configuration file: `{"sources": [...]}`.
+/// The feeds configuration file: `{"sources": [...]}`, optionally with `"defaults": true`
+/// (the default feeds too), `"disable": [names]` and `"mirrors": {upstream prefix: mirror}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Config {
     /// Sources in order.
+    #[serde(default)]
     pub sources: Vec<Source>,
+    /// Also fetch [`Config::defaults`] (a source of the same name here replaces one).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub defaults: bool,
+    /// Names of sources not to fetch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disable: Vec<String>,
+    /// URL prefixes rewritten to a mirror's (air-gapped sites, internal caches).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mirrors: BTreeMap<String, String>,
 }
 
 /// What we remember about a cached file, for conditional requests.
@@ -50,6 +66,10 @@ pub struct Cached {
     pub url: String,
     /// When it was fetched (seconds since the epoch).
     pub fetched: u64,
+    /// For a feed fetched in pieces (NVD's API): the time (RFC 3339) up to which its records
+    /// are complete, where the next fetch asks for changes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complete_to: Option<String>,
 }
 
 /// What happened to one source.
@@ -97,6 +117,12 @@ pub struct Options {
     pub connect_timeout: Duration,
     /// Whole-request timeout.
     pub timeout: Duration,
+    /// NVD's API key (`NVD_API_KEY`): raises its rate limit from 5 to 50 requests per window.
+    pub nvd_api_key: Option<String>,
+    /// NVD's rate-limit window (30 s, as NVD publishes it; a mirror without limits may set 0).
+    pub nvd_window: Duration,
+    /// Records per NVD page (NVD's maximum, 2,000).
+    pub nvd_page_size: u32,
 }
 
 impl Default for Options {
@@ -107,6 +133,9 @@ impl Default for Options {
             max_bytes: 2 << 30,
             connect_timeout: Duration::from_secs(15),
             timeout: Duration::from_secs(600),
+            nvd_api_key: None,
+            nvd_window: Duration::from_secs(30),
+            nvd_page_size: 2000,
         }
     }
 }
@@ -139,6 +168,21 @@ impl Config {
                     why: format!("source `{}`: only http(s) URLs are supported", s.name),
                 });
             }
+        }
+        for (from, to) in &c.mirrors {
+            if !(to.starts_with("https://") || to.starts_with("http://")) {
+                return Err(Error::Config {
+                    path: path.display().to_string(),
+                    why: format!("mirror of `{from}`: `{to}` is not an http(s) URL"),
+                });
+            }
+        }
+        if c.sources.is_empty() && !c.defaults {
+            return Err(Error::Config {
+                path: path.display().to_string(),
+                why: "no sources: list some, or set \"defaults\": true for the default feeds"
+                    .into(),
+            });
         }
         Ok(c)
     }
@@ -281,6 +325,7 @@ fn attempt(
             sha256: sha,
             url: s.url.clone(),
             fetched: now,
+            complete_to: None,
         }),
     )
 }
@@ -308,6 +353,19 @@ pub fn fetch_all(
         let mut outcome = None;
         let mut delay = opts.backoff;
         let mut last_error = String::new();
+        // NVD's API: pages, incremental, rate-limited, its own retries
+        if s.format == nvd::FORMAT {
+            let (o, cached) = nvd::fetch(&agent, s, prev.as_ref(), cache, opts, now);
+            if let Some(c) = cached {
+                state.insert(s.name.clone(), c);
+            }
+            let file = state
+                .get(&s.name)
+                .map(|c| c.file.clone())
+                .filter(|f| f.exists());
+            out.push((s.clone(), o, file));
+            continue;
+        }
         for k in 0..opts.attempts.max(1) {
             if k > 0 {
                 std::thread::sleep(delay);

@@ -57,7 +57,9 @@ pub fn serve_command(data: &Path) -> Command {
         .env_remove("STELLA_DB")
         .env_remove("STELLA_POLICY")
         .env_remove("STELLA_ANONYMOUS")
-        .env_remove("STELLA_ISSUER");
+        .env_remove("STELLA_ISSUER")
+        // no nightly fetch of the public feeds from a test's Core (`--feeds FILE` overrides)
+        .env("STELLA_FEEDS", "off");
     if scaled() {
         // a restarted Core takes over its own earlier jobs after the lease, as a replica would
         cmd.args(["--lease-secs", "2"]);
