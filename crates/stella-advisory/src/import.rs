@@ -69,6 +69,16 @@ pub enum FeedFormat {
     Minimos,
     /// The RustSec advisory database in its native Markdown/TOML form.
     RustSec,
+    /// ENISA's EU Vulnerability Database (API JSON).
+    Euvd,
+    /// Japan's JVN iPedia (MyJVN's JVNRSS).
+    Jvn,
+    /// China's CNNVD (its XML export).
+    Cnnvd,
+    /// China's CNVD (its XML export).
+    Cnvd,
+    /// Russia's FSTEC BDU (`vulxml.xml`).
+    Bdu,
 }
 
 /// `--format` names and their formats, for parsing and for help texts.
@@ -101,6 +111,11 @@ pub const FORMAT_NAMES: &[(&str, FeedFormat)] = &[
     ("chainguard", FeedFormat::Chainguard),
     ("minimos", FeedFormat::Minimos),
     ("rustsec", FeedFormat::RustSec),
+    ("euvd", FeedFormat::Euvd),
+    ("jvn", FeedFormat::Jvn),
+    ("cnnvd", FeedFormat::Cnnvd),
+    ("cnvd", FeedFormat::Cnvd),
+    ("bdu", FeedFormat::Bdu),
     ("kev", FeedFormat::Kev),
     ("epss", FeedFormat::Epss),
 ];
@@ -115,6 +130,8 @@ impl FeedFormat {
             "almalinux" => "alma",
             "csaf" | "redhat" => "redhat-csaf",
             "cvrf" => "suse",
+            "jvn-rss" | "myjvn" => "jvn",
+            "fstec" | "vulxml" => "bdu",
             other => other,
         };
         FORMAT_NAMES.iter().find(|(n, _)| *n == s).map(|(_, f)| *f)
@@ -146,6 +163,11 @@ impl FeedFormat {
             FeedFormat::Chainguard => "chainguard",
             FeedFormat::Minimos => "minimos",
             FeedFormat::RustSec => "rustsec",
+            FeedFormat::Euvd => "euvd",
+            FeedFormat::Jvn => "jvn",
+            FeedFormat::Cnnvd => "cnnvd",
+            FeedFormat::Cnvd => "cnvd",
+            FeedFormat::Bdu => "bdu",
             FeedFormat::DebianJson => "debian-json",
             FeedFormat::DebianVulnList => "debian-vuln-list",
             _ => return None,
@@ -193,6 +215,11 @@ fn read_advisories(
         FeedFormat::Chainguard => alpine::read_package_secfixes(f, "chainguard", advs, problems),
         FeedFormat::Minimos => alpine::read_package_secfixes(f, "minimos", advs, problems),
         FeedFormat::RustSec => crate::rustsec::read_rustsec(f, advs, problems),
+        FeedFormat::Euvd => crate::regional::read_euvd(f, advs, problems),
+        FeedFormat::Jvn => crate::regional::read_jvn(f, advs, problems),
+        FeedFormat::Cnnvd => crate::regional::read_cnnvd(f, advs, problems),
+        FeedFormat::Cnvd => crate::regional::read_cnvd(f, advs, problems),
+        FeedFormat::Bdu => crate::regional::read_bdu(f, advs, problems),
         FeedFormat::Kev | FeedFormat::Epss => Ok(()),
     }
 }

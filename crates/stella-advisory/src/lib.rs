@@ -26,6 +26,7 @@ pub mod oracle;
 pub mod osv;
 pub mod redhat;
 pub mod redhat_api;
+pub mod regional;
 pub mod rootio;
 pub mod rustsec;
 pub mod sign;

@@ -2,7 +2,8 @@
 //!
 //! Traps:
 //! - A distro advisory (DSA, ALSA…) lists the CVEs it *fixes*; those are different
-//!   vulnerabilities, so it contributes to each CVE's record and never joins them.
+//!   vulnerabilities, so it contributes to each CVE's record and never joins them. So does a
+//!   regional catalogue's record (EUVD, JVNDB, CNNVD, CNVD, BDU) for the CVEs it covers.
 //! - OSV aliases (GHSA ↔ CVE ↔ PYSEC) name the *same* vulnerability and are joined
 //!   transitively; the record's id is its CVE when it has exactly one, else the smallest id.
 //! - Every source's statement about a package is kept with its provenance; precedence is
@@ -48,9 +49,12 @@ impl Merge {
     }
 }
 
-/// The CVEs a distro advisory fixes, when it is one that lists several.
+/// The CVEs a distro advisory fixes (or a regional catalogue's record covers), when it is one
+/// that lists CVEs.
 fn splits(a: &Advisory) -> Option<Vec<&str>> {
-    if a.source != Source::Distro || a.id.starts_with("CVE-") {
+    if (a.source != Source::Distro && !crate::regional::is_catalogue(&a.id))
+        || a.id.starts_with("CVE-")
+    {
         return None;
     }
     let cves: Vec<&str> = a

@@ -449,3 +449,78 @@ fn the_debian_image_and_its_producers_sboms_find_the_same_vulnerabilities() {
         );
     }
 }
+
+#[test]
+fn regional_catalogues_name_their_records_on_the_findings_of_the_cves_they_cover() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    // undici's GHSA record, as osv.dev has it (CVE-2026-22036), and a record of each of the
+    // CVEs one JVNDB entry covers
+    let ghsa = r#"{"schema_version":"1.6.0","id":"GHSA-g9mf-h72j-4rw9","modified":"2026-01-22T00:00:00Z","aliases":["CVE-2026-22036"],"affected":[{"package":{"ecosystem":"npm","name":"undici"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"6.23.0"}]}]}]}"#;
+    let mut records = vec![("ghsa", ghsa.to_string())];
+    for (i, cve) in ["CVE-2017-10852", "CVE-2017-10853"].iter().enumerate() {
+        records.push((
+            if i == 0 { "a" } else { "b" },
+            format!(
+                r#"{{"schema_version":"1.6.0","id":"GHSA-corg-a{i}aa-aaaa","modified":"2024-01-01T00:00:00Z","aliases":["{cve}"],"affected":[{{"package":{{"ecosystem":"npm","name":"corega-{i}"}},"ranges":[{{"type":"SEMVER","events":[{{"introduced":"0"}},{{"fixed":"9.9.9"}}]}}]}}]}}"#
+            ),
+        ));
+    }
+    let db = import(dir.path(), &records);
+    let regional =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../stella-advisory/testdata/regional");
+    for (format, file) in [
+        ("euvd", "EUVD-2026-2422.json"),
+        ("jvn", "jvn-overview-ja.xml"),
+        ("cnnvd", "cnnvd-2017-excerpt.xml"),
+        ("cnvd", "cnvd-2020-excerpt.xml"),
+        ("bdu", "bdu-vulxml-layout.xml"),
+    ] {
+        let (code, _, err) = stella(
+            &[
+                "db",
+                "import",
+                "--db",
+                &db,
+                "--format",
+                format,
+                regional.join(file).to_str().unwrap(),
+            ],
+            &cache,
+        );
+        assert_eq!(code, 0, "{format}: {err}");
+    }
+    let v = scan(&trivy_sbom(None, "pkg:npm/undici@6.0.0"), &db, dir.path());
+    let f = &v["findings"][0];
+    assert_eq!(f["vulnerabilityId"], "CVE-2026-22036", "{f}");
+    let aliases: Vec<&str> = f["aliases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(aliases.contains(&"EUVD-2026-2422"), "{aliases:?}");
+    // EUVD's vector scores it where nothing else does
+    assert_eq!(f["severity"], "medium", "{f}");
+    // one JVNDB entry covering two CVEs joins neither to the other
+    for (i, cve) in ["CVE-2017-10852", "CVE-2017-10853"].iter().enumerate() {
+        let v = scan(
+            &trivy_sbom(None, &format!("pkg:npm/corega-{i}@1.0.0")),
+            &db,
+            dir.path(),
+        );
+        let fs = v["findings"].as_array().unwrap();
+        assert_eq!(fs.len(), 1, "{fs:?}");
+        assert_eq!(fs[0]["vulnerabilityId"], *cve);
+        assert!(
+            fs[0]["aliases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a == "JVNDB-2018-000024"),
+            "{}",
+            fs[0]
+        );
+        assert_eq!(fs[0]["severity"], "high", "JVN's CVSS 3.0 8.8");
+    }
+}

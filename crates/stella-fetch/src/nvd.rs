@@ -116,7 +116,7 @@ fn page(
 }
 
 /// Fetches the catalogue (or its changes since the last complete fetch) into a directory of
-/// pages, `run-<time>-<start index>.json`, which sort in the order they are to be read.
+/// pages, `run-<time in ns>-<start index>.json`, which sort in the order they are to be read.
 pub(crate) fn fetch(
     agent: &ureq::Agent,
     s: &Source,
@@ -158,7 +158,11 @@ pub(crate) fn fetch(
             rfc3339(now)
         )
     });
-    let run = format!("run-{now:012}");
+    // the run's pages sort after every earlier run's, even two runs in one second
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(u128::from(now) * 1_000_000_000, |d| d.as_nanos());
+    let run = format!("run-{nanos:022}");
     let mut written = Vec::new();
     let mut bytes = 0u64;
     let mut start = 0u64;

@@ -97,10 +97,13 @@ impl DbBuilder {
             }
         }
         for (al, vs) in &listed_by {
-            if vs.len() > 1 {
+            // a regional catalogue's record names the CVEs it covers without being one of
+            // them: it is brought back as its own advisory (below), never adopted as an alias
+            if vs.len() > 1 || crate::regional::is_catalogue(al) {
                 split_distro.insert((*al).to_string());
             }
         }
+        let mut catalogues: BTreeMap<(String, String), Advisory> = BTreeMap::new();
         // Split distro advisories without package statements (a DSA whose fixes are all in
         // releases long gone) are not in any entry: bring them back from the records that
         // name them.
@@ -138,6 +141,48 @@ impl DbBuilder {
                 b.epss.insert(v.id.clone(), e);
             }
             let keys = about.get(&v.id).cloned().unwrap_or_default();
+            // regional catalogues' records (no package statements): their feed is the one of
+            // this record's feeds no package advisory of it came from
+            for al in v
+                .aliases
+                .iter()
+                .filter(|a| crate::regional::is_catalogue(a) && !about.contains_key(a.as_str()))
+            {
+                let claimed: std::collections::BTreeSet<&str> =
+                    keys.iter().map(|k| k.1.as_str()).collect();
+                let Some(feed) = v
+                    .feeds
+                    .iter()
+                    .map(|&f| db.feed_name(f))
+                    .find(|f| !claimed.contains(f))
+                else {
+                    continue;
+                };
+                let a = catalogues
+                    .entry((al.clone(), feed.to_string()))
+                    .or_insert_with(|| Advisory {
+                        id: al.clone(),
+                        feed: feed.to_string(),
+                        source: crate::model::Source::Nvd,
+                        feed_fixed: true,
+                        ..Advisory::default()
+                    });
+                a.aliases.insert(v.id.clone());
+                for st in v
+                    .severities
+                    .iter()
+                    .filter(|st| db.feed_name(st.feed) == feed)
+                {
+                    let sev = crate::model::Severity {
+                        kind: st.kind.clone(),
+                        value: st.value.clone(),
+                        source: feed.to_string(),
+                    };
+                    if !a.severities.contains(&sev) {
+                        a.severities.push(sev);
+                    }
+                }
+            }
             if keys.is_empty() {
                 // A record with no package statements (withdrawn, or metadata only): keep it.
                 let feed = first_feed(db, &v);
@@ -265,6 +310,9 @@ impl DbBuilder {
             if let Some(a) = by_key.get_mut(&k) {
                 a.summary = Some(text);
             }
+        }
+        for (k, a) in catalogues {
+            by_key.entry(k).or_insert(a);
         }
         for a in by_key.values_mut().filter(|a| a.withdrawn.is_none()) {
             a.feed_fixed = true;
