@@ -364,7 +364,10 @@ fn updating_feeds_that_are_not_configured_is_a_usage_error_not_a_retry() {
             .call(),
     );
     assert_eq!(code, 409, "{text}");
-    assert!(text.contains("--feeds FILE"), "{text}");
+    assert!(
+        text.contains("--feeds FILE") && text.contains("--feeds off"),
+        "{text}"
+    );
     let token = auth.trim_start_matches("Bearer ");
     let (code, _, err) = run(&[
         "jobs",
@@ -377,7 +380,7 @@ fn updating_feeds_that_are_not_configured_is_a_usage_error_not_a_retry() {
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("No feeds configured") || err.contains("no feed list"),
+        err.contains("No feeds configured") || err.contains("--feeds off"),
         "{err}"
     );
     stop(server);
