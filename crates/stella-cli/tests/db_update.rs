@@ -35,6 +35,11 @@ fn serve(dir: &Path) -> Option<(Server, u16)> {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn();
+    started(child, port)
+}
+
+/// The server `child` is, once it listens on `port`; `None` (the test skips) without python3.
+fn started(child: std::io::Result<Child>, port: u16) -> Option<(Server, u16)> {
     let Ok(child) = child else {
         eprintln!("SKIP: python3 is not available to serve the feeds");
         return None;
@@ -44,7 +49,7 @@ fn serve(dir: &Path) -> Option<(Server, u16)> {
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
             start.elapsed() < Duration::from_secs(15),
-            "http.server did not start"
+            "the feed server did not start"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -341,20 +346,7 @@ fn feed_server(root: &Path, nvd: &Path, log: &Path) -> Option<(Server, u16)> {
         .args(["--max-page", "2"])
         .stdout(std::process::Stdio::null())
         .spawn();
-    let Ok(child) = child else {
-        eprintln!("SKIP: python3 is not available to serve the feeds");
-        return None;
-    };
-    let server = Server(child);
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "the feed server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Some((server, port))
+    started(child, port)
 }
 
 fn zip_of(path: &Path, records: &[(&str, String)]) {
