@@ -265,8 +265,9 @@ doc = {
             "parameters": [{"name": "image", "in": "query", "required": True, "schema": {"type": "string"}}],
             "responses": {
                 "200": js(obj({"image": {"type": "string"}, "scans": {"type": "array", "items": obj(
-                    {"id": {"type": "string"}, "createdAt": {"type": "string"}}, ["id", "createdAt"])}}, ["image", "scans"]),
-                          "The scans."),
+                    {"id": {"type": "string"}, "createdAt": {"type": "string"}, "verdict": {"type": "string"},
+                     "summary": {"type": "object", "additionalProperties": {"type": "integer"}}}, ["id", "createdAt"])}}, ["image", "scans"]),
+                          "The scans, each with its verdict and counts (the UI's timeline)."),
                 "400": problem("No image given."),
             }})},
         "/api/v1/images": {"get": protected({
@@ -292,9 +293,43 @@ doc = {
                                    "image": {"type": "string"}, "scanId": {"type": "string"},
                                    "createdAt": {"type": ["string", "null"]},
                                    "summary": {"type": "object", "additionalProperties": {"type": "integer"}},
-                                   "verdict": {"type": "string"}}, ["image", "scanId", "summary", "verdict"])}},
+                                   "verdict": {"type": "string"}}, ["image", "scanId", "summary", "verdict"])},
+                               "risk": {"type": "array", "items": obj({"day": {"type": "string"}, "images": {"type": "integer"},
+                                   "severity": {"type": "object", "additionalProperties": {"type": "integer"}}}, ["day", "images", "severity"]),
+                                   "description": "Open findings per day: each image counted with its latest scan as of that day."},
+                               "hot": {"type": "array", "items": {"type": "object"},
+                                   "description": "Known-exploited (KEV) and likely-exploited (EPSS >= 0.1) findings of the latest scans, riskiest first (at most 20)."}},
                               ["days", "severity", "verdicts", "images", "mostVulnerable"]), "The numbers."),
                 "400": problem("A bad query."),
+            }})},
+        "/api/v1/events": {"get": protected({
+            "operationId": "events", "summary": "Server-sent events: `event: scan` with {id, image, createdAt, verdict, summary} for every scan this replica stores in the caller's tenant (`hello` first; `lagged` when a slow reader missed some)",
+            "responses": {"200": {"description": "An event stream.", "content": {"text/event-stream": {"schema": {"type": "string"}}}}}})},
+        "/api/v1/vulnerabilities/{id}": {"get": protected({
+            "operationId": "getVulnerability", "summary": "What the DB knows of one vulnerability: sources, aliases, every severity statement with its score, KEV, EPSS",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {
+                "200": js(obj({"id": {"type": "string"}, "aliases": {"type": "array", "items": {"type": "string"}},
+                               "summary": {"type": ["string", "null"]}, "severity": {"type": "string"},
+                               "severities": {"type": "array", "items": obj({"kind": {"type": "string"}, "value": {"type": "string"},
+                                   "source": {"type": "string"}, "distro": {"type": "boolean"}, "score": {"type": ["number", "null"]},
+                                   "level": {"type": ["string", "null"]}, "chosen": {"type": "boolean"}}, ["kind", "value", "source"])},
+                               "kev": {"type": ["object", "null"]}, "epss": {"type": ["object", "null"]},
+                               "sources": {"type": "array", "items": {"type": "string"}}}, ["id", "aliases", "severities", "sources"]), "The record."),
+                "404": problem("No such vulnerability in the DB."),
+            }})},
+        "/api/v1/policy/preview": {"post": protected({
+            "operationId": "previewPolicy", "summary": "A draft policy's verdict on a stored image (its latest input matched against the DB in use now) beside the active policy's, with the findings decided differently; nothing is stored or charged",
+            "parameters": [{"name": "image", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {"application/x-yaml": {"schema": {"type": "string"}},
+                                                          "application/json": {"schema": {"type": "object"}}}},
+            "responses": {
+                "200": js(obj({"image": {"type": "string"}, "findings": {"type": "integer"},
+                               "draft": {"type": "object"}, "active": {"type": "object"},
+                               "changed": {"type": "array", "items": {"type": "object"}}}, ["image", "draft", "active", "changed"]), "The two verdicts."),
+                "400": problem("No image given, or a bad body."),
+                "404": problem("No stored scan of that image."),
+                "422": problem("The draft does not load (with `error: {line, column, message}`)."),
             }})},
         "/api/v1/images/rescan": {"post": protected({
             "operationId": "rescanImage",

@@ -5,7 +5,8 @@
 // Exit 0 when every step held; otherwise the failing step is printed and the exit code is 1.
 
 import { chromium } from "playwright-core";
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { PNG } from "pngjs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 
@@ -20,6 +21,62 @@ const browser = await chromium.launch({
     "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
 let step = "start";
+// expected images, committed; STELLA_UPDATE_SCREENSHOTS=1 writes them anew (deliberately)
+const expectedDir = new URL("./screenshots/", import.meta.url).pathname;
+const update = !!process.env.STELLA_UPDATE_SCREENSHOTS;
+const WIDTHS = [["phone", 375, 740], ["tablet", 768, 1000], ["desktop", 1280, 900]];
+
+/** Dates, ages and counters that differ from run to run are made constant first; then the
+ * page is compared with the committed image at each width (at most 1 % of pixels may differ
+ * by more than a little: antialiasing, not layout). */
+async function compare(page, name) {
+  await page.evaluate(() => {
+    for (const e of document.querySelectorAll(".when")) e.textContent = "1/1/2026, 00:00";
+    for (const e of document.querySelectorAll("#scan-warnings li")) e.textContent = e.textContent.replace(/\d+ days ago \([^)]*\)/, "N days ago");
+    const q = document.querySelector("#quota");
+    if (q) q.textContent = "quota";
+    for (const e of document.querySelectorAll("#toasts .toast")) e.remove();
+  });
+  const failures = [];
+  for (const [label, width, height] of WIDTHS) {
+    await page.setViewportSize({ width, height });
+    await page.waitForTimeout(150);
+    const file = join(expectedDir, `${name}-${label}.png`);
+    const got = await page.screenshot({ fullPage: true, animations: "disabled", mask: [page.locator("svg .axis"), page.locator("#compare")] });
+    writeFileSync(join(out, `cmp-${name}-${label}.png`), got);
+    if (update || !existsSync(file)) {
+      if (!update) failures.push(`${name}-${label}: no expected image (run with STELLA_UPDATE_SCREENSHOTS=1 and commit web/tests/screenshots)`);
+      else { mkdirSync(expectedDir, { recursive: true }); writeFileSync(file, got); }
+      continue;
+    }
+    const a = PNG.sync.read(readFileSync(file));
+    const b = PNG.sync.read(got);
+    if (a.width !== b.width || Math.abs(a.height - b.height) > 2) {
+      failures.push(`${name}-${label}: ${b.width}×${b.height}, expected ${a.width}×${a.height}`);
+      continue;
+    }
+    let differ = 0;
+    const rows = Math.min(a.height, b.height);
+    for (let i = 0; i < a.width * rows * 4; i += 4) {
+      const d = Math.max(Math.abs(a.data[i] - b.data[i]), Math.abs(a.data[i + 1] - b.data[i + 1]), Math.abs(a.data[i + 2] - b.data[i + 2]));
+      if (d > 40) differ++;
+    }
+    const share = differ / (a.width * rows);
+    if (share > 0.01) failures.push(`${name}-${label}: ${(share * 100).toFixed(2)} % of pixels differ (see ${out}/cmp-${name}-${label}.png)`);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+  check(failures.length === 0, `screenshots: ${failures.join("; ")}`);
+  console.log(`screenshots ${name}: ${update ? "written" : "match"} at ${WIDTHS.map((w) => w[1]).join(", ")} px`);
+}
+
+/** Nothing may stick out sideways at a phone's width (the page scrolls down, not across). */
+async function fitsPhone(page, name) {
+  await page.setViewportSize({ width: 375, height: 740 });
+  await page.waitForTimeout(100);
+  const over = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  await page.setViewportSize({ width: 1280, height: 900 });
+  check(over <= 1, `${name}: ${over} px wider than a 375 px phone`);
+}
 const shot = (page, name) => page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
 function check(cond, what) {
   if (!cond) throw new Error(`${step}: ${what}`);
@@ -39,7 +96,7 @@ async function accessible(page, name) {
 let page;
 try {
   // axe-core is injected as a script: the test's context may, the site's CSP stays as served
-  const context = await browser.newContext({ locale: "en-US", bypassCSP: true });
+  const context = await browser.newContext({ locale: "en-US", bypassCSP: true, viewport: { width: 1280, height: 900 }, timezoneId: "UTC" });
   page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
@@ -66,6 +123,7 @@ try {
   check(!(await page.isVisible("#nav")), "no navigation while logged out");
   console.log(`first load: ${bytes} bytes, interactive in ${loadMs} ms`);
   await shot(page, "01-login");
+  await compare(page, "login");
 
   step = "wrong password";
   await page.fill("#username", user);
@@ -133,6 +191,27 @@ try {
   check(muted.includes("muted"), "the muted finding is marked");
   check((await page.textContent("#diff")).includes("0 new, 0 fixed, 2 unchanged"), "compared with the scan before");
   check((await page.locator("#history li").count()) === 2, "both scans of the image are listed");
+  check((await page.locator("#timeline svg a").count()) === 2, "the timeline draws both scans");
+  check((await page.locator("#compare option").count()) === 1, "the other scan can be compared with");
+  check(!(await page.textContent("main")).includes("null"), "no stray null on the scan page");
+  await fitsPhone(page, "scan");
+  await compare(page, "scan");
+  const scanUrl = page.url();
+
+  step = "a finding's page: sources, ratings, why it matched";
+  await page.click("#findings tbody tr[data-vuln='CVE-2023-46853'] a.vuln");
+  await page.waitForSelector("#why-matched");
+  check((await page.textContent("h1")).includes("CVE-2023-46853"), "the page names the vulnerability");
+  const why = await page.textContent("#why-matched");
+  check(why.includes("alpine:3.17") && why.includes("was looked up in"), `why it matched, in words: ${why}`);
+  check((await page.textContent("#facts")).includes("memcached"), "the package");
+  check((await page.textContent("#facts")).includes("Sources"), "the sources");
+  check(await page.isVisible("#severities"), "every source's rating");
+  await accessible(page, "finding");
+  await fitsPhone(page, "finding");
+  await compare(page, "finding");
+  await page.goto(scanUrl);
+  await page.waitForSelector("#findings");
 
   step = "a queued scan: progress, then the result";
   // large enough that the page meets it queued or running and follows its events
@@ -155,9 +234,17 @@ try {
   console.log(`queued scan: ${followed ? "followed its progress" : "already done when opened"}`);
   await shot(page, "05-scan-pass");
 
-  step = "the images list filters by verdict";
+  step = "the images list updates live as scans are stored";
   await page.click("nav a[href='#/scans']");
   await page.waitForSelector("#images");
+  await page.evaluate(async (sbomText) => {
+    const token = JSON.parse(sessionStorage.getItem("stella.session")).token;
+    await fetch("/api/v1/scan?wait=true&image=ui/live:1", { method: "POST", body: sbomText, headers: { Authorization: `Bearer ${token}` } });
+  }, readFileSync(sbom, "utf8"));
+  await page.waitForSelector("#images tr[data-image='ui/live:1']", { timeout: 10000 });
+  check(await page.isVisible("#upload"), "without a reload (the form is still there)");
+
+  step = "the images list filters by verdict";
   await page.selectOption("#verdict-filter", "FAIL");
   check((await page.locator("#images tbody tr").count()) === 0 || !(await page.isVisible("#images")), "no failing image after the mute");
   await page.selectOption("#verdict-filter", "PASS");
@@ -192,6 +279,9 @@ try {
   const today = Number(await page.textContent("#scans-over-time tbody tr:last-child td.num"));
   check(today >= 3, `today's scans are counted (${today})`);
   check((await page.textContent("#by-severity")).includes("unknown"), "findings by severity");
+  check((await page.locator("#risk svg polygon").count()) >= 1, "open findings over time are charted");
+  check(await page.isVisible("#hot"), "what to fix first");
+  await fitsPhone(page, "dashboard");
   await shot(page, "06-dashboard-charts");
   await accessible(page, "dashboard with charts");
 
@@ -200,7 +290,13 @@ try {
   await page.waitForSelector("#policy-yaml");
   const yaml = await page.inputValue("#policy-yaml");
   check(yaml.includes("no-memcached-cve"), "the editor holds the active policy");
+  // the draft's verdict on a stored image, beside the active one's
+  await page.waitForSelector("#preview-verdict");
   await page.fill("#policy-yaml", yaml.replace("action: deny", "action: denyy"));
+  // checked as you type, no button pressed
+  await page.waitForSelector("#policy-error:not(:empty)");
+  check((await page.textContent("#policy-error")).includes("Line 4"), "the error appears while typing");
+  check((await page.locator(".hl .tk-key").count()) > 3, "the YAML is highlighted");
   await page.click("#policy-save");
   await page.waitForSelector("#policy-error:not(:empty)");
   const message = await page.textContent("#policy-error");
@@ -209,6 +305,8 @@ try {
   await shot(page, "06-policy-error");
   await accessible(page, "policy");
   await page.fill("#policy-yaml", yaml.replace("action: deny", "action: warn"));
+  await page.waitForFunction(() => document.querySelector("#policy-error")?.textContent === "" && document.querySelector("#preview-verdict"));
+  await fitsPhone(page, "policy");
   await page.fill("#policy-comment", "warn instead of failing");
   await page.click("#policy-save");
   await page.waitForSelector("#policy-history tr[data-version='2'] .badge");
@@ -216,19 +314,25 @@ try {
   await shot(page, "07-policy-saved");
 
   step = "the mutes: listed with who and why, and unmuted";
+  await page.click("nav a[href='#/mutes']");
+  await page.waitForSelector("#mutes");
+  check((await page.textContent("#mutes-summary")).includes("1 active"), "how many mutes");
+  check((await page.textContent("#mute-history")).includes("muted"), "the history of mutes");
+  await accessible(page, "mutes");
   check((await page.textContent("#mutes")).includes("CVE-2023-46853"), "the mute is listed");
   check((await page.textContent("#mutes")).includes("not reachable in this image"), "with its reason");
   await page.click("#mutes button[data-unmute]");
   await page.waitForFunction(() => !document.querySelector("#mutes"));
-  await accessible(page, "policy after unmute");
+  await accessible(page, "mutes after unmute");
 
-  step = "settings: feeds, an offline token, the audit log";
-  await page.click("nav a[href='#/settings']");
-  await page.waitForSelector("#audit");
+  step = "tokens and quota: the session, today's quota, clients, an offline token";
+  await page.click("nav a[href='#/access']");
+  await page.waitForSelector("#principals");
+  check((await page.textContent("#my-scopes")).includes("admin"), "the session's scopes");
+  check(/\d+ \/ \d+/.test(await page.textContent("#my-quota")), "today's quota");
   check((await page.textContent("#principals")).includes("ann"), "clients and users are listed");
-  const audit = await page.textContent("#audit");
-  check(audit.includes("user:ann") && audit.includes("mute"), "the audit log shows who muted");
-  check(audit.includes("policy.unmute"), "and who unmuted");
+  await accessible(page, "tokens and quota");
+  await fitsPhone(page, "tokens and quota");
   await page.selectOption("#offline-client", "admin");
   await page.fill("#offline-days", "7");
   await page.click("#offline-issue");
@@ -236,6 +340,13 @@ try {
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("#offline-download")]);
   const token = readFileSync(await download.path(), "utf8");
   check(token.split(".").length === 3, "a JWT was downloaded");
+
+  step = "settings: feeds, the audit log";
+  await page.click("nav a[href='#/settings']");
+  await page.waitForSelector("#audit");
+  const audit = await page.textContent("#audit");
+  check(audit.includes("user:ann") && audit.includes("mute"), "the audit log shows who muted");
+  check(audit.includes("policy.unmute"), "and who unmuted");
   await accessible(page, "settings");
   await shot(page, "08-settings");
 
@@ -258,6 +369,18 @@ try {
   await page.waitForFunction(() => document.querySelector("#feeds-title")?.textContent === "Feeds"
     && document.querySelector("#feeds-update")?.textContent === "Jetzt aktualisieren");
   await shot(page, "09-german");
+  // German labels are longer: nothing may stick out or be clipped on a phone
+  await page.click("nav a[href='#/scans']");
+  await page.waitForSelector("#upload");
+  await fitsPhone(page, "German scans list");
+
+  step = "right to left: the layout mirrors";
+  await page.evaluate(() => { document.documentElement.dir = "rtl"; });
+  const [brand, right] = await Promise.all([page.locator(".brand").boundingBox(), page.locator(".top .right").boundingBox()]);
+  check(brand.x > right.x, "the brand moves to the right, the controls to the left");
+  await fitsPhone(page, "right-to-left scans list");
+  await shot(page, "10-rtl");
+  await page.evaluate(() => { document.documentElement.dir = "ltr"; });
 
   step = "no script errors";
   check(errors.length === 0, `the page reported errors: ${errors.join("; ")}`);

@@ -97,11 +97,91 @@ pub(crate) async fn rescan_image(
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub(crate) struct Headline {
     #[serde(default)]
-    summary: std::collections::BTreeMap<String, u64>,
+    pub(crate) summary: std::collections::BTreeMap<String, u64>,
     #[serde(default, skip_serializing)]
     verdict: Option<VerdictOnly>,
     #[serde(default, skip_deserializing)]
-    status: String,
+    pub(crate) status: String,
+    /// Which result it is (set by the caller that needs to tell them apart).
+    #[serde(skip)]
+    id: String,
+    /// Its known-exploited and likely-exploited findings (KEV, or EPSS ≥ 10 %), riskiest
+    /// first, at most [`HOT`]: the dashboard's "fix these first".
+    #[serde(
+        default,
+        rename = "findings",
+        deserialize_with = "hot",
+        skip_serializing
+    )]
+    hot: Vec<Hot>,
+}
+
+/// How many hot findings a headline keeps.
+const HOT: usize = 20;
+
+/// A finding the dashboard lists first.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Hot {
+    vulnerability_id: String,
+    #[serde(default)]
+    severity: String,
+    #[serde(default)]
+    kev: bool,
+    #[serde(default)]
+    epss: Option<f64>,
+    package: HotPackage,
+    #[serde(default, skip_serializing)]
+    policy: Option<HotPolicy>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub(crate) struct HotPackage {
+    name: String,
+    #[serde(default)]
+    version: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+struct HotPolicy {
+    action: String,
+}
+
+impl Hot {
+    fn rank(&self) -> (bool, i64) {
+        (self.kev, (self.epss.unwrap_or(0.0) * 1e6) as i64)
+    }
+}
+
+/// Keeps the hot findings of a result's list while reading it (muted ones are not hot).
+fn hot<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Hot>, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Vec<Hot>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list of findings")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Hot>, A::Error> {
+            let mut out: Vec<Hot> = Vec::new();
+            while let Some(f) = seq.next_element::<Hot>()? {
+                let muted = f
+                    .policy
+                    .as_ref()
+                    .is_some_and(|p| p.action == "muted" || p.action == "ignore");
+                if !muted && (f.kev || f.epss.is_some_and(|e| e >= 0.1)) {
+                    out.push(f);
+                }
+            }
+            out.sort_by(|a, b| {
+                b.rank()
+                    .cmp(&a.rank())
+                    .then_with(|| a.vulnerability_id.cmp(&b.vulnerability_id))
+            });
+            out.truncate(HOT);
+            Ok(out)
+        }
+    }
+    d.deserialize_seq(V)
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -133,10 +213,38 @@ pub(crate) async fn stats(
         let mut severity: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
         let mut verdicts: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
         let mut images = Vec::new();
+        // open findings per day: each image counts with its latest scan as of that day's end
+        let day_list: Vec<String> = per_day.keys().cloned().collect();
+        let mut risk: Vec<(u64, std::collections::BTreeMap<String, u64>)> =
+            vec![(0, Default::default()); day_list.len()];
         for l in c.latest(caller.tenant())? {
             for (created, _) in &l.history {
                 if let Some(n) = created.get(..10).and_then(|d| per_day.get_mut(d)) {
                     *n += 1;
+                }
+            }
+            let mut at = 0;
+            let mut current: Option<&str> = None;
+            let mut head: Option<Headline> = None;
+            for (i, day) in day_list.iter().enumerate() {
+                while let Some((created, id)) = l.history.get(at)
+                    && created.get(..10).is_some_and(|d| d <= day.as_str())
+                {
+                    current = Some(id);
+                    at += 1;
+                }
+                let Some(id) = current else { continue };
+                if head.as_ref().is_none_or(|h| h.id != id) {
+                    head = c.headline(caller.tenant(), id)?.map(|mut h| {
+                        h.id = id.to_string();
+                        h
+                    });
+                }
+                if let Some(h) = &head {
+                    risk[i].0 += 1;
+                    for (k, n) in &h.summary {
+                        *risk[i].1.entry(k.clone()).or_default() += n;
+                    }
                 }
             }
             let Some(head) = l.head else { continue };
@@ -153,6 +261,26 @@ pub(crate) async fn stats(
             };
             key(&b.3).cmp(&key(&a.3)).then_with(|| a.0.cmp(&b.0))
         });
+        let mut hot: Vec<(&Hot, &str, &str)> = images
+            .iter()
+            .flat_map(|(image, id, _, h)| h.hot.iter().map(move |x| (x, image.as_str(), id.as_str())))
+            .collect();
+        hot.sort_by(|a, b| {
+            b.0.rank()
+                .cmp(&a.0.rank())
+                .then_with(|| a.0.vulnerability_id.cmp(&b.0.vulnerability_id))
+                .then_with(|| a.1.cmp(b.1))
+        });
+        let hot: Vec<serde_json::Value> = hot
+            .into_iter()
+            .take(HOT)
+            .map(|(x, image, id)| {
+                let mut v = serde_json::to_value(x).unwrap_or_default();
+                v["image"] = image.into();
+                v["scanId"] = id.into();
+                v
+            })
+            .collect();
         let top: Vec<serde_json::Value> = images
             .iter()
             .take(10)
@@ -165,10 +293,12 @@ pub(crate) async fn stats(
             .collect();
         Ok::<_, Problem>(serde_json::json!({
             "days": per_day.into_iter().map(|(day, scans)| serde_json::json!({"day": day, "scans": scans})).collect::<Vec<_>>(),
+            "risk": day_list.iter().zip(&risk).map(|(day, (n, by))| serde_json::json!({"day": day, "images": n, "severity": by})).collect::<Vec<_>>(),
             "severity": severity,
             "verdicts": verdicts,
             "images": images.len(),
             "mostVulnerable": top,
+            "hot": hot,
         }))
     })
     .await
@@ -212,7 +342,7 @@ impl Core {
     }
 
     /// A stored result's counts and verdict, read once per result (results never change).
-    fn headline(
+    pub(crate) fn headline(
         &self,
         tenant: &stella_store::Tenant,
         id: &str,

@@ -21,8 +21,10 @@ mod cache;
 pub mod feeds;
 pub mod identity;
 mod images;
+mod live;
 pub mod metrics;
 mod policy;
+mod preview;
 mod problem;
 mod quota;
 mod scan;
@@ -31,6 +33,7 @@ mod server;
 mod slots;
 mod tenants;
 mod ui;
+mod vulns;
 
 pub use auth::{Caller, now_secs};
 pub use problem::Problem;
@@ -146,6 +149,8 @@ pub struct Core {
     bootstrap: Option<std::path::PathBuf>,
     /// Live progress, worker wake-ups, back-pressure.
     live: scan::Live,
+    /// Told of every scan this replica stores (`GET /events`).
+    stored: tokio::sync::broadcast::Sender<Arc<live::Stored>>,
     /// Each tenant's policy versions, API mutes, and the set its scans use.
     policy: policy::Policies,
     /// Results of identical requests, reused.
@@ -226,6 +231,7 @@ impl Core {
             principals: std::sync::RwLock::new(principals),
             bootstrap,
             live: scan::Live::new(),
+            stored: live::channel(),
             results: cache::Cache::new(cache_bytes),
             policy,
             stopping: std::sync::atomic::AtomicBool::new(false),
@@ -529,6 +535,8 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/scans", get(list_scans))
         .route("/scans/{id}", get(scan::get_scan))
         .route("/scans/{id}/events", get(scan::events))
+        .route("/events", get(live::events))
+        .route("/vulnerabilities/{id}", get(vulns::vulnerability))
         .route("/layers/missing", post(scan::layers_missing))
         .route(
             "/layers/{diff_id}/sbom",
@@ -539,6 +547,7 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/policy", get(policy::get_policy).put(policy::put_policy))
         .route("/policy/default", get(policy::default_policy))
         .route("/policy/validate", post(policy::validate_policy))
+        .route("/policy/preview", post(preview::preview))
         .route("/policy/history", get(policy::history))
         .route("/policy/activate", post(policy::activate))
         .route("/policy/mute", post(policy::mute))
@@ -886,13 +895,26 @@ async fn list_scans(
             "say which image: /api/v1/scans?image=REF",
         ));
     };
-    let scans: Vec<serde_json::Value> = core
-        .store
-        .scans_of(caller.tenant(), &image)
-        .map_err(crate::problem::store)?
-        .into_iter()
-        .map(|(created, id)| serde_json::json!({ "id": id, "createdAt": created }))
-        .collect();
+    let c = core.clone();
+    let tenant = caller.tenant().clone();
+    let img = image.clone();
+    // each scan's verdict and counts (read once per result, then kept): the image's timeline
+    let scans = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        for (created, id) in c
+            .store
+            .scans_of(&tenant, &img)
+            .map_err(crate::problem::store)?
+        {
+            let head = c.headline(&tenant, &id)?.unwrap_or_default();
+            out.push(serde_json::json!({
+                "id": id, "createdAt": created, "verdict": head.status, "summary": head.summary,
+            }));
+        }
+        Ok::<_, Problem>(out)
+    })
+    .await
+    .map_err(internal)??;
     Ok(axum::Json(serde_json::json!({ "image": image, "scans": scans })).into_response())
 }
 

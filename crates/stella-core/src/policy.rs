@@ -169,6 +169,45 @@ fn effective(
     Ok(Some(set))
 }
 
+impl Core {
+    /// A draft policy as scans would use it: its YAML and Rego with `tenant`'s API mutes and
+    /// the Rego runner; a draft that does not load is a 422 with the error's line.
+    pub(crate) fn draft_set(
+        &self,
+        tenant: &Tenant,
+        body: PolicyBody,
+    ) -> Result<stella_policy::PolicySet, Problem> {
+        let v = stella_policy::history::Version {
+            version: 0,
+            author: String::new(),
+            created: String::new(),
+            comment: None,
+            yaml: body.yaml,
+            rego: body.rego,
+        };
+        let mut set = v
+            .load(&stella_policy::LoadOptions::default())
+            .map_err(|e| {
+                Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Invalid policy",
+                    e.to_string(),
+                )
+                .extend("error", located(&e))
+            })?;
+        let state = self.policy_state(tenant)?;
+        if !state.mutes.is_empty() {
+            let extra = mutes_policy(&state.mutes).map_err(internal)?;
+            match &mut set.yaml {
+                Some(p) => p.mutes.extend(extra.mutes),
+                None => set.yaml = Some(extra),
+            }
+        }
+        set.runner = self.config.rego_runner.clone();
+        Ok(set)
+    }
+}
+
 /// Evaluates a policy on a sample scan before it is stored: one that errs, runs past its time
 /// or memory limits or crashes its sandbox is refused now, instead of failing every scan
 /// later.
@@ -410,14 +449,14 @@ impl Core {
 /// A policy in a request: YAML text, or `{yaml, rego: {name: text}, comment}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PolicyBody {
-    yaml: Option<String>,
+pub(crate) struct PolicyBody {
+    pub(crate) yaml: Option<String>,
     #[serde(default)]
-    rego: BTreeMap<String, String>,
+    pub(crate) rego: BTreeMap<String, String>,
     comment: Option<String>,
 }
 
-fn policy_body(headers: &HeaderMap, body: &[u8]) -> Result<PolicyBody, Problem> {
+pub(crate) fn policy_body(headers: &HeaderMap, body: &[u8]) -> Result<PolicyBody, Problem> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

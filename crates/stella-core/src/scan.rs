@@ -330,7 +330,96 @@ impl Core {
         complete: impl FnOnce(&str, &str, stella_store::Encoded, &[u8]) -> Result<(), Problem>,
     ) -> Result<(Bytes, String, Option<crate::cache::Entry>), Problem> {
         let started = std::time::Instant::now();
-        let (input, target) = match &job.request {
+        let (input, target) = self.input_of(key, track, job, read)?;
+        if track {
+            self.live.step(key, "matching");
+        }
+        let reference = target.reference.clone();
+        let policy = self.active_policy(&job.tenant()?)?.map(|p| (*p).clone());
+        let opts = self.scan_options(policy);
+        let db = self.db()?;
+        let t_input = started.elapsed();
+        let report = stella_scan::scan(&db, input, target, &opts).map_err(policy_failed)?;
+        let mut report = report;
+        if let Some(note) = &self.config.db_note {
+            report.warnings.push(note.clone());
+        }
+        // compact, serialised once: stored and answered with the same bytes (pretty-printing
+        // a large result cost more than matching it)
+        let t_scan = started.elapsed();
+        let mut json = Vec::with_capacity(1024 + 1024 * report.findings.len());
+        stella_json::to_writer(&mut json, &report).map_err(internal)?;
+        let t_json = started.elapsed();
+        let detail = format!("{key} {reference}");
+        let audit = crate::Audit {
+            who: job.who.clone(),
+            tenant: Some(&job.tenant),
+            address: job.address.as_deref(),
+            action: "scan",
+            detail: &detail,
+            outcome: "ok",
+        }
+        .encode();
+        // stored as a raw head and a compressed rest: an identical request later reuses the rest
+        let json = Bytes::from(json);
+        let entry = crate::cache::Entry::split(&json, &reference, &report.verdict.status);
+        let encoded = match &entry {
+            Some(e) => {
+                let mut head = e.head().to_vec();
+                head.extend_from_slice(report.created_at.as_bytes());
+                stella_store::Encoded::parts(&head, &e.packed_tail)
+            }
+            None => stella_store::Encoded::json(&json),
+        }
+        // the image's latest input, for re-scans against later DBs without cataloguing
+        .with_input(&job.encode());
+        complete(&reference, &report.created_at, encoded, &audit)?;
+        let t_store = started.elapsed();
+        let sm = &report.summary;
+        let summary = [
+            ("critical", sm.critical),
+            ("high", sm.high),
+            ("medium", sm.medium),
+            ("low", sm.low),
+            ("unknown", sm.unknown),
+        ]
+        .into_iter()
+        .map(|(k, n)| (k.to_string(), n as u64))
+        .collect();
+        // nobody listening is no error
+        let _ = self.stored.send(Arc::new(crate::live::Stored {
+            tenant: job.tenant.clone(),
+            id: key.to_string(),
+            image: reference.clone(),
+            created_at: report.created_at.clone(),
+            verdict: report.verdict.status.clone(),
+            summary,
+        }));
+        tracing::debug!(
+            target: "stella::scan",
+            input_ms = t_input.as_secs_f64() * 1e3,
+            scan_ms = (t_scan - t_input).as_secs_f64() * 1e3,
+            json_ms = (t_json - t_scan).as_secs_f64() * 1e3,
+            store_ms = (t_store - t_json).as_secs_f64() * 1e3,
+            findings = report.findings.len(),
+            bytes = json.len(),
+            "scan timing"
+        );
+        metrics::SCAN_SECONDS.observe(started.elapsed());
+        metrics::scanned(&report.verdict.status);
+        Ok((json, report.verdict.status, entry))
+    }
+
+    /// A job's input and target: the SBOM read, or the image composed from uploaded layers
+    /// or pulled.
+    pub(crate) fn input_of(
+        &self,
+        key: &str,
+        track: bool,
+        job: &Job,
+        read: Option<stella_sbom::Read>,
+    ) -> Result<(stella_scan::Input, stella_scan::Target), Problem> {
+        Ok(match &job.request {
             None => {
                 let read = match read {
                     Some(r) => r,
@@ -370,83 +459,28 @@ impl Core {
                     },
                 )
             }
-        };
-        if track {
-            self.live.step(key, "matching");
-        }
-        let reference = target.reference.clone();
-        let opts = stella_scan::Options {
+        })
+    }
+
+    /// The options every scan of Core runs with, deciding by `policy`.
+    pub(crate) fn scan_options(
+        &self,
+        policy: Option<stella_policy::PolicySet>,
+    ) -> stella_scan::Options {
+        stella_scan::Options {
             fail_on: self.config.fail_on.clone(),
             db_max_age_days: 7,
             // said to whoever scanned, on their machine: what Core's operator runs
             db_hint: "ask Core's operator to update its DB (`stella jobs run feeds`, with feeds configured by `stella serve --feeds FILE`)".into(),
             now: stella_sbom::now(),
-            policy: self.active_policy(&job.tenant()?)?.map(|p| (*p).clone()),
+            policy,
             on_policy_error: if self.config.policy_errors_pass {
                 stella_scan::OnPolicyError::Pass
             } else {
                 stella_scan::OnPolicyError::Verdict
             },
             ..stella_scan::Options::default()
-        };
-        let db = self.db()?;
-        let t_input = started.elapsed();
-        let report = stella_scan::scan(&db, input, target, &opts).map_err(|e| match e {
-            stella_scan::Error::Policy(p) => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Policy failed",
-                p.to_string(),
-            ),
-            other => internal(other),
-        })?;
-        let mut report = report;
-        if let Some(note) = &self.config.db_note {
-            report.warnings.push(note.clone());
         }
-        // compact, serialised once: stored and answered with the same bytes (pretty-printing
-        // a large result cost more than matching it)
-        let t_scan = started.elapsed();
-        let mut json = Vec::with_capacity(1024 + 1024 * report.findings.len());
-        stella_json::to_writer(&mut json, &report).map_err(internal)?;
-        let t_json = started.elapsed();
-        let detail = format!("{key} {reference}");
-        let audit = crate::Audit {
-            who: job.who.clone(),
-            tenant: Some(&job.tenant),
-            address: job.address.as_deref(),
-            action: "scan",
-            detail: &detail,
-            outcome: "ok",
-        }
-        .encode();
-        // stored as a raw head and a compressed rest: an identical request later reuses the rest
-        let json = Bytes::from(json);
-        let entry = crate::cache::Entry::split(&json, &reference, &report.verdict.status);
-        let encoded = match &entry {
-            Some(e) => {
-                let mut head = e.head().to_vec();
-                head.extend_from_slice(report.created_at.as_bytes());
-                stella_store::Encoded::parts(&head, &e.packed_tail)
-            }
-            None => stella_store::Encoded::json(&json),
-        }
-        // the image's latest input, for re-scans against later DBs without cataloguing
-        .with_input(&job.encode());
-        complete(&reference, &report.created_at, encoded, &audit)?;
-        let t_store = started.elapsed();
-        tracing::debug!(
-            target: "stella::scan",
-            input_ms = t_input.as_secs_f64() * 1e3,
-            scan_ms = (t_scan - t_input).as_secs_f64() * 1e3,
-            json_ms = (t_json - t_scan).as_secs_f64() * 1e3,
-            store_ms = (t_store - t_json).as_secs_f64() * 1e3,
-            findings = report.findings.len(),
-            bytes = json.len(),
-            "scan timing"
-        );
-        metrics::SCAN_SECONDS.observe(started.elapsed());
-        metrics::scanned(&report.verdict.status);
-        Ok((json, report.verdict.status, entry))
     }
 
     /// Composes an image from uploaded fragments (the caller's, or Core's own).
@@ -1030,6 +1064,18 @@ pub(crate) fn busy(limit: u64) -> Problem {
 }
 
 /// Refuses ids that cannot be a scan's before they reach the store.
+/// A policy that could not be evaluated, as the API tells it.
+pub(crate) fn policy_failed(e: stella_scan::Error) -> Problem {
+    match e {
+        stella_scan::Error::Policy(p) => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Policy failed",
+            p.to_string(),
+        ),
+        other => internal(other),
+    }
+}
+
 fn check_id(id: &str) -> Result<(), Problem> {
     if id.is_empty()
         || id.len() > 128
