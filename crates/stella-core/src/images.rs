@@ -60,35 +60,27 @@ pub(crate) async fn rescan_image(
     let key = format!("scan-{}", crate::unique_suffix());
     let c = core.clone();
     let k = key.clone();
-    let (json, admitted) = core.scans.run(move || {
-        let Some((_, input)) = c
-            .store
-            .input(caller.tenant(), &body.image)
-            .map_err(crate::problem::store)?
-        else {
-            return Err(Problem::not_found(
-                "No stored scan",
-                format!(
-                    "there is no stored scan of `{}` to match again; scan it first (POST /api/v1/scan?image=REF)",
-                    body.image
-                ),
-            ));
-        };
-        let _held = c.budget.reserve_blocking(input.len(), &c.stopping);
-        let mut job = Job::decode(&input)
-            .ok_or_else(|| internal("the stored scan input is unreadable"))?
-            .for_rescan(&body.image);
-        // a re-scan is the caller's, in the caller's tenant
-        job.tenant = caller.tenant().as_str().to_string();
-        job.who = caller.who();
-        let admitted = c.admit(&caller)?;
-        let (json, _, _) = c
-            .execute_and_store(&k, &job, None)
-            .inspect_err(|_| c.settle_quota())?;
-        Ok::<_, Problem>((json, admitted))
-    })
-    .await
-    .map_err(internal)??;
+    let (json, admitted) = core
+        .scans
+        .run(move || {
+            let input = c.stored_input(
+                caller.tenant(),
+                &body.image,
+                "to match again; scan it first (POST /api/v1/scan?image=REF)",
+            )?;
+            let _held = c.budget.reserve_blocking(input.len(), &c.stopping);
+            let mut job = Job::for_stored(&input, &body.image)?;
+            // a re-scan is the caller's, in the caller's tenant
+            job.tenant = caller.tenant().as_str().to_string();
+            job.who = caller.who();
+            let admitted = c.admit(&caller)?;
+            let (json, _, _) = c
+                .execute_and_store(&k, &job, None)
+                .inspect_err(|_| c.settle_quota())?;
+            Ok::<_, Problem>((json, admitted))
+        })
+        .await
+        .map_err(internal)??;
     Ok(crate::scan::stored_result(json, &key, admitted))
 }
 
@@ -317,6 +309,27 @@ struct Latest {
 }
 
 impl Core {
+    /// The latest stored scan input of `image` (what a re-scan or a policy preview matches
+    /// again); none is a 404 that says what it was wanted `for_what`.
+    pub(crate) fn stored_input(
+        &self,
+        tenant: &stella_store::Tenant,
+        image: &str,
+        for_what: &str,
+    ) -> Result<Vec<u8>, Problem> {
+        match self
+            .store
+            .input(tenant, image)
+            .map_err(crate::problem::store)?
+        {
+            Some((_, input)) => Ok(input),
+            None => Err(Problem::not_found(
+                "No stored scan",
+                format!("there is no stored scan of `{image}` {for_what}"),
+            )),
+        }
+    }
+
     /// Every image with a stored scan input, in name order.
     fn latest(&self, tenant: &stella_store::Tenant) -> Result<Vec<Latest>, Problem> {
         let mut out = Vec::new();

@@ -25,7 +25,7 @@ pub(crate) struct Stored {
     pub image: String,
     pub created_at: String,
     pub verdict: String,
-    pub summary: std::collections::BTreeMap<String, u64>,
+    pub summary: stella_report::Summary,
 }
 
 /// The channel every replica-local store of a scan is told on.

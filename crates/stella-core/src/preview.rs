@@ -46,17 +46,10 @@ pub(crate) async fn preview(
         .scans
         .run(move || {
             let tenant = caller.tenant();
-            let Some((_, input)) = c.store.input(tenant, &image).map_err(crate::problem::store)?
-            else {
-                return Err(Problem::not_found(
-                    "No stored scan",
-                    format!("there is no stored scan of `{image}` to preview the policy on; scan it first"),
-                ));
-            };
+            let input =
+                c.stored_input(tenant, &image, "to preview the policy on; scan it first")?;
             let _held = c.budget.reserve_blocking(input.len(), &c.stopping);
-            let job = Job::decode(&input)
-                .ok_or_else(|| internal("the stored scan input is unreadable"))?
-                .for_rescan(&image);
+            let job = Job::for_stored(&input, &image)?;
             let db = c.db()?;
             let judge = |policy: Option<stella_policy::PolicySet>| {
                 let (input, target) = c.input_of("preview", false, &job, None)?;

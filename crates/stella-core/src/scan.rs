@@ -109,6 +109,13 @@ impl Job {
         self.submitted = stella_sbom::now();
         self
     }
+
+    /// A stored input ([`Core::stored_input`]) as a job re-scanning `image`.
+    pub(crate) fn for_stored(input: &[u8], image: &str) -> Result<Job, Problem> {
+        Ok(Job::decode(input)
+            .ok_or_else(|| internal("the stored scan input is unreadable"))?
+            .for_rescan(image))
+    }
 }
 
 fn sbom_format(hint: Option<&str>) -> Result<Option<stella_sbom::Format>, Problem> {
@@ -375,17 +382,6 @@ impl Core {
         .with_input(&job.encode());
         complete(&reference, &report.created_at, encoded, &audit)?;
         let t_store = started.elapsed();
-        let sm = &report.summary;
-        let summary = [
-            ("critical", sm.critical),
-            ("high", sm.high),
-            ("medium", sm.medium),
-            ("low", sm.low),
-            ("unknown", sm.unknown),
-        ]
-        .into_iter()
-        .map(|(k, n)| (k.to_string(), n as u64))
-        .collect();
         // nobody listening is no error
         let _ = self.stored.send(Arc::new(crate::live::Stored {
             tenant: job.tenant.clone(),
@@ -393,7 +389,7 @@ impl Core {
             image: reference.clone(),
             created_at: report.created_at.clone(),
             verdict: report.verdict.status.clone(),
-            summary,
+            summary: report.summary.clone(),
         }));
         tracing::debug!(
             target: "stella::scan",

@@ -180,6 +180,12 @@ pub(crate) async fn locale(
     axum::extract::State(core): axum::extract::State<std::sync::Arc<crate::Core>>,
     Path(name): Path<String>,
 ) -> Response {
+    // the built-in languages need no look at the data directory
+    if let Some(lang) = name.strip_suffix(".json")
+        && LANGUAGES.contains(&lang)
+    {
+        return file(&format!("locales/{lang}.json"));
+    }
     let data = core.config.data.clone();
     let added = tokio::task::spawn_blocking(move || added_languages(&data))
         .await
@@ -223,7 +229,6 @@ pub(crate) async fn locale(
         return r;
     }
     match name.strip_suffix(".json") {
-        Some(lang) if LANGUAGES.contains(&lang) => file(&format!("locales/{lang}.json")),
         Some(lang) if added.iter().any(|(l, _)| l == lang) => {
             let path = &added.iter().find(|(l, _)| l == lang).map(|(_, p)| p.clone());
             let bytes = path.as_ref().and_then(|p| std::fs::read(p).ok());
