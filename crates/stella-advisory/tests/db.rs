@@ -183,12 +183,12 @@ fn incremental_import_adds_and_replaces_feeds() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("x.db");
     let mut b = DbBuilder::new();
-    import(&mut b, None, &[td("alpine")], "t1").unwrap();
-    b.write(&p, "t1").unwrap();
+    import(&mut b, None, &[td("alpine")], "2026-11-29T00:00:00Z").unwrap();
+    b.write(&p, "2026-11-29T00:00:00Z").unwrap();
     let first = Db::open(&p).unwrap();
     let mut b = DbBuilder::from_db(&first).unwrap();
-    import(&mut b, None, &[td("debian")], "t2").unwrap();
-    b.write(&p, "t2").unwrap();
+    import(&mut b, None, &[td("debian")], "2026-11-30T00:00:00Z").unwrap();
+    b.write(&p, "2026-11-30T00:00:00Z").unwrap();
     let db = Db::open(&p).unwrap();
     assert!(!db.package("alpine:3.10", "openssl").unwrap().is_empty());
     assert!(!db.package("debian:11", "examplepkg").unwrap().is_empty());
@@ -1031,4 +1031,60 @@ fn the_other_vuln_list_feeds() {
     );
     assert!(!db.package("seal:pypi", "seal-requests").unwrap().is_empty());
     assert_export_round_trips(&db);
+}
+
+/// A record's severity from a feed with no package statement for it (an OSV record carrying
+/// only a CVSS vector for a CVE Alpine's secdb fixes) survives every later import: the
+/// incremental builder used to drop that advisory, leaving findings `unknown`.
+#[test]
+fn a_rating_without_package_statements_survives_later_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let osv = dir.path().join("osv");
+    std::fs::create_dir_all(&osv).unwrap();
+    std::fs::write(
+        osv.join("CVE-2019-1547.json"),
+        r#"{"id":"CVE-2019-1547","modified":"2019-09-10T00:00:00Z","summary":"ECDSA side channel","severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:L/AC:H/PR:N/UI:N/S:U/C:H/I:N/A:N"}]}"#,
+    )
+    .unwrap();
+    let kev = dir.path().join("kev.json");
+    std::fs::write(
+        &kev,
+        r#"{"vulnerabilities":[{"cveID":"CVE-2019-1547","dateAdded":"2024-01-10","dueDate":"2024-01-31"}]}"#,
+    )
+    .unwrap();
+    let p = dir.path().join("x.db");
+    let mut b = DbBuilder::new();
+    import(&mut b, None, &[td("alpine")], "2026-11-29T00:00:00Z").unwrap();
+    import(&mut b, None, &[osv], "2026-11-29T00:00:00Z").unwrap();
+    b.write(&p, "2026-11-29T00:00:00Z").unwrap();
+    let rated = |db: &Db| {
+        let v = db.vulnerability("CVE-2019-1547").unwrap().unwrap();
+        (v.severity, v.score, v.summary.clone(), v.kev.is_some())
+    };
+    let first = rated(&Db::open(&p).unwrap());
+    assert_eq!(first.0, stella_advisory::cvss::Level::Medium, "{first:?}");
+    let mut b = DbBuilder::from_db(&Db::open(&p).unwrap()).unwrap();
+    import(
+        &mut b,
+        Some(FeedFormat::Kev),
+        &[kev],
+        "2026-11-30T00:00:00Z",
+    )
+    .unwrap();
+    b.write(&p, "2026-11-30T00:00:00Z").unwrap();
+    let db = Db::open(&p).unwrap();
+    let after = rated(&db);
+    assert_eq!((&after.0, after.1, &after.2), (&first.0, first.1, &first.2));
+    assert!(after.3, "the KEV import itself landed");
+    // and once more, with nothing new: the same DB
+    let again = DbBuilder::from_db(&db)
+        .unwrap()
+        .build("2026-11-30T00:00:00Z")
+        .unwrap()
+        .0;
+    assert_eq!(rated(&Db::from_bytes(again).unwrap()), after);
+    assert_eq!(
+        fixed(&db, "alpine:3.10", "openssl", "CVE-2019-1547"),
+        ["1.1.1d-r0"]
+    );
 }

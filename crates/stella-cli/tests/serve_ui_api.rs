@@ -38,9 +38,9 @@ fn rich_db(work: &Path) -> PathBuf {
         "#model_version:v2025.03.14,score_date:2026-12-01T00:00:00+0000\ncve,epss,percentile\nCVE-2023-46853,0.42,0.97\n",
     )
     .unwrap();
-    // the OSV record last: a later import would drop its rating (it has no package
-    // statements; see the note in the session log)
-    for (format, path) in [("kev", &kev), ("epss", &epss), ("osv", &osv)] {
+    // the OSV record first: its rating (it has no package statements) must survive the
+    // incremental KEV and EPSS imports that follow
+    for (format, path) in [("osv", &osv), ("kev", &kev), ("epss", &epss)] {
         let out = stella()
             .args(["db", "import", "--format", format, "--db"])
             .arg(&db)

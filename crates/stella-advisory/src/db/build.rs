@@ -140,7 +140,10 @@ impl DbBuilder {
             if let Some(e) = v.epss {
                 b.epss.insert(v.id.clone(), e);
             }
-            let keys = about.get(&v.id).cloned().unwrap_or_default();
+            let mut keys = about.get(&v.id).cloned().unwrap_or_default();
+            // the feeds some advisory of this record is brought back from
+            let mut claimed: std::collections::BTreeSet<&str> =
+                keys.iter().map(|k| k.1.as_str()).collect();
             // regional catalogues' records (no package statements): their feed is the one of
             // this record's feeds no package advisory of it came from
             for al in v
@@ -148,8 +151,6 @@ impl DbBuilder {
                 .iter()
                 .filter(|a| crate::regional::is_catalogue(a) && !about.contains_key(a.as_str()))
             {
-                let claimed: std::collections::BTreeSet<&str> =
-                    keys.iter().map(|k| k.1.as_str()).collect();
                 let Some(feed) = v
                     .feeds
                     .iter()
@@ -158,6 +159,7 @@ impl DbBuilder {
                 else {
                     continue;
                 };
+                claimed.insert(feed);
                 let a = catalogues
                     .entry((al.clone(), feed.to_string()))
                     .or_insert_with(|| Advisory {
@@ -182,6 +184,34 @@ impl DbBuilder {
                         a.severities.push(sev);
                     }
                 }
+            }
+            if !keys.is_empty() {
+                // Feeds that said something about this record without a package statement
+                // (an OSV record carrying only a CVSS vector for a CVE a distribution's feed
+                // lists): bring their advisory back, or the next import would lose what they
+                // said (the finding's severity among it). Its ratings, aliases and dates are
+                // given back below, as for every advisory of the record.
+                let mut restored = Vec::new();
+                for &f in &v.feeds {
+                    let feed = db.feed_name(f);
+                    if claimed.contains(feed) {
+                        continue;
+                    }
+                    let distro = v.severities.iter().any(|s| s.feed == f && s.distro);
+                    let k = (v.id.clone(), feed.to_string());
+                    by_key.entry(k.clone()).or_insert_with(|| Advisory {
+                        id: v.id.clone(),
+                        feed: feed.to_string(),
+                        source: if distro {
+                            crate::model::Source::Distro
+                        } else {
+                            crate::model::Source::Osv
+                        },
+                        ..Advisory::default()
+                    });
+                    restored.push(k);
+                }
+                keys.extend(restored);
             }
             if keys.is_empty() {
                 // A record with no package statements (withdrawn, or metadata only): keep it.
