@@ -69,6 +69,10 @@ pub enum Command {
     /// The scheduler of a running Core: jobs, their runs, new criticals; run a job now.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Sign and verify attestations: SBOMs, scan results and provenance as in-toto statements
+    /// in DSSE envelopes or Sigstore bundles (docs/attestations.md).
+    #[command(subcommand)]
+    Attest(crate::attest_cmd::AttestCommand),
     /// Internal: evaluates one Rego policy job from standard input in a limited process.
     #[command(name = "__rego-sandbox", hide = true)]
     RegoSandbox,
@@ -642,6 +646,13 @@ pub struct ScanArgs {
     /// Allow plain HTTP to a registry on this machine.
     #[arg(long)]
     pub insecure: bool,
+    /// Sign the scan result with this private key (PEM, Ed25519 or ECDSA P-256) and write it
+    /// as an in-toto attestation beside the report (`<output>.intoto.jsonl`).
+    #[arg(long, value_name = "KEY", env = "STELLA_ATTEST_KEY")]
+    pub attest: Option<PathBuf>,
+    /// Where --attest writes (a name ending in `.sigstore.json` gets a Sigstore bundle).
+    #[arg(long, value_name = "FILE", requires = "attest")]
+    pub attest_output: Option<PathBuf>,
 }
 
 /// `stella db …`

@@ -15,6 +15,7 @@ macro_rules! outln {
     }};
 }
 
+mod attest_cmd;
 mod cli;
 mod db_cmd;
 mod jobs_cmd;
@@ -84,6 +85,7 @@ fn run(args: cli::Cli) -> anyhow::Result<u8> {
         cli::Command::Worker(a) => serve_cmd::run(*a, true),
         cli::Command::Token(t) => token_cmd::run(t),
         cli::Command::Jobs(j) => jobs_cmd::run(j),
+        cli::Command::Attest(c) => attest_cmd::run(c),
         cli::Command::RegoSandbox => {
             Ok(u8::try_from(stella_policy::rego::serve_sandbox()).unwrap_or(2))
         }

@@ -213,6 +213,9 @@ pub(crate) fn render(
             so.flush().ok();
         }
     }
+    if let Some(key) = &a.attest {
+        attest(a, key, report)?;
+    }
     if !table || a.output.is_some() {
         eprintln!(
             "{name}: {} finding(s), verdict {}",
@@ -229,8 +232,67 @@ pub(crate) fn render(
     )
 }
 
+/// Where `--attest` writes: `--attest-output`, else beside the report.
+fn attest_path(a: &ScanArgs) -> Option<std::path::PathBuf> {
+    a.attest_output.clone().or_else(|| {
+        a.output.as_ref().map(|o| {
+            let mut s = o.as_os_str().to_owned();
+            s.push(".intoto.jsonl");
+            s.into()
+        })
+    })
+}
+
+/// Signs the scan result (`--attest`): Stella's scan-result predicate about the image (its
+/// digest) or, for an SBOM scan, about the SBOM document itself.
+fn attest(
+    a: &ScanArgs,
+    key: &std::path::Path,
+    report: &stella_report::Report,
+) -> anyhow::Result<()> {
+    let k = crate::attest_cmd::load_key(key)?;
+    let subject = match (&report.target.digest, sbom_target(&a.target)) {
+        (Some(_), _) => None,
+        (None, Some(path)) => {
+            let p = std::path::Path::new(path);
+            let bytes = std::fs::read(p).with_context(|| format!("cannot read {path}"))?;
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            Some(stella_attest::Subject::sha256(
+                &name,
+                &stella_attest::sha256_hex(&bytes),
+            ))
+        }
+        (None, None) => bail!(
+            "--attest: the scanned target has no digest to name it by (a directory)\nhint: scan the image, or sign with `stella attest sign --type vuln --subject NAME@sha256:HEX`"
+        ),
+    };
+    let statement = crate::attest_cmd::scan_statement(
+        &stella_report::json(report),
+        subject,
+        a.db.as_deref(),
+        &a.policy,
+    )?;
+    let e = stella_attest::Envelope::sign(stella_attest::IN_TOTO_PAYLOAD_TYPE, &statement, &[&k])?;
+    let out = attest_path(a).context("--attest needs --output or --attest-output")?;
+    crate::attest_cmd::write_envelope(e, &k, Some(&out), false)?;
+    eprintln!("signed scan result: {}", out.display());
+    Ok(())
+}
+
 /// Runs `stella scan`.
 pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
+    if let Some(key) = &a.attest {
+        if attest_path(&a).is_none() {
+            bail!(
+                "--attest writes the signed result beside the report: give --output FILE (or --attest-output FILE)"
+            );
+        }
+        // a key that cannot sign is found before the scan, not after it
+        crate::attest_cmd::load_key(key)?;
+    }
     if !matches!(
         a.format.as_str(),
         "table"
