@@ -555,6 +555,34 @@ doc = {
                             "description": "Also drop every earlier key: the tokens they signed stop counting at once."}],
             "responses": {"200": js(obj({"kid": {"type": "string"}, "revoked": {"type": "integer"}}, ["kid", "revoked"])),
                           "400": problem("A query parameter does not parse.")}}, scope="admin")},
+        "/api/v1/attest": {"post": protected({
+            "operationId": "attest", "summary": "Core's signature over a stored scan of the caller's tenant: its scan result and verdict (`vuln`) or SLSA provenance of the result (`slsa`), as an in-toto attestation",
+            "parameters": [{"name": "format", "in": "query", "schema": {"enum": ["dsse", "bundle"]},
+                            "description": "A bare DSSE envelope (default) or a Sigstore bundle v0.3."}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": obj(
+                {"scan": {"type": "string", "description": "A scan id of the caller's tenant."},
+                 "type": {"enum": ["vuln", "slsa"], "default": "vuln"}}, ["scan"], extra=False)}}},
+            "responses": {"200": {"description": "The signed statement; verify with `stella attest verify --key` and a key of /api/v1/attest/keys.",
+                                  "content": {"application/vnd.dsse.envelope.v1+json": {"schema": obj(
+                                      {"payloadType": {"type": "string"}, "payload": {"type": "string"},
+                                       "signatures": {"type": "array"}}, ["payloadType", "payload", "signatures"])},
+                                              "application/vnd.dev.sigstore.bundle.v0.3+json": {"schema": obj(
+                                      {"mediaType": {"type": "string"}, "verificationMaterial": {"type": "object"},
+                                       "dsseEnvelope": {"type": "object"}}, ["mediaType", "verificationMaterial", "dsseEnvelope"])}}},
+                          "400": problem("Not an attestation request, or an unknown type or format."),
+                          "404": problem("No such scan in the caller's tenant."),
+                          "422": problem("The scan's target has no digest to name the attestation by (an SBOM scan).")}}, body=True)},
+        "/api/v1/attest/keys": {"get": {
+            "operationId": "attestKeys", "summary": "The keys Core's attestations verify with (public; rotated keys stay listed)",
+            "responses": {"200": js(obj({"keys": {"type": "array", "items": obj({
+                "keyId": {"type": "string"}, "algorithm": {"enum": ["ecdsa-p256", "ed25519"]},
+                "publicKey": {"type": "string", "description": "SPKI PEM."}, "created": {"type": "string"},
+                "active": {"type": "boolean"}}, ["keyId", "algorithm", "publicKey", "created", "active"])}}, ["keys"]))}}},
+        "/api/v1/attest/keys/rotate": {"post": protected({
+            "operationId": "rotateAttestKey", "summary": "Sign attestations with a new key from now on (installation admin); earlier keys stay published",
+            "responses": {"200": js(obj({"keyId": {"type": "string"}, "algorithm": {"type": "string"},
+                                         "publicKey": {"type": "string"}, "created": {"type": "string"},
+                                         "active": {"type": "boolean"}}, ["keyId", "publicKey"]))}}, scope="admin")},
         "/api/v1/feeds": {"get": protected({
             "operationId": "feeds", "summary": "The DB's feeds and how old they are",
             "responses": {"200": js(obj({"built": {"type": "string"}, "ageSeconds": {"type": ["integer", "null"]},

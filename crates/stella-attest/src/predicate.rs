@@ -144,3 +144,71 @@ pub fn slsa_provenance(
         },
     })
 }
+
+/// The subject of a Stella scan report: its target's repository and digest (the tag is
+/// dropped: the digest says more).
+pub fn report_subject(report: &Value) -> Option<crate::Subject> {
+    let t = report.get("target")?;
+    let d = t.get("digest")?.as_str()?;
+    let hex = d.strip_prefix("sha256:")?;
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let name = t.get("reference").and_then(|r| r.as_str()).unwrap_or("");
+    Some(crate::Subject::sha256(repository(name), hex))
+}
+
+/// An image reference without its tag or digest, as cosign names subjects
+/// (`registry:5000/team/app:1.4@sha256:…` → `registry:5000/team/app`).
+pub fn repository(reference: &str) -> &str {
+    let name = reference.split('@').next().unwrap_or(reference);
+    match (name.rfind(':'), name.rfind('/')) {
+        (Some(c), Some(s)) if c > s => &name[..c],
+        (Some(c), None) => &name[..c],
+        _ => name,
+    }
+}
+
+/// The statement of a scan report's scan-result attestation — what `stella scan --attest`,
+/// `stella attest sign --type vuln` and Core's `POST /api/v1/attest` sign. `subject` defaults
+/// to the report's target.
+pub fn scan_statement(
+    report: &Value,
+    subject: Option<crate::Subject>,
+    ctx: &ScanContext,
+) -> Result<Vec<u8>, crate::Error> {
+    if report.get("verdict").is_none() || report.get("findings").is_none() {
+        return Err(crate::Error::Statement(
+            "this is not a Stella scan report (no verdict or findings)".into(),
+        ));
+    }
+    let Some(subject) = subject.or_else(|| report_subject(report)) else {
+        return Err(crate::Error::Statement(
+            "the report's target has no digest to name it by (an SBOM or a directory)".into(),
+        ));
+    };
+    let p = scan_result(report, ctx);
+    crate::Statement::encode(
+        &[subject],
+        SCAN_RESULT_V1,
+        &serde_json::to_vec(&p).unwrap_or_default(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repositories_lose_tags_and_digests_but_keep_ports() {
+        for (r, want) in [
+            ("registry.example/shop:1.4", "registry.example/shop"),
+            ("localhost:5000/team/app:1", "localhost:5000/team/app"),
+            ("localhost:5000/team/app", "localhost:5000/team/app"),
+            ("alpine:3.20@sha256:abc", "alpine"),
+            ("alpine", "alpine"),
+        ] {
+            assert_eq!(repository(r), want, "{r}");
+        }
+    }
+}

@@ -227,16 +227,6 @@ fn db_digest(db: Option<&Path>) -> anyhow::Result<Option<String>> {
     .transpose()
 }
 
-/// The subject of a scan report: its target's digest.
-fn report_subject(report: &serde_json::Value) -> Option<Subject> {
-    let t = report.get("target")?;
-    let d = t.get("digest")?.as_str()?;
-    let name = t.get("reference").and_then(|r| r.as_str()).unwrap_or("");
-    // the digest names the image; a tag in the reference would say less than it
-    let name = name.split('@').next().unwrap_or(name);
-    parse_subject(&format!("{name}@{d}")).ok()
-}
-
 /// The signed statement of a scan report (`stella scan --attest` and `attest sign --type vuln`).
 pub(crate) fn scan_statement(
     report_json: &[u8],
@@ -246,26 +236,19 @@ pub(crate) fn scan_statement(
 ) -> anyhow::Result<Vec<u8>> {
     let report: serde_json::Value = serde_json::from_slice(report_json)
         .context("the scan report is not JSON\nhint: sign the output of `stella scan -f json`")?;
-    if report.get("verdict").is_none() || report.get("findings").is_none() {
-        bail!("this is not a Stella scan report\nhint: sign the output of `stella scan -f json`");
-    }
-    let subject = match subject.or_else(|| report_subject(&report)) {
-        Some(s) => s,
-        None => bail!(
-            "the report's target has no digest to name it by (an SBOM or a directory)\nhint: pass --subject NAME@sha256:HEX (the image the SBOM describes)"
-        ),
-    };
     let ctx = predicate::ScanContext {
         scanner_version: env!("CARGO_PKG_VERSION").to_string(),
         db_digest: db_digest(db)?,
         policy_digest: policy_digest(policy)?,
     };
-    let p = predicate::scan_result(&report, &ctx);
-    Ok(Statement::encode(
-        &[subject],
-        predicate::SCAN_RESULT_V1,
-        &serde_json::to_vec(&p)?,
-    )?)
+    predicate::scan_statement(&report, subject, &ctx).map_err(|e| {
+        let hint = if e.to_string().contains("no digest") {
+            "pass --subject NAME@sha256:HEX (the image the SBOM describes)"
+        } else {
+            "sign the output of `stella scan -f json`"
+        };
+        anyhow::anyhow!("{e}\nhint: {hint}")
+    })
 }
 
 /// Writes an envelope as a bundle or a bare envelope, as the output's name (or `bundle`) says.

@@ -273,6 +273,7 @@ fn a_foreign_tenant_walking_every_route_sees_and_changes_nothing_of_another() {
                 ("get" | "delete", _) => None,
                 (_, p) if p.ends_with("/scan") => Some(("application/json", empty_sbom.to_string())),
                 (_, "/api/v1/images/rescan") => Some(("application/json", r#"{"image":"app:1"}"#.into())),
+                (_, "/api/v1/attest") => Some(("application/json", format!(r#"{{"scan":"{scan}"}}"#))),
                 (_, p) if p.ends_with("/layers/missing") => {
                     Some(("application/json", format!(r#"{{"layers":["{layer}"]}}"#)))
                 }
@@ -349,7 +350,8 @@ fn a_foreign_tenant_walking_every_route_sees_and_changes_nothing_of_another() {
                 let names_a = concrete.contains(&scan)
                     || concrete.contains(&mute_id)
                     || concrete.contains("team-a")
-                    || concrete.ends_with("/images/rescan");
+                    || concrete.ends_with("/images/rescan")
+                    || concrete == "/api/v1/attest";
                 if protected && names_a {
                     assert!(
                         matches!(code, 403 | 404),

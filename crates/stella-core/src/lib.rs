@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 mod admin;
+mod attest;
 mod auth;
 mod budget;
 mod cache;
@@ -563,6 +564,8 @@ pub fn router(core: Arc<Core>) -> Router {
         )
         .route("/principals/{kind}/{name}/unlock", post(admin::unlock))
         .route("/keys/rotate", post(admin::rotate))
+        .route("/attest", post(attest::attest))
+        .route("/attest/keys/rotate", post(attest::rotate))
         .route("/tenants", get(tenants::list).post(tenants::add))
         .route(
             "/tenants/{id}",
@@ -602,6 +605,7 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/connect/token", post(auth::token))
         .route("/.well-known/openid-configuration", get(auth::discovery))
         .route("/jwks", get(auth::jwks))
+        .route("/api/v1/attest/keys", get(attest::keys))
         .route("/", get(ui::root))
         .route("/ui/", get(ui::index))
         .route("/ui", get(ui::root))

@@ -1072,7 +1072,7 @@ pub(crate) fn policy_failed(e: stella_scan::Error) -> Problem {
     }
 }
 
-fn check_id(id: &str) -> Result<(), Problem> {
+pub(crate) fn check_id(id: &str) -> Result<(), Problem> {
     if id.is_empty()
         || id.len() > 128
         || !id
