@@ -10,6 +10,7 @@
 mod bundle;
 mod der;
 mod dsse;
+pub mod fulcio;
 mod key;
 pub mod predicate;
 pub mod rekor;

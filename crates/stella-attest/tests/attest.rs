@@ -382,3 +382,54 @@ fn inclusion_proofs_follow_rfc_9162() {
     );
     assert_eq!(root_from_inclusion_proof(0, 1, l0, &[]), Some(l0));
 }
+
+const NPM_IDENTITY: &str =
+    "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main";
+const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+/// The npm bundle verified keyless, as cosign would: the log entry gives the signing time,
+/// the Fulcio certificate chains to Sigstore's CA and was valid then, its identity is the
+/// sigstore-js release workflow, and its key signed the envelope.
+#[test]
+fn a_real_keyless_bundle_verifies_against_fulcio_and_an_identity() {
+    use stella_attest::fulcio::{Authority, Identity, verify_certificate};
+    let (a, logs) = npm();
+    let root = std::fs::read(td("sigstore/trusted_root.json")).unwrap();
+    let cas = Authority::from_trusted_root(&root).unwrap();
+    let logged = verify_entry(&a.tlog_entries[0], &a.envelope, &logs).unwrap();
+    let cert = a.certificate.clone().unwrap();
+    let id = Identity {
+        subject: NPM_IDENTITY.into(),
+        issuer: GITHUB_ISSUER.into(),
+    };
+    let key = verify_certificate(&cert, &cas, logged.integrated_time, &id).unwrap();
+    assert!(a.envelope.verify(&[key], 1).is_ok());
+
+    let refused = |id: &Identity, at: i64, cas: &[Authority]| {
+        verify_certificate(&cert, cas, at, id)
+            .unwrap_err()
+            .to_string()
+    };
+    let other = Identity {
+        subject: "https://github.com/someone/else/.github/workflows/release.yml@refs/heads/main"
+            .into(),
+        issuer: GITHUB_ISSUER.into(),
+    };
+    assert!(refused(&other, logged.integrated_time, &cas).contains("issued to"));
+    let other_issuer = Identity {
+        subject: NPM_IDENTITY.into(),
+        issuer: "https://accounts.google.com".into(),
+    };
+    assert!(refused(&other_issuer, logged.integrated_time, &cas).contains("vouched for by"));
+    // ten minutes of validity: a day later it proves nothing
+    assert!(refused(&id, logged.integrated_time + 86_400, &cas).contains("valid from"));
+    assert!(refused(&id, logged.integrated_time, &[]).contains("certificate authority"));
+    // only the 2021 root alone: not the intermediate that issued it
+    assert!(refused(&id, logged.integrated_time, &cas[..1]).contains("certificate authority"));
+    // a changed certificate no longer chains
+    let mut bad = cert.clone();
+    let n = bad.len() - 200;
+    bad[n] ^= 1;
+    let e = verify_certificate(&bad, &cas, logged.integrated_time, &id);
+    assert!(e.is_err());
+}

@@ -94,6 +94,14 @@ pub struct VerifyArgs {
     /// Fail unless every attestation has a verified transparency-log entry.
     #[arg(long)]
     pub require_tlog: bool,
+    /// Keyless bundles: the identity the Fulcio certificate must be issued to (its subject
+    /// alternative name, exactly: a workflow URI or an e-mail address). Needs --trusted-root.
+    #[arg(long, value_name = "SAN", requires_all = ["certificate_oidc_issuer", "trusted_root"])]
+    pub certificate_identity: Option<String>,
+    /// Keyless bundles: the OIDC issuer that vouched for the identity, exactly
+    /// (`https://token.actions.githubusercontent.com`).
+    #[arg(long, value_name = "URL", requires = "certificate_identity")]
+    pub certificate_oidc_issuer: Option<String>,
     /// Write the (first) verified statement's predicate here.
     #[arg(long, value_name = "FILE")]
     pub predicate_out: Option<PathBuf>,
@@ -397,9 +405,12 @@ fn verify(a: VerifyArgs) -> anyhow::Result<u8> {
         .map(|p| load_public(p))
         .collect::<anyhow::Result<_>>()?;
     let mut logs = Vec::new();
+    let mut authorities = Vec::new();
     if let Some(t) = &a.trusted_root {
         let bytes = std::fs::read(t).with_context(|| format!("cannot read {}", t.display()))?;
         logs.extend(Log::from_trusted_root(&bytes).with_context(|| t.display().to_string())?);
+        authorities = stella_attest::fulcio::Authority::from_trusted_root(&bytes)
+            .with_context(|| t.display().to_string())?;
     }
     for k in &a.rekor_key {
         logs.push(Log::from_key(&k.display().to_string(), load_public(k)?));
@@ -422,7 +433,7 @@ fn verify(a: VerifyArgs) -> anyhow::Result<u8> {
     let mut failed = 0usize;
     let mut predicate_written = false;
     for (i, att) in atts.iter().enumerate() {
-        let r = check_one(att, &keys, &a, &logs, want_subject.as_ref());
+        let r = check_one(att, &keys, &a, (&logs, &authorities), want_subject.as_ref());
         match r {
             Ok((mut summary, payload)) => {
                 summary["index"] = (i + 1).into();
@@ -462,6 +473,9 @@ fn print_text(r: &serde_json::Value) -> anyhow::Result<()> {
     let i = r["index"].as_u64().unwrap_or(0);
     if r["verified"] == true {
         outln!("attestation {i}: verified");
+        if let Some(who) = r["identity"].as_str() {
+            outln!("  identity   {who} (Fulcio certificate)");
+        }
         outln!(
             "  signed by  {}",
             r["keys"]
@@ -509,26 +523,61 @@ fn print_text(r: &serde_json::Value) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn check_one(
+/// The key of a keyless bundle's certificate, once the certificate is checked: its log entry
+/// (the signing time), its chain to a trusted CA, and the identity the caller named.
+fn keyless_key(
     att: &stella_attest::Attestation,
-    keys: &[PublicKey],
     a: &VerifyArgs,
     logs: &[Log],
-    want: Option<&(Option<String>, String)>,
-) -> Result<(serde_json::Value, Vec<u8>), String> {
-    if keys.is_empty() {
+    authorities: &[stella_attest::fulcio::Authority],
+) -> Result<(PublicKey, String), String> {
+    let (Some(cert), Some(subject), Some(issuer)) = (
+        &att.certificate,
+        &a.certificate_identity,
+        &a.certificate_oidc_issuer,
+    ) else {
         return Err(if att.certificate.is_some() {
-            "a keyless (Fulcio certificate) bundle: certificate chain and identity checks are not \
-             supported yet; verify with --key PUBLIC.pem of a key you trust"
+            "a keyless (Fulcio certificate) bundle: name who must have signed it with \
+             --certificate-identity and --certificate-oidc-issuer, and give --trusted-root"
                 .into()
         } else {
             "no trusted key given\nhint: --key PUBLIC.pem (the signer's public key)".into()
         });
+    };
+    if logs.is_empty() || authorities.is_empty() {
+        return Err("a keyless bundle needs --trusted-root (its CAs and logs)".into());
     }
-    let v = att
-        .envelope
-        .verify(keys, a.threshold)
+    // the certificate lives ten minutes: the log's verified time says when it signed
+    let logged = att
+        .tlog_entries
+        .first()
+        .ok_or("a keyless bundle without a transparency-log entry cannot be verified")?;
+    let l = verify_entry(logged, &att.envelope, logs).map_err(|e| e.to_string())?;
+    let id = stella_attest::fulcio::Identity {
+        subject: subject.clone(),
+        issuer: issuer.clone(),
+    };
+    let key = stella_attest::fulcio::verify_certificate(cert, authorities, l.integrated_time, &id)
         .map_err(|e| e.to_string())?;
+    Ok((key, format!("{subject} ({issuer})")))
+}
+
+fn check_one(
+    att: &stella_attest::Attestation,
+    keys: &[PublicKey],
+    a: &VerifyArgs,
+    (logs, authorities): (&[Log], &[stella_attest::fulcio::Authority]),
+    want: Option<&(Option<String>, String)>,
+) -> Result<(serde_json::Value, Vec<u8>), String> {
+    let mut signer = None;
+    let v = if keys.is_empty() {
+        let (key, who) = keyless_key(att, a, logs, authorities)?;
+        signer = Some(who);
+        att.envelope.verify(&[key], 1)
+    } else {
+        att.envelope.verify(keys, a.threshold)
+    }
+    .map_err(|e| e.to_string())?;
     if v.payload_type != IN_TOTO_PAYLOAD_TYPE {
         return Err(format!(
             "the payload is `{}`, not an in-toto statement",
@@ -603,6 +652,9 @@ fn check_one(
     });
     if let Some(n) = note {
         out["tlogNote"] = n.into();
+    }
+    if let Some(who) = signer {
+        out["identity"] = who.into();
     }
     Ok((out, v.payload))
 }

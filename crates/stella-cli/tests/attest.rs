@@ -394,10 +394,11 @@ fn provenance_names_the_db_and_policy_it_used() {
 }
 
 #[test]
-fn a_keyless_bundle_is_not_trusted_for_its_certificate_alone() {
+fn a_keyless_bundle_verifies_only_for_the_identity_named() {
     let td = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../stella-attest/testdata/sigstore");
     let bundle = td.join("npm-sigstore-3.1.0.sigstore.json");
     let root = td.join("trusted_root.json");
+    // its certificate alone is no reason to trust it
     let (code, out, _) = run(args![
         "attest",
         "verify",
@@ -406,5 +407,50 @@ fn a_keyless_bundle_is_not_trusted_for_its_certificate_alone() {
         bundle.as_os_str()
     ]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("keyless"), "{out}");
+    assert!(out.contains("--certificate-identity"), "{out}");
+    let identity =
+        "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main";
+    let issuer = "https://token.actions.githubusercontent.com";
+    let (code, out, err) = run(args![
+        "attest",
+        "verify",
+        "--trusted-root",
+        root.as_os_str(),
+        "--certificate-identity",
+        identity,
+        "--certificate-oidc-issuer",
+        issuer,
+        "--type",
+        "slsa",
+        "--require-tlog",
+        bundle.as_os_str()
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("identity   https://github.com/sigstore/sigstore-js"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "https://rekor.sigstore.dev entry 168704762 at 2025-02-04T20:35:47Z (inclusion proven)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("pkg:npm/sigstore@3.1.0 sha512:669cd600"),
+        "{out}"
+    );
+    let (code, out, _) = run(args![
+        "attest",
+        "verify",
+        "--trusted-root",
+        root.as_os_str(),
+        "--certificate-identity",
+        "https://github.com/evil/fork/.github/workflows/release.yml@refs/heads/main",
+        "--certificate-oidc-issuer",
+        issuer,
+        bundle.as_os_str()
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("not to https://github.com/evil/fork"), "{out}");
 }
