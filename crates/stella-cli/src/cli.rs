@@ -73,6 +73,10 @@ pub enum Command {
     /// in DSSE envelopes or Sigstore bundles (docs/attestations.md).
     #[command(subcommand)]
     Attest(crate::attest_cmd::AttestCommand),
+    /// Offline Update Kits: build, verify and import the signed DB kits air-gapped sites
+    /// install (docs/air-gap.md).
+    #[command(subcommand)]
+    Ouk(crate::ouk_cmd::OukCommand),
     /// Internal: evaluates one Rego policy job from standard input in a limited process.
     #[command(name = "__rego-sandbox", hide = true)]
     RegoSandbox,

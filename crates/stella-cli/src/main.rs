@@ -19,6 +19,7 @@ mod attest_cmd;
 mod cli;
 mod db_cmd;
 mod jobs_cmd;
+mod ouk_cmd;
 mod policy_cmd;
 mod policy_remote;
 mod progress;
@@ -86,6 +87,7 @@ fn run(args: cli::Cli) -> anyhow::Result<u8> {
         cli::Command::Token(t) => token_cmd::run(t),
         cli::Command::Jobs(j) => jobs_cmd::run(j),
         cli::Command::Attest(c) => attest_cmd::run(c),
+        cli::Command::Ouk(c) => ouk_cmd::run(c),
         cli::Command::RegoSandbox => {
             Ok(u8::try_from(stella_policy::rego::serve_sandbox()).unwrap_or(2))
         }
