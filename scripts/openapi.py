@@ -583,6 +583,18 @@ doc = {
             "responses": {"200": js(obj({"keyId": {"type": "string"}, "algorithm": {"type": "string"},
                                          "publicKey": {"type": "string"}, "created": {"type": "string"},
                                          "active": {"type": "boolean"}}, ["keyId", "publicKey"]))}}, scope="admin")},
+        "/api/v1/ouk": {"post": protected({
+            "operationId": "importKit", "summary": "Verify an Offline Update Kit and install its DB atomically (installation admin; docs/air-gap.md)",
+            "parameters": [{"name": "force", "in": "query", "schema": {"type": "boolean"},
+                            "description": "Install a kit whose DB is older than the one in use (a deliberate rollback)."}],
+            "requestBody": {"required": True, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+            "responses": {"200": js(obj({"built": {"type": "string"}, "digest": {"type": "string"},
+                                         "changed": {"type": "boolean"}, "previous": {"type": ["string", "null"]},
+                                         "signedBy": {"type": "string"}, "created": {"type": "string"}},
+                                        ["built", "digest", "changed"])),
+                          "409": problem("No kit key configured (`--kit-key`), or the kit is older than the DB in use or for another installation; nothing changed."),
+                          "422": problem("The kit is not signed by a trusted key, damaged, truncated, or holds what its manifest does not list; nothing changed.")}},
+                scope="admin", body=True)},
         "/api/v1/feeds": {"get": protected({
             "operationId": "feeds", "summary": "The DB's feeds and how old they are",
             "responses": {"200": js(obj({"built": {"type": "string"}, "ageSeconds": {"type": ["integer", "null"]},

@@ -56,6 +56,8 @@ pub enum Command {
     #[command(mut_arg("webhook", |a| a.hide(true)))]
     #[command(mut_arg("webhook_secret", |a| a.hide(true)))]
     #[command(mut_arg("db_pubkey", |a| a.hide(true)))]
+    #[command(mut_arg("kit_key", |a| a.hide(true)))]
+    #[command(mut_arg("installation", |a| a.hide(true)))]
     #[command(mut_arg("retention_days", |a| a.hide(true)))]
     #[command(mut_arg("result_cache_mib", |a| a.hide(true)))]
     #[command(mut_arg("scan_memory_mib", |a| a.hide(true)))]
@@ -198,6 +200,13 @@ pub struct ServeArgs {
     /// --feeds) must be signed with; without it the signature is not checked.
     #[arg(long, env = "STELLA_DB_PUBKEY", value_name = "PEM")]
     pub db_pubkey: Option<PathBuf>,
+    /// Public key (PEM) Offline Update Kits posted to /api/v1/ouk must be signed with;
+    /// repeat for several (docs/air-gap.md). Without one, kits are refused.
+    #[arg(long, value_name = "PEM")]
+    pub kit_key: Vec<PathBuf>,
+    /// This installation's id: kits built for another installation are refused.
+    #[arg(long, value_name = "ID", env = "STELLA_INSTALLATION")]
+    pub installation: Option<String>,
     /// The store replicas and workers share, scaled out.
     #[command(flatten)]
     pub store: StoreArgs,

@@ -122,6 +122,8 @@ pub(crate) fn run(a: ServeArgs, worker: bool) -> anyhow::Result<u8> {
             kek_file: a.kek_file.clone(),
             policy_errors_pass: a.policy_errors == "pass",
             lease: std::time::Duration::from_secs(a.lease_secs.max(1)),
+            kit_keys: a.kit_key.clone(),
+            installation: a.installation.clone(),
         })
     };
     if worker {

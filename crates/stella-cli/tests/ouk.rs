@@ -202,3 +202,111 @@ fn a_kit_installs_under_a_running_core_and_wrong_ones_change_nothing() {
     assert!(text.contains("already installed"), "{text}");
     stop(server);
 }
+
+#[test]
+fn core_takes_a_kit_over_its_api() {
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    let old = secdb_db(d);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let new = secdb_db_with(
+        d,
+        "v3.18",
+        r#"{"pkg":{"name":"memcached","secfixes":{"1.6.22-r0":["CVE-2023-46853"]}}}"#,
+    );
+    let prefix = d.join("vendor");
+    assert_eq!(
+        run(args!["attest", "keygen", "-o", prefix.as_os_str()]).0,
+        0
+    );
+    let (key, public) = (d.join("vendor.key"), d.join("vendor.pub"));
+    let kit = d.join("kit.tar");
+    let (code, text) = run(args![
+        "ouk",
+        "build",
+        "--db",
+        new.as_os_str(),
+        "--key",
+        key.as_os_str(),
+        "-o",
+        kit.as_os_str()
+    ]);
+    assert_eq!(code, 0, "{text}");
+    let post = |url: &str, auth: &str, body: &[u8], q: &str| {
+        status_of(
+            ureq::post(&format!("{url}/api/v1/ouk{q}"))
+                .set("Authorization", auth)
+                .set("Content-Type", "application/x-tar")
+                .send_bytes(body),
+        )
+    };
+    let site = d.join("site.db");
+    std::fs::copy(&old, &site).unwrap();
+    let data = d.join("data");
+    // without a kit key Core takes no kit
+    let server = serve(&data, &site, &[]);
+    let auth = admin_bearer(&server);
+    let (code, _, text) = post(&server.url, &auth, &std::fs::read(&kit).unwrap(), "");
+    assert_eq!(code, 409, "{text}");
+    assert!(text.contains("--kit-key"), "{text}");
+    stop(server);
+
+    let server = serve(&data, &site, &["--kit-key", public.to_str().unwrap()]);
+    let url = server.url.clone();
+    let auth = admin_bearer(&server);
+    let mut bad = std::fs::read(&kit).unwrap();
+    let n = bad.len() / 2;
+    bad[n] ^= 1;
+    let (code, _, text) = post(&url, &auth, &bad, "");
+    assert_eq!(code, 422, "{text}");
+    assert!(text.contains("changed after the kit was signed"), "{text}");
+    let (code, _, text) = post(&url, &auth, &std::fs::read(&kit).unwrap(), "");
+    assert_eq!(code, 200, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["built"], built(&new).as_str());
+    assert_eq!(v["changed"], true);
+    let (_, _, feeds) = status_of(
+        ureq::get(&format!("{url}/api/v1/feeds"))
+            .set("Authorization", &auth)
+            .call(),
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&feeds).unwrap()["built"],
+        built(&new).as_str(),
+        "served at once"
+    );
+    // an older kit is a replay
+    let old_kit = d.join("old.tar");
+    assert_eq!(
+        run(args![
+            "ouk",
+            "build",
+            "--db",
+            old.as_os_str(),
+            "--key",
+            key.as_os_str(),
+            "-o",
+            old_kit.as_os_str()
+        ])
+        .0,
+        0
+    );
+    let (code, _, text) = post(&url, &auth, &std::fs::read(&old_kit).unwrap(), "");
+    assert_eq!(code, 409, "{text}");
+    assert!(text.contains("older kit"), "{text}");
+    let (code, _, text) = post(
+        &url,
+        &auth,
+        &std::fs::read(&old_kit).unwrap(),
+        "?force=true",
+    );
+    assert_eq!(code, 200, "{text}");
+    // no upload left behind in the data directory
+    assert!(std::fs::read_dir(&data).unwrap().all(|e| {
+        !e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".ouk-upload")
+    }));
+    stop(server);
+}

@@ -24,6 +24,7 @@ pub mod identity;
 mod images;
 mod live;
 pub mod metrics;
+mod ouk;
 mod policy;
 mod preview;
 mod problem;
@@ -97,6 +98,11 @@ pub struct Config {
     /// How long a worker holds a job without renewing it (it renews a quarter of the way);
     /// a killed worker's job goes to another worker after it.
     pub lease: std::time::Duration,
+    /// Public keys (PEM files) an Offline Update Kit posted to `/api/v1/ouk` must be signed
+    /// with; none: kits are refused.
+    pub kit_keys: Vec<std::path::PathBuf>,
+    /// This installation's id, for kits built for one installation.
+    pub installation: Option<String>,
 }
 
 /// Why Core could not start.
@@ -566,6 +572,7 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/keys/rotate", post(admin::rotate))
         .route("/attest", post(attest::attest))
         .route("/attest/keys/rotate", post(attest::rotate))
+        .route("/ouk", post(ouk::import))
         .route("/tenants", get(tenants::list).post(tenants::add))
         .route(
             "/tenants/{id}",

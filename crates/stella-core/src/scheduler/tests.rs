@@ -93,6 +93,8 @@ fn core_on(
         // replicas sharing a store share its key-encryption key
         kek_file,
         lease: std::time::Duration::from_secs(60),
+        kit_keys: Vec::new(),
+        installation: None,
     };
     Arc::new(Core::open(config).unwrap())
 }
