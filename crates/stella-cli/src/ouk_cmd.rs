@@ -34,6 +34,10 @@ pub struct OukBuildArgs {
     /// The installation the kit is for (refused elsewhere); any when absent.
     #[arg(long, value_name = "ID")]
     pub installation: Option<String>,
+    /// Build a delta kit against this DB (the one the site has installed): only the parts of
+    /// the new DB it lacks are shipped; it installs only onto exactly that DB.
+    #[arg(long, value_name = "DB")]
+    pub base: Option<PathBuf>,
     /// Where to write the kit (a tar file).
     #[arg(long, short = 'o')]
     pub output: PathBuf,
@@ -118,14 +122,19 @@ fn build(a: OukBuildArgs) -> anyhow::Result<u8> {
             installation: a.installation.clone(),
             created: stella_sbom::now(),
             now: now_secs(),
+            base: a.base.as_deref(),
         },
         &key,
         &a.output,
     )?;
     let size = std::fs::metadata(&a.output).map(|m| m.len()).unwrap_or(0);
     eprintln!(
-        "wrote {} ({:.1} MB in {:.2} s): DB built {} ({}), {} token(s), signed by {}",
+        "wrote {}{} ({:.1} MB in {:.2} s): DB built {} ({}), {} token(s), signed by {}",
         a.output.display(),
+        m.delta
+            .as_ref()
+            .map(|d| format!(" (delta against the DB built {})", d.base_built))
+            .unwrap_or_default(),
         size as f64 / 1e6,
         t.elapsed().as_secs_f64(),
         m.db.built,
@@ -141,6 +150,7 @@ fn describe(v: &stella_ouk::Verified) -> serde_json::Value {
         "created": v.manifest.created,
         "installation": v.manifest.installation,
         "signedBy": v.key,
+        "delta": v.manifest.delta,
         "db": { "built": v.manifest.db.built, "digest": v.manifest.db.digest,
                 "feeds": v.manifest.db.feeds.keys().collect::<Vec<_>>() },
         "tokens": v.manifest.tokens.iter().map(|t| serde_json::json!({

@@ -22,6 +22,10 @@ pub const KIT_PREDICATE: &str = "https://stella-ops.org/attestation/offline-kit/
 pub const MANIFEST: &str = "manifest.intoto.json";
 /// Where the DB is in a kit.
 pub const DB_MEMBER: &str = "db/stella.db";
+/// Where a delta kit's delta is (instead of the DB).
+pub const DELTA_MEMBER: &str = "db/stella.db.delta";
+
+pub mod delta;
 /// A manifest is small; anything larger is not one.
 const MAX_MANIFEST: u64 = 16 << 20;
 
@@ -89,6 +93,19 @@ pub struct Manifest {
     /// Offline client tokens carried (member names), with their expiry.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tokens: Vec<TokenInfo>,
+    /// Set for a delta kit: the DB it applies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<DeltaInfo>,
+}
+
+/// The DB a delta kit applies to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeltaInfo {
+    /// `sha256:` of the base DB's file.
+    pub base: String,
+    /// When the base DB was built.
+    pub base_built: String,
 }
 
 /// The DB a kit carries.
@@ -122,6 +139,8 @@ pub struct Verified {
     pub key: String,
     /// Member → (size, sha256 hex).
     pub members: BTreeMap<String, (u64, String)>,
+    /// A delta kit's delta (verified bytes).
+    pub delta: Option<Vec<u8>>,
 }
 
 /// What to put in a kit.
@@ -137,6 +156,8 @@ pub struct Build<'a> {
     pub created: String,
     /// Unix seconds now (expired tokens are refused).
     pub now: u64,
+    /// Build a delta kit against this DB (the one the site has installed).
+    pub base: Option<&'a Path>,
 }
 
 fn kit_err(path: &Path, why: impl Into<String>) -> Error {
@@ -219,10 +240,28 @@ pub fn build(b: &Build<'_>, key: &SigningKey, out: &Path) -> Result<Manifest, Er
             feeds,
         },
         tokens,
+        delta: None,
+    };
+    let mut manifest = manifest;
+    let delta = match b.base {
+        Some(base) => {
+            let old = std::fs::read(base).map_err(io(base))?;
+            let base_db = stella_advisory::Db::open(base)?;
+            let new = std::fs::read(b.db).map_err(io(b.db))?;
+            manifest.delta = Some(DeltaInfo {
+                base: format!("sha256:{}", stella_attest::sha256_hex(&old)),
+                base_built: base_db.manifest().built.clone(),
+            });
+            Some(delta::diff(&old, &new))
+        }
+        None => None,
     };
     // the DB's file digest, streamed (it may be large)
     let (db_size, db_sha) = hash_file(b.db)?;
-    let mut subjects = vec![Subject::sha256(DB_MEMBER, &db_sha)];
+    let mut subjects = vec![match &delta {
+        Some(d) => Subject::sha256(DELTA_MEMBER, &stella_attest::sha256_hex(d)),
+        None => Subject::sha256(DB_MEMBER, &db_sha),
+    }];
     subjects.extend(
         members
             .iter()
@@ -248,8 +287,13 @@ pub fn build(b: &Build<'_>, key: &SigningKey, out: &Path) -> Result<Manifest, Er
     };
     let env = envelope.to_json().into_bytes();
     add(MANIFEST, env.len() as u64, &mut env.as_slice())?;
-    let mut dbf = std::fs::File::open(b.db).map_err(io(b.db))?;
-    add(DB_MEMBER, db_size, &mut dbf)?;
+    match &delta {
+        Some(d) => add(DELTA_MEMBER, d.len() as u64, &mut d.as_slice())?,
+        None => {
+            let mut dbf = std::fs::File::open(b.db).map_err(io(b.db))?;
+            add(DB_MEMBER, db_size, &mut dbf)?;
+        }
+    }
     for (n, bytes) in &members {
         add(n, bytes.len() as u64, &mut bytes.as_slice())?;
     }
@@ -360,7 +404,9 @@ fn verify_inner(
         let Some(d) = s.digest.get("sha256") else {
             return Err(untrusted(format!("`{}` has no sha256 digest", s.name)));
         };
-        if !(s.name == DB_MEMBER || s.name.starts_with("tokens/") && valid_token_name(&s.name[7..]))
+        if !(s.name == DB_MEMBER
+            || s.name == DELTA_MEMBER
+            || s.name.starts_with("tokens/") && valid_token_name(&s.name[7..]))
         {
             return Err(untrusted(format!(
                 "the manifest names an unexpected member `{}`",
@@ -370,6 +416,7 @@ fn verify_inner(
         expected.insert(s.name.clone(), d.clone());
     }
     let mut members = BTreeMap::new();
+    let mut delta = None;
     for e in entries {
         let mut e = e.map_err(damaged)?;
         let name = e.path().map_err(damaged)?.to_string_lossy().into_owned();
@@ -391,6 +438,12 @@ fn verify_inner(
                 f.sync_all().map_err(io(out))?;
                 r
             }
+            (DELTA_MEMBER, _) => {
+                let mut d = Vec::with_capacity(e.size().min(1 << 30) as usize);
+                let r = copy_hashed(&mut e, &mut d).map_err(damaged)?;
+                delta = Some(d);
+                r
+            }
             _ => copy_hashed(&mut e, &mut std::io::sink()).map_err(damaged)?,
         };
         if &got != want {
@@ -406,21 +459,33 @@ fn verify_inner(
             format!("the kit is truncated: `{missing}` is missing; copy it again from its source"),
         ));
     }
-    if let Some(out) = db_out {
-        // the DB as a DB: its own header digest holds and is the one the manifest names
-        let db = stella_advisory::Db::open(out)?;
-        db.verify()?;
-        if format!("sha256:{}", db.digest()) != manifest.db.digest {
-            return Err(untrusted(
-                "the DB's content digest is not the one the manifest names".into(),
-            ));
-        }
+    if manifest.delta.is_some() != members.contains_key(DELTA_MEMBER) {
+        return Err(untrusted(
+            "the manifest and the members disagree on whether this is a delta kit".into(),
+        ));
+    }
+    if let Some(out) = db_out.filter(|_| delta.is_none()) {
+        check_db(kit, out, &manifest)?;
     }
     Ok(Verified {
         manifest,
         key: v.keys.first().cloned().unwrap_or_default(),
         members,
+        delta,
     })
+}
+
+/// The DB as a DB: its own header digest holds and is the one the manifest names.
+fn check_db(kit: &Path, db: &Path, manifest: &Manifest) -> Result<(), Error> {
+    let d = stella_advisory::Db::open(db)?;
+    d.verify()?;
+    if format!("sha256:{}", d.digest()) != manifest.db.digest {
+        return Err(Error::Untrusted {
+            path: kit.display().to_string(),
+            why: "the DB's content digest is not the one the manifest names".into(),
+        });
+    }
+    Ok(())
 }
 
 /// What an import did.
@@ -468,6 +533,60 @@ pub fn import_db(
             "the kit is for installation `{for_}`, not {}",
             installation.map_or("this one".to_string(), |i| format!("`{i}`"))
         )));
+    }
+    if let Some(d) = &verified.delta {
+        // a delta rebuilds the new DB from exactly the installed one
+        let Ok(old) = std::fs::read(db_path) else {
+            return Err(refuse(format!(
+                "a delta kit needs the DB it was made against (built {}); none is installed at {}: import a full kit",
+                verified
+                    .manifest
+                    .delta
+                    .as_ref()
+                    .map_or("?", |x| x.base_built.as_str()),
+                db_path.display()
+            )));
+        };
+        let have = format!("sha256:{}", stella_attest::sha256_hex(&old));
+        let want = verified
+            .manifest
+            .delta
+            .as_ref()
+            .map(|x| x.base.clone())
+            .unwrap_or_default();
+        if have != want {
+            if format!("sha256:{}", stella_advisory::Db::open(db_path)?.digest())
+                == verified.manifest.db.digest
+            {
+                let _ = std::fs::remove_file(&tmp);
+                return Ok(Imported {
+                    replaced: Some(verified.manifest.db.built.clone()),
+                    verified,
+                    changed: false,
+                });
+            }
+            return Err(refuse(format!(
+                "this delta kit applies to the DB built {} ({want}); the installed DB is {have}: import a full kit (or the deltas in between)",
+                verified
+                    .manifest
+                    .delta
+                    .as_ref()
+                    .map_or("?", |x| x.base_built.as_str()),
+            )));
+        }
+        let Some(new) = delta::apply(&old, d) else {
+            return Err(refuse(
+                "the delta does not rebuild the DB it names: import a full kit".into(),
+            ));
+        };
+        std::fs::write(&tmp, &new).map_err(io(&tmp))?;
+        if let Ok(f) = std::fs::File::open(&tmp) {
+            let _ = f.sync_all();
+        }
+        if let Err(e) = check_db(kit, &tmp, &verified.manifest) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
     }
     let installed = if db_path.exists() {
         let d = stella_advisory::Db::open(db_path)?;

@@ -44,6 +44,7 @@ fn kit(dir: &Path, db: &Path, key: &SigningKey, installation: Option<&str>, name
             installation: installation.map(str::to_string),
             created: "2026-12-07T00:00:00Z".into(),
             now: 1_800_000_000,
+            base: None,
         },
         key,
         &out,
@@ -199,6 +200,7 @@ fn expired_tokens_never_go_into_a_kit() {
                 installation: None,
                 created: "2026-12-07T00:00:00Z".into(),
                 now: 1_800_000_000,
+                base: None,
             },
             &key,
             &d.path().join("k.tar"),
@@ -207,4 +209,101 @@ fn expired_tokens_never_go_into_a_kit() {
         assert!(matches!(e, Error::Kit { .. }));
         assert!(e.to_string().contains(says), "{e}");
     }
+}
+
+fn db_of(dir: &Path, name: &str, feeds: &[&str], built: &str) -> PathBuf {
+    let p = dir.join(name);
+    let mut b = DbBuilder::new();
+    let paths: Vec<PathBuf> = feeds.iter().map(|f| fixture(f)).collect();
+    import(&mut b, None, &paths, built).unwrap();
+    b.write(&p, built).unwrap();
+    p
+}
+
+#[test]
+fn delta_kits_carry_only_what_changed_and_rebuild_the_exact_db() {
+    let d = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate(Algorithm::EcdsaP256).unwrap();
+    let trusted = [key.public().clone()];
+    let old = db_of(
+        d.path(),
+        "old.db",
+        &["alpine", "debian"],
+        "2026-12-06T00:00:00Z",
+    );
+    let new = db_of(
+        d.path(),
+        "new.db",
+        &["alpine", "debian", "osv"],
+        "2026-12-07T00:00:00Z",
+    );
+    let mk = |base: Option<&Path>, name: &str| {
+        let out = d.path().join(name);
+        build(
+            &Build {
+                db: &new,
+                tokens: Vec::new(),
+                installation: None,
+                created: "2026-12-07T00:00:00Z".into(),
+                now: 1_800_000_000,
+                base,
+            },
+            &key,
+            &out,
+        )
+        .unwrap();
+        out
+    };
+    let full = mk(None, "full.tar");
+    let delta = mk(Some(&old), "delta.tar");
+    let v = verify(&delta, &trusted, None).unwrap();
+    assert_eq!(
+        v.manifest.delta.as_ref().unwrap().base_built,
+        "2026-12-06T00:00:00Z"
+    );
+    // (how much smaller a delta is, is measured on real data by `bench/run ouk`)
+    assert!(v.members.contains_key(stella_ouk::DELTA_MEMBER));
+    assert!(!v.members.contains_key(stella_ouk::DB_MEMBER));
+    assert!(
+        verify(&full, &trusted, None)
+            .unwrap()
+            .manifest
+            .delta
+            .is_none()
+    );
+    let site = d.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    let installed = site.join("stella.db");
+    std::fs::copy(&old, &installed).unwrap();
+    let r = import_db(&delta, &trusted, &installed, None, false).unwrap();
+    assert!(r.changed);
+    assert_eq!(
+        std::fs::read(&installed).unwrap(),
+        std::fs::read(&new).unwrap(),
+        "byte for byte"
+    );
+    assert_eq!(leftovers(&site), ["stella.db"]);
+    // again: already there
+    assert!(
+        !import_db(&delta, &trusted, &installed, None, false)
+            .unwrap()
+            .changed
+    );
+
+    // on another base, or on nothing: refused, nothing changes
+    let other = db_of(d.path(), "other.db", &["alpine"], "2026-12-05T00:00:00Z");
+    std::fs::copy(&other, &installed).unwrap();
+    let e = import_db(&delta, &trusted, &installed, None, false)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("applies to the DB built 2026-12-06"), "{e}");
+    assert_eq!(
+        std::fs::read(&installed).unwrap(),
+        std::fs::read(&other).unwrap()
+    );
+    let e = import_db(&delta, &trusted, &site.join("none.db"), None, false)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("import a full kit"), "{e}");
+    assert_eq!(leftovers(&site), ["stella.db"]);
 }
