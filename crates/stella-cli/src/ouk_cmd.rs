@@ -195,6 +195,13 @@ fn verify(a: OukVerifyArgs) -> anyhow::Result<u8> {
             v.manifest.db.built,
             v.manifest.db.digest
         );
+        if let Some(d) = &v.manifest.delta {
+            outln!(
+                "  delta    applies to the DB built {} ({})",
+                d.base_built,
+                d.base
+            );
+        }
         outln!("  feeds    {}", v.manifest.db.feeds.len());
         for t in &v.manifest.tokens {
             outln!(

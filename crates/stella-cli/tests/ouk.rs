@@ -80,6 +80,43 @@ fn a_kit_installs_under_a_running_core_and_wrong_ones_change_nothing() {
         text.contains("verified") && text.contains(&built(&new)),
         "{text}"
     );
+    // a delta against the old DB installs onto exactly that DB
+    let delta = d.join("delta.tar");
+    let (code, text) = run(args![
+        "ouk",
+        "build",
+        "--db",
+        new.as_os_str(),
+        "--base",
+        old.as_os_str(),
+        "--key",
+        key.as_os_str(),
+        "-o",
+        delta.as_os_str()
+    ]);
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = run(args![
+        "ouk",
+        "verify",
+        "--key",
+        public.as_os_str(),
+        delta.as_os_str()
+    ]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("delta    applies to the DB built"), "{text}");
+    let copy = d.join("copy.db");
+    std::fs::copy(&old, &copy).unwrap();
+    let (code, text) = run(args![
+        "ouk",
+        "import",
+        "--key",
+        public.as_os_str(),
+        "--db",
+        copy.as_os_str(),
+        delta.as_os_str()
+    ]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&new).unwrap());
 
     // the site: Core serving the old DB
     let site = d.join("site.db");
