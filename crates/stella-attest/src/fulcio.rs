@@ -80,18 +80,11 @@ fn time(tag: u8, s: &[u8]) -> Option<i64> {
         return None;
     }
     let n = |i: usize| -> i64 { rest[i..i + 2].parse().unwrap_or(99) };
-    let (month, day, h, m, sec) = (n(0), n(2), n(4), n(6), n(8));
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 {
+    let (h, m, sec) = (n(4), n(6), n(8));
+    if h > 23 || m > 59 || sec > 60 {
         return None;
     }
-    // days from civil (H. Hinnant's algorithm)
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    let days = stella_sbom::epoch_days(&format!("{year:04}-{}-{}", &rest[..2], &rest[2..4]))?;
     Some(days * 86_400 + h * 3600 + m * 60 + sec)
 }
 
@@ -398,24 +391,7 @@ pub fn verify_certificate(
 }
 
 fn rfc3339(t: i64) -> String {
-    let days = t.div_euclid(86_400);
-    let secs = t.rem_euclid(86_400);
-    // civil from days (inverse of the above)
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    stella_sbom::rfc3339(t)
 }
 
 #[cfg(test)]

@@ -98,6 +98,18 @@ fn pem_decode(text: &str) -> Result<(String, Vec<u8>), Error> {
     Ok((label.to_string(), der))
 }
 
+/// An EC key's curve must be P-256.
+fn p256_only(alg: &spki::AlgorithmIdentifierRef<'_>) -> Result<(), Error> {
+    let curve = alg.parameters_oid().map(|o| o.to_string());
+    if curve.as_deref() != Ok(OID_P256) {
+        return Err(key_err(format!(
+            "the EC key is on curve {}; only P-256 (prime256v1) is supported",
+            curve.unwrap_or_else(|_| "(unnamed)".into())
+        )));
+    }
+    Ok(())
+}
+
 fn pem_encode(label: &str, der: &[u8]) -> String {
     pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der).unwrap_or_default()
 }
@@ -189,13 +201,7 @@ impl SigningKey {
             return SigningKey::ed25519(k);
         }
         if oid == OID_EC {
-            let curve = info.algorithm.parameters_oid().map(|o| o.to_string());
-            if curve.as_deref() != Ok(OID_P256) {
-                return Err(key_err(format!(
-                    "the EC key is on curve {}; only P-256 (prime256v1) is supported",
-                    curve.unwrap_or_else(|_| "(unnamed)".into())
-                )));
-            }
+            p256_only(&info.algorithm)?;
             return SigningKey::p256(der);
         }
         Err(key_err(format!(
@@ -289,13 +295,7 @@ impl PublicKey {
             return PublicKey::from_raw(Algorithm::Ed25519, raw);
         }
         if oid == OID_EC {
-            let curve = info.algorithm.parameters_oid().map(|o| o.to_string());
-            if curve.as_deref() != Ok(OID_P256) {
-                return Err(key_err(format!(
-                    "the EC key is on curve {}; only P-256 (prime256v1) is supported",
-                    curve.unwrap_or_else(|_| "(unnamed)".into())
-                )));
-            }
+            p256_only(&info.algorithm)?;
             return PublicKey::from_raw(Algorithm::EcdsaP256, raw);
         }
         Err(key_err(format!(
