@@ -602,7 +602,13 @@ impl Core {
             .iter()
             .zip(THROTTLES.iter())
             .map(|(k, t)| match self.store.login_failures(k) {
-                Ok((n, last)) => (last + t.wait(n)).saturating_sub(now),
+                // times are whole seconds: the failure happened somewhere in second `last`,
+                // so the wait runs from its end — a 1 s back-off is never 0 s because the
+                // next guess fell into the next second
+                Ok((n, last)) => match t.wait(n) {
+                    0 => 0,
+                    w => (last + 1 + w).saturating_sub(now),
+                },
                 // the store is down: the login itself will fail on it too
                 Err(_) => 0,
             })
