@@ -343,9 +343,9 @@ pub fn verify_certificate(
     if !(leaf.not_before..=leaf.not_after).contains(&signed_at) {
         return Err(err(format!(
             "it was valid from {} to {}, not when the log recorded the signature ({})",
-            rfc3339(leaf.not_before),
-            rfc3339(leaf.not_after),
-            rfc3339(signed_at)
+            stella_sbom::rfc3339(leaf.not_before),
+            stella_sbom::rfc3339(leaf.not_after),
+            stella_sbom::rfc3339(signed_at)
         )));
     }
     if !leaf.code_signing {
@@ -390,10 +390,6 @@ pub fn verify_certificate(
     leaf.public_key()
 }
 
-fn rfc3339(t: i64) -> String {
-    stella_sbom::rfc3339(t)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,6 +402,6 @@ mod tests {
         assert_eq!(time(0x17, b"500101000000Z"), Some(-631_152_000));
         assert_eq!(time(0x17, b"251304203547Z"), None);
         assert_eq!(time(0x17, b"2502042035Z"), None);
-        assert_eq!(rfc3339(1_738_701_347), "2025-02-04T20:35:47Z");
+        assert_eq!(stella_sbom::rfc3339(1_738_701_347), "2025-02-04T20:35:47Z");
     }
 }

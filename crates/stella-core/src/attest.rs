@@ -228,19 +228,22 @@ pub(crate) async fn attest(
         let db_digest = (report.pointer("/db/built").and_then(|b| b.as_str())
             == Some(db.manifest().built.as_str()))
         .then(|| format!("sha256:{}", db.digest()));
-        let statement = if kind == "vuln" {
+        let (statement, subject) = if kind == "vuln" {
             let ctx = predicate::ScanContext {
                 scanner_version: env!("CARGO_PKG_VERSION").to_string(),
                 db_digest,
                 policy_digest: None,
             };
-            predicate::scan_statement(&report, None, &ctx).map_err(|e| {
+            let subject = predicate::report_subject(&report).ok_or_else(|| {
                 Problem::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "Nothing to name the attestation by",
-                    format!("{e}: scans of SBOMs without an image digest are signed by the CLI (`stella attest sign --type vuln --subject NAME@sha256:HEX`)"),
+                    "the report's target has no digest to name it by (an SBOM or a directory): scans of SBOMs without an image digest are signed by the CLI (`stella attest sign --type vuln --subject NAME@sha256:HEX`)",
                 )
-            })?
+            })?;
+            let st = predicate::scan_statement(&report, Some(subject.clone()), &ctx)
+                .map_err(internal)?;
+            (st, subject)
         } else {
             let subject = stella_attest::Subject::sha256(
                 &format!("stella-scan-{id}.json"),
@@ -264,22 +267,22 @@ pub(crate) async fn attest(
                 None,
                 report.get("createdAt").and_then(|t| t.as_str()),
             );
-            stella_attest::Statement::encode(
-                &[subject],
+            let st = stella_attest::Statement::encode(
+                std::slice::from_ref(&subject),
                 predicate::SLSA_PROVENANCE_V1,
                 &serde_json::to_vec(&p).map_err(internal)?,
             )
-            .map_err(internal)?
+            .map_err(internal)?;
+            (st, subject)
         };
         let keys = c.attest_keys()?;
         let (key, _) = keys.last().ok_or_else(|| internal("no attestation key"))?;
         let e = Envelope::sign(IN_TOTO_PAYLOAD_TYPE, &statement, &[key]).map_err(internal)?;
-        let st = stella_attest::Statement::parse(&statement).map_err(internal)?;
-        let subject = st
-            .subject
-            .first()
-            .map(|s| format!("{}@sha256:{}", s.name, s.digest.get("sha256").cloned().unwrap_or_default()))
-            .unwrap_or_default();
+        let subject = format!(
+            "{}@sha256:{}",
+            subject.name,
+            subject.digest.get("sha256").cloned().unwrap_or_default()
+        );
         let text = if bundle {
             Bundle::new(e, key.public()).to_json()
         } else {

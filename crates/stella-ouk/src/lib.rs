@@ -256,12 +256,17 @@ pub fn build(b: &Build<'_>, key: &SigningKey, out: &Path) -> Result<Manifest, Er
         }
         None => None,
     };
-    // the DB's file digest, streamed (it may be large)
-    let (db_size, db_sha) = hash_file(b.db)?;
-    let mut subjects = vec![match &delta {
-        Some(d) => Subject::sha256(DELTA_MEMBER, &stella_attest::sha256_hex(d)),
-        None => Subject::sha256(DB_MEMBER, &db_sha),
-    }];
+    // a full kit: the DB's file digest, streamed (it may be large); a delta names its delta
+    let (db_size, mut subjects) = match &delta {
+        Some(d) => (
+            0,
+            vec![Subject::sha256(DELTA_MEMBER, &stella_attest::sha256_hex(d))],
+        ),
+        None => {
+            let (size, sha) = hash_file(b.db)?;
+            (size, vec![Subject::sha256(DB_MEMBER, &sha)])
+        }
+    };
     subjects.extend(
         members
             .iter()
